@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs, through apt-get, every Debian 12 package that building, running and testing
+# Glassbox needs. Idempotent: when everything is present it does nothing and touches no
+# package list. Run as root (CI and the README's commands do).
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  # the frame path: OpenCV 4.6 (dnn, objdetect's FaceDetectorYN, videoio) and FFmpeg's libraries
+  libopencv-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  # storage, crypto, formats, logging, command line
+  libsqlite3-dev sqlite3 libsodium-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libcpp-httplib-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # the ffmpeg program: tests compose videos with known faces at known times
+  ffmpeg
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root or install them with apt-get" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

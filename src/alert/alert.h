@@ -1,0 +1,67 @@
+// Alert: a face on a source matched an active watchlist entry. It carries what a reviewer needs
+// to find the moment again (source, image or stream time, box) and never the template itself.
+// AlertSink: where alerts go (JSON lines on stdout for `watch`; a collecting fake in tests;
+// the service's store and push channels later).
+// Thread-safety: implementations of AlertSink must accept publish() from several threads.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace glassbox {
+
+struct Alert {
+  std::string subject;
+  std::int64_t entry_id = 0;
+  double score = 0.0;
+  std::string metric;       // "euclidean" (score is a distance) or "cosine" (a similarity)
+  double threshold = 0.0;
+  std::string profile;
+  std::string source;       // the source as named by the user
+  std::string item;         // image sources: the image file's name
+  double timestamp_s = 0.0; // position in the stream
+  std::int64_t frame_index = 0;
+  std::uint64_t track_id = 0;
+  cv::Rect box;             // in the frame's full-resolution pixels
+};
+
+class AlertSink {
+ public:
+  virtual ~AlertSink() = default;
+  virtual void publish(const Alert& alert) = 0;
+};
+
+// Collects alerts in memory (tests, and the demo's narration).
+class CollectingAlertSink final : public AlertSink {
+ public:
+  void publish(const Alert& alert) override {
+    std::lock_guard lock(mutex_);
+    alerts_.push_back(alert);
+  }
+  std::vector<Alert> alerts() const {
+    std::lock_guard lock(mutex_);
+    return alerts_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Alert> alerts_;
+};
+
+// Sends every alert to several sinks in turn.
+class FanOutAlertSink final : public AlertSink {
+ public:
+  explicit FanOutAlertSink(std::vector<AlertSink*> sinks) : sinks_(std::move(sinks)) {}
+  void publish(const Alert& alert) override {
+    for (AlertSink* sink : sinks_) sink->publish(alert);
+  }
+
+ private:
+  std::vector<AlertSink*> sinks_;
+};
+
+}  // namespace glassbox

@@ -1,0 +1,37 @@
+#include "alert/json_lines.h"
+
+#include <cmath>
+
+namespace glassbox {
+
+namespace {
+// Rounds to 1/inverse_unit (division keeps the nearest double, so 0.416 prints as 0.416).
+double rounded(double value, double inverse_unit) { return std::round(value * inverse_unit) / inverse_unit; }
+}  // namespace
+
+nlohmann::json alert_to_json(const Alert& alert) {
+  nlohmann::json j;
+  j["type"] = "alert";
+  j["subject"] = alert.subject;
+  j["entry_id"] = alert.entry_id;
+  j["score"] = rounded(alert.score, 1e4);
+  j["metric"] = alert.metric;
+  j["threshold"] = alert.threshold;
+  j["profile"] = alert.profile;
+  j["source"] = alert.source;
+  if (!alert.item.empty()) j["image"] = alert.item;
+  j["timestamp_s"] = rounded(alert.timestamp_s, 1e3);
+  j["frame"] = alert.frame_index;
+  j["track"] = alert.track_id;
+  j["box"] = {{"x", alert.box.x}, {"y", alert.box.y}, {"w", alert.box.width}, {"h", alert.box.height}};
+  return j;
+}
+
+void JsonLinesWriter::write(const nlohmann::json& object) {
+  const std::string line = object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::lock_guard lock(mutex_);
+  out_ << line << '\n';
+  out_.flush();
+}
+
+}  // namespace glassbox

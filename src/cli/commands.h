@@ -1,0 +1,27 @@
+// The `glassbox` subcommands. Each registers its options on the CLI11 app and runs when chosen;
+// each returns the process exit status (see docs/cli.md) and reports refusals on stderr.
+// Thread-safety: called from main's thread.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace glassbox::cli {
+
+// Exit statuses shared by every command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;      // refused or could not run (message on stderr)
+inline constexpr int kExitUsage = 2;        // bad command line (CLI11)
+inline constexpr int kExitSourceErrors = 3; // watch: ran, but at least one source failed
+inline constexpr int kExitInterrupted = 130;
+
+// Set by SIGINT/SIGTERM; long-running commands stop at the next frame and still report.
+std::atomic<bool>& interrupted();
+
+void add_enroll_commands(CLI::App& app, int& exit_status);  // enroll, approve, entries
+void add_watch_command(CLI::App& app, int& exit_status);
+void add_demo_command(CLI::App& app, int& exit_status);
+
+}  // namespace glassbox::cli

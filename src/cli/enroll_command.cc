@@ -1,0 +1,147 @@
+// `glassbox enroll`, `glassbox approve`, `glassbox entries`: managing the watchlist database.
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "detect/yunet_detector.h"
+#include "embed/onnx_embedder.h"
+#include "enroll/enrollment.h"
+#include "store/sqlite_store.h"
+
+namespace glassbox::cli {
+namespace {
+
+struct EnrollArgs {
+  std::string db;
+  EnrollmentFields fields;
+  std::vector<std::string> photos;
+  std::string profile = kDefaultProfile;
+  int min_face = 40;
+};
+
+int run_enroll(const EnrollArgs& args) {
+  const UnixSeconds now = now_utc();
+  // Check the fields before loading models, so a typo is answered at once.
+  if (auto entry = validate_entry_fields(args.fields, now); !entry) {
+    std::cerr << "glassbox enroll: " << entry.error().message << "\n";
+    return kExitFailure;
+  }
+  auto profile = load_model_profile(args.profile);
+  if (!profile) {
+    std::cerr << "glassbox enroll: " << profile.error().message << "\n";
+    return kExitFailure;
+  }
+  auto detector = YuNetDetector::create(DetectorOptions{});
+  if (!detector) {
+    std::cerr << "glassbox enroll: " << detector.error().message << "\n";
+    return kExitFailure;
+  }
+  auto embedder = OnnxEmbedder::create(*profile);
+  if (!embedder) {
+    std::cerr << "glassbox enroll: " << embedder.error().message << "\n";
+    return kExitFailure;
+  }
+  auto store = SqliteWatchlistStore::open(args.db, OpenMode::kReadWriteCreate);
+  if (!store) {
+    std::cerr << "glassbox enroll: " << store.error().message << "\n";
+    return kExitFailure;
+  }
+  std::vector<std::filesystem::path> photos(args.photos.begin(), args.photos.end());
+  auto id = enroll_entry(**store, args.fields, photos, **detector, **embedder, PhotoOptions{args.min_face}, now);
+  if (!id) {
+    std::cerr << "glassbox enroll: " << id.error().message << "\n";
+    return kExitFailure;
+  }
+  std::cout << *id << "\n";
+  std::cerr << "entry " << *id << " stored as pending: it matches nothing until another user approves it "
+            << "(glassbox approve --db " << args.db << " --entry " << *id << " --approved-by USER)\n";
+  return kExitOk;
+}
+
+int run_approve(const std::string& db, std::int64_t entry_id, const std::string& approver) {
+  if (auto s = validate_user_name("approved-by", approver); !s) {
+    std::cerr << "glassbox approve: " << s.error().message << "\n";
+    return kExitFailure;
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(db, ec)) {
+    std::cerr << "glassbox approve: " << db << ": no such database\n";
+    return kExitFailure;
+  }
+  auto store = SqliteWatchlistStore::open(db, OpenMode::kReadWriteCreate);
+  if (!store) {
+    std::cerr << "glassbox approve: " << store.error().message << "\n";
+    return kExitFailure;
+  }
+  if (auto s = (*store)->approve_entry(entry_id, approver, now_utc()); !s) {
+    std::cerr << "glassbox approve: refused: " << s.error().message << "\n";
+    return kExitFailure;
+  }
+  std::cerr << "entry " << entry_id << " approved by " << approver << "; it is now active\n";
+  return kExitOk;
+}
+
+int run_entries(const std::string& db) {
+  auto store = SqliteWatchlistStore::open(db, OpenMode::kReadOnly);
+  if (!store) {
+    std::cerr << "glassbox entries: " << store.error().message << "\n";
+    return kExitFailure;
+  }
+  auto entries = (*store)->list_entries();
+  if (!entries) {
+    std::cerr << "glassbox entries: " << entries.error().message << "\n";
+    return kExitFailure;
+  }
+  const UnixSeconds now = now_utc();
+  for (const EntryRecord& e : *entries) {
+    nlohmann::json j = {{"id", e.id},
+                        {"subject", e.subject},
+                        {"legal_basis", e.legal_basis},
+                        {"source", e.photo_source},
+                        {"submitted_by", e.submitted_by},
+                        {"submitted_at", format_utc(e.submitted_at)},
+                        {"expires", format_date_utc(e.expires_at)},
+                        {"status", entry_status_name(e.status)},
+                        {"expired", now >= e.expires_at},
+                        {"templates", e.template_count}};
+    if (e.approved_by) j["approved_by"] = *e.approved_by;
+    if (e.approved_at) j["approved_at"] = format_utc(*e.approved_at);
+    std::cout << j.dump() << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_enroll_commands(CLI::App& app, int& exit_status) {
+  auto args = std::make_shared<EnrollArgs>();
+  CLI::App* enroll = app.add_subcommand("enroll", "Add a pending watchlist entry from one or more photos (prints its id)");
+  enroll->add_option("--db", args->db, "Watchlist database (created on first use)")->required();
+  enroll->add_option("--subject", args->fields.subject, "Label shown in alerts")->required();
+  enroll->add_option("--legal-basis", args->fields.legal_basis, "Legal basis, e.g. a warrant reference")->required();
+  enroll->add_option("--source", args->fields.photo_source, "Where the photos came from")->required();
+  enroll->add_option("--expires", args->fields.expires, "Expiry date YYYY-MM-DD (UTC, in the future)")->required();
+  enroll->add_option("--submitted-by", args->fields.submitted_by, "User submitting the entry")->required();
+  enroll->add_option("--profile", args->profile, "Recognizer profile (profiles/NAME.json)")->capture_default_str();
+  enroll->add_option("--min-face", args->min_face, "Smallest face accepted in a photo, pixels")->capture_default_str()->check(CLI::Range(16, 4096));
+  enroll->add_option("photos", args->photos, "Photos showing exactly one face each")->required();
+  enroll->callback([args, &exit_status] { exit_status = run_enroll(*args); });
+
+  auto db = std::make_shared<std::string>();
+  auto entry = std::make_shared<std::int64_t>(0);
+  auto approver = std::make_shared<std::string>();
+  CLI::App* approve = app.add_subcommand("approve", "Activate a pending entry (by a user other than its submitter)");
+  approve->add_option("--db", *db, "Watchlist database")->required();
+  approve->add_option("--entry", *entry, "Entry id")->required();
+  approve->add_option("--approved-by", *approver, "Approving user")->required();
+  approve->callback([db, entry, approver, &exit_status] { exit_status = run_approve(*db, *entry, *approver); });
+
+  auto list_db = std::make_shared<std::string>();
+  CLI::App* entries = app.add_subcommand("entries", "List watchlist entries as JSON lines (no templates)");
+  entries->add_option("--db", *list_db, "Watchlist database")->required();
+  entries->callback([list_db, &exit_status] { exit_status = run_entries(*list_db); });
+}
+
+}  // namespace glassbox::cli

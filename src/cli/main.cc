@@ -1,0 +1,40 @@
+// glassbox: one binary, one subcommand per job. This file only wires the subcommands together
+// and installs the interrupt handler.
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+namespace glassbox::cli {
+std::atomic<bool>& interrupted() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+}  // namespace glassbox::cli
+
+namespace {
+extern "C" void on_signal(int) { glassbox::cli::interrupted().store(true); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Glassbox: accountable face recognition for video — watchlist alerts with a legal basis, "
+               "an approver and an expiry for every entry, and no trace of anyone else."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "glassbox 0.1.0");
+  int exit_status = glassbox::cli::kExitOk;
+  glassbox::cli::add_enroll_commands(app, exit_status);
+  glassbox::cli::add_watch_command(app, exit_status);
+  glassbox::cli::add_demo_command(app, exit_status);
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : glassbox::cli::kExitUsage;
+  }
+  return exit_status;
+}

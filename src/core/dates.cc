@@ -1,0 +1,45 @@
+#include "core/dates.h"
+
+#include <chrono>
+#include <cstdio>
+
+namespace glassbox {
+
+UnixSeconds now_utc() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<UnixSeconds> parse_date_utc(const std::string& text) {
+  const Error malformed{"'" + text + "' is not a date of the form YYYY-MM-DD"};
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return malformed;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (i == 4 || i == 7) continue;
+    if (text[i] < '0' || text[i] > '9') return malformed;
+  }
+  const int year = std::stoi(text.substr(0, 4));
+  const unsigned month = static_cast<unsigned>(std::stoi(text.substr(5, 2)));
+  const unsigned day = static_cast<unsigned>(std::stoi(text.substr(8, 2)));
+  const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{month},
+                                         std::chrono::day{day}};
+  if (!date.ok()) return Error{"'" + text + "' is not a calendar date"};
+  return std::chrono::sys_days{date}.time_since_epoch().count() * UnixSeconds{86400};
+}
+
+std::string format_utc(UnixSeconds seconds) {
+  const std::chrono::sys_seconds instant{std::chrono::seconds{seconds}};
+  const auto days = std::chrono::floor<std::chrono::days>(instant);
+  const std::chrono::year_month_day date{days};
+  const std::chrono::hh_mm_ss time{instant - days};
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02ld:%02ld:%02ldZ", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<long>(time.hours().count()), static_cast<long>(time.minutes().count()),
+                static_cast<long>(time.seconds().count()));
+  return buffer;
+}
+
+std::string format_date_utc(UnixSeconds seconds) { return format_utc(seconds).substr(0, 10); }
+
+}  // namespace glassbox

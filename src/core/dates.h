@@ -1,0 +1,26 @@
+// Calendar dates and UTC time for watchlist expiry. An entry with expiry date D matches while
+// the current UTC time is before D 00:00:00 UTC (it has expired on D itself).
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/result.h"
+
+namespace glassbox {
+
+// Seconds since the Unix epoch, UTC.
+using UnixSeconds = std::int64_t;
+
+UnixSeconds now_utc();
+
+// Parses a strict YYYY-MM-DD date (a real calendar date) into its 00:00:00 UTC instant.
+Result<UnixSeconds> parse_date_utc(const std::string& text);
+
+// Formats an instant as an ISO 8601 UTC timestamp, e.g. 2026-11-29T13:34:00Z.
+std::string format_utc(UnixSeconds seconds);
+// Formats an instant's date, e.g. 2026-11-29.
+std::string format_date_utc(UnixSeconds seconds);
+
+}  // namespace glassbox

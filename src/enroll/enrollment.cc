@@ -1,0 +1,146 @@
+#include "enroll/enrollment.h"
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
+#include <sodium.h>
+
+#include "align/similarity.h"
+#include "ingest/image_sources.h"
+
+namespace glassbox {
+namespace {
+
+std::string trimmed(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+
+bool has_control_characters(const std::string& s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+// A required free-text field: present, not blank, no control characters, bounded.
+void check_text(const std::string& field, const std::string& value, std::size_t max_length,
+                std::vector<std::string>& problems) {
+  if (trimmed(value).empty()) {
+    problems.push_back("--" + field + " is required and must not be blank");
+  } else if (value.size() > max_length) {
+    problems.push_back("--" + field + " is longer than " + std::to_string(max_length) + " characters");
+  } else if (has_control_characters(value)) {
+    problems.push_back("--" + field + " must not contain control characters");
+  }
+}
+
+}  // namespace
+
+Status validate_user_name(const std::string& field, const std::string& name) {
+  const bool allowed = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '@' || c == '-';
+  });
+  if (!allowed) return Error{"--" + field + " must be a user name of 1 to 64 letters, digits or . _ @ -"};
+  return ok_status();
+}
+
+Result<NewEntry> validate_entry_fields(const EnrollmentFields& fields, UnixSeconds now) {
+  std::vector<std::string> problems;
+  check_text("subject", fields.subject, 200, problems);
+  check_text("legal-basis", fields.legal_basis, 2000, problems);
+  check_text("source", fields.photo_source, 2000, problems);
+  if (auto s = validate_user_name("submitted-by", fields.submitted_by); !s) problems.push_back(s.error().message);
+  NewEntry entry;
+  if (fields.expires.empty()) {
+    problems.push_back("--expires is required (YYYY-MM-DD, a date in the future)");
+  } else if (auto date = parse_date_utc(fields.expires); !date) {
+    problems.push_back("--expires: " + date.error().message);
+  } else if (*date <= now) {
+    problems.push_back("--expires " + fields.expires + " is not in the future (today is " + format_date_utc(now) +
+                       " UTC; an entry expires at 00:00 UTC of its expiry date)");
+  } else {
+    entry.expires_at = *date;
+  }
+  if (!problems.empty()) {
+    std::string message = "entry refused:";
+    for (const auto& p : problems) message += "\n  - " + p;
+    return Error{message};
+  }
+  entry.subject = trimmed(fields.subject);
+  entry.legal_basis = trimmed(fields.legal_basis);
+  entry.photo_source = trimmed(fields.photo_source);
+  entry.submitted_by = fields.submitted_by;
+  return entry;
+}
+
+Result<std::string> sha256_file(const std::filesystem::path& path) {
+  static const bool sodium_ready = sodium_init() >= 0;
+  if (!sodium_ready) return Error{"libsodium could not be initialised"};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{path.string() + ": cannot read"};
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  char buffer[1 << 16];
+  while (in) {
+    in.read(buffer, sizeof buffer);
+    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(buffer), static_cast<unsigned long long>(in.gcount()));
+  }
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&state, digest);
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return std::string(hex);
+}
+
+Result<EntryTemplate> template_from_photo(const std::filesystem::path& photo, FaceDetector& detector,
+                                          Embedder& embedder, const PhotoOptions& options) {
+  auto image = read_image(photo);
+  if (!image) return image.error();
+  auto faces = detector.detect(*image);
+  if (!faces) return faces.error().within(photo.string());
+  if (faces->empty()) return Error{photo.string() + ": no face found; enrol from a photo that shows the subject's face"};
+  if (faces->size() > 1) {
+    return Error{photo.string() + ": " + std::to_string(faces->size()) +
+                 " faces found; an enrolment photo must show exactly one face (crop it to the subject)"};
+  }
+  const DetectedFace& face = faces->front();
+  if (face.size() < static_cast<float>(options.min_face_px)) {
+    return Error{photo.string() + ": the face is " + std::to_string(static_cast<int>(face.size())) +
+                 " px, smaller than the " + std::to_string(options.min_face_px) + " px needed for a reliable template"};
+  }
+  const ModelProfile& profile = embedder.profile();
+  const cv::Mat chip = align_face(*image, face.landmarks, profile.alignment_template, profile.input_size);
+  auto vector = embedder.embed(chip);
+  if (!vector) return vector.error().within(photo.string());
+  auto digest = sha256_file(photo);
+  if (!digest) return digest.error();
+  return EntryTemplate{profile.name, std::move(*vector), photo.filename().string(), *digest};
+}
+
+Result<std::int64_t> enroll_entry(WatchlistStore& store, const EnrollmentFields& fields,
+                                  const std::vector<std::filesystem::path>& photos, FaceDetector& detector,
+                                  Embedder& embedder, const PhotoOptions& options, UnixSeconds now) {
+  auto entry = validate_entry_fields(fields, now);
+  if (!entry) return entry.error();
+  if (photos.empty()) return Error{"entry refused: at least one photo is required"};
+  std::vector<EntryTemplate> templates;
+  std::vector<std::string> refused;
+  for (const auto& photo : photos) {
+    auto t = template_from_photo(photo, detector, embedder, options);
+    if (t) {
+      templates.push_back(std::move(*t));
+    } else {
+      refused.push_back(t.error().message);
+    }
+  }
+  if (!refused.empty()) {
+    std::string message = "entry refused, nothing stored:";
+    for (const auto& r : refused) message += "\n  - " + r;
+    return Error{message};
+  }
+  return store.add_pending_entry(*entry, templates, now);
+}
+
+}  // namespace glassbox

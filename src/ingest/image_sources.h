@@ -1,0 +1,37 @@
+// Image sources: a single photo, or a folder of photos taken in file-name order, one frame per
+// image. Files that are not decodable images are reported as per-item errors and skipped, so one
+// bad photo does not hide the others.
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "ingest/frame_source.h"
+
+namespace glassbox {
+
+// Reads an image file into BGR pixels, with an error that names the file and the reason.
+Result<cv::Mat> read_image(const std::filesystem::path& path);
+
+class ImageListSource final : public FrameSource {
+ public:
+  // A folder: every regular file with an image extension directly inside it, sorted by name.
+  static Result<std::unique_ptr<FrameSource>> open_folder(const std::string& spec);
+  // One image file.
+  static Result<std::unique_ptr<FrameSource>> open_file(const std::string& spec);
+
+  Result<std::optional<FrameHeader>> grab() override;
+  Result<cv::Mat> retrieve() override;
+  bool independent_frames() const override { return true; }
+  const std::string& name() const override { return name_; }
+
+ private:
+  ImageListSource(std::string name, std::vector<std::filesystem::path> files);
+
+  std::string name_;
+  std::vector<std::filesystem::path> files_;
+  std::size_t next_ = 0;
+};
+
+}  // namespace glassbox

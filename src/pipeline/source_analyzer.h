@@ -1,0 +1,77 @@
+// SourceAnalyzer: the frame path for one source — grab every frame, decode only those the
+// analysis rate selects, detect, drop faces below the minimum size, track, embed new tracks and
+// clearly better views, match against the watchlist, and publish one alert per matched track.
+// Templates and pixels of faces live only in this loop's locals: nothing about a face that
+// matches no entry outlives the frame it was seen in.
+// Thread-safety: one analyzer per thread; the detector and embedder are that thread's own; the
+// matrix is shared read-only; the sink must be thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "alert/alert.h"
+#include "detect/face_detector.h"
+#include "embed/embedder.h"
+#include "ingest/frame_source.h"
+#include "match/watchlist_matrix.h"
+#include "track/tracker.h"
+
+namespace glassbox {
+
+struct AnalysisOptions {
+  double rate_fps = 5.0;          // frames analysed per second of stream time; 0 analyses every frame
+  int min_face_px = 24;           // faces smaller than this (shorter box side) are ignored
+  double threshold = 0.0;         // decision threshold in the profile's metric
+  int max_consecutive_frame_errors = 50;  // a video that fails this many frames in a row is abandoned
+  TrackerOptions tracker;
+};
+
+struct SourceStats {
+  std::int64_t frames_decoded = 0;
+  std::int64_t frames_analysed = 0;
+  std::int64_t frame_errors = 0;     // frames (or images) that could not be decoded
+  std::int64_t faces_detected = 0;   // at or above the minimum size
+  std::int64_t faces_too_small = 0;
+  std::int64_t faces_embedded = 0;
+  std::int64_t tracks = 0;
+  std::int64_t alerts = 0;
+  double stream_seconds = 0.0;       // stream time covered (video), images seen (folders)
+  double wall_seconds = 0.0;
+};
+
+struct SourceOutcome {
+  SourceStats stats;
+  std::optional<Error> error;  // the source ended early, or never produced a frame
+  bool cancelled = false;
+};
+
+struct AnalyzerHooks {
+  // A frame or image that could not be decoded (the source goes on).
+  std::function<void(const std::string& item, const Error& error)> on_item_error;
+  // Called from the analyzer's thread about every `progress_interval_s` of wall time.
+  std::function<void(const SourceStats& stats)> on_progress;
+  double progress_interval_s = 5.0;
+  const std::atomic<bool>* cancel = nullptr;  // checked between frames
+};
+
+class SourceAnalyzer {
+ public:
+  SourceAnalyzer(FaceDetector& detector, Embedder& embedder, const WatchlistMatrix& watchlist, AlertSink& sink,
+                 AnalysisOptions options)
+      : detector_(detector), embedder_(embedder), watchlist_(watchlist), sink_(sink), options_(options) {}
+
+  SourceOutcome run(FrameSource& source, const AnalyzerHooks& hooks = {});
+
+ private:
+  FaceDetector& detector_;
+  Embedder& embedder_;
+  const WatchlistMatrix& watchlist_;
+  AlertSink& sink_;
+  AnalysisOptions options_;
+};
+
+}  // namespace glassbox

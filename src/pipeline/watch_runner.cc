@@ -1,0 +1,89 @@
+#include "pipeline/watch_runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <opencv2/core.hpp>
+
+#include "embed/onnx_embedder.h"
+
+namespace glassbox {
+namespace {
+
+struct Worker {
+  std::unique_ptr<YuNetDetector> detector;
+  std::unique_ptr<OnnxEmbedder> embedder;
+};
+
+}  // namespace
+
+Result<WatchReport> run_watch(const std::vector<std::string>& sources, const ModelProfile& profile,
+                              const WatchlistMatrix& watchlist, AlertSink& sink, const WatchOptions& options,
+                              const WatchHooks& hooks) {
+  const auto started = std::chrono::steady_clock::now();
+  WatchReport report;
+  report.sources.resize(sources.size());
+  if (sources.empty()) return report;
+
+  const int wanted = options.jobs > 0 ? options.jobs : static_cast<int>(sources.size());
+  const int worker_count = std::clamp(wanted, 1, static_cast<int>(sources.size()));
+  // Models are loaded up front, on this thread, so a missing model is one clear error.
+  std::vector<Worker> workers(static_cast<std::size_t>(worker_count));
+  for (Worker& w : workers) {
+    auto detector = YuNetDetector::create(options.detector);
+    if (!detector) return detector.error();
+    auto embedder = OnnxEmbedder::create(profile);
+    if (!embedder) return embedder.error();
+    w.detector = std::move(*detector);
+    w.embedder = std::move(*embedder);
+  }
+  // Several workers each running OpenCV's own thread pool would oversubscribe the cores.
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+  cv::setNumThreads(std::max(1, cores / worker_count));
+
+  std::atomic<std::size_t> next_source{0};
+  auto work = [&](Worker& worker) {
+    while (true) {
+      const std::size_t i = next_source.fetch_add(1);
+      if (i >= sources.size()) return;
+      const std::string& spec = sources[i];
+      SourceReport& r = report.sources[i];
+      r.source = spec;
+      if (hooks.cancel != nullptr && hooks.cancel->load()) {
+        r.outcome.cancelled = true;
+      } else if (auto source = open_source(spec, options.source); !source) {
+        r.outcome.error = source.error();
+      } else {
+        SourceAnalyzer analyzer(*worker.detector, *worker.embedder, watchlist, sink, options.analysis);
+        AnalyzerHooks analyzer_hooks;
+        analyzer_hooks.cancel = hooks.cancel;
+        if (hooks.on_item_error) {
+          analyzer_hooks.on_item_error = [&](const std::string& item, const Error& e) { hooks.on_item_error(spec, item, e); };
+        }
+        if (hooks.on_progress && options.progress_interval_s > 0.0) {
+          analyzer_hooks.progress_interval_s = options.progress_interval_s;
+          analyzer_hooks.on_progress = [&](const SourceStats& s) { hooks.on_progress(spec, s); };
+        }
+        r.outcome = analyzer.run(**source, analyzer_hooks);
+      }
+      if (hooks.on_source_done) hooks.on_source_done(r);
+    }
+  };
+
+  if (worker_count == 1) {
+    work(workers.front());
+  } else {
+    std::vector<std::thread> threads;
+    threads.reserve(workers.size());
+    for (Worker& w : workers) threads.emplace_back(work, std::ref(w));
+    for (auto& t : threads) t.join();
+  }
+  report.workers = worker_count;
+  report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace glassbox

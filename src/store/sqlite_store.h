@@ -1,0 +1,43 @@
+// SqliteWatchlistStore: the watchlist in one SQLite file, schema and migrations as written in
+// docs/database-schema.md. Opened read-write (created on first use) by enrolment and approval,
+// read-only by `watch`, which therefore cannot write anything about the faces it sees.
+// Thread-safety: one instance per thread.
+#pragma once
+
+#include <memory>
+
+#include "store/watchlist_store.h"
+
+struct sqlite3;
+
+namespace glassbox {
+
+enum class OpenMode { kReadWriteCreate, kReadOnly };
+
+class SqliteWatchlistStore final : public WatchlistStore {
+ public:
+  static Result<std::unique_ptr<SqliteWatchlistStore>> open(const std::string& path, OpenMode mode);
+  ~SqliteWatchlistStore() override;
+
+  Result<std::int64_t> add_pending_entry(const NewEntry& entry, const std::vector<EntryTemplate>& templates,
+                                         UnixSeconds now) override;
+  Status approve_entry(std::int64_t entry_id, const std::string& approver, UnixSeconds now) override;
+  Result<std::optional<EntryRecord>> get_entry(std::int64_t entry_id) override;
+  Result<std::vector<EntryRecord>> list_entries() override;
+  Result<std::vector<WatchlistTemplate>> active_templates(const std::string& profile, UnixSeconds now) override;
+  Result<std::vector<std::int64_t>> active_entries_without(const std::string& profile, UnixSeconds now) override;
+
+  static constexpr int kSchemaVersion = 1;
+
+ private:
+  SqliteWatchlistStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Status migrate();
+  Status exec(const char* sql);
+  void rollback();
+  Error sqlite_error(const std::string& what) const;
+
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace glassbox

@@ -1,0 +1,68 @@
+// WatchlistStore: the persistent watchlist — entries with their legal basis, provenance,
+// submitter, approver and expiry, and their templates per model profile. The interface is the
+// seam for other backends (PostgreSQL when scaling out); SqliteWatchlistStore is the embedded
+// default. Schema: docs/database-schema.md.
+// Thread-safety: one store object per thread (SQLite connections are not shared here).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/dates.h"
+#include "core/result.h"
+#include "match/watchlist_matrix.h"
+
+namespace glassbox {
+
+struct NewEntry {
+  std::string subject;
+  std::string legal_basis;
+  std::string photo_source;
+  std::string submitted_by;
+  UnixSeconds expires_at = 0;
+};
+
+struct EntryTemplate {
+  std::string profile;
+  std::vector<float> vector;
+  std::string photo_name;
+  std::string photo_sha256;
+};
+
+enum class EntryStatus { kPending, kActive, kRevoked };
+const char* entry_status_name(EntryStatus status);
+
+struct EntryRecord {
+  std::int64_t id = 0;
+  std::string subject;
+  std::string legal_basis;
+  std::string photo_source;
+  std::string submitted_by;
+  UnixSeconds submitted_at = 0;
+  UnixSeconds expires_at = 0;
+  EntryStatus status = EntryStatus::kPending;
+  std::optional<std::string> approved_by;
+  std::optional<UnixSeconds> approved_at;
+  int template_count = 0;
+};
+
+class WatchlistStore {
+ public:
+  virtual ~WatchlistStore() = default;
+
+  // Stores a pending entry and its templates atomically; returns the new entry's id.
+  virtual Result<std::int64_t> add_pending_entry(const NewEntry& entry, const std::vector<EntryTemplate>& templates,
+                                                 UnixSeconds now) = 0;
+  // Activates a pending, unexpired entry. Refused when the approver submitted it.
+  virtual Status approve_entry(std::int64_t entry_id, const std::string& approver, UnixSeconds now) = 0;
+  virtual Result<std::optional<EntryRecord>> get_entry(std::int64_t entry_id) = 0;
+  virtual Result<std::vector<EntryRecord>> list_entries() = 0;
+  // Templates of the entries that may match at `now` (active and unexpired), for one profile.
+  virtual Result<std::vector<WatchlistTemplate>> active_templates(const std::string& profile, UnixSeconds now) = 0;
+  // Active, unexpired entries that have no template for `profile` (they cannot match with it).
+  virtual Result<std::vector<std::int64_t>> active_entries_without(const std::string& profile, UnixSeconds now) = 0;
+};
+
+}  // namespace glassbox

@@ -1,0 +1,86 @@
+#include "track/tracker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+namespace glassbox {
+
+float face_quality(const DetectedFace& face) {
+  const cv::Point2f eye_mid = (face.landmarks[0] + face.landmarks[1]) * 0.5f;
+  const float eye_distance = static_cast<float>(cv::norm(face.landmarks[1] - face.landmarks[0]));
+  float frontal = 0.1f;
+  if (eye_distance > 1e-3f) {
+    // Nose far to one side of the eyes' midpoint means a turned head.
+    const float yaw = std::abs(face.landmarks[2].x - eye_mid.x) / eye_distance;
+    frontal = std::clamp(1.0f - 2.0f * yaw, 0.1f, 1.0f);
+  }
+  return face.size() * std::max(face.confidence, 0.0f) * frontal;
+}
+
+float box_iou(const cv::Rect2f& a, const cv::Rect2f& b) {
+  const float overlap = (a & b).area();
+  const float united = a.area() + b.area() - overlap;
+  return united > 0.0f ? overlap / united : 0.0f;
+}
+
+std::vector<TrackAssignment> Tracker::update(const std::vector<DetectedFace>& faces, double timestamp_s) {
+  // End tracks that have not been seen for too long.
+  std::erase_if(tracks_, [&](const Track& t) { return timestamp_s - t.last_seen_s > options_.max_gap_s; });
+
+  // Greedy association: highest overlap first, each track and face used once.
+  std::vector<std::tuple<float, std::size_t, std::size_t>> pairs;
+  for (std::size_t f = 0; f < faces.size(); ++f) {
+    for (std::size_t t = 0; t < tracks_.size(); ++t) {
+      const float iou = box_iou(faces[f].box, tracks_[t].box);
+      if (iou >= options_.min_iou) pairs.emplace_back(iou, f, t);
+    }
+  }
+  std::sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+  std::vector<int> track_of_face(faces.size(), -1);
+  std::vector<bool> track_taken(tracks_.size(), false);
+  for (const auto& [iou, f, t] : pairs) {
+    if (track_of_face[f] >= 0 || track_taken[t]) continue;
+    track_of_face[f] = static_cast<int>(t);
+    track_taken[t] = true;
+  }
+
+  std::vector<TrackAssignment> assignments(faces.size());
+  for (std::size_t f = 0; f < faces.size(); ++f) {
+    TrackAssignment& a = assignments[f];
+    a.detection = f;
+    const float quality = face_quality(faces[f]);
+    if (track_of_face[f] < 0) {
+      Track track;
+      track.id = next_id_++;
+      track.box = faces[f].box;
+      track.last_seen_s = timestamp_s;
+      track.best_embedded_quality = quality;
+      track.embeddings = 1;
+      tracks_.push_back(track);
+      a.track_id = track.id;
+      a.new_track = true;
+      a.embed = true;
+      continue;
+    }
+    Track& track = tracks_[static_cast<std::size_t>(track_of_face[f])];
+    track.box = faces[f].box;
+    track.last_seen_s = timestamp_s;
+    a.track_id = track.id;
+    if (!track.matched && track.embeddings < options_.max_embeddings_per_track &&
+        quality >= track.best_embedded_quality * options_.better_view_gain) {
+      a.embed = true;
+      track.best_embedded_quality = quality;
+      ++track.embeddings;
+    }
+  }
+  return assignments;
+}
+
+void Tracker::mark_matched(std::uint64_t track_id) {
+  for (Track& t : tracks_) {
+    if (t.id == track_id) t.matched = true;
+  }
+}
+
+}  // namespace glassbox

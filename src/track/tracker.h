@@ -1,0 +1,67 @@
+// Tracker: associates the faces of consecutive analysed frames of one source (greedy, by box
+// overlap) so that a person is embedded once per track — and again only when a clearly better
+// view arrives — and alerted once per track, not once per frame. A track holds geometry and
+// bookkeeping only: never a template or pixels.
+// Thread-safety: one instance per source, used by that source's thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "detect/face_detector.h"
+
+namespace glassbox {
+
+struct TrackerOptions {
+  float min_iou = 0.2f;                 // overlap needed to continue a track
+  double max_gap_s = 2.0;               // a track unseen for longer than this ends
+  float better_view_gain = 1.3f;        // re-embed when quality exceeds the best embedded so far by this factor
+  int max_embeddings_per_track = 6;     // bound on work for one person who stays in view
+};
+
+// Higher is a better view for recognition: larger, more confident, more frontal.
+float face_quality(const DetectedFace& face);
+
+// Intersection over union of two boxes, 0 when they do not overlap.
+float box_iou(const cv::Rect2f& a, const cv::Rect2f& b);
+
+struct TrackAssignment {
+  std::size_t detection = 0;  // index into the faces passed to update()
+  std::uint64_t track_id = 0;
+  bool new_track = false;
+  bool embed = false;         // this view should be embedded and matched
+};
+
+class Tracker {
+ public:
+  explicit Tracker(TrackerOptions options = {}) : options_(options) {}
+
+  // Associates this frame's faces with live tracks, opens new tracks for the rest, ends tracks
+  // unseen for longer than max_gap_s. One assignment per face, in the faces' order.
+  std::vector<TrackAssignment> update(const std::vector<DetectedFace>& faces, double timestamp_s);
+
+  // The track's person has been identified: it needs no further embeddings.
+  void mark_matched(std::uint64_t track_id);
+  // Ends every track (between unrelated photos).
+  void reset() { tracks_.clear(); }
+
+  std::uint64_t tracks_started() const { return next_id_ - 1; }
+  std::size_t live_tracks() const { return tracks_.size(); }
+
+ private:
+  struct Track {
+    std::uint64_t id = 0;
+    cv::Rect2f box;
+    double last_seen_s = 0.0;
+    float best_embedded_quality = 0.0f;
+    int embeddings = 0;
+    bool matched = false;
+  };
+
+  TrackerOptions options_;
+  std::vector<Track> tracks_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace glassbox
