@@ -1,0 +1,48 @@
+// Model profiles: the shipped files parse, and a bad field is named in the error.
+#include <gtest/gtest.h>
+
+#include "embed/model_profile.h"
+
+namespace glassbox {
+namespace {
+
+TEST(ModelProfile, ShippedProfilesLoad) {
+  auto dlib = load_model_profile("dlib_resnet");
+  ASSERT_TRUE(dlib) << dlib.error().message;
+  EXPECT_EQ(dlib->dimension, 128);
+  EXPECT_EQ(dlib->metric, Metric::kEuclidean);
+  EXPECT_EQ(dlib->input_size, cv::Size(150, 150));
+  EXPECT_FALSE(dlib->threshold_source.empty());
+  auto mfn = load_model_profile("mobilefacenet");
+  ASSERT_TRUE(mfn) << mfn.error().message;
+  EXPECT_EQ(mfn->dimension, 192);
+  EXPECT_EQ(mfn->metric, Metric::kCosine);
+  EXPECT_FLOAT_EQ(mfn->alignment_template[2].x, 56.0252f);
+}
+
+TEST(ModelProfile, BadFieldsAreNamed) {
+  const std::string good = R"({"name":"x","model":"m.onnx","input_size":[112,112],"channel_order":"rgb",
+    "template":[[1,2],[3,4],[5,6],[7,8],[9,10]],"output":"o","dimension":8,"metric":"cosine","threshold":0.4})";
+  ASSERT_TRUE(parse_model_profile(good, "t"));
+  struct Case { std::string from, to, field; };
+  const Case cases[] = {
+      {R"("metric":"cosine")", R"("metric":"manhattan")", "metric"},
+      {R"("input_size":[112,112])", R"("input_size":[112])", "input_size"},
+      {R"([9,10]])", R"([9]])", "template"},
+      {R"("dimension":8)", R"("dimension":"8")", "dimension"},
+      {R"("channel_order":"rgb")", R"("channel_order":"yuv")", "channel_order"},
+      {R"("threshold":0.4)", R"("threshold":null)", "threshold"},
+  };
+  for (const Case& c : cases) {
+    std::string text = good;
+    text.replace(text.find(c.from), c.from.size(), c.to);
+    auto p = parse_model_profile(text, "t");
+    ASSERT_FALSE(p) << c.field;
+    EXPECT_NE(p.error().message.find("'" + c.field + "'"), std::string::npos) << p.error().message;
+  }
+  EXPECT_FALSE(parse_model_profile("{not json", "t"));
+  EXPECT_FALSE(load_model_profile("no_such_profile"));
+}
+
+}  // namespace
+}  // namespace glassbox

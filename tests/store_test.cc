@@ -1,0 +1,124 @@
+// The SQLite watchlist: pending until approved by someone else, nothing after expiry, atomic
+// writes, schema versioning, read-only handles that cannot write.
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "store/sqlite_store.h"
+#include "support/test_support.h"
+
+namespace glassbox {
+namespace {
+
+const UnixSeconds kNow = *parse_date_utc("2026-11-29") + 12 * 3600;
+const UnixSeconds kExpiry = *parse_date_utc("2027-01-01");
+
+NewEntry entry(const std::string& submitter = "alice") { return {"Person A", "Warrant 1", "case photo", submitter, kExpiry}; }
+std::vector<EntryTemplate> one_template(const std::string& profile = "p") { return {{profile, {1.0f, 2.0f, 3.0f}, "a.jpg", "ab12"}}; }
+
+class StoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<SqliteWatchlistStore> open_rw() {
+    auto s = SqliteWatchlistStore::open((dir_ / "w.db").string(), OpenMode::kReadWriteCreate);
+    EXPECT_TRUE(s) << s.error().message;
+    return std::move(*s);
+  }
+  test::TempDir dir_;
+};
+
+TEST_F(StoreTest, PendingEntriesDoNotMatchUntilApprovedBySomeoneElse) {
+  auto store = open_rw();
+  auto id = store->add_pending_entry(entry(), one_template(), kNow);
+  ASSERT_TRUE(id) << id.error().message;
+  EXPECT_TRUE(store->active_templates("p", kNow)->empty());
+
+  auto self = store->approve_entry(*id, "alice", kNow);
+  ASSERT_FALSE(self);
+  EXPECT_NE(self.error().message.find("someone other than its submitter"), std::string::npos);
+  EXPECT_TRUE(store->active_templates("p", kNow)->empty());
+
+  ASSERT_TRUE(store->approve_entry(*id, "bob", kNow));
+  auto active = store->active_templates("p", kNow);
+  ASSERT_EQ(active->size(), 1u);
+  EXPECT_EQ(active->front().entry_id, *id);
+  EXPECT_EQ(active->front().vector, (std::vector<float>{1.0f, 2.0f, 3.0f}));
+  auto record = store->get_entry(*id);
+  ASSERT_TRUE(record && record->has_value());
+  EXPECT_EQ((*record)->approved_by.value_or(""), "bob");
+  EXPECT_EQ((*record)->status, EntryStatus::kActive);
+
+  EXPECT_FALSE(store->approve_entry(*id, "carol", kNow)) << "an active entry cannot be approved twice";
+  EXPECT_FALSE(store->approve_entry(*id + 100, "bob", kNow)) << "unknown entry";
+}
+
+TEST_F(StoreTest, ExpiredEntriesMatchNothingAndCannotBeApproved) {
+  auto store = open_rw();
+  auto id = store->add_pending_entry(entry(), one_template(), kNow);
+  ASSERT_TRUE(id);
+  EXPECT_FALSE(store->approve_entry(*id, "bob", kExpiry)) << "approval at the expiry instant";
+  ASSERT_TRUE(store->approve_entry(*id, "bob", kExpiry - 1));
+  EXPECT_EQ(store->active_templates("p", kExpiry - 1)->size(), 1u);
+  EXPECT_TRUE(store->active_templates("p", kExpiry)->empty()) << "expired at 00:00 UTC of the expiry date";
+}
+
+TEST_F(StoreTest, TemplatesAreSeparatedByProfile) {
+  auto store = open_rw();
+  auto id = store->add_pending_entry(entry(), one_template("dlib_resnet"), kNow);
+  ASSERT_TRUE(store->approve_entry(*id, "bob", kNow));
+  EXPECT_EQ(store->active_templates("dlib_resnet", kNow)->size(), 1u);
+  EXPECT_TRUE(store->active_templates("mobilefacenet", kNow)->empty());
+  EXPECT_EQ(*store->active_entries_without("mobilefacenet", kNow), std::vector<std::int64_t>{*id});
+  EXPECT_TRUE(store->active_entries_without("dlib_resnet", kNow)->empty());
+}
+
+TEST_F(StoreTest, TheDatabaseItselfRefusesSelfApproval) {
+  // Defence in depth: even SQL written by hand cannot activate an entry approved by its submitter.
+  auto store = open_rw();
+  auto id = store->add_pending_entry(entry(), one_template(), kNow);
+  store.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "w.db").c_str(), &db), SQLITE_OK);
+  const std::string sql = "UPDATE watchlist_entries SET status='active', approved_by='alice', approved_at=1 WHERE id=" + std::to_string(*id);
+  EXPECT_NE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "UPDATE watchlist_entries SET status='active'", nullptr, nullptr, nullptr), SQLITE_OK)
+      << "active without an approver";
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, AFailedTemplateWriteLeavesNoEntry) {
+  auto store = open_rw();
+  std::vector<EntryTemplate> bad = {{"p", {1.0f}, "a.jpg", "x"}, {"p", {}, "b.jpg", "y"}};  // empty vector violates the CHECK
+  EXPECT_FALSE(store->add_pending_entry(entry(), bad, kNow));
+  EXPECT_TRUE(store->list_entries()->empty());
+}
+
+TEST_F(StoreTest, ReadOnlyHandlesRefuseWritesAndMissingFiles) {
+  EXPECT_FALSE(SqliteWatchlistStore::open((dir_ / "missing.db").string(), OpenMode::kReadOnly));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "missing.db")) << "a read-only open must not create the file";
+  { auto store = open_rw(); ASSERT_TRUE(store->add_pending_entry(entry(), one_template(), kNow)); }
+  auto ro = SqliteWatchlistStore::open((dir_ / "w.db").string(), OpenMode::kReadOnly);
+  ASSERT_TRUE(ro);
+  EXPECT_EQ((*ro)->list_entries()->size(), 1u);
+  EXPECT_FALSE((*ro)->add_pending_entry(entry(), one_template(), kNow));
+  EXPECT_FALSE((*ro)->approve_entry(1, "bob", kNow));
+}
+
+TEST_F(StoreTest, SchemaVersionIsCheckedAndNotAGlassboxFileIsRefused) {
+  { auto store = open_rw(); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "w.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto newer = SqliteWatchlistStore::open((dir_ / "w.db").string(), OpenMode::kReadWriteCreate);
+  ASSERT_FALSE(newer);
+  EXPECT_NE(newer.error().message.find("newer"), std::string::npos);
+
+  const auto text_file = dir_ / "notes.txt";
+  { std::ofstream(text_file) << "this is not a database, just some text that is long enough\n"; }
+  EXPECT_FALSE(SqliteWatchlistStore::open(text_file.string(), OpenMode::kReadWriteCreate));
+  EXPECT_FALSE(SqliteWatchlistStore::open(text_file.string(), OpenMode::kReadOnly));
+}
+
+}  // namespace
+}  // namespace glassbox

@@ -1,0 +1,45 @@
+// Shared helpers for the tests: where the real data and models are, temporary folders that
+// clean up after themselves, and running the glassbox binary as a user would (with a time bound).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace glassbox::test {
+
+std::filesystem::path data(const std::string& relative);  // under GLASSBOX_DATA
+
+// A fresh folder under the system's temporary directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;       // the process's exit status; -1 when killed by a signal
+  int signal = 0;           // the signal that ended it, 0 if none
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+// Runs the glassbox binary with `args`, killing it after `timeout_s`.
+CommandResult run_glassbox(const std::vector<std::string>& args, double timeout_s = 120.0,
+                           const std::filesystem::path& working_dir = {});
+
+// Lists every regular file under `root`, recursively, sorted.
+std::vector<std::filesystem::path> files_under(const std::filesystem::path& root);
+
+// The JSON lines of `text` that parse as objects (others are ignored).
+std::vector<std::string> lines_of(const std::string& text);
+
+}  // namespace glassbox::test

@@ -1,0 +1,112 @@
+// Tracking: faces are associated across frames by overlap; each track is embedded once and
+// again only for a clearly better view; tracks end after a gap.
+#include <gtest/gtest.h>
+
+#include "track/tracker.h"
+
+namespace glassbox {
+namespace {
+
+DetectedFace face_at(float x, float y, float size, float confidence = 0.9f) {
+  DetectedFace f;
+  f.box = cv::Rect2f(x, y, size, size);
+  // Frontal landmarks: eyes level, nose centred.
+  f.landmarks = {cv::Point2f{x + 0.3f * size, y + 0.4f * size}, {x + 0.7f * size, y + 0.4f * size},
+                 {x + 0.5f * size, y + 0.6f * size}, {x + 0.35f * size, y + 0.8f * size}, {x + 0.65f * size, y + 0.8f * size}};
+  f.confidence = confidence;
+  return f;
+}
+
+TEST(Tracker, AFaceThatMovesALittleKeepsItsTrackAndIsEmbeddedOnce) {
+  Tracker tracker;
+  auto first = tracker.update({face_at(100, 100, 80)}, 0.0);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_TRUE(first[0].new_track);
+  EXPECT_TRUE(first[0].embed);
+  for (int i = 1; i < 10; ++i) {
+    auto next = tracker.update({face_at(100 + 4.0f * i, 100, 80)}, 0.2 * i);
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_EQ(next[0].track_id, first[0].track_id);
+    EXPECT_FALSE(next[0].new_track);
+    EXPECT_FALSE(next[0].embed) << "frame " << i << ": same view, no new embedding";
+  }
+  EXPECT_EQ(tracker.tracks_started(), 1u);
+}
+
+TEST(Tracker, TwoFacesKeepTheirOwnTracks) {
+  Tracker tracker;
+  auto a = tracker.update({face_at(100, 100, 80), face_at(400, 120, 90)}, 0.0);
+  auto b = tracker.update({face_at(405, 118, 90), face_at(103, 101, 80)}, 0.2);  // order swapped
+  EXPECT_EQ(b[0].track_id, a[1].track_id);
+  EXPECT_EQ(b[1].track_id, a[0].track_id);
+  EXPECT_EQ(tracker.tracks_started(), 2u);
+}
+
+TEST(Tracker, AClearlyBetterViewIsEmbeddedAgain) {
+  Tracker tracker;
+  tracker.update({face_at(100, 100, 60, 0.85f)}, 0.0);
+  auto slightly = tracker.update({face_at(98, 98, 64, 0.85f)}, 0.2);
+  EXPECT_FALSE(slightly[0].embed);
+  auto larger = tracker.update({face_at(90, 90, 90, 0.95f)}, 0.4);  // 1.5x the size, more confident
+  EXPECT_TRUE(larger[0].embed);
+  EXPECT_FALSE(larger[0].new_track);
+}
+
+TEST(Tracker, AMatchedTrackIsNotEmbeddedAgain) {
+  Tracker tracker;
+  auto first = tracker.update({face_at(100, 100, 60)}, 0.0);
+  tracker.mark_matched(first[0].track_id);
+  auto larger = tracker.update({face_at(90, 90, 100)}, 0.2);
+  EXPECT_FALSE(larger[0].embed);
+}
+
+TEST(Tracker, EmbeddingsPerTrackAreBounded) {
+  TrackerOptions options;
+  options.max_embeddings_per_track = 3;
+  Tracker tracker(options);
+  int embeddings = 0;
+  float size = 40;
+  for (int i = 0; i < 10; ++i, size *= 1.5f) {
+    auto a = tracker.update({face_at(100, 100, size)}, 0.2 * i);
+    embeddings += a[0].embed ? 1 : 0;
+  }
+  EXPECT_EQ(embeddings, 3);
+}
+
+TEST(Tracker, ATrackEndsAfterTheGapAndTheFaceStartsANewOne) {
+  Tracker tracker;  // max_gap_s = 2
+  auto first = tracker.update({face_at(100, 100, 80)}, 0.0);
+  auto empty = tracker.update({}, 1.0);
+  EXPECT_TRUE(empty.empty());
+  auto within = tracker.update({face_at(100, 100, 80)}, 1.9);
+  EXPECT_EQ(within[0].track_id, first[0].track_id);
+  tracker.update({}, 3.0);
+  auto after = tracker.update({face_at(100, 100, 80)}, 4.5);
+  EXPECT_NE(after[0].track_id, first[0].track_id);
+  EXPECT_TRUE(after[0].new_track);
+}
+
+TEST(Tracker, NoOverlapMeansANewTrack) {
+  Tracker tracker;
+  auto a = tracker.update({face_at(100, 100, 50)}, 0.0);
+  auto b = tracker.update({face_at(300, 100, 50)}, 0.2);
+  EXPECT_NE(a[0].track_id, b[0].track_id);
+}
+
+TEST(Tracker, QualityPrefersLargeFrontalConfidentFaces) {
+  DetectedFace frontal = face_at(0, 0, 100, 0.9f);
+  DetectedFace turned = frontal;
+  turned.landmarks[2].x += 30;  // nose far to one side
+  EXPECT_GT(face_quality(frontal), face_quality(turned));
+  EXPECT_GT(face_quality(face_at(0, 0, 100)), face_quality(face_at(0, 0, 50)));
+  EXPECT_GT(face_quality(face_at(0, 0, 100, 0.95f)), face_quality(face_at(0, 0, 100, 0.6f)));
+}
+
+TEST(Tracker, BoxIou) {
+  EXPECT_FLOAT_EQ(box_iou({0, 0, 10, 10}, {0, 0, 10, 10}), 1.0f);
+  EXPECT_FLOAT_EQ(box_iou({0, 0, 10, 10}, {20, 20, 10, 10}), 0.0f);
+  EXPECT_NEAR(box_iou({0, 0, 10, 10}, {5, 0, 10, 10}), 50.0f / 150.0f, 1e-6);
+}
+
+}  // namespace
+}  // namespace glassbox
