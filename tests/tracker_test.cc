@@ -102,6 +102,30 @@ TEST(Tracker, QualityPrefersLargeFrontalConfidentFaces) {
   EXPECT_GT(face_quality(face_at(0, 0, 100, 0.95f)), face_quality(face_at(0, 0, 100, 0.6f)));
 }
 
+DetectedFace turned_away(float x, float y, float size) {
+  DetectedFace f = face_at(x, y, size);
+  // A head seen from the side: eyes bunched together, nose beyond them (as on the walking video).
+  f.landmarks[0] = {x + 0.55f * size, y + 0.4f * size};
+  f.landmarks[1] = {x + 0.62f * size, y + 0.4f * size};
+  f.landmarks[2] = {x + 0.9f * size, y + 0.6f * size};
+  return f;
+}
+
+TEST(Tracker, TurnedAwayViewsAreTrackedButNotEmbeddedUntilTheFaceTurns) {
+  EXPECT_TRUE(is_recognisable(face_at(0, 0, 80), RecognitionGate{}));
+  EXPECT_FALSE(is_recognisable(turned_away(0, 0, 80), RecognitionGate{}));
+  Tracker tracker;
+  auto first = tracker.update({turned_away(100, 100, 80)}, 0.0);
+  EXPECT_TRUE(first[0].new_track);
+  EXPECT_FALSE(first[0].embed);
+  auto still = tracker.update({turned_away(102, 100, 80)}, 0.2);
+  EXPECT_FALSE(still[0].embed);
+  auto frontal = tracker.update({face_at(104, 100, 80)}, 0.4);
+  EXPECT_EQ(frontal[0].track_id, first[0].track_id);
+  EXPECT_TRUE(frontal[0].embed);
+  EXPECT_EQ(tracker.tracks_started(), 1u);
+}
+
 TEST(Tracker, BoxIou) {
   EXPECT_FLOAT_EQ(box_iou({0, 0, 10, 10}, {0, 0, 10, 10}), 1.0f);
   EXPECT_FLOAT_EQ(box_iou({0, 0, 10, 10}, {20, 20, 10, 10}), 0.0f);

@@ -21,7 +21,7 @@ struct WatchArgs {
   std::vector<std::string> sources;
   std::string profile = kDefaultProfile;
   double rate = 5.0;
-  int min_face = 24;
+  int min_face = 32;
   std::optional<double> threshold;
   int jobs = 0;
   int detect_size = 640;

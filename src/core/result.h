@@ -35,7 +35,8 @@ class [[nodiscard]] Result {
     assert(ok());
     return std::get<T>(state_);
   }
-  T&& value() && {
+  // By value, so `for (auto& x : *make_result())` does not dangle.
+  T value() && {
     assert(ok());
     return std::get<T>(std::move(state_));
   }
@@ -43,6 +44,7 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T operator*() && { return std::move(*this).value(); }
 
   const Error& error() const {
     assert(!ok());

@@ -24,7 +24,7 @@ namespace glassbox {
 
 struct AnalysisOptions {
   double rate_fps = 5.0;          // frames analysed per second of stream time; 0 analyses every frame
-  int min_face_px = 24;           // faces smaller than this (shorter box side) are ignored
+  int min_face_px = 32;           // faces smaller than this (shorter box side) are ignored: too few pixels to recognise
   double threshold = 0.0;         // decision threshold in the profile's metric
   int max_consecutive_frame_errors = 50;  // a video that fails this many frames in a row is abandoned
   TrackerOptions tracker;

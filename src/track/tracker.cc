@@ -6,15 +6,28 @@
 
 namespace glassbox {
 
-float face_quality(const DetectedFace& face) {
+namespace {
+
+float eye_distance(const DetectedFace& face) { return static_cast<float>(cv::norm(face.landmarks[1] - face.landmarks[0])); }
+
+// How far the nose sits from the eyes' midpoint, in eye distances: about 0 for a frontal face.
+float yaw_proxy(const DetectedFace& face) {
+  const float eyes = eye_distance(face);
+  if (eyes < 1e-3f) return 1e3f;
   const cv::Point2f eye_mid = (face.landmarks[0] + face.landmarks[1]) * 0.5f;
-  const float eye_distance = static_cast<float>(cv::norm(face.landmarks[1] - face.landmarks[0]));
-  float frontal = 0.1f;
-  if (eye_distance > 1e-3f) {
-    // Nose far to one side of the eyes' midpoint means a turned head.
-    const float yaw = std::abs(face.landmarks[2].x - eye_mid.x) / eye_distance;
-    frontal = std::clamp(1.0f - 2.0f * yaw, 0.1f, 1.0f);
-  }
+  return std::abs(face.landmarks[2].x - eye_mid.x) / eyes;
+}
+
+}  // namespace
+
+bool is_recognisable(const DetectedFace& face, const RecognitionGate& gate) {
+  if (face.box.width <= 0.0f) return false;
+  return yaw_proxy(face) <= gate.max_yaw && eye_distance(face) / face.box.width >= gate.min_eye_to_width;
+}
+
+float face_quality(const DetectedFace& face) {
+  // Nose far to one side of the eyes' midpoint means a turned head.
+  const float frontal = std::clamp(1.0f - 2.0f * yaw_proxy(face), 0.1f, 1.0f);
   return face.size() * std::max(face.confidence, 0.0f) * frontal;
 }
 
@@ -50,24 +63,27 @@ std::vector<TrackAssignment> Tracker::update(const std::vector<DetectedFace>& fa
     TrackAssignment& a = assignments[f];
     a.detection = f;
     const float quality = face_quality(faces[f]);
+    const bool recognisable = is_recognisable(faces[f], options_.gate);
     if (track_of_face[f] < 0) {
       Track track;
       track.id = next_id_++;
       track.box = faces[f].box;
       track.last_seen_s = timestamp_s;
-      track.best_embedded_quality = quality;
-      track.embeddings = 1;
+      if (recognisable) {
+        track.best_embedded_quality = quality;
+        track.embeddings = 1;
+      }
       tracks_.push_back(track);
       a.track_id = track.id;
       a.new_track = true;
-      a.embed = true;
+      a.embed = recognisable;
       continue;
     }
     Track& track = tracks_[static_cast<std::size_t>(track_of_face[f])];
     track.box = faces[f].box;
     track.last_seen_s = timestamp_s;
     a.track_id = track.id;
-    if (!track.matched && track.embeddings < options_.max_embeddings_per_track &&
+    if (recognisable && !track.matched && track.embeddings < options_.max_embeddings_per_track &&
         quality >= track.best_embedded_quality * options_.better_view_gain) {
       a.embed = true;
       track.best_embedded_quality = quality;

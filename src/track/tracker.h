@@ -13,7 +13,16 @@
 
 namespace glassbox {
 
+// Which views are worth embedding at all. Turned heads (profile and back-of-head views, where
+// the landmarks collapse) give templates that sit close to everyone's and caused the false
+// alerts seen on the walking video; such a face is tracked but waits for a frontal view.
+struct RecognitionGate {
+  float max_yaw = 0.35f;           // |nose - eyes' midpoint| / eye distance
+  float min_eye_to_width = 0.25f;  // eye distance / box width; small when the head is turned
+};
+
 struct TrackerOptions {
+  RecognitionGate gate;
   float min_iou = 0.2f;                 // overlap needed to continue a track
   double max_gap_s = 2.0;               // a track unseen for longer than this ends
   float better_view_gain = 1.3f;        // re-embed when quality exceeds the best embedded so far by this factor
@@ -22,6 +31,9 @@ struct TrackerOptions {
 
 // Higher is a better view for recognition: larger, more confident, more frontal.
 float face_quality(const DetectedFace& face);
+
+// True when the view passes the gate: a face seen from the front closely enough to recognise.
+bool is_recognisable(const DetectedFace& face, const RecognitionGate& gate);
 
 // Intersection over union of two boxes, 0 when they do not overlap.
 float box_iou(const cv::Rect2f& a, const cv::Rect2f& b);
