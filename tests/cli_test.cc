@@ -1,0 +1,299 @@
+// The command-line contract, exercised as a user would: the real binary in a child process,
+// real photos and videos, exit statuses and the JSON lines on stdout.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "enroll/enrollment.h"
+#include "support/test_support.h"
+
+namespace glassbox {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using test::data;
+using test::run_glassbox;
+
+const fs::path kKnn = "faces/face_recognition_knn/examples/knn_examples";
+
+std::vector<json> json_lines(const std::string& out) {
+  std::vector<json> objects;
+  for (const auto& line : test::lines_of(out)) objects.push_back(json::parse(line));
+  return objects;
+}
+
+std::vector<json> of_type(const std::vector<json>& objects, const std::string& type) {
+  std::vector<json> out;
+  for (const auto& o : objects) if (o.value("type", "") == type) out.push_back(o);
+  return out;
+}
+
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  std::string db() const { return (dir_ / "watchlist.db").string(); }
+
+  std::vector<std::string> enroll_args(const std::string& subject, const std::string& submitter,
+                                       const std::vector<fs::path>& photos) const {
+    std::vector<std::string> args = {"enroll", "--db", db(), "--subject", subject, "--legal-basis", "Court order 2026/77",
+                                     "--source", "case file", "--expires", "2099-12-31", "--submitted-by", submitter};
+    for (const auto& p : photos) args.push_back(p.string());
+    return args;
+  }
+
+  // Enrols and approves; returns the entry id.
+  std::string enroll_active(const std::string& subject, const fs::path& photo) {
+    auto r = run_glassbox(enroll_args(subject, "alice", {photo}));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::string id = r.out.substr(0, r.out.find('\n'));
+    auto a = run_glassbox({"approve", "--db", db(), "--entry", id, "--approved-by", "bob"});
+    EXPECT_EQ(a.exit_code, 0) << a.err;
+    return id;
+  }
+
+  test::TempDir dir_;
+};
+
+TEST_F(CliTest, EnrolApproveWatchFindsThePersonInAnImageFolder) {
+  auto enrolled = run_glassbox(enroll_args("Person A", "alice", {data(kKnn / "train/obama/obama.jpg")}));
+  ASSERT_EQ(enrolled.exit_code, 0) << enrolled.err;
+  const std::string id = enrolled.out.substr(0, enrolled.out.find('\n'));
+  EXPECT_EQ(enrolled.out, id + "\n") << "stdout holds the id and nothing else";
+  EXPECT_GT(std::stoll(id), 0);
+
+  // Pending: nothing matches.
+  auto before = json_lines(run_glassbox({"watch", "--db", db(), data(kKnn / "test").string()}).out);
+  EXPECT_TRUE(of_type(before, "alert").empty());
+
+  auto self = run_glassbox({"approve", "--db", db(), "--entry", id, "--approved-by", "alice"});
+  EXPECT_NE(self.exit_code, 0);
+  EXPECT_NE(self.err.find("other than its submitter"), std::string::npos) << self.err;
+  auto approved = run_glassbox({"approve", "--db", db(), "--entry", id, "--approved-by", "bob"});
+  ASSERT_EQ(approved.exit_code, 0) << approved.err;
+
+  auto watched = run_glassbox({"watch", "--db", db(), data(kKnn / "test").string()});
+  EXPECT_EQ(watched.exit_code, 0) << watched.err;
+  const auto lines = json_lines(watched.out);
+  const auto alerts = of_type(lines, "alert");
+  std::set<std::string> images;
+  for (const auto& a : alerts) {
+    EXPECT_EQ(a["subject"], "Person A");
+    EXPECT_EQ(a["entry_id"], std::stoll(id));
+    EXPECT_EQ(a["source"], data(kKnn / "test").string());
+    EXPECT_TRUE(a["score"].is_number());
+    EXPECT_TRUE(a["timestamp_s"].is_number());
+    for (const char* k : {"x", "y", "w", "h"}) EXPECT_TRUE(a["box"][k].is_number_integer()) << k;
+    images.insert(a["image"].get<std::string>());
+  }
+  EXPECT_EQ(images, (std::set<std::string>{"obama1.jpg", "obama_and_biden.jpg"}));
+  const auto summary = of_type(lines, "summary");
+  ASSERT_EQ(summary.size(), 1u);
+  EXPECT_EQ(lines.back()["type"], "summary") << "the summary comes last";
+  for (const char* k : {"frames_decoded", "frames_analysed", "faces_detected", "tracks", "alerts", "wall_seconds", "frames_per_second"})
+    EXPECT_TRUE(summary[0].contains(k)) << k;
+  EXPECT_EQ(summary[0]["alerts"], 2);
+  EXPECT_EQ(summary[0]["frames_decoded"], 5);
+}
+
+TEST_F(CliTest, MissingOrMalformedFieldsAreRefusedNamingTheField) {
+  const auto photo = data(kKnn / "train/obama/obama.jpg");
+  // Left out entirely: the command line parser names the option.
+  for (const std::string option : {"--subject", "--legal-basis", "--source", "--expires", "--submitted-by"}) {
+    auto args = enroll_args("Person A", "alice", {photo});
+    const auto at = std::find(args.begin(), args.end(), option);
+    args.erase(at, at + 2);
+    auto r = run_glassbox(args);
+    EXPECT_NE(r.exit_code, 0) << option;
+    EXPECT_NE(r.err.find(option), std::string::npos) << option << ": " << r.err;
+  }
+  // Present but blank or malformed.
+  const std::map<std::string, std::string> bad = {
+      {"--legal-basis", "   "}, {"--expires", "2020-01-01"}, {"--expires", "31/12/2099"}, {"--submitted-by", "alice smith"}};
+  for (const auto& [option, value] : bad) {
+    auto args = enroll_args("Person A", "alice", {photo});
+    *(std::find(args.begin(), args.end(), option) + 1) = value;
+    auto r = run_glassbox(args);
+    EXPECT_EQ(r.exit_code, 1) << option << "=" << value;
+    EXPECT_NE(r.err.find(option), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << "no id printed for a refused entry";
+  }
+  auto no_photo = run_glassbox(enroll_args("Person A", "alice", {}));
+  EXPECT_NE(no_photo.exit_code, 0);
+  EXPECT_FALSE(fs::exists(db())) << "refused before the database was created";
+}
+
+TEST_F(CliTest, PhotosWithoutExactlyOneFaceAreRefusedNamingThePhoto) {
+  const auto group = data("faces/face_recognition/two_people.jpg");
+  auto r = run_glassbox(enroll_args("Person A", "alice", {data(kKnn / "train/obama/obama.jpg"), group}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("two_people.jpg: 2 faces found"), std::string::npos) << r.err;
+  auto none = run_glassbox(enroll_args("Person A", "alice", {data("negatives/images/debian_opencv_doc/baboon.jpg")}));
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("baboon.jpg: no face found"), std::string::npos) << none.err;
+  const fs::path text = dir_ / "notes.jpg";
+  std::ofstream(text) << "not an image";
+  auto not_image = run_glassbox(enroll_args("Person A", "alice", {text}));
+  EXPECT_EQ(not_image.exit_code, 1);
+  EXPECT_NE(not_image.err.find("notes.jpg: not a readable image"), std::string::npos) << not_image.err;
+  auto entries = run_glassbox({"entries", "--db", db()});
+  EXPECT_TRUE(entries.out.empty()) << "nothing stored: " << entries.out;
+}
+
+TEST_F(CliTest, RateMinFaceAndThresholdOptionsDoWhatTheySay) {
+  enroll_active("Person A", data(kKnn / "train/obama/obama.jpg"));  // not in the clip: counts only
+  const auto clip = data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string();
+  auto summary_of = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"watch", "--db", db()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(clip);
+    auto r = run_glassbox(args);
+    return of_type(json_lines(r.out), "summary").at(0);
+  };
+  EXPECT_NEAR(summary_of({"--rate", "1"})["frames_analysed"].get<double>(), 8.0, 1.0);
+  const auto every_frame = summary_of({"--rate", "0"});
+  EXPECT_EQ(every_frame["frames_analysed"], 200);
+  EXPECT_EQ(every_frame["frames_decoded"], 200);
+  const auto by_default = summary_of({});
+  EXPECT_NEAR(by_default["frames_analysed"].get<double>(), 40.0, 1.0) << "5 fps of an 8 s clip";
+  EXPECT_EQ(by_default["frames_decoded"], 200) << "every frame is decoded, only some analysed";
+  EXPECT_GE(by_default["faces_detected"], 40);
+  EXPECT_EQ(by_default["tracks"], 1);
+  EXPECT_EQ(summary_of({"--min-face", "4000"})["faces_detected"], 0);
+}
+
+TEST_F(CliTest, ThresholdOverrideAndProfileSelection) {
+  enroll_active("Person A", data(kKnn / "train/obama/obama.jpg"));
+  const auto test_folder = data(kKnn / "test").string();
+  auto strict = json_lines(run_glassbox({"watch", "--db", db(), "--threshold", "0.05", test_folder}).out);
+  EXPECT_TRUE(of_type(strict, "alert").empty()) << "no real pair is that close";
+  EXPECT_EQ(of_type(strict, "summary").at(0)["threshold"], 0.05);
+  // Entries enrolled with dlib cannot match under another profile, and watch says so.
+  auto other = run_glassbox({"watch", "--db", db(), "--profile", "mobilefacenet", test_folder});
+  EXPECT_TRUE(of_type(json_lines(other.out), "alert").empty());
+  EXPECT_NE(other.err.find("has no mobilefacenet template"), std::string::npos) << other.err;
+}
+
+TEST_F(CliTest, BadSourcesAreReportedAndDoNotStopTheOthers) {
+  enroll_active("Person A", data(kKnn / "train/obama/obama.jpg"));
+  const fs::path not_video = dir_ / "notes.mp4";
+  std::ofstream(not_video) << "plain text, not a video";
+  const std::vector<std::string> bad = {
+      (dir_ / "missing.mp4").string(), not_video.string(), data("robustness/video/mp4/mopt__1.mp4").string(),
+      "rtsp://127.0.0.1:" + std::to_string(free_port()) + "/nothing", "http://127.0.0.1:" + std::to_string(free_port()) + "/nothing.ts"};
+  std::vector<std::string> args = {"watch", "--db", db(), "--timeout", "3", data(kKnn / "test").string()};
+  args.insert(args.end(), bad.begin(), bad.end());
+  auto r = run_glassbox(args, 120);
+  ASSERT_FALSE(r.timed_out);
+  ASSERT_EQ(r.signal, 0);
+  const auto lines = json_lines(r.out);
+  EXPECT_EQ(of_type(lines, "alert").size(), 2u) << "the good source still gives its alerts";
+  std::map<std::string, std::string> status;
+  for (const auto& s : of_type(lines, "source_summary")) status[s["source"]] = s["status"];
+  EXPECT_EQ(status[data(kKnn / "test").string()], "ok");
+  std::set<std::string> failed;
+  for (const auto& e : of_type(lines, "error"))
+    if (e["scope"] == "source") failed.insert(e["source"].get<std::string>());
+  for (const auto& b : {bad[0], bad[1], bad[3], bad[4]}) {
+    EXPECT_TRUE(failed.count(b)) << b << " should be reported as failed";
+    EXPECT_NE(r.err.find(b), std::string::npos) << "stderr names " << b;
+  }
+  // The fuzzed MP4 may decode partly; either way it is reported, never a crash.
+  EXPECT_TRUE(status.count(bad[2]));
+  EXPECT_EQ(r.exit_code, 3) << "some sources failed";
+}
+
+TEST_F(CliTest, AnHttpStreamIsWatchedLikeAFile) {
+  const auto id = enroll_active("speaker", [&] {
+    // A still from the clip, taken with ffmpeg, is the enrolment photo.
+    const fs::path still = dir_ / "still.png";
+    const std::string command = "ffmpeg -loglevel error -y -ss 1 -i " + data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() +
+                                " -frames:v 1 " + still.string();
+    EXPECT_EQ(std::system(command.c_str()), 0);
+    return still;
+  }());
+  const int port = free_port();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/live.ts";
+  test::BackgroundProcess server({"ffmpeg", "-loglevel", "error", "-re", "-i",
+                                  data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string(), "-c", "copy", "-f",
+                                  "mpegts", "-listen", "1", url});
+  ASSERT_TRUE(server.started());
+  usleep(300 * 1000);  // ffmpeg opens its input before it listens
+  auto r = run_glassbox({"watch", "--db", db(), url}, 60);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto alerts = of_type(json_lines(r.out), "alert");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0]["entry_id"], std::stoll(id));
+  EXPECT_EQ(alerts[0]["source"], url);
+}
+
+TEST_F(CliTest, MissingModelsSayWhereTheyWereLookedForAndHowToGetThem) {
+  auto r = run_glassbox(enroll_args("Person A", "alice", {data(kKnn / "train/obama/obama.jpg")}), 60, {},
+                        {{"GLASSBOX_MODELS", (dir_ / "no-models").string()}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find((dir_ / "no-models").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("GLASSBOX_MODELS"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("download-models.sh"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, WatchWithoutADatabaseIsAClearError) {
+  auto r = run_glassbox({"watch", "--db", (dir_ / "none.db").string(), data(kKnn / "test").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("none.db"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "none.db"));
+}
+
+// Faces that match no entry leave no trace: after a run over many strangers the database is
+// byte for byte what it was, and no file appeared in the working directory or beside the database.
+TEST_F(CliTest, StrangersLeaveNoTrace) {
+  enroll_active("Person A", data(kKnn / "train/obama/obama.jpg"));
+  const auto hash_before = sha256_file(db());
+  ASSERT_TRUE(hash_before);
+  const auto files_before = test::files_under(dir_.path());
+  const fs::path work = dir_ / "work";
+  fs::create_directory(work);
+
+  std::vector<std::string> args = {"watch", "--db", db(), "--rate", "5"};
+  for (const auto& f : test::files_under(data("video/talking_heads"))) if (f.extension() == ".mp4") args.push_back(f.string());
+  args.push_back(data("faces/faceapi_bbt/examples/images").string());
+  args.push_back(data("faces/group_photos").string());
+  auto r = run_glassbox(args, 300, work);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  const auto summary = of_type(lines, "summary").at(0);
+  EXPECT_GT(summary["faces_embedded"].get<int>(), 20) << "strangers were analysed";
+  EXPECT_TRUE(of_type(lines, "alert").empty());
+  for (const auto& line : test::lines_of(r.out)) {
+    EXPECT_EQ(line.find("vector"), std::string::npos);
+    EXPECT_EQ(line.find("template"), std::string::npos);
+  }
+  EXPECT_EQ(*sha256_file(db()), *hash_before) << "the database changed";
+  EXPECT_TRUE(test::files_under(work).empty()) << "files written to the working directory";
+  auto files_after = test::files_under(dir_.path());
+  EXPECT_EQ(files_after, files_before) << "files appeared beside the database (journal, crops, caches)";
+  auto entries = json_lines(run_glassbox({"entries", "--db", db()}).out);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0]["templates"], 1);
+}
+
+}  // namespace
+}  // namespace glassbox

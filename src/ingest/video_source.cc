@@ -21,7 +21,10 @@ Result<std::unique_ptr<FrameSource>> VideoSource::open(const std::string& spec, 
   try {
     cv::VideoCapture capture(spec, cv::CAP_FFMPEG, params);
     if (!capture.isOpened()) {
-      return Error{spec + ": cannot open as video (not a video FFmpeg can read, corrupt, or unreachable)"};
+      if (looks_like_url(spec))
+        return Error{spec + ": cannot open the stream (unreachable, refused, timed out, or not a video FFmpeg can read; "
+                            "OPENCV_FFMPEG_LOGLEVEL=16 shows FFmpeg's reason)"};
+      return Error{spec + ": cannot open as video (not a format FFmpeg can read, or corrupt)"};
     }
     return std::unique_ptr<FrameSource>(new VideoSource(spec, std::move(capture)));
   } catch (const cv::Exception& e) {

@@ -32,9 +32,28 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs the glassbox binary with `args`, killing it after `timeout_s`.
+using Environment = std::vector<std::pair<std::string, std::string>>;
+
+// Runs the glassbox binary with `args`, killing it after `timeout_s`. `env` adds or replaces
+// environment variables for the child only.
 CommandResult run_glassbox(const std::vector<std::string>& args, double timeout_s = 120.0,
-                           const std::filesystem::path& working_dir = {});
+                           const std::filesystem::path& working_dir = {}, const Environment& env = {});
+
+// A program started in the background (a test's server), killed when this goes out of scope.
+class BackgroundProcess {
+ public:
+  explicit BackgroundProcess(const std::vector<std::string>& argv);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+  bool started() const { return pid_ > 0; }
+
+ private:
+  int pid_ = -1;
+};
+
+// Waits until something accepts TCP connections on 127.0.0.1:port, or the timeout passes.
+bool wait_for_port(int port, double timeout_s);
 
 // Lists every regular file under `root`, recursively, sorted.
 std::vector<std::filesystem::path> files_under(const std::filesystem::path& root);
