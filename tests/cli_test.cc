@@ -295,5 +295,14 @@ TEST_F(CliTest, StrangersLeaveNoTrace) {
   EXPECT_EQ(entries[0]["templates"], 1);
 }
 
+TEST(Demo, RunsEndToEndWithTrueAlertsAndNoFalseOnesForEveryProfile) {
+  for (const std::string profile : {"dlib_resnet", "mobilefacenet"}) {
+    auto r = run_glassbox({"demo", "--profile", profile}, 300);
+    EXPECT_EQ(r.exit_code, 0) << profile << "\n" << r.out << r.err;
+    EXPECT_NE(r.out.find("true alerts: 3   false alerts: 0   missed: 0"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("byte for byte unchanged"), std::string::npos) << r.out;
+  }
+}
+
 }  // namespace
 }  // namespace glassbox

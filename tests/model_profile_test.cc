@@ -18,6 +18,9 @@ TEST(ModelProfile, ShippedProfilesLoad) {
   EXPECT_EQ(mfn->dimension, 192);
   EXPECT_EQ(mfn->metric, Metric::kCosine);
   EXPECT_FLOAT_EQ(mfn->alignment_template[2].x, 56.0252f);
+  auto sface = load_model_profile("sface");  // for users who download it; not in the shared pack
+  ASSERT_TRUE(sface) << sface.error().message;
+  EXPECT_TRUE(sface->output_name.empty()) << "the network's last output";
 }
 
 TEST(ModelProfile, BadFieldsAreNamed) {

@@ -43,8 +43,8 @@ Result<ModelProfile> parse_model_profile(const std::string& json_text, const std
         return bad("template", "point " + std::to_string(i) + " must be [x, y]");
       p.alignment_template[i] = {tmpl[i][0].get<float>(), tmpl[i][1].get<float>()};
     }
-    if (!doc.contains("output") || !doc["output"].is_string()) return bad("output", "must name the output layer");
-    p.output_name = doc["output"];
+    if (doc.contains("output") && !doc["output"].is_string()) return bad("output", "must name the output layer (or be \"\" for the network's last)");
+    p.output_name = doc.value("output", std::string());
     if (!doc.contains("dimension") || !doc["dimension"].is_number_integer() || doc["dimension"].get<int>() < 1 ||
         doc["dimension"].get<int>() > 4096)
       return bad("dimension", "must be an integer 1..4096");

@@ -28,7 +28,7 @@ struct ModelProfile {
   cv::Size input_size;          // aligned chip size, pixels
   bool rgb_input = true;        // network expects RGB (true) or BGR
   Template5 alignment_template; // landmark positions in the chip, in YuNet's landmark order
-  std::string output_name;
+  std::string output_name;      // empty: the network's last output
   int dimension = 0;
   Metric metric = Metric::kEuclidean;
   double threshold = 0.0;       // default decision threshold, in the metric's units

@@ -30,7 +30,7 @@ Result<std::vector<float>> OnnxEmbedder::embed(const cv::Mat& chip) {
     // NCHW float32, pixel values 0..255: both shipped models normalise inside the graph.
     const cv::Mat blob = cv::dnn::blobFromImage(chip, 1.0, profile_.input_size, cv::Scalar(), profile_.rgb_input, false);
     net_.setInput(blob);
-    output = net_.forward(profile_.output_name);
+    output = profile_.output_name.empty() ? net_.forward() : net_.forward(profile_.output_name);
   } catch (const cv::Exception& e) {
     return Error{"embedder " + profile_.name + ": inference failed: " + e.what()};
   }
