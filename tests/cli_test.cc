@@ -246,6 +246,35 @@ TEST_F(CliTest, AnHttpStreamIsWatchedLikeAFile) {
   EXPECT_EQ(alerts[0]["source"], url);
 }
 
+// The same clip in the containers and codecs cameras and archives use: H.265 in Matroska and
+// MPEG-4 Part 2 in AVI (transcoded here with ffmpeg from the H.264 MP4), next to the original.
+TEST_F(CliTest, ContainersAndCodecsMkvAviH265Mpeg4) {
+  const auto original = data("video/talking_heads/WDA_KatieHill_000_h264.mp4");
+  const fs::path still = dir_ / "still.png";
+  const fs::path hevc = dir_ / "clip_h265.mkv";
+  const fs::path mpeg4 = dir_ / "clip_mpeg4.avi";
+  const std::string quiet = "ffmpeg -loglevel error -y -i " + original.string();
+  ASSERT_EQ(std::system((quiet + " -ss 1 -frames:v 1 " + still.string()).c_str()), 0);
+  ASSERT_EQ(std::system((quiet + " -an -c:v libx265 -preset ultrafast -x265-params log-level=error " + hevc.string()).c_str()), 0);
+  ASSERT_EQ(std::system((quiet + " -an -c:v mpeg4 -q:v 4 " + mpeg4.string()).c_str()), 0);
+  const auto id = enroll_active("speaker", still);
+  auto r = run_glassbox({"watch", "--db", db(), original.string(), hevc.string(), mpeg4.string(),
+                         data("video/signer/again.mkv").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  std::map<std::string, int> alerts;
+  for (const auto& a : of_type(lines, "alert")) {
+    EXPECT_EQ(a["entry_id"], std::stoll(id));
+    ++alerts[a["source"]];
+  }
+  for (const auto& clip : {original, hevc, mpeg4}) EXPECT_EQ(alerts[clip.string()], 1) << clip;
+  EXPECT_EQ(alerts.count(data("video/signer/again.mkv").string()), 0u) << "the signer is someone else";
+  for (const auto& s : of_type(lines, "source_summary")) {
+    EXPECT_EQ(s["status"], "ok") << s["source"];
+    EXPECT_GT(s["frames_analysed"].get<int>(), 0) << s["source"];
+  }
+}
+
 TEST_F(CliTest, MissingModelsSayWhereTheyWereLookedForAndHowToGetThem) {
   auto r = run_glassbox(enroll_args("Person A", "alice", {data(kKnn / "train/obama/obama.jpg")}), 60, {},
                         {{"GLASSBOX_MODELS", (dir_ / "no-models").string()}});
