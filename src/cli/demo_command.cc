@@ -210,19 +210,10 @@ int run_demo(const DemoArgs& args) {
   }
   const int missed = static_cast<int>(truth.size() - found.size());
 
-  SourceStats total;
-  int failed = 0;
+  const SourceStats total = report->totals();
+  const int failed = report->failed_sources();
   for (const auto& r : report->sources) {
-    const auto& s = r.outcome.stats;
-    total.frames_decoded += s.frames_decoded;
-    total.frames_analysed += s.frames_analysed;
-    total.faces_detected += s.faces_detected;
-    total.faces_embedded += s.faces_embedded;
-    total.tracks += s.tracks;
-    if (r.outcome.error) {
-      ++failed;
-      say("  source failed: " + r.outcome.error->message);
-    }
+    if (r.outcome.error) say("  source failed: " + r.outcome.error->message);
   }
   step(5, "What happened");
   std::ostringstream numbers;

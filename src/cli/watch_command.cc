@@ -107,22 +107,8 @@ int run_watch_command(const WatchArgs& args) {
     std::cerr << "glassbox watch: " << report.error().message << "\n";
     return kExitFailure;
   }
-  SourceStats total;
-  int failed = 0;
-  for (const SourceReport& r : report->sources) {
-    const SourceStats& s = r.outcome.stats;
-    total.frames_decoded += s.frames_decoded;
-    total.frames_analysed += s.frames_analysed;
-    total.frame_errors += s.frame_errors;
-    total.faces_detected += s.faces_detected;
-    total.faces_too_small += s.faces_too_small;
-    total.faces_embedded += s.faces_embedded;
-    total.tracks += s.tracks;
-    total.alerts += s.alerts;
-    total.stream_seconds += s.stream_seconds;
-    if (r.outcome.error) ++failed;
-  }
-  total.wall_seconds = report->wall_seconds;
+  const SourceStats total = report->totals();
+  const int failed = report->failed_sources();
   nlohmann::json summary = {{"type", "summary"},
                             {"sources", report->sources.size()},
                             {"sources_failed", failed},

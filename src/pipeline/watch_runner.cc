@@ -20,6 +20,28 @@ struct Worker {
 
 }  // namespace
 
+SourceStats WatchReport::totals() const {
+  SourceStats total;
+  for (const SourceReport& r : sources) {
+    const SourceStats& s = r.outcome.stats;
+    total.frames_decoded += s.frames_decoded;
+    total.frames_analysed += s.frames_analysed;
+    total.frame_errors += s.frame_errors;
+    total.faces_detected += s.faces_detected;
+    total.faces_too_small += s.faces_too_small;
+    total.faces_embedded += s.faces_embedded;
+    total.tracks += s.tracks;
+    total.alerts += s.alerts;
+    total.stream_seconds += s.stream_seconds;
+  }
+  total.wall_seconds = wall_seconds;
+  return total;
+}
+
+int WatchReport::failed_sources() const {
+  return static_cast<int>(std::count_if(sources.begin(), sources.end(), [](const SourceReport& r) { return r.outcome.error.has_value(); }));
+}
+
 Result<WatchReport> run_watch(const std::vector<std::string>& sources, const ModelProfile& profile,
                               const WatchlistMatrix& watchlist, AlertSink& sink, const WatchOptions& options,
                               const WatchHooks& hooks) {

@@ -41,6 +41,10 @@ struct WatchReport {
   std::vector<SourceReport> sources;  // in the order given
   double wall_seconds = 0.0;
   int workers = 0;
+
+  // Counters summed over all sources; wall_seconds is the whole run's.
+  SourceStats totals() const;
+  int failed_sources() const;
 };
 
 // Fails only when the models cannot be loaded; per-source failures are in the report.
