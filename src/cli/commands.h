@@ -23,5 +23,6 @@ std::atomic<bool>& interrupted();
 void add_enroll_commands(CLI::App& app, int& exit_status);  // enroll, approve, entries
 void add_watch_command(CLI::App& app, int& exit_status);
 void add_demo_command(CLI::App& app, int& exit_status);
+void add_eval_command(CLI::App& app, int& exit_status);
 
 }  // namespace glassbox::cli

@@ -6,7 +6,7 @@
 
 #include <sodium.h>
 
-#include "align/similarity.h"
+#include "embed/embed_face.h"
 #include "ingest/image_sources.h"
 
 namespace glassbox {
@@ -110,13 +110,11 @@ Result<EntryTemplate> template_from_photo(const std::filesystem::path& photo, Fa
     return Error{photo.string() + ": the face is " + std::to_string(static_cast<int>(face.size())) +
                  " px, smaller than the " + std::to_string(options.min_face_px) + " px needed for a reliable template"};
   }
-  const ModelProfile& profile = embedder.profile();
-  const cv::Mat chip = align_face(*image, face.landmarks, profile.alignment_template, profile.input_size);
-  auto vector = embedder.embed(chip);
+  auto vector = embed_face(embedder, *image, face.landmarks);
   if (!vector) return vector.error().within(photo.string());
   auto digest = sha256_file(photo);
   if (!digest) return digest.error();
-  return EntryTemplate{profile.name, std::move(*vector), photo.filename().string(), *digest};
+  return EntryTemplate{embedder.profile().name, std::move(*vector), photo.filename().string(), *digest};
 }
 
 Result<std::int64_t> enroll_entry(WatchlistStore& store, const EnrollmentFields& fields,

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "align/similarity.h"
+#include "embed/embed_face.h"
 
 namespace glassbox {
 namespace {
@@ -113,8 +113,7 @@ SourceOutcome SourceAnalyzer::run(FrameSource& source, const AnalyzerHooks& hook
       if (!a.embed) continue;
       const DetectedFace& face = faces[a.detection];
       // The chip and the template exist only for this comparison.
-      const cv::Mat chip = align_face(frame, face.landmarks, profile.alignment_template, profile.input_size);
-      auto vector = embedder_.embed(chip);
+      auto vector = embed_face(embedder_, frame, face.landmarks);
       if (!vector) {
         if (hooks.on_item_error) hooks.on_item_error(header.item, vector.error().within(source.name()));
         continue;
