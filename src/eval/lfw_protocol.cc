@@ -138,7 +138,6 @@ std::vector<CurvePoint> roc_curve(const std::vector<double>& genuine, const std:
     curve.push_back({static_cast<double>(i) / static_cast<double>(im.size()), static_cast<double>(gi) / static_cast<double>(g.size())});
     while (i < im.size() && im[i] == threshold) ++i;
   }
-  std::reverse(curve.begin(), curve.end());
   return curve;
 }
 

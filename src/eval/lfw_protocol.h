@@ -68,7 +68,7 @@ struct CurvePoint {
   double x = 0.0;
   double y = 0.0;
 };
-// ROC: (FAR, TAR) at every impostor score taken as threshold, FAR descending.
+// ROC: (FAR, TAR) at every distinct impostor score taken as threshold, FAR ascending.
 std::vector<CurvePoint> roc_curve(const std::vector<double>& genuine, const std::vector<double>& impostor);
 
 // ---- identification -----------------------------------------------------------------------

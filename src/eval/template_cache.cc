@@ -1,8 +1,6 @@
 #include "eval/template_cache.h"
 
-#include <cstring>
-
-#include <sqlite3.h>
+#include "store/sqlite_statement.h"
 
 namespace glassbox::eval {
 
@@ -31,37 +29,24 @@ Result<std::unique_ptr<TemplateCache>> TemplateCache::open(const std::string& pa
 TemplateCache::~TemplateCache() { sqlite3_close(db_); }
 
 std::optional<CachedTemplate> TemplateCache::get(const std::string& photo_sha256, const std::string& profile) {
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT choice, vector FROM templates WHERE photo_sha256 = ? AND profile = ? AND method = ?", -1, &s, nullptr) != SQLITE_OK)
-    return std::nullopt;
-  sqlite3_bind_text(s, 1, photo_sha256.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, profile.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, kMethod, -1, SQLITE_STATIC);
-  std::optional<CachedTemplate> out;
-  if (sqlite3_step(s) == SQLITE_ROW) {
-    CachedTemplate t;
-    t.choice = static_cast<FaceChoice>(sqlite3_column_int(s, 0));
-    const int bytes = sqlite3_column_bytes(s, 1);
-    t.vector.resize(static_cast<std::size_t>(bytes) / sizeof(float));
-    if (!t.vector.empty()) std::memcpy(t.vector.data(), sqlite3_column_blob(s, 1), t.vector.size() * sizeof(float));
-    out = std::move(t);
-  }
-  sqlite3_finalize(s);
-  return out;
+  SqliteStatement s(db_, "SELECT choice, vector FROM templates WHERE photo_sha256 = ? AND profile = ? AND method = ?");
+  if (!s.prepared()) return std::nullopt;
+  s.bind(1, photo_sha256);
+  s.bind(2, profile);
+  s.bind(3, std::string(kMethod));
+  if (s.step() != SQLITE_ROW) return std::nullopt;
+  return CachedTemplate{static_cast<FaceChoice>(s.int64(0)), s.floats(1)};
 }
 
 Status TemplateCache::put(const std::string& photo_sha256, const std::string& profile, const CachedTemplate& value) {
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO templates VALUES (?, ?, ?, ?, ?)", -1, &s, nullptr) != SQLITE_OK)
-    return Error{std::string("template cache: ") + sqlite3_errmsg(db_)};
-  sqlite3_bind_text(s, 1, photo_sha256.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, profile.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, kMethod, -1, SQLITE_STATIC);
-  sqlite3_bind_int(s, 4, static_cast<int>(value.choice));
-  sqlite3_bind_blob(s, 5, value.vector.data(), static_cast<int>(value.vector.size() * sizeof(float)), SQLITE_TRANSIENT);
-  const int rc = sqlite3_step(s);
-  sqlite3_finalize(s);
-  if (rc != SQLITE_DONE) return Error{std::string("template cache: ") + sqlite3_errmsg(db_)};
+  SqliteStatement s(db_, "INSERT OR REPLACE INTO templates VALUES (?, ?, ?, ?, ?)");
+  if (!s.prepared()) return Error{std::string("template cache: ") + sqlite3_errmsg(db_)};
+  s.bind(1, photo_sha256);
+  s.bind(2, profile);
+  s.bind(3, std::string(kMethod));
+  s.bind(4, static_cast<std::int64_t>(value.choice));
+  s.bind_floats(5, value.vector);
+  if (s.step() != SQLITE_DONE) return Error{std::string("template cache: ") + sqlite3_errmsg(db_)};
   return ok_status();
 }
 

@@ -1,16 +1,12 @@
 #include "store/sqlite_store.h"
 
 #include <array>
-#include <bit>
-#include <cstring>
 
-#include <sqlite3.h>
+#include "store/sqlite_statement.h"
 
 namespace glassbox {
 namespace {
 
-// Templates are stored as the host's float32 bytes; the documented format is little-endian.
-static_assert(std::endian::native == std::endian::little, "template BLOBs are little-endian float32");
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
@@ -43,39 +39,7 @@ CREATE INDEX entry_templates_by_profile ON entry_templates(profile, entry_id);
 )sql",
 };
 
-// RAII prepared statement.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool prepared() const { return rc_ == SQLITE_OK; }
-  void bind(int i, const std::string& v) { sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
-  void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  void bind_blob(int i, const void* data, std::size_t size) {
-    sqlite3_bind_blob(stmt_, i, data, static_cast<int>(size), SQLITE_TRANSIENT);
-  }
-  int step() { return sqlite3_step(stmt_); }
-  std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
-  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  std::string text(int col) const {
-    const auto* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
-  }
-  std::vector<float> floats(int col) const {
-    const void* p = sqlite3_column_blob(stmt_, col);
-    const int bytes = sqlite3_column_bytes(stmt_, col);
-    std::vector<float> v(static_cast<std::size_t>(bytes) / sizeof(float));
-    if (p != nullptr && !v.empty()) std::memcpy(v.data(), p, v.size() * sizeof(float));
-    return v;
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_ = SQLITE_ERROR;
-};
+using Statement = SqliteStatement;
 
 EntryStatus parse_status(const std::string& s) {
   if (s == "active") return EntryStatus::kActive;
@@ -220,7 +184,7 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
     ins.bind(1, id);
     ins.bind(2, t.profile);
     ins.bind(3, static_cast<std::int64_t>(t.vector.size()));
-    ins.bind_blob(4, t.vector.data(), t.vector.size() * sizeof(float));
+    ins.bind_floats(4, t.vector);
     ins.bind(5, t.photo_name);
     ins.bind(6, t.photo_sha256);
     if (ins.step() != SQLITE_DONE) return abort_with(sqlite_error("cannot store a template"));
