@@ -1,0 +1,136 @@
+#include "ingest/camera_ingest.h"
+
+namespace glassbox {
+
+const char* camera_state_name(CameraState state) {
+  switch (state) {
+    case CameraState::kConnecting: return "connecting";
+    case CameraState::kStreaming: return "streaming";
+    case CameraState::kStalled: return "stalled";
+    case CameraState::kBackingOff: return "backing_off";
+    case CameraState::kDisabled: return "disabled";
+    case CameraState::kStopped: break;
+  }
+  return "stopped";
+}
+
+CameraIngest::CameraIngest(std::string name, Opener opener, DropOldestQueue<CapturedFrame>& queue, CameraIngestOptions options)
+    : name_(std::move(name)), opener_(std::move(opener)), queue_(queue), options_(options), backoff_(options.backoff) {
+  status_.state = options_.enabled ? CameraState::kStopped : CameraState::kDisabled;
+}
+
+CameraIngest::~CameraIngest() { stop(); }
+
+void CameraIngest::start() {
+  if (!options_.enabled || thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stop_requested_ = false;
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void CameraIngest::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_requested_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (options_.enabled) set_state(CameraState::kStopped);
+}
+
+CameraStatus CameraIngest::status() const {
+  std::lock_guard lock(mutex_);
+  return status_;
+}
+
+void CameraIngest::set_state(CameraState state, const std::string& error) {
+  std::lock_guard lock(mutex_);
+  status_.state = state;
+  if (!error.empty()) status_.last_error = error;
+}
+
+bool CameraIngest::sleep_unless_stopped(std::chrono::milliseconds duration) {
+  std::unique_lock lock(mutex_);
+  return !wake_.wait_for(lock, duration, [&] { return stop_requested_; });
+}
+
+void CameraIngest::run() {
+  using Clock = std::chrono::steady_clock;
+  bool opened_before = false;
+  auto stopping = [&] {
+    std::lock_guard lock(mutex_);
+    return stop_requested_;
+  };
+  auto fail = [&](CameraState state, const std::string& error) {
+    {
+      std::lock_guard lock(mutex_);
+      ++status_.failures;
+    }
+    set_state(state, name_ + ": " + error);
+  };
+
+  while (!stopping()) {
+    set_state(CameraState::kConnecting);
+    auto source = opener_();
+    if (!source) {
+      fail(CameraState::kBackingOff, source.error().message);
+      if (!sleep_unless_stopped(backoff_.next())) break;
+      continue;
+    }
+    if (opened_before) {
+      std::lock_guard lock(mutex_);
+      ++status_.reconnects;
+    }
+    opened_before = true;
+
+    // Frames are selected by stream time, as in `watch`, but only those are decoded to pixels.
+    const double period = options_.rate_fps > 0.0 ? 1.0 / options_.rate_fps : 0.0;
+    double next_due = -1.0;
+    auto last_frame_at = Clock::now();
+    bool got_frame = false;
+    std::string ended_because;
+    CameraState ended_state = CameraState::kBackingOff;
+    while (!stopping()) {
+      auto grabbed = (*source)->grab();
+      const auto since_last = Clock::now() - last_frame_at;
+      if (!grabbed || !grabbed->has_value()) {
+        if (since_last >= options_.stall_timeout) {
+          ended_state = CameraState::kStalled;
+          ended_because = "no frame for " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(since_last).count()) + " s";
+        } else {
+          ended_because = grabbed ? "stream ended" : grabbed.error().message;
+        }
+        break;
+      }
+      last_frame_at = Clock::now();
+      if (!got_frame) {
+        got_frame = true;
+        backoff_.reset();
+        set_state(CameraState::kStreaming);
+      }
+      {
+        std::lock_guard lock(mutex_);
+        ++status_.frames_decoded;
+      }
+      const FrameHeader header = **grabbed;
+      if (period > 0.0 && next_due >= 0.0 && header.timestamp_s + 1e-6 < next_due) continue;
+      next_due = (next_due < 0.0 || header.timestamp_s > next_due + period) ? header.timestamp_s + period : next_due + period;
+      auto pixels = (*source)->retrieve();
+      if (!pixels) continue;  // one undecodable frame; the next may be fine
+      if (queue_.push(CapturedFrame{name_, header, std::move(*pixels), Clock::now()})) {
+        std::lock_guard lock(mutex_);
+        ++status_.frames_queued;
+      }
+    }
+    source->reset();
+    if (stopping()) break;
+    if (options_.loop && ended_because == "stream ended" && got_frame) continue;  // a test file: start it again
+    // A stalled camera shows "stalled" while it waits to reconnect; any other failure "backing_off".
+    fail(ended_state, ended_because);
+    if (!sleep_unless_stopped(backoff_.next())) break;
+  }
+}
+
+}  // namespace glassbox
