@@ -13,8 +13,8 @@ packages=(
   libsqlite3-dev sqlite3 libsodium-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libcpp-httplib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # the ffmpeg program: tests compose videos with known faces at known times
-  ffmpeg
+  # the ffmpeg program: tests transcode clips and play cameras (HTTP, RTSP); an RTSP server for them
+  ffmpeg rtsp-server-perl
 )
 
 missing=()

@@ -246,6 +246,40 @@ TEST_F(CliTest, AnHttpStreamIsWatchedLikeAFile) {
   EXPECT_EQ(alerts[0]["source"], url);
 }
 
+// A real RTSP server on loopback (Debian's rtsp-server-perl), fed by ffmpeg as a camera would
+// be; glassbox reads it as an RTSP client. The server only offers RTP over UDP, so the test asks
+// FFmpeg for UDP transport (OpenCV's default is TCP).
+TEST_F(CliTest, AnRtspStreamFromARealServerIsWatched) {
+  const auto clip = data("video/talking_heads/WDA_KatieHill_000_h264.mp4");
+  const fs::path still = dir_ / "still.png";
+  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + clip.string() + " -frames:v 1 " + still.string()).c_str()), 0);
+  const auto id = enroll_active("speaker", still);
+  const int client_port = free_port(), source_port = free_port();
+  const int rtp_ports = 30000 + static_cast<int>(getpid() % 2000) * 10;
+  test::BackgroundProcess server({"rtsp-server-perl", "--clientport", std::to_string(client_port), "--serverport",
+                                  std::to_string(source_port), "--client_listen_address", "127.0.0.1",
+                                  "--source_listen_address", "127.0.0.1", "--rtp_start_port", std::to_string(rtp_ports)});
+  ASSERT_TRUE(server.started());
+  ASSERT_TRUE(test::wait_for_port(source_port, 10)) << "rtsp-server-perl did not start";
+  // Re-encoded with a keyframe every second, as cameras send, so a client joining late can decode.
+  test::BackgroundProcess camera({"ffmpeg", "-loglevel", "error", "-re", "-i", clip.string(), "-an", "-c:v", "libx264", "-preset",
+                                  "ultrafast", "-tune", "zerolatency", "-crf", "18", "-g", "25", "-f", "rtsp", "-rtsp_transport", "udp",
+                                  "rtsp://127.0.0.1:" + std::to_string(source_port) + "/cam"});
+  usleep(1500 * 1000);  // the camera announces its stream
+  const std::string url = "rtsp://127.0.0.1:" + std::to_string(client_port) + "/cam";
+  // The 8 s clip ends; the read timeout (3 s) then ends the source.
+  auto r = run_glassbox({"watch", "--db", db(), "--timeout", "3", url}, 60, {}, {{"OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;udp"}});
+  ASSERT_FALSE(r.timed_out);
+  ASSERT_EQ(r.signal, 0);
+  const auto lines = json_lines(r.out);
+  const auto alerts = of_type(lines, "alert");
+  ASSERT_EQ(alerts.size(), 1u) << r.out << r.err;
+  EXPECT_EQ(alerts[0]["entry_id"], std::stoll(id));
+  EXPECT_EQ(alerts[0]["source"], url);
+  EXPECT_GE(of_type(lines, "summary").at(0)["frames_decoded"].get<int>(), 100) << "most of the 200 frames came through";
+  EXPECT_EQ(r.exit_code, 0) << "the stream ended and the source with it";
+}
+
 // The same clip in the containers and codecs cameras and archives use: H.265 in Matroska and
 // MPEG-4 Part 2 in AVI (transcoded here with ffmpeg from the H.264 MP4), next to the original.
 TEST_F(CliTest, ContainersAndCodecsMkvAviH265Mpeg4) {
