@@ -1,8 +1,5 @@
 // The command-line contract, exercised as a user would: the real binary in a child process,
 // real photos and videos, exit statuses and the JSON lines on stdout.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -37,17 +34,7 @@ std::vector<json> of_type(const std::vector<json>& objects, const std::string& t
   return out;
 }
 
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
+using test::free_port;
 
 class CliTest : public ::testing::Test {
  protected:

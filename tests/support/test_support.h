@@ -52,6 +52,9 @@ class BackgroundProcess {
   int pid_ = -1;
 };
 
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int free_port();
+
 // Waits until something accepts TCP connections on 127.0.0.1:port, or the timeout passes.
 bool wait_for_port(int port, double timeout_s);
 
