@@ -1,5 +1,7 @@
 #include "ingest/camera_ingest.h"
 
+#include "ingest/rate_gate.h"
+
 namespace glassbox {
 
 const char* camera_state_name(CameraState state) {
@@ -85,9 +87,8 @@ void CameraIngest::run() {
     }
     opened_before = true;
 
-    // Frames are selected by stream time, as in `watch`, but only those are decoded to pixels.
-    const double period = options_.rate_fps > 0.0 ? 1.0 / options_.rate_fps : 0.0;
-    double next_due = -1.0;
+    // Frames are selected by stream time, as in `watch`; only those are decoded to pixels.
+    RateGate gate(options_.rate_fps);
     auto last_frame_at = Clock::now();
     bool got_frame = false;
     std::string ended_because;
@@ -115,8 +116,7 @@ void CameraIngest::run() {
         ++status_.frames_decoded;
       }
       const FrameHeader header = **grabbed;
-      if (period > 0.0 && next_due >= 0.0 && header.timestamp_s + 1e-6 < next_due) continue;
-      next_due = (next_due < 0.0 || header.timestamp_s > next_due + period) ? header.timestamp_s + period : next_due + period;
+      if (!gate.admit(header.timestamp_s)) continue;
       auto pixels = (*source)->retrieve();
       if (!pixels) continue;  // one undecodable frame; the next may be fine
       if (queue_.push(CapturedFrame{name_, header, std::move(*pixels), Clock::now()})) {

@@ -1,8 +1,6 @@
-// SourceAnalyzer: the frame path for one source — grab every frame, decode only those the
-// analysis rate selects, detect, drop faces below the minimum size, track, embed new tracks and
-// clearly better views, match against the watchlist, and publish one alert per matched track.
-// Templates and pixels of faces live only in this loop's locals: nothing about a face that
-// matches no entry outlives the frame it was seen in.
+// SourceAnalyzer: one source from start to end — grab every frame, decode only those the
+// analysis rate selects, and hand each to the FrameAnalyzer (detect, track, embed, match,
+// alert) with this source's tracker; count everything and report progress.
 // Thread-safety: one analyzer per thread; the detector and embedder are that thread's own; the
 // matrix is shared read-only; the sink must be thread-safe.
 #pragma once
@@ -18,17 +16,10 @@
 #include "embed/embedder.h"
 #include "ingest/frame_source.h"
 #include "match/watchlist_matrix.h"
+#include "pipeline/frame_analyzer.h"
 #include "track/tracker.h"
 
 namespace glassbox {
-
-struct AnalysisOptions {
-  double rate_fps = 5.0;          // frames analysed per second of stream time; 0 analyses every frame
-  int min_face_px = 32;           // faces smaller than this (shorter box side) are ignored: too few pixels to recognise
-  double threshold = 0.0;         // decision threshold in the profile's metric
-  int max_consecutive_frame_errors = 50;  // a video that fails this many frames in a row is abandoned
-  TrackerOptions tracker;
-};
 
 struct SourceStats {
   std::int64_t frames_decoded = 0;

@@ -1,0 +1,55 @@
+#include "pipeline/frame_analyzer.h"
+
+#include "embed/embed_face.h"
+
+namespace glassbox {
+
+Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const FrameHeader& header, const cv::Mat& frame,
+                                           Tracker& tracker, const WatchlistMatrix& watchlist, const AnalysisOptions& options) {
+  auto detected = detector_.detect(frame);
+  if (!detected) return detected.error().within(source);
+  FrameCounts counts;
+  std::vector<DetectedFace> faces;
+  faces.reserve(detected->size());
+  for (const DetectedFace& face : *detected) {
+    if (face.size() >= static_cast<float>(options.min_face_px)) {
+      faces.push_back(face);
+    } else {
+      ++counts.faces_too_small;
+    }
+  }
+  counts.faces_detected = static_cast<int>(faces.size());
+
+  const ModelProfile& profile = embedder_.profile();
+  for (const TrackAssignment& a : tracker.update(faces, header.timestamp_s)) {
+    if (!a.embed) continue;
+    const DetectedFace& face = faces[a.detection];
+    auto vector = embed_face(embedder_, frame, face.landmarks);
+    if (!vector) {
+      counts.errors.push_back(vector.error().within(source));
+      continue;
+    }
+    ++counts.faces_embedded;
+    const auto match = watchlist.best_match(*vector, options.threshold);
+    if (!match) continue;
+    tracker.mark_matched(a.track_id);
+    Alert alert;
+    alert.subject = match->subject;
+    alert.entry_id = match->entry_id;
+    alert.score = match->score;
+    alert.metric = metric_name(profile.metric);
+    alert.threshold = options.threshold;
+    alert.profile = profile.name;
+    alert.source = source;
+    alert.item = header.item;
+    alert.timestamp_s = header.timestamp_s;
+    alert.frame_index = header.index;
+    alert.track_id = a.track_id;
+    alert.box = cv::Rect(face.box);
+    ++counts.alerts;
+    sink_.publish(alert);
+  }
+  return counts;
+}
+
+}  // namespace glassbox

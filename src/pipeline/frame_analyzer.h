@@ -1,0 +1,52 @@
+// FrameAnalyzer: one decoded frame through the recognition path — detect, drop faces below the
+// minimum size, track, embed new tracks and clearly better views, match, and publish one alert
+// per matched track. Shared by `watch` (SourceAnalyzer) and the live service, so both behave
+// the same. The chip and the template of a face exist only inside analyze(): nothing about a
+// face that matches no entry outlives the call.
+// Thread-safety: one analyzer per thread (it drives that thread's detector and embedder); the
+// tracker passed in belongs to the frame's source and must not be used by two threads at once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "alert/alert.h"
+#include "detect/face_detector.h"
+#include "embed/embedder.h"
+#include "ingest/frame_source.h"
+#include "match/watchlist_matrix.h"
+#include "track/tracker.h"
+
+namespace glassbox {
+
+struct AnalysisOptions {
+  double rate_fps = 5.0;          // frames analysed per second of stream time; 0 analyses every frame
+  int min_face_px = 32;           // faces smaller than this (shorter box side) are ignored: too few pixels to recognise
+  double threshold = 0.0;         // decision threshold in the profile's metric
+  int max_consecutive_frame_errors = 50;  // a video that fails this many frames in a row is abandoned
+  TrackerOptions tracker;
+};
+
+struct FrameCounts {
+  int faces_detected = 0;   // at or above the minimum size
+  int faces_too_small = 0;
+  int faces_embedded = 0;
+  int alerts = 0;
+  std::vector<Error> errors;  // faces that could not be embedded (the frame goes on)
+};
+
+class FrameAnalyzer {
+ public:
+  FrameAnalyzer(FaceDetector& detector, Embedder& embedder, AlertSink& sink) : detector_(detector), embedder_(embedder), sink_(sink) {}
+
+  // Fails only when detection fails on the frame.
+  Result<FrameCounts> analyze(const std::string& source, const FrameHeader& header, const cv::Mat& frame, Tracker& tracker,
+                              const WatchlistMatrix& watchlist, const AnalysisOptions& options);
+
+ private:
+  FaceDetector& detector_;
+  Embedder& embedder_;
+  AlertSink& sink_;
+};
+
+}  // namespace glassbox
