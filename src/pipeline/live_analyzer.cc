@@ -1,0 +1,117 @@
+#include "pipeline/live_analyzer.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace glassbox {
+
+LiveAnalyzer::LiveAnalyzer(std::vector<Worker> workers, AlertSink& sink, std::shared_ptr<const WatchlistMatrix> watchlist)
+    : workers_(std::move(workers)), sink_(sink), watchlist_(std::move(watchlist)) {}
+
+LiveAnalyzer::~LiveAnalyzer() { stop(); }
+
+void LiveAnalyzer::add_camera(const std::string& name, DropOldestQueue<CapturedFrame>& queue, AnalysisOptions options) {
+  auto camera = std::make_unique<Camera>();
+  camera->name = name;
+  camera->queue = &queue;
+  camera->options = options;
+  camera->tracker = Tracker(options.tracker);
+  cameras_.push_back(std::move(camera));
+}
+
+void LiveAnalyzer::set_watchlist(std::shared_ptr<const WatchlistMatrix> watchlist) {
+  std::lock_guard lock(mutex_);
+  watchlist_ = std::move(watchlist);
+}
+
+void LiveAnalyzer::start() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = false;
+  }
+  for (std::size_t i = 0; i < workers_.size(); ++i) threads_.emplace_back([this, i] { work(i); });
+}
+
+void LiveAnalyzer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  idle_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+std::map<std::string, LiveCameraStats> LiveAnalyzer::stats() const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, LiveCameraStats> out;
+  for (const auto& c : cameras_) out[c->name] = c->stats;
+  return out;
+}
+
+LiveAnalyzer::Camera* LiveAnalyzer::claim_camera() {
+  for (std::size_t k = 0; k < cameras_.size(); ++k) {
+    Camera* c = cameras_[(next_camera_ + k) % cameras_.size()].get();
+    if (!c->busy && c->queue->size() > 0) {
+      c->busy = true;
+      next_camera_ = (next_camera_ + k + 1) % cameras_.size();
+      return c;
+    }
+  }
+  return nullptr;
+}
+
+void LiveAnalyzer::work(std::size_t worker_index) {
+  Worker& worker = workers_[worker_index];
+  FrameAnalyzer analyzer(*worker.detector, *worker.embedder, sink_);
+  while (true) {
+    Camera* camera = nullptr;
+    std::shared_ptr<const WatchlistMatrix> watchlist;
+    {
+      std::unique_lock lock(mutex_);
+      // Queues do not signal this analyzer, so an idle worker looks again every few milliseconds.
+      idle_.wait_for(lock, std::chrono::milliseconds(5), [&] { return stopping_ || (camera = claim_camera()) != nullptr; });
+      if (stopping_) {
+        if (camera != nullptr) camera->busy = false;
+        return;
+      }
+      if (camera == nullptr) continue;
+      watchlist = watchlist_;
+    }
+    auto frame = camera->queue->pop(std::chrono::milliseconds(0));
+    LiveCameraStats delta;
+    if (frame && watchlist) {
+      auto counts = analyzer.analyze(camera->name, frame->header, frame->image, camera->tracker, *watchlist, camera->options);
+      const double latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->captured_at).count();
+      delta.frames_analysed = 1;
+      delta.latency_sum_s = latency;
+      delta.latency_max_s = latency;
+      if (counts) {
+        delta.faces_detected = static_cast<std::uint64_t>(counts->faces_detected);
+        delta.faces_too_small = static_cast<std::uint64_t>(counts->faces_too_small);
+        delta.faces_embedded = static_cast<std::uint64_t>(counts->faces_embedded);
+        delta.alerts = static_cast<std::uint64_t>(counts->alerts);
+        delta.errors = counts->errors.size();
+      } else {
+        delta.errors = 1;
+      }
+    }
+    {
+      std::lock_guard lock(mutex_);
+      LiveCameraStats& s = camera->stats;
+      s.frames_analysed += delta.frames_analysed;
+      s.faces_detected += delta.faces_detected;
+      s.faces_too_small += delta.faces_too_small;
+      s.faces_embedded += delta.faces_embedded;
+      s.alerts += delta.alerts;
+      s.errors += delta.errors;
+      s.latency_sum_s += delta.latency_sum_s;
+      s.latency_max_s = std::max(s.latency_max_s, delta.latency_max_s);
+      s.tracks = camera->tracker.tracks_started();
+      camera->busy = false;
+    }
+    idle_.notify_one();
+  }
+}
+
+}  // namespace glassbox

@@ -1,0 +1,80 @@
+// LiveAnalyzer: the analysis side of the live service. A small pool of inference workers, each
+// owning a detector and a recognizer, is shared by all cameras: a worker takes the next frame
+// from any camera whose queue has one and that no other worker is analysing (so each camera's
+// frames are analysed in order, with its own tracker). Cameras never wait for analysis: their
+// queues drop the oldest frame when workers fall behind, and the queue counts it.
+// The watchlist can be replaced while running (approvals, revocations, expiry).
+// Thread-safety: add_camera() before start(); set_watchlist(), stats() from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ingest/camera_ingest.h"
+#include "pipeline/frame_analyzer.h"
+
+namespace glassbox {
+
+struct LiveCameraStats {
+  std::uint64_t frames_analysed = 0;
+  std::uint64_t faces_detected = 0;
+  std::uint64_t faces_too_small = 0;
+  std::uint64_t faces_embedded = 0;
+  std::uint64_t tracks = 0;
+  std::uint64_t alerts = 0;
+  std::uint64_t errors = 0;
+  double latency_sum_s = 0.0;   // capture to end of analysis, summed over analysed frames
+  double latency_max_s = 0.0;
+};
+
+class LiveAnalyzer {
+ public:
+  struct Worker {
+    std::unique_ptr<FaceDetector> detector;
+    std::unique_ptr<Embedder> embedder;
+  };
+
+  LiveAnalyzer(std::vector<Worker> workers, AlertSink& sink, std::shared_ptr<const WatchlistMatrix> watchlist);
+  ~LiveAnalyzer();
+  LiveAnalyzer(const LiveAnalyzer&) = delete;
+  LiveAnalyzer& operator=(const LiveAnalyzer&) = delete;
+
+  void add_camera(const std::string& name, DropOldestQueue<CapturedFrame>& queue, AnalysisOptions options);
+  void set_watchlist(std::shared_ptr<const WatchlistMatrix> watchlist);
+  void start();
+  // Finishes the frames being analysed, then stops; frames still queued are left in the queues.
+  void stop();
+  std::map<std::string, LiveCameraStats> stats() const;
+
+ private:
+  struct Camera {
+    std::string name;
+    DropOldestQueue<CapturedFrame>* queue = nullptr;
+    AnalysisOptions options;
+    Tracker tracker;
+    bool busy = false;          // guarded by mutex_
+    LiveCameraStats stats;      // guarded by mutex_
+  };
+
+  void work(std::size_t worker_index);
+  // A camera with a queued frame that no worker holds, marked busy; nullptr when none.
+  Camera* claim_camera();
+
+  std::vector<Worker> workers_;
+  AlertSink& sink_;
+  std::vector<std::unique_ptr<Camera>> cameras_;  // fixed after start()
+  mutable std::mutex mutex_;
+  std::condition_variable idle_;
+  std::shared_ptr<const WatchlistMatrix> watchlist_;  // guarded by mutex_
+  std::size_t next_camera_ = 0;                       // guarded by mutex_: round robin
+  bool stopping_ = false;                             // guarded by mutex_
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace glassbox
