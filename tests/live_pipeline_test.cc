@@ -69,8 +69,8 @@ TEST(LivePipeline, SharedWorkersServeTwoCamerasAndPickUpANewWatchlistWithoutRest
   while ((analysed("cam-katie") < 15 || analysed("cam-ed") < 15) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
   EXPECT_TRUE(sink.alerts().empty());
 
-  // Approval takes effect while running. The tracks already seen were embedded without a match;
-  // the clips loop, so new tracks start and are matched against the new list.
+  // Approval takes effect while running: tracks already embedded without a match are checked
+  // again against the new list, so the person in view is found without waiting for a new track.
   analyzer.set_watchlist(watchlist);
   while (sink.alerts().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
   cam_katie.stop();

@@ -126,6 +126,27 @@ TEST(Tracker, TurnedAwayViewsAreTrackedButNotEmbeddedUntilTheFaceTurns) {
   EXPECT_EQ(tracker.tracks_started(), 1u);
 }
 
+TEST(Tracker, TimeGoingBackwardsStartsAfresh) {
+  Tracker tracker;
+  auto before = tracker.update({face_at(100, 100, 80)}, 7.8);
+  auto after_loop = tracker.update({face_at(100, 100, 80)}, 0.0);  // the file looped, the stream reconnected
+  EXPECT_NE(after_loop[0].track_id, before[0].track_id);
+  EXPECT_TRUE(after_loop[0].embed);
+}
+
+TEST(Tracker, ANewWatchlistRechecksUnmatchedTracksOnly) {
+  Tracker tracker;
+  auto first = tracker.update({face_at(100, 100, 80), face_at(400, 100, 80)}, 0.0);
+  tracker.mark_matched(first[1].track_id);
+  auto same = tracker.update({face_at(101, 100, 80), face_at(401, 100, 80)}, 0.2);
+  EXPECT_FALSE(same[0].embed);
+  tracker.recheck_unmatched();
+  auto after = tracker.update({face_at(102, 100, 80), face_at(402, 100, 80)}, 0.4);
+  EXPECT_TRUE(after[0].embed) << "checked against the new list";
+  EXPECT_FALSE(after[1].embed) << "already identified";
+  EXPECT_EQ(after[0].track_id, first[0].track_id);
+}
+
 TEST(Tracker, BoxIou) {
   EXPECT_FLOAT_EQ(box_iou({0, 0, 10, 10}, {0, 0, 10, 10}), 1.0f);
   EXPECT_FLOAT_EQ(box_iou({0, 0, 10, 10}, {20, 20, 10, 10}), 0.0f);

@@ -22,6 +22,7 @@ void LiveAnalyzer::add_camera(const std::string& name, DropOldestQueue<CapturedF
 void LiveAnalyzer::set_watchlist(std::shared_ptr<const WatchlistMatrix> watchlist) {
   std::lock_guard lock(mutex_);
   watchlist_ = std::move(watchlist);
+  ++watchlist_generation_;
 }
 
 void LiveAnalyzer::start() {
@@ -67,6 +68,7 @@ void LiveAnalyzer::work(std::size_t worker_index) {
   while (true) {
     Camera* camera = nullptr;
     std::shared_ptr<const WatchlistMatrix> watchlist;
+    std::uint64_t generation = 0;
     {
       std::unique_lock lock(mutex_);
       // Queues do not signal this analyzer, so an idle worker looks again every few milliseconds.
@@ -77,6 +79,12 @@ void LiveAnalyzer::work(std::size_t worker_index) {
       }
       if (camera == nullptr) continue;
       watchlist = watchlist_;
+      generation = watchlist_generation_;
+    }
+    // The camera is ours until busy is cleared: its tracker needs no lock.
+    if (camera->watchlist_generation != generation) {
+      camera->tracker.recheck_unmatched();
+      camera->watchlist_generation = generation;
     }
     auto frame = camera->queue->pop(std::chrono::milliseconds(0));
     LiveCameraStats delta;

@@ -58,6 +58,7 @@ class LiveAnalyzer {
     DropOldestQueue<CapturedFrame>* queue = nullptr;
     AnalysisOptions options;
     Tracker tracker;
+    std::uint64_t watchlist_generation = 0;  // the list its tracks were last checked against
     bool busy = false;          // guarded by mutex_
     LiveCameraStats stats;      // guarded by mutex_
   };
@@ -72,6 +73,7 @@ class LiveAnalyzer {
   mutable std::mutex mutex_;
   std::condition_variable idle_;
   std::shared_ptr<const WatchlistMatrix> watchlist_;  // guarded by mutex_
+  std::uint64_t watchlist_generation_ = 0;            // guarded by mutex_: bumped by set_watchlist()
   std::size_t next_camera_ = 0;                       // guarded by mutex_: round robin
   bool stopping_ = false;                             // guarded by mutex_
   std::vector<std::thread> threads_;

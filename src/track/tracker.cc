@@ -38,6 +38,8 @@ float box_iou(const cv::Rect2f& a, const cv::Rect2f& b) {
 }
 
 std::vector<TrackAssignment> Tracker::update(const std::vector<DetectedFace>& faces, double timestamp_s) {
+  if (timestamp_s < last_timestamp_s_) tracks_.clear();
+  last_timestamp_s_ = timestamp_s;
   // End tracks that have not been seen for too long.
   std::erase_if(tracks_, [&](const Track& t) { return timestamp_s - t.last_seen_s > options_.max_gap_s; });
 
@@ -91,6 +93,14 @@ std::vector<TrackAssignment> Tracker::update(const std::vector<DetectedFace>& fa
     }
   }
   return assignments;
+}
+
+void Tracker::recheck_unmatched() {
+  for (Track& t : tracks_) {
+    if (t.matched) continue;
+    t.best_embedded_quality = 0.0f;
+    t.embeddings = 0;
+  }
 }
 
 void Tracker::mark_matched(std::uint64_t track_id) {

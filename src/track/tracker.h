@@ -50,11 +50,15 @@ class Tracker {
   explicit Tracker(TrackerOptions options = {}) : options_(options) {}
 
   // Associates this frame's faces with live tracks, opens new tracks for the rest, ends tracks
-  // unseen for longer than max_gap_s. One assignment per face, in the faces' order.
+  // unseen for longer than max_gap_s. One assignment per face, in the faces' order. Time going
+  // backwards (a looped file, a reconnected stream) starts afresh: no track spans it.
   std::vector<TrackAssignment> update(const std::vector<DetectedFace>& faces, double timestamp_s);
 
   // The track's person has been identified: it needs no further embeddings.
   void mark_matched(std::uint64_t track_id);
+  // The watchlist changed: every unmatched track is embedded again at its next recognisable
+  // view, so a person already in view is checked against the new list.
+  void recheck_unmatched();
   // Ends every track (between unrelated photos).
   void reset() { tracks_.clear(); }
 
@@ -74,6 +78,7 @@ class Tracker {
   TrackerOptions options_;
   std::vector<Track> tracks_;
   std::uint64_t next_id_ = 1;
+  double last_timestamp_s_ = 0.0;
 };
 
 }  // namespace glassbox
