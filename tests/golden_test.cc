@@ -57,7 +57,7 @@ TEST(Golden, AlertLine) {
   expect_matches_golden(out.str(), "alert.jsonl");
 }
 
-TEST(Golden, DatabaseSchemaVersion1) {
+TEST(Golden, DatabaseSchema) {
   test::TempDir dir;
   const auto path = (dir / "w.db").string();
   { ASSERT_TRUE(SqliteWatchlistStore::open(path, OpenMode::kReadWriteCreate)); }
@@ -65,11 +65,11 @@ TEST(Golden, DatabaseSchemaVersion1) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name", -1, &stmt, nullptr), SQLITE_OK);
-  std::string schema = "-- user_version " + std::to_string(SqliteWatchlistStore::kSchemaVersion) + "\n";
+  std::string schema = "-- user_version " + std::to_string(SqliteDatabase::kSchemaVersion) + "\n";
   while (sqlite3_step(stmt) == SQLITE_ROW) schema += std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) + ";\n";
   sqlite3_finalize(stmt);
   sqlite3_close(db);
-  expect_matches_golden(schema, "schema_v1.sql");
+  expect_matches_golden(schema, "schema.sql");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Alert: a face on a source matched an active watchlist entry. It carries what a reviewer needs
-// to find the moment again (source, image or stream time, box) and never the template itself.
+// to find the moment again (source, image or stream time, box) and the crop of that face as
+// evidence — only ever of a face that matched — and never the template itself.
 // AlertSink: where alerts go (JSON lines on stdout for `watch`; a collecting fake in tests;
 // the service's store and push channels later).
 // Thread-safety: implementations of AlertSink must accept publish() from several threads.
@@ -27,6 +28,7 @@ struct Alert {
   std::int64_t frame_index = 0;
   std::uint64_t track_id = 0;
   cv::Rect box;             // in the frame's full-resolution pixels
+  cv::Mat face;             // evidence: the matched face with a margin, cut from the frame (BGR)
 };
 
 class AlertSink {

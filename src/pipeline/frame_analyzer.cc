@@ -1,5 +1,7 @@
 #include "pipeline/frame_analyzer.h"
 
+#include <algorithm>
+
 #include "embed/embed_face.h"
 
 namespace glassbox {
@@ -46,6 +48,10 @@ Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const Fram
     alert.frame_index = header.index;
     alert.track_id = a.track_id;
     alert.box = cv::Rect(face.box);
+    // Evidence: the face with a fifth of its size as margin, clipped to the frame, copied out.
+    const int margin = std::max(alert.box.width, alert.box.height) / 5;
+    const cv::Rect crop = (alert.box + cv::Size(2 * margin, 2 * margin) - cv::Point(margin, margin)) & cv::Rect(0, 0, frame.cols, frame.rows);
+    if (crop.area() > 0) alert.face = frame(crop).clone();
     ++counts.alerts;
     sink_.publish(alert);
   }

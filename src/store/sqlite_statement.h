@@ -26,11 +26,20 @@ class SqliteStatement {
   bool prepared() const { return rc_ == SQLITE_OK; }
   void bind(int i, const std::string& v) { sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
   void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void bind_real(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  void bind_bytes(int i, const std::vector<unsigned char>& v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
   void bind_floats(int i, const std::vector<float>& v) {
     sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size() * sizeof(float)), SQLITE_TRANSIENT);
   }
   int step() { return sqlite3_step(stmt_); }
   std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::vector<unsigned char> bytes(int col) const {
+    const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(stmt_, col));
+    return p ? std::vector<unsigned char>(p, p + sqlite3_column_bytes(stmt_, col)) : std::vector<unsigned char>();
+  }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);

@@ -6,18 +6,14 @@
 
 #include <memory>
 
+#include "store/sqlite_database.h"
 #include "store/watchlist_store.h"
 
-struct sqlite3;
-
 namespace glassbox {
-
-enum class OpenMode { kReadWriteCreate, kReadOnly };
 
 class SqliteWatchlistStore final : public WatchlistStore {
  public:
   static Result<std::unique_ptr<SqliteWatchlistStore>> open(const std::string& path, OpenMode mode);
-  ~SqliteWatchlistStore() override;
 
   Result<std::int64_t> add_pending_entry(const NewEntry& entry, const std::vector<EntryTemplate>& templates,
                                          UnixSeconds now) override;
@@ -27,17 +23,12 @@ class SqliteWatchlistStore final : public WatchlistStore {
   Result<std::vector<WatchlistTemplate>> active_templates(const std::string& profile, UnixSeconds now) override;
   Result<std::vector<std::int64_t>> active_entries_without(const std::string& profile, UnixSeconds now) override;
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = SqliteDatabase::kSchemaVersion;
 
  private:
-  SqliteWatchlistStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-  Status migrate();
-  Status exec(const char* sql);
-  void rollback();
-  Error sqlite_error(const std::string& what) const;
+  explicit SqliteWatchlistStore(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
 
-  sqlite3* db_;
-  std::string path_;
+  std::unique_ptr<SqliteDatabase> db_;
 };
 
 }  // namespace glassbox

@@ -1,0 +1,48 @@
+// StoringAlertSink: keeps every alert, with its face crop as a JPEG, in the alert store so a
+// person can review it later. A failed write is counted and kept as the last error (the service
+// reports both); it never throws into the frame path.
+// Thread-safety: publish() may be called from several threads; writes are serialised.
+#pragma once
+
+#include <mutex>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "store/alert_store.h"
+
+namespace glassbox {
+
+class StoringAlertSink final : public AlertSink {
+ public:
+  StoringAlertSink(SqliteAlertStore& store, int evidence_retention_days)
+      : store_(store), retention_s_(static_cast<UnixSeconds>(evidence_retention_days) * 86400) {}
+
+  void publish(const Alert& alert) override {
+    std::vector<unsigned char> jpeg;
+    if (!alert.face.empty()) cv::imencode(".jpg", alert.face, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
+    const UnixSeconds now = now_utc();
+    std::lock_guard lock(mutex_);
+    auto id = store_.record(alert, jpeg, now, now + retention_s_);
+    if (!id) {
+      ++failures_;
+      last_error_ = id.error().message;
+    }
+  }
+  std::uint64_t failures() const {
+    std::lock_guard lock(mutex_);
+    return failures_;
+  }
+  std::string last_error() const {
+    std::lock_guard lock(mutex_);
+    return last_error_;
+  }
+
+ private:
+  SqliteAlertStore& store_;
+  const UnixSeconds retention_s_;
+  mutable std::mutex mutex_;
+  std::uint64_t failures_ = 0;  // guarded by mutex_
+  std::string last_error_;      // guarded by mutex_
+};
+
+}  // namespace glassbox

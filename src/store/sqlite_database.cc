@@ -1,0 +1,150 @@
+#include "store/sqlite_database.h"
+
+#include <array>
+
+#include "store/sqlite_statement.h"
+
+namespace glassbox {
+namespace {
+
+// Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
+// that has shipped.
+constexpr std::array<const char*, 2> kMigrations = {
+    R"sql(
+CREATE TABLE watchlist_entries (
+  id            INTEGER PRIMARY KEY,
+  subject       TEXT    NOT NULL,
+  legal_basis   TEXT    NOT NULL,
+  photo_source  TEXT    NOT NULL,
+  submitted_by  TEXT    NOT NULL,
+  submitted_at  INTEGER NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  status        TEXT    NOT NULL CHECK (status IN ('pending', 'active', 'revoked')),
+  approved_by   TEXT,
+  approved_at   INTEGER,
+  CHECK (approved_by IS NULL OR approved_by <> submitted_by),
+  CHECK (status <> 'active' OR (approved_by IS NOT NULL AND approved_at IS NOT NULL))
+);
+CREATE TABLE entry_templates (
+  id            INTEGER PRIMARY KEY,
+  entry_id      INTEGER NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE,
+  profile       TEXT    NOT NULL,
+  dimension     INTEGER NOT NULL CHECK (dimension > 0),
+  vector        BLOB    NOT NULL CHECK (length(vector) = 4 * dimension),
+  photo_name    TEXT    NOT NULL,
+  photo_sha256  TEXT    NOT NULL
+);
+CREATE INDEX entry_templates_by_profile ON entry_templates(profile, entry_id);
+)sql",
+    // 2: alerts raised by the live service, their review, and the face crop kept as evidence.
+    R"sql(
+CREATE TABLE alerts (
+  id              INTEGER PRIMARY KEY,
+  entry_id        INTEGER NOT NULL REFERENCES watchlist_entries(id),
+  camera          TEXT    NOT NULL,
+  profile         TEXT    NOT NULL,
+  score           REAL    NOT NULL,
+  threshold       REAL    NOT NULL,
+  stream_time_s   REAL    NOT NULL,
+  frame_index     INTEGER NOT NULL,
+  track           INTEGER NOT NULL,
+  box_x           INTEGER NOT NULL,
+  box_y           INTEGER NOT NULL,
+  box_w           INTEGER NOT NULL,
+  box_h           INTEGER NOT NULL,
+  raised_at       INTEGER NOT NULL,
+  status          TEXT    NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'confirmed', 'dismissed')),
+  decided_by      TEXT,
+  decided_at      INTEGER,
+  dismiss_reason  TEXT,
+  CHECK (status = 'open' OR (decided_by IS NOT NULL AND decided_at IS NOT NULL)),
+  CHECK (status <> 'dismissed' OR length(trim(coalesce(dismiss_reason, ''))) > 0)
+);
+CREATE INDEX alerts_by_status ON alerts(status, raised_at);
+CREATE TABLE alert_evidence (
+  alert_id        INTEGER PRIMARY KEY REFERENCES alerts(id) ON DELETE CASCADE,
+  face_jpeg       BLOB    NOT NULL,
+  purge_after     INTEGER NOT NULL
+);
+CREATE INDEX alert_evidence_by_purge ON alert_evidence(purge_after);
+)sql",
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& path, OpenMode mode) {
+  if (path.empty()) return Error{"no database file given"};
+  const int flags = mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    if (mode == OpenMode::kReadOnly) return Error{path + ": cannot open the watchlist database (" + message + "); enrol entries first"};
+    return Error{path + ": cannot open or create the watchlist database (" + message + ")"};
+  }
+  std::unique_ptr<SqliteDatabase> store(new SqliteDatabase(db, path));
+  sqlite3_busy_timeout(db, 5000);
+  if (auto s = store->exec("PRAGMA foreign_keys = ON"); !s) return s.error();
+  if (mode == OpenMode::kReadWriteCreate) {
+    if (auto s = store->migrate(); !s) return s.error();
+  } else {
+    SqliteStatement version(db, "PRAGMA user_version");
+    if (!version.prepared() || version.step() != SQLITE_ROW) return store->error("not a Glassbox database");
+    const auto v = version.int64(0);
+    if (v == 0) return Error{path + ": not a Glassbox watchlist database (no schema); enrol entries first"};
+    if (v > kSchemaVersion)
+      return Error{path + ": database schema version " + std::to_string(v) + " is newer than this binary (" +
+                   std::to_string(kSchemaVersion) + ")"};
+    if (v < kSchemaVersion)
+      return Error{path + ": database schema version " + std::to_string(v) + " is older; run `glassbox enroll` or `approve` once to migrate it"};
+  }
+  return store;
+}
+
+SqliteDatabase::~SqliteDatabase() { sqlite3_close(db_); }
+
+Error SqliteDatabase::error(const std::string& what) const {
+  return Error{path_ + ": " + what + " (" + sqlite3_errmsg(db_) + ")"};
+}
+
+Status SqliteDatabase::exec(const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : "unknown error";
+    sqlite3_free(message);
+    return Error{path_ + ": " + text};
+  }
+  return ok_status();
+}
+
+void SqliteDatabase::rollback() { (void)exec("ROLLBACK"); }
+
+Status SqliteDatabase::migrate() {
+  if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
+  SqliteStatement version(db_, "PRAGMA user_version");
+  if (!version.prepared() || version.step() != SQLITE_ROW) {
+    rollback();
+    return error("cannot read the schema version (is this an SQLite file?)");
+  }
+  const auto current = version.int64(0);
+  if (current > kSchemaVersion) {
+    rollback();
+    return Error{path_ + ": database schema version " + std::to_string(current) + " is newer than this binary (" +
+                 std::to_string(kSchemaVersion) + ")"};
+  }
+  for (auto v = current; v < kSchemaVersion; ++v) {
+    if (auto s = exec(kMigrations[static_cast<std::size_t>(v)]); !s) {
+      rollback();
+      return s.error().within("migration to schema version " + std::to_string(v + 1));
+    }
+  }
+  const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+  if (auto s = exec(set_version.c_str()); !s) {
+    rollback();
+    return s;
+  }
+  return exec("COMMIT");
+}
+
+}  // namespace glassbox

@@ -1,0 +1,44 @@
+// SqliteDatabase: one SQLite file holding Glassbox's state — the watchlist, and the alerts of
+// the live service — with its schema versioned by PRAGMA user_version and brought up to date by
+// append-only migrations (docs/database-schema.md). Read-only handles never migrate: they
+// refuse a file of another version, and cannot write.
+// Thread-safety: one instance per thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+
+struct sqlite3;
+
+namespace glassbox {
+
+enum class OpenMode { kReadWriteCreate, kReadOnly };
+
+class SqliteDatabase {
+ public:
+  static constexpr int kSchemaVersion = 2;
+
+  static Result<std::unique_ptr<SqliteDatabase>> open(const std::string& path, OpenMode mode);
+  ~SqliteDatabase();
+  SqliteDatabase(const SqliteDatabase&) = delete;
+  SqliteDatabase& operator=(const SqliteDatabase&) = delete;
+
+  sqlite3* handle() const { return db_; }
+  const std::string& path() const { return path_; }
+  Status exec(const char* sql);
+  // Best effort: a failed ROLLBACK leaves SQLite to roll back when the connection closes.
+  void rollback();
+  // An error naming the file, what was being done and SQLite's reason.
+  Error error(const std::string& what) const;
+
+ private:
+  SqliteDatabase(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Status migrate();
+
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace glassbox

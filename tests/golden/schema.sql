@@ -1,0 +1,54 @@
+-- user_version 2
+CREATE TABLE alert_evidence (
+  alert_id        INTEGER PRIMARY KEY REFERENCES alerts(id) ON DELETE CASCADE,
+  face_jpeg       BLOB    NOT NULL,
+  purge_after     INTEGER NOT NULL
+);
+CREATE TABLE alerts (
+  id              INTEGER PRIMARY KEY,
+  entry_id        INTEGER NOT NULL REFERENCES watchlist_entries(id),
+  camera          TEXT    NOT NULL,
+  profile         TEXT    NOT NULL,
+  score           REAL    NOT NULL,
+  threshold       REAL    NOT NULL,
+  stream_time_s   REAL    NOT NULL,
+  frame_index     INTEGER NOT NULL,
+  track           INTEGER NOT NULL,
+  box_x           INTEGER NOT NULL,
+  box_y           INTEGER NOT NULL,
+  box_w           INTEGER NOT NULL,
+  box_h           INTEGER NOT NULL,
+  raised_at       INTEGER NOT NULL,
+  status          TEXT    NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'confirmed', 'dismissed')),
+  decided_by      TEXT,
+  decided_at      INTEGER,
+  dismiss_reason  TEXT,
+  CHECK (status = 'open' OR (decided_by IS NOT NULL AND decided_at IS NOT NULL)),
+  CHECK (status <> 'dismissed' OR length(trim(coalesce(dismiss_reason, ''))) > 0)
+);
+CREATE TABLE entry_templates (
+  id            INTEGER PRIMARY KEY,
+  entry_id      INTEGER NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE,
+  profile       TEXT    NOT NULL,
+  dimension     INTEGER NOT NULL CHECK (dimension > 0),
+  vector        BLOB    NOT NULL CHECK (length(vector) = 4 * dimension),
+  photo_name    TEXT    NOT NULL,
+  photo_sha256  TEXT    NOT NULL
+);
+CREATE TABLE watchlist_entries (
+  id            INTEGER PRIMARY KEY,
+  subject       TEXT    NOT NULL,
+  legal_basis   TEXT    NOT NULL,
+  photo_source  TEXT    NOT NULL,
+  submitted_by  TEXT    NOT NULL,
+  submitted_at  INTEGER NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  status        TEXT    NOT NULL CHECK (status IN ('pending', 'active', 'revoked')),
+  approved_by   TEXT,
+  approved_at   INTEGER,
+  CHECK (approved_by IS NULL OR approved_by <> submitted_by),
+  CHECK (status <> 'active' OR (approved_by IS NOT NULL AND approved_at IS NOT NULL))
+);
+CREATE INDEX alert_evidence_by_purge ON alert_evidence(purge_after);
+CREATE INDEX alerts_by_status ON alerts(status, raised_at);
+CREATE INDEX entry_templates_by_profile ON entry_templates(profile, entry_id);
