@@ -111,7 +111,8 @@ TEST_F(AlertStoreTest, EvidenceIsPurgedAfterItsRetentionAndTheAlertStays) {
 }
 
 TEST_F(AlertStoreTest, TheStoringSinkKeepsTheFaceCropAsJpeg) {
-  StoringAlertSink sink(*store_, 7);
+  std::mutex store_mutex;
+  StoringAlertSink sink(*store_, store_mutex, 7);
   Alert a = alert("cam-9");
   a.face = cv::Mat(48, 40, CV_8UC3, cv::Scalar(30, 90, 200));
   sink.publish(a);

@@ -1,7 +1,8 @@
 // StoringAlertSink: keeps every alert, with its face crop as a JPEG, in the alert store so a
 // person can review it later. A failed write is counted and kept as the last error (the service
 // reports both); it never throws into the frame path.
-// Thread-safety: publish() may be called from several threads; writes are serialised.
+// Thread-safety: publish() may be called from several threads; writes are serialised by the
+// mutex passed in, which every other user of the same store must hold too.
 #pragma once
 
 #include <mutex>
@@ -14,15 +15,19 @@ namespace glassbox {
 
 class StoringAlertSink final : public AlertSink {
  public:
-  StoringAlertSink(SqliteAlertStore& store, int evidence_retention_days)
-      : store_(store), retention_s_(static_cast<UnixSeconds>(evidence_retention_days) * 86400) {}
+  StoringAlertSink(SqliteAlertStore& store, std::mutex& store_mutex, int evidence_retention_days)
+      : store_(store), store_mutex_(store_mutex), retention_s_(static_cast<UnixSeconds>(evidence_retention_days) * 86400) {}
 
   void publish(const Alert& alert) override {
     std::vector<unsigned char> jpeg;
     if (!alert.face.empty()) cv::imencode(".jpg", alert.face, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
     const UnixSeconds now = now_utc();
+    Result<std::int64_t> id = Error{"not stored"};
+    {
+      std::lock_guard store_lock(store_mutex_);
+      id = store_.record(alert, jpeg, now, now + retention_s_);
+    }
     std::lock_guard lock(mutex_);
-    auto id = store_.record(alert, jpeg, now, now + retention_s_);
     if (!id) {
       ++failures_;
       last_error_ = id.error().message;
@@ -39,6 +44,7 @@ class StoringAlertSink final : public AlertSink {
 
  private:
   SqliteAlertStore& store_;
+  std::mutex& store_mutex_;
   const UnixSeconds retention_s_;
   mutable std::mutex mutex_;
   std::uint64_t failures_ = 0;  // guarded by mutex_

@@ -24,5 +24,6 @@ void add_enroll_commands(CLI::App& app, int& exit_status);  // enroll, approve, 
 void add_watch_command(CLI::App& app, int& exit_status);
 void add_demo_command(CLI::App& app, int& exit_status);
 void add_eval_command(CLI::App& app, int& exit_status);
+void add_serve_command(CLI::App& app, int& exit_status);
 
 }  // namespace glassbox::cli

@@ -89,6 +89,8 @@ void CameraIngest::run() {
 
     // Frames are selected by stream time, as in `watch`; only those are decoded to pixels.
     RateGate gate(options_.rate_fps);
+    const auto opened_at = Clock::now();
+    double first_timestamp_s = -1.0;
     auto last_frame_at = Clock::now();
     bool got_frame = false;
     std::string ended_because;
@@ -116,6 +118,15 @@ void CameraIngest::run() {
         ++status_.frames_decoded;
       }
       const FrameHeader header = **grabbed;
+      if (options_.realtime) {
+        // A file stands in for a camera: hold each frame until its time comes.
+        if (first_timestamp_s < 0.0) first_timestamp_s = header.timestamp_s;
+        const auto due = opened_at + std::chrono::duration_cast<Clock::duration>(
+                                         std::chrono::duration<double>(header.timestamp_s - first_timestamp_s));
+        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now());
+        if (wait.count() > 0 && !sleep_unless_stopped(wait)) break;
+        last_frame_at = Clock::now();
+      }
       if (!gate.admit(header.timestamp_s)) continue;
       auto pixels = (*source)->retrieve();
       if (!pixels) continue;  // one undecodable frame; the next may be fine

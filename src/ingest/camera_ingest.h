@@ -37,6 +37,7 @@ struct CameraIngestOptions {
   std::chrono::milliseconds stall_timeout{10000};       // no frame for this long: the camera has stalled
   BackoffPolicy backoff;
   bool loop = false;                                    // a file looped for testing: reopen at its end, no failure
+  bool realtime = false;                                // a file played as a camera: no faster than its own clock
   bool enabled = true;
 };
 

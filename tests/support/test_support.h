@@ -42,11 +42,14 @@ CommandResult run_glassbox(const std::vector<std::string>& args, double timeout_
 // A program started in the background (a test's server), killed when this goes out of scope.
 class BackgroundProcess {
  public:
-  explicit BackgroundProcess(const std::vector<std::string>& argv);
+  explicit BackgroundProcess(const std::vector<std::string>& argv, const std::string& stdout_file = {});
   ~BackgroundProcess();
   BackgroundProcess(const BackgroundProcess&) = delete;
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
   bool started() const { return pid_ > 0; }
+  // Sends `signal` and waits up to `timeout_s` for the exit; returns the exit status, or -1 if
+  // it had to be killed or died of a signal.
+  int stop(int signal, double timeout_s);
 
  private:
   int pid_ = -1;

@@ -1,0 +1,128 @@
+#include "api/service_config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace glassbox {
+namespace {
+
+using nlohmann::json;
+
+Error field_error(const std::string& where, const std::string& why) { return Error{where + ": " + why}; }
+
+template <typename T>
+Result<T> number_in(const json& object, const std::string& key, const std::string& where, T fallback, T low, T high) {
+  if (!object.contains(key)) return fallback;
+  const json& v = object.at(key);
+  if (!v.is_number() || (std::is_integral_v<T> && !v.is_number_integer()))
+    return field_error(where + "." + key, std::string("must be ") + (std::is_integral_v<T> ? "an integer" : "a number"));
+  const T value = v.get<T>();
+  if (value < low || value > high) {
+    std::ostringstream range;
+    range << "must be between " << low << " and " << high;
+    return field_error(where + "." + key, range.str());
+  }
+  return value;
+}
+
+Result<bool> boolean(const json& object, const std::string& key, const std::string& where, bool fallback) {
+  if (!object.contains(key)) return fallback;
+  if (!object.at(key).is_boolean()) return field_error(where + "." + key, "must be true or false");
+  return object.at(key).get<bool>();
+}
+
+}  // namespace
+
+Status validate_camera(const CameraConfig& c, const std::string& where) {
+  const bool name_ok = !c.name.empty() && c.name.size() <= 64 && std::all_of(c.name.begin(), c.name.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+  });
+  if (!name_ok) return field_error(where + ".name", "must be 1 to 64 letters, digits or . _ -");
+  if (c.url.empty()) return field_error(where + ".url", "is required");
+  if (c.rate_fps < 0.1 || c.rate_fps > 30) return field_error(where + ".rate", "must be between 0.1 and 30");
+  if (c.min_face_px < 8 || c.min_face_px > 4096) return field_error(where + ".min_face", "must be between 8 and 4096");
+  if (c.stall_timeout_s < 1 || c.stall_timeout_s > 600) return field_error(where + ".stall_timeout_s", "must be between 1 and 600");
+  return ok_status();
+}
+
+Result<ServiceConfig> parse_service_config(const std::string& json_text, const std::string& origin) {
+  json doc;
+  try {
+    doc = json::parse(json_text);
+  } catch (const json::exception& e) {
+    return Error{origin + ": not valid JSON: " + e.what()};
+  }
+  if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
+  static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras"};
+  for (const auto& [key, value] : doc.items())
+    if (!kKeys.count(key)) return Error{origin + ": " + key + ": unknown setting"};
+  ServiceConfig config;
+  const std::string root = origin;
+  if (doc.contains("profile")) {
+    if (!doc["profile"].is_string() || doc["profile"].get<std::string>().empty()) return field_error(root + ": profile", "must be a profile name");
+    config.profile = doc["profile"];
+  }
+  auto workers = number_in<int>(doc, "workers", root + ": config", config.workers, 1, 64);
+  if (!workers) return workers.error();
+  config.workers = *workers;
+  auto retention = number_in<int>(doc, "evidence_retention_days", root + ": config", config.evidence_retention_days, 1, 3650);
+  if (!retention) return retention.error();
+  config.evidence_retention_days = *retention;
+  auto queue = number_in<int>(doc, "queue_frames", root + ": config", config.queue_frames, 1, 1000);
+  if (!queue) return queue.error();
+  config.queue_frames = *queue;
+  auto reload = number_in<double>(doc, "watchlist_reload_s", root + ": config", config.watchlist_reload_s, 0.1, 3600.0);
+  if (!reload) return reload.error();
+  config.watchlist_reload_s = *reload;
+
+  if (doc.contains("cameras")) {
+    if (!doc["cameras"].is_array()) return field_error(root + ": cameras", "must be a list");
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < doc["cameras"].size(); ++i) {
+      const json& c = doc["cameras"][i];
+      const std::string where = root + ": cameras[" + std::to_string(i) + "]";
+      if (!c.is_object()) return field_error(where, "must be an object");
+      static const std::set<std::string> kCameraKeys = {"name", "url", "rate", "min_face", "enabled", "loop", "stall_timeout_s"};
+      for (const auto& [key, value] : c.items())
+        if (!kCameraKeys.count(key)) return field_error(where + "." + key, "unknown setting");
+      CameraConfig camera;
+      if (!c.contains("name") || !c["name"].is_string()) return field_error(where + ".name", "is required");
+      camera.name = c["name"];
+      if (!c.contains("url") || !c["url"].is_string()) return field_error(where + ".url", "is required");
+      camera.url = c["url"];
+      auto rate = number_in<double>(c, "rate", where, camera.rate_fps, -1e9, 1e9);
+      if (!rate) return rate.error();
+      camera.rate_fps = *rate;
+      auto min_face = number_in<int>(c, "min_face", where, camera.min_face_px, -1000000, 1000000);
+      if (!min_face) return min_face.error();
+      camera.min_face_px = *min_face;
+      auto stall = number_in<double>(c, "stall_timeout_s", where, camera.stall_timeout_s, -1e9, 1e9);
+      if (!stall) return stall.error();
+      camera.stall_timeout_s = *stall;
+      auto enabled = boolean(c, "enabled", where, true);
+      if (!enabled) return enabled.error();
+      camera.enabled = *enabled;
+      auto loop = boolean(c, "loop", where, false);
+      if (!loop) return loop.error();
+      camera.loop = *loop;
+      if (auto s = validate_camera(camera, where); !s) return s.error();
+      if (!names.insert(camera.name).second) return field_error(where + ".name", "'" + camera.name + "' is used twice");
+      config.cameras.push_back(camera);
+    }
+  }
+  return config;
+}
+
+Result<ServiceConfig> load_service_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error{path + ": cannot read the configuration file"};
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_service_config(text.str(), path);
+}
+
+}  // namespace glassbox

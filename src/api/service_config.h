@@ -1,0 +1,38 @@
+// The live service's configuration file (JSON): the recognizer profile, worker count, evidence
+// retention, and the cameras. Parsed into typed values; every error names the field it is about
+// ("cameras[1].rate: ...").
+// Thread-safety: plain values.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace glassbox {
+
+struct CameraConfig {
+  std::string name;             // unique, 1..64 of [A-Za-z0-9._-]
+  std::string url;              // rtsp://, http(s):// or a file path
+  double rate_fps = 5.0;        // analysed frames per second, 0.1..30
+  int min_face_px = 32;         // 8..4096
+  bool enabled = true;
+  bool loop = false;            // files only: play again from the start (tests, demos)
+  double stall_timeout_s = 10.0;// 1..600
+};
+
+struct ServiceConfig {
+  std::string profile = "dlib_resnet";
+  int workers = 2;                    // shared inference workers, 1..64
+  int evidence_retention_days = 30;   // 1..3650
+  int queue_frames = 8;               // per camera, 1..1000
+  double watchlist_reload_s = 5.0;    // how often approvals, revocations and expiry are picked up
+  std::vector<CameraConfig> cameras;
+};
+
+Result<ServiceConfig> parse_service_config(const std::string& json_text, const std::string& origin);
+Result<ServiceConfig> load_service_config(const std::string& path);
+// Checks one camera (used by the config file and by the API); `where` prefixes errors.
+Status validate_camera(const CameraConfig& camera, const std::string& where);
+
+}  // namespace glassbox

@@ -1,0 +1,68 @@
+// `glassbox serve`: the live service until SIGINT/SIGTERM, then a clean shutdown.
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "api/live_service.h"
+#include "cli/commands.h"
+
+namespace glassbox::cli {
+namespace {
+
+struct ServeArgs {
+  std::string data_dir;
+  std::string listen = "127.0.0.1:8080";
+  std::string config;
+};
+
+int run_serve(const ServeArgs& args) {
+  const auto colon = args.listen.rfind(':');
+  int port = -1;
+  try {
+    if (colon != std::string::npos) port = std::stoi(args.listen.substr(colon + 1));
+  } catch (const std::exception&) {
+  }
+  if (colon == std::string::npos || port < 0 || port > 65535) {
+    std::cerr << "glassbox serve: --listen must be HOST:PORT (PORT 0 picks a free one), not '" << args.listen << "'\n";
+    return kExitFailure;
+  }
+  const std::string host = args.listen.substr(0, colon);
+  ServiceConfig config;
+  if (!args.config.empty()) {
+    auto loaded = load_service_config(args.config);
+    if (!loaded) {
+      std::cerr << "glassbox serve: " << loaded.error().message << "\n";
+      return kExitFailure;
+    }
+    config = *loaded;
+  }
+  auto service = LiveService::create(args.data_dir, config);
+  if (!service) {
+    std::cerr << "glassbox serve: " << service.error().message << "\n";
+    return kExitFailure;
+  }
+  if (auto s = (*service)->start(host, port); !s) {
+    std::cerr << "glassbox serve: " << s.error().message << "\n";
+    return kExitFailure;
+  }
+  // One line on stdout once ready, so scripts and tests know where to connect.
+  std::cout << "listening on http://" << host << ":" << (*service)->port() << " with " << config.cameras.size() << " cameras" << std::endl;
+  while (!interrupted().load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::cerr << "glassbox serve: stopping: finishing frames in analysis\n";
+  (*service)->stop();
+  std::cerr << "glassbox serve: stopped\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, int& exit_status) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* serve = app.add_subcommand("serve", "Watch cameras continuously; alerts for review through the HTTP API");
+  serve->add_option("--data-dir", args->data_dir, "Folder for the database (glassbox.db): watchlist, alerts, evidence")->required();
+  serve->add_option("--listen", args->listen, "HOST:PORT of the HTTP API")->capture_default_str();
+  serve->add_option("--config", args->config, "Configuration file (JSON): profile, workers, retention, cameras");
+  serve->callback([args, &exit_status] { exit_status = run_serve(*args); });
+}
+
+}  // namespace glassbox::cli
