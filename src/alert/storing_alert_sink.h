@@ -5,6 +5,7 @@
 // mutex passed in, which every other user of the same store must hold too.
 #pragma once
 
+#include <functional>
 #include <mutex>
 
 #include <opencv2/imgcodecs.hpp>
@@ -18,6 +19,9 @@ class StoringAlertSink final : public AlertSink {
   StoringAlertSink(SqliteAlertStore& store, std::mutex& store_mutex, int evidence_retention_days)
       : store_(store), store_mutex_(store_mutex), retention_s_(static_cast<UnixSeconds>(evidence_retention_days) * 86400) {}
 
+  // Called after an alert is stored, with its id (for pushing it to live clients).
+  void on_stored(std::function<void(std::int64_t, const Alert&)> listener) { listener_ = std::move(listener); }
+
   void publish(const Alert& alert) override {
     std::vector<unsigned char> jpeg;
     if (!alert.face.empty()) cv::imencode(".jpg", alert.face, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
@@ -27,11 +31,15 @@ class StoringAlertSink final : public AlertSink {
       std::lock_guard store_lock(store_mutex_);
       id = store_.record(alert, jpeg, now, now + retention_s_);
     }
-    std::lock_guard lock(mutex_);
-    if (!id) {
-      ++failures_;
-      last_error_ = id.error().message;
+    {
+      std::lock_guard lock(mutex_);
+      if (!id) {
+        ++failures_;
+        last_error_ = id.error().message;
+        return;
+      }
     }
+    if (listener_) listener_(*id, alert);
   }
   std::uint64_t failures() const {
     std::lock_guard lock(mutex_);
@@ -46,6 +54,7 @@ class StoringAlertSink final : public AlertSink {
   SqliteAlertStore& store_;
   std::mutex& store_mutex_;
   const UnixSeconds retention_s_;
+  std::function<void(std::int64_t, const Alert&)> listener_;  // set before the first publish()
   mutable std::mutex mutex_;
   std::uint64_t failures_ = 0;  // guarded by mutex_
   std::string last_error_;      // guarded by mutex_

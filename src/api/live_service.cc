@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alert/json_lines.h"
 #include "api/openapi_document.h"
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
@@ -65,6 +66,14 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   service->alert_store_ = std::move(*store);
   service->sink_ = std::make_unique<StoringAlertSink>(*service->alert_store_, service->store_mutex_,
                                                       service->config_.evidence_retention_days);
+  LiveService* self = service.get();
+  service->sink_->on_stored([self](std::int64_t id, const Alert& alert) {
+    json event = alert_to_json(alert);
+    event["id"] = id;
+    event["camera"] = alert.source;
+    event["status"] = "open";
+    self->broadcaster_.publish(event.dump());
+  });
   std::vector<LiveAnalyzer::Worker> workers;
   for (int i = 0; i < service->config_.workers; ++i) {
     auto detector = YuNetDetector::create({});
@@ -201,6 +210,10 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_watchlist_entries " << watchlist_entries_.load() << "\n";
   family("glassbox_alert_store_failures_total", "counter", "Alerts that could not be stored");
   m << "glassbox_alert_store_failures_total " << sink_->failures() << "\n";
+  family("glassbox_live_clients", "gauge", "Clients connected to /api/events");
+  m << "glassbox_live_clients " << broadcaster_.clients() << "\n";
+  family("glassbox_live_events_dropped_total", "counter", "Alert events lost by clients too slow to read them");
+  m << "glassbox_live_events_dropped_total " << broadcaster_.dropped() << "\n";
   family("glassbox_evidence_purged_total", "counter", "Evidence crops deleted after their retention");
   m << "glassbox_evidence_purged_total " << evidence_purged_.load() << "\n";
   return m.str();
@@ -215,6 +228,21 @@ void LiveService::register_routes() {
     res.set_content(metrics_text(), "text/plain; version=0.0.4");
   });
   http_->Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) { res.set_content(kOpenApiDocument, "application/json"); });
+  // Live alerts as Server-Sent Events; a comment every second keeps idle connections open and
+  // notices clients that went away.
+  http_->Get("/api/events", [this](const httplib::Request&, httplib::Response& res) {
+    auto subscription = broadcaster_.subscribe();
+    res.set_header("Cache-Control", "no-store");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, subscription](std::size_t, httplib::DataSink& sink) {
+          if (!ready_) return false;
+          auto event = subscription->pop(std::chrono::seconds(1));
+          const std::string chunk = event ? "event: alert\ndata: " + *event + "\n\n" : ": keep-alive\n\n";
+          return sink.write(chunk.data(), chunk.size());
+        },
+        [this, subscription](bool) { broadcaster_.unsubscribe(subscription); });
+  });
   http_->Get("/api/cameras", [this](const httplib::Request&, httplib::Response& res) {
     json list = json::array();
     const auto analysis = analyzer_->stats();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "alert/storing_alert_sink.h"
+#include "api/alert_broadcaster.h"
 #include "api/service_config.h"
 #include "embed/model_profile.h"
 #include "ingest/camera_ingest.h"
@@ -56,6 +57,7 @@ class LiveService {
   mutable std::mutex store_mutex_;  // guards alert_store_ for the sink and the HTTP handlers
   std::unique_ptr<SqliteAlertStore> alert_store_;
   std::unique_ptr<StoringAlertSink> sink_;
+  AlertBroadcaster broadcaster_;
 
   struct Camera {
     CameraConfig config;
