@@ -6,11 +6,14 @@
 #include <signal.h>
 
 #include <fstream>
+#include <random>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <sqlite3.h>
 
 #include "store/alert_store.h"
 #include "support/test_support.h"
@@ -151,6 +154,44 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   auto store = SqliteAlertStore::open(db());
   ASSERT_TRUE(store);
   EXPECT_GE(store->get()->list({{}, {}, {}, {}, 10000})->size(), listed);
+}
+
+// kill -9 at unpredictable moments while alerts are being written: every alert the API has
+// shown (acknowledged) is still in the database afterwards, and the database is intact.
+TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlert) {
+  const std::string config = write_config(R"({"workers": 2, "cameras": [
+    {"name": "lobby", "url": ")" + test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true},
+    {"name": "lobby2", "url": ")" + test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}]})");
+  std::set<std::int64_t> acknowledged;
+  std::mt19937 rng(20261129);
+  for (int round = 0; round < 3; ++round) {
+    const int port = test::free_port();
+    test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
+                                   "127.0.0.1:" + std::to_string(port), "--config", config});
+    ASSERT_TRUE(test::wait_for_port(port, 30)) << "round " << round;
+    httplib::Client http("127.0.0.1", port);
+    const auto kill_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500 + rng() % 2500);
+    while (std::chrono::steady_clock::now() < kill_at) {
+      if (auto r = http.Get("/api/alerts?limit=10000"); r && r->status == 200)
+        for (const auto& a : json::parse(r->body)) acknowledged.insert(a["id"].get<std::int64_t>());
+      std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(serve.stop(SIGKILL, 10), -1);
+    auto store = SqliteAlertStore::open(db());
+    ASSERT_TRUE(store) << store.error().message;
+    std::set<std::int64_t> stored;
+    for (const auto& r : *(*store)->list({{}, {}, {}, {}, 10000})) stored.insert(r.id);
+    for (std::int64_t id : acknowledged) EXPECT_TRUE(stored.count(id)) << "alert " << id << " was shown, then lost";
+  }
+  EXPECT_GT(acknowledged.size(), 2u) << "alerts were being written while the service was killed";
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* check = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "PRAGMA integrity_check", -1, &check, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(check), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(check, 0)), "ok");
+  sqlite3_finalize(check);
+  sqlite3_close(raw);
 }
 
 TEST_F(ServeTest, ABadConfigurationNamesTheField) {
