@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
@@ -194,6 +195,57 @@ TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlert) {
   sqlite3_close(raw);
 }
 
+// Webhooks: an endpoint that fails twice then recovers gets the alert through retries; an
+// endpoint nobody listens on gives up and blocks nothing.
+TEST_F(ServeTest, WebhooksAreRetriedAndADeadOneBlocksNothing) {
+  httplib::Server receiver;
+  std::mutex mutex;
+  std::vector<std::string> bodies;
+  int requests = 0;
+  receiver.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mutex);
+    if (++requests <= 2) {
+      res.status = 503;  // the first two attempts fail
+      return;
+    }
+    bodies.push_back(req.body);
+  });
+  const int hook_port = receiver.bind_to_any_port("127.0.0.1");
+  std::thread receiver_thread([&] { receiver.listen_after_bind(); });
+  const int dead_port = test::free_port();
+  const std::string good = "http://127.0.0.1:" + std::to_string(hook_port) + "/hook";
+  const std::string dead = "http://127.0.0.1:" + std::to_string(dead_port) + "/nobody";
+  const std::string config = write_config(R"({"cameras": [{"name": "lobby", "url": ")" +
+                                          test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() +
+                                          R"(", "loop": true}], "webhooks": [{"url": ")" + dead + R"(", "max_attempts": 2, "timeout_s": 1},
+                                          {"url": ")" + good + R"("}]})");
+  const int port = test::free_port();
+  test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
+                                 "127.0.0.1:" + std::to_string(port), "--config", config});
+  ASSERT_TRUE(test::wait_for_port(port, 30));
+  for (int i = 0; i < 600; ++i) {
+    {
+      std::lock_guard lock(mutex);
+      if (!bodies.empty()) break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  httplib::Client http("127.0.0.1", port);
+  const std::string metrics = http.Get("/metrics")->body;
+  EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
+  receiver.stop();
+  receiver_thread.join();
+  std::lock_guard lock(mutex);
+  ASSERT_FALSE(bodies.empty()) << "no alert delivered to the webhook; metrics:\n" << metrics;
+  const json event = json::parse(bodies.front());
+  EXPECT_EQ(event["type"], "alert");
+  EXPECT_EQ(event["camera"], "lobby");
+  EXPECT_EQ(event["entry_id"], entry_);
+  EXPECT_GT(event["id"].get<std::int64_t>(), 0);
+  EXPECT_NE(metrics.find("glassbox_webhook_failed_attempts_total{url=\"" + good + "\"} 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("glassbox_webhook_failed_attempts_total{url=\"" + dead + "\"}"), std::string::npos);
+}
+
 TEST_F(ServeTest, ABadConfigurationNamesTheField) {
   const std::string config = write_config(R"({"cameras": [{"name": "a", "url": "x.mp4"}, {"name": "b", "url": "y.mp4", "rate": 500}]})");
   auto r = test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--listen", "127.0.0.1:0", "--config", config}, 60);
@@ -202,6 +254,9 @@ TEST_F(ServeTest, ABadConfigurationNamesTheField) {
   const std::string twice = write_config(R"({"cameras": [{"name": "a", "url": "x.mp4"}, {"name": "a", "url": "y.mp4"}]})");
   auto dup = test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--config", twice}, 60);
   EXPECT_NE(dup.err.find("cameras[1].name"), std::string::npos) << dup.err;
+  const std::string bad_hook = write_config(R"({"webhooks": [{"url": "ftp://example/x"}]})");
+  EXPECT_NE(test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--config", bad_hook}, 60).err.find("webhooks[0].url"),
+            std::string::npos);
   const std::string unknown = write_config(R"({"camreas": []})");
   EXPECT_NE(test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--config", unknown}, 60).err.find("camreas: unknown setting"),
             std::string::npos);

@@ -66,13 +66,16 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   service->alert_store_ = std::move(*store);
   service->sink_ = std::make_unique<StoringAlertSink>(*service->alert_store_, service->store_mutex_,
                                                       service->config_.evidence_retention_days);
+  for (const WebhookConfig& hook : service->config_.webhooks) service->webhooks_.push_back(std::make_unique<WebhookSender>(hook));
   LiveService* self = service.get();
   service->sink_->on_stored([self](std::int64_t id, const Alert& alert) {
     json event = alert_to_json(alert);
     event["id"] = id;
     event["camera"] = alert.source;
     event["status"] = "open";
-    self->broadcaster_.publish(event.dump());
+    const std::string text = event.dump();
+    self->broadcaster_.publish(text);
+    for (auto& hook : self->webhooks_) hook->deliver(text);
   });
   std::vector<LiveAnalyzer::Worker> workers;
   for (int i = 0; i < service->config_.workers; ++i) {
@@ -168,6 +171,7 @@ void LiveService::stop() {
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
   http_->stop();
   if (http_thread_.joinable()) http_thread_.join();
+  for (auto& hook : webhooks_) hook->stop();
 }
 
 std::string LiveService::metrics_text() const {
@@ -214,6 +218,15 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_live_clients " << broadcaster_.clients() << "\n";
   family("glassbox_live_events_dropped_total", "counter", "Alert events lost by clients too slow to read them");
   m << "glassbox_live_events_dropped_total " << broadcaster_.dropped() << "\n";
+  const std::vector<std::pair<const char*, std::function<std::uint64_t(const WebhookSender&)>>> hook_counters = {
+      {"glassbox_webhook_delivered_total", [](const WebhookSender& w) { return w.delivered(); }},
+      {"glassbox_webhook_failed_attempts_total", [](const WebhookSender& w) { return w.failed_attempts(); }},
+      {"glassbox_webhook_given_up_total", [](const WebhookSender& w) { return w.given_up(); }},
+      {"glassbox_webhook_dropped_total", [](const WebhookSender& w) { return w.dropped(); }}};
+  for (const auto& [name, value] : hook_counters) {
+    family(name, "counter", "Alert events per webhook: delivered, failed attempts, given up after retries, dropped from a full queue");
+    for (const auto& hook : webhooks_) m << name << "{url=\"" << hook->url() << "\"} " << value(*hook) << "\n";
+  }
   family("glassbox_evidence_purged_total", "counter", "Evidence crops deleted after their retention");
   m << "glassbox_evidence_purged_total " << evidence_purged_.load() << "\n";
   return m.str();

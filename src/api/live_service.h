@@ -58,6 +58,7 @@ class LiveService {
   std::unique_ptr<SqliteAlertStore> alert_store_;
   std::unique_ptr<StoringAlertSink> sink_;
   AlertBroadcaster broadcaster_;
+  std::vector<std::unique_ptr<WebhookSender>> webhooks_;
 
   struct Camera {
     CameraConfig config;

@@ -57,7 +57,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     return Error{origin + ": not valid JSON: " + e.what()};
   }
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
-  static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras"};
+  static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks"};
   for (const auto& [key, value] : doc.items())
     if (!kKeys.count(key)) return Error{origin + ": " + key + ": unknown setting"};
   ServiceConfig config;
@@ -112,6 +112,27 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
       if (auto s = validate_camera(camera, where); !s) return s.error();
       if (!names.insert(camera.name).second) return field_error(where + ".name", "'" + camera.name + "' is used twice");
       config.cameras.push_back(camera);
+    }
+  }
+  if (doc.contains("webhooks")) {
+    if (!doc["webhooks"].is_array()) return field_error(root + ": webhooks", "must be a list");
+    for (std::size_t i = 0; i < doc["webhooks"].size(); ++i) {
+      const json& w = doc["webhooks"][i];
+      const std::string where = root + ": webhooks[" + std::to_string(i) + "]";
+      if (!w.is_object()) return field_error(where, "must be an object");
+      for (const auto& [key, value] : w.items())
+        if (key != "url" && key != "max_attempts" && key != "timeout_s") return field_error(where + "." + key, "unknown setting");
+      WebhookConfig hook;
+      if (!w.contains("url") || !w["url"].is_string()) return field_error(where + ".url", "is required");
+      hook.url = w["url"];
+      if (auto t = parse_http_url(hook.url); !t) return field_error(where + ".url", t.error().message);
+      auto attempts = number_in<int>(w, "max_attempts", where, hook.max_attempts, 1, 100);
+      if (!attempts) return attempts.error();
+      hook.max_attempts = *attempts;
+      auto timeout = number_in<double>(w, "timeout_s", where, hook.timeout_s, 0.1, 120.0);
+      if (!timeout) return timeout.error();
+      hook.timeout_s = *timeout;
+      config.webhooks.push_back(hook);
     }
   }
   return config;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "api/webhook_sink.h"
 #include "core/result.h"
 
 namespace glassbox {
@@ -28,6 +29,7 @@ struct ServiceConfig {
   int queue_frames = 8;               // per camera, 1..1000
   double watchlist_reload_s = 5.0;    // how often approvals, revocations and expiry are picked up
   std::vector<CameraConfig> cameras;
+  std::vector<WebhookConfig> webhooks;  // alert events POSTed as JSON
 };
 
 Result<ServiceConfig> parse_service_config(const std::string& json_text, const std::string& origin);
