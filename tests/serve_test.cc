@@ -130,7 +130,9 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   }
   const std::string metrics = http.Get("/metrics")->body;
   for (const char* family : {"glassbox_frames_decoded_total{camera=\"gate\"}", "glassbox_frames_dropped_total{camera=\"lobby\"}",
-                             "glassbox_alerts_total{camera=\"lobby\"}", "glassbox_camera_reconnects_total", "glassbox_watchlist_entries 1"})
+                             "glassbox_alerts_total{camera=\"lobby\"}", "glassbox_camera_reconnects_total", "glassbox_watchlist_entries 1",
+                             "# TYPE glassbox_stage_latency_seconds histogram", "glassbox_stage_latency_seconds_bucket{stage=\"detect\",le=\"+Inf\"}",
+                             "glassbox_stage_latency_seconds_count{stage=\"total\"}"})
     EXPECT_NE(metrics.find(family), std::string::npos) << family;
 
   // Every operation in docs/openapi.json (served at /openapi.json) exists.

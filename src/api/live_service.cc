@@ -210,6 +210,13 @@ std::string LiveService::metrics_text() const {
       m << row.name << "{camera=\"" << c.config.name << "\"} " << row.value(c, stats, c.ingest->status()) << "\n";
     }
   }
+  const auto& latencies = analyzer_->latencies();
+  family("glassbox_stage_latency_seconds", "histogram",
+         "Per stage: queued (capture to analysis start), detect, embed (align, embed, match), total (capture to end of analysis)");
+  latencies.queued.write(m, "glassbox_stage_latency_seconds", "stage=\"queued\"");
+  latencies.detect.write(m, "glassbox_stage_latency_seconds", "stage=\"detect\"");
+  latencies.embed.write(m, "glassbox_stage_latency_seconds", "stage=\"embed\"");
+  latencies.total.write(m, "glassbox_stage_latency_seconds", "stage=\"total\"");
   family("glassbox_watchlist_entries", "gauge", "Entries that can match now");
   m << "glassbox_watchlist_entries " << watchlist_entries_.load() << "\n";
   family("glassbox_alert_store_failures_total", "counter", "Alerts that could not be stored");

@@ -1,6 +1,7 @@
 #include "pipeline/frame_analyzer.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "embed/embed_face.h"
 
@@ -8,9 +9,13 @@ namespace glassbox {
 
 Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const FrameHeader& header, const cv::Mat& frame,
                                            Tracker& tracker, const WatchlistMatrix& watchlist, const AnalysisOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  const auto detect_start = Clock::now();
   auto detected = detector_.detect(frame);
   if (!detected) return detected.error().within(source);
   FrameCounts counts;
+  const auto embed_start = Clock::now();
+  counts.detect_seconds = std::chrono::duration<double>(embed_start - detect_start).count();
   std::vector<DetectedFace> faces;
   faces.reserve(detected->size());
   for (const DetectedFace& face : *detected) {
@@ -55,6 +60,7 @@ Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const Fram
     ++counts.alerts;
     sink_.publish(alert);
   }
+  counts.embed_seconds = std::chrono::duration<double>(Clock::now() - embed_start).count();
   return counts;
 }
 

@@ -33,6 +33,8 @@ struct FrameCounts {
   int faces_embedded = 0;
   int alerts = 0;
   std::vector<Error> errors;  // faces that could not be embedded (the frame goes on)
+  double detect_seconds = 0.0;  // stage times, for the latency histograms
+  double embed_seconds = 0.0;   // alignment, embedding and matching of the views embedded
 };
 
 class FrameAnalyzer {

@@ -89,12 +89,16 @@ void LiveAnalyzer::work(std::size_t worker_index) {
     auto frame = camera->queue->pop(std::chrono::milliseconds(0));
     LiveCameraStats delta;
     if (frame && watchlist) {
+      latencies_.queued.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->captured_at).count());
       auto counts = analyzer.analyze(camera->name, frame->header, frame->image, camera->tracker, *watchlist, camera->options);
       const double latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->captured_at).count();
       delta.frames_analysed = 1;
       delta.latency_sum_s = latency;
       delta.latency_max_s = latency;
+      latencies_.total.record(latency);
       if (counts) {
+        latencies_.detect.record(counts->detect_seconds);
+        latencies_.embed.record(counts->embed_seconds);
         delta.faces_detected = static_cast<std::uint64_t>(counts->faces_detected);
         delta.faces_too_small = static_cast<std::uint64_t>(counts->faces_too_small);
         delta.faces_embedded = static_cast<std::uint64_t>(counts->faces_embedded);

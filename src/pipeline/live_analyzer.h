@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/histogram.h"
 #include "ingest/camera_ingest.h"
 #include "pipeline/frame_analyzer.h"
 
@@ -52,6 +53,13 @@ class LiveAnalyzer {
   void stop();
   std::map<std::string, LiveCameraStats> stats() const;
 
+  // Stage latencies over all cameras: waiting in the queue, detection, embedding and matching,
+  // and capture to the end of analysis (which bounds frame-to-alert).
+  struct Latencies {
+    LatencyHistogram queued, detect, embed, total;
+  };
+  const Latencies& latencies() const { return latencies_; }
+
  private:
   struct Camera {
     std::string name;
@@ -77,6 +85,7 @@ class LiveAnalyzer {
   std::size_t next_camera_ = 0;                       // guarded by mutex_: round robin
   bool stopping_ = false;                             // guarded by mutex_
   std::vector<std::thread> threads_;
+  Latencies latencies_;
 };
 
 }  // namespace glassbox
