@@ -47,6 +47,7 @@ class BackgroundProcess {
   BackgroundProcess(const BackgroundProcess&) = delete;
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
   bool started() const { return pid_ > 0; }
+  int pid() const { return pid_; }
   // Sends `signal` and waits up to `timeout_s` for the exit; returns the exit status, or -1 if
   // it had to be killed or died of a signal.
   int stop(int signal, double timeout_s);
