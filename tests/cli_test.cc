@@ -255,7 +255,11 @@ TEST_F(CliTest, AnRtspStreamFromARealServerIsWatched) {
   usleep(1500 * 1000);  // the camera announces its stream
   const std::string url = "rtsp://127.0.0.1:" + std::to_string(client_port) + "/cam";
   // The 8 s clip ends; the read timeout (3 s) then ends the source.
-  auto r = run_glassbox({"watch", "--db", db(), "--timeout", "3", url}, 60, {}, {{"OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;udp"}});
+  // RTP over UDP loses packets when the machine is busy, and a damaged frame can push the
+  // distance past the default 0.42; this test is about the transport, so it uses dlib's 0.6
+  // (accuracy is tested elsewhere; the watchlist holds only this person).
+  auto r = run_glassbox({"watch", "--db", db(), "--timeout", "3", "--threshold", "0.6", url}, 60, {},
+                        {{"OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;udp"}});
   ASSERT_FALSE(r.timed_out);
   ASSERT_EQ(r.signal, 0);
   const auto lines = json_lines(r.out);
