@@ -35,6 +35,16 @@ struct FrameCounts {
   std::vector<Error> errors;  // faces that could not be embedded (the frame goes on)
   double detect_seconds = 0.0;  // stage times, for the latency histograms
   double embed_seconds = 0.0;   // alignment, embedding and matching of the views embedded
+
+  // Adds this frame's face and alert counts to a running record (`watch`'s per-source stats,
+  // the live service's per-camera stats): one place that knows which counters a frame moves.
+  template <typename Stats>
+  void add_to(Stats& stats) const {
+    stats.faces_detected += faces_detected;
+    stats.faces_too_small += faces_too_small;
+    stats.faces_embedded += faces_embedded;
+    stats.alerts += alerts;
+  }
 };
 
 class FrameAnalyzer {

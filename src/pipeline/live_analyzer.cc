@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 namespace glassbox {
 
@@ -87,38 +88,32 @@ void LiveAnalyzer::work(std::size_t worker_index) {
       camera->watchlist_generation = generation;
     }
     auto frame = camera->queue->pop(std::chrono::milliseconds(0));
-    LiveCameraStats delta;
+    std::optional<Result<FrameCounts>> counts;
+    double latency = 0.0;
     if (frame && watchlist) {
       latencies_.queued.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->captured_at).count());
-      auto counts = analyzer.analyze(camera->name, frame->header, frame->image, camera->tracker, *watchlist, camera->options);
-      const double latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->captured_at).count();
-      delta.frames_analysed = 1;
-      delta.latency_sum_s = latency;
-      delta.latency_max_s = latency;
+      counts = analyzer.analyze(camera->name, frame->header, frame->image, camera->tracker, *watchlist, camera->options);
+      latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->captured_at).count();
       latencies_.total.record(latency);
-      if (counts) {
-        latencies_.detect.record(counts->detect_seconds);
-        latencies_.embed.record(counts->embed_seconds);
-        delta.faces_detected = static_cast<std::uint64_t>(counts->faces_detected);
-        delta.faces_too_small = static_cast<std::uint64_t>(counts->faces_too_small);
-        delta.faces_embedded = static_cast<std::uint64_t>(counts->faces_embedded);
-        delta.alerts = static_cast<std::uint64_t>(counts->alerts);
-        delta.errors = counts->errors.size();
-      } else {
-        delta.errors = 1;
+      if (*counts) {
+        latencies_.detect.record((*counts)->detect_seconds);
+        latencies_.embed.record((*counts)->embed_seconds);
       }
     }
     {
       std::lock_guard lock(mutex_);
       LiveCameraStats& s = camera->stats;
-      s.frames_analysed += delta.frames_analysed;
-      s.faces_detected += delta.faces_detected;
-      s.faces_too_small += delta.faces_too_small;
-      s.faces_embedded += delta.faces_embedded;
-      s.alerts += delta.alerts;
-      s.errors += delta.errors;
-      s.latency_sum_s += delta.latency_sum_s;
-      s.latency_max_s = std::max(s.latency_max_s, delta.latency_max_s);
+      if (counts) {
+        ++s.frames_analysed;
+        s.latency_sum_s += latency;
+        s.latency_max_s = std::max(s.latency_max_s, latency);
+        if (*counts) {
+          (*counts)->add_to(s);
+          s.errors += (*counts)->errors.size();
+        } else {
+          ++s.errors;
+        }
+      }
       s.tracks = camera->tracker.tracks_started();
       camera->busy = false;
     }

@@ -75,10 +75,7 @@ SourceOutcome SourceAnalyzer::run(FrameSource& source, const AnalyzerHooks& hook
       if (hooks.on_item_error) hooks.on_item_error(header.item, counts.error());
       continue;
     }
-    stats.faces_detected += counts->faces_detected;
-    stats.faces_too_small += counts->faces_too_small;
-    stats.faces_embedded += counts->faces_embedded;
-    stats.alerts += counts->alerts;
+    counts->add_to(stats);
     if (hooks.on_item_error) {
       for (const Error& e : counts->errors) hooks.on_item_error(header.item, e);
     }

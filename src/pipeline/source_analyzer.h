@@ -32,6 +32,20 @@ struct SourceStats {
   std::int64_t alerts = 0;
   double stream_seconds = 0.0;       // stream time covered (video), images seen (folders)
   double wall_seconds = 0.0;
+
+  // Sums every counter and the stream time; wall time is left to the caller (runs overlap).
+  SourceStats& operator+=(const SourceStats& other) {
+    frames_decoded += other.frames_decoded;
+    frames_analysed += other.frames_analysed;
+    frame_errors += other.frame_errors;
+    faces_detected += other.faces_detected;
+    faces_too_small += other.faces_too_small;
+    faces_embedded += other.faces_embedded;
+    tracks += other.tracks;
+    alerts += other.alerts;
+    stream_seconds += other.stream_seconds;
+    return *this;
+  }
 };
 
 struct SourceOutcome {

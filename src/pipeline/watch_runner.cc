@@ -22,18 +22,7 @@ struct Worker {
 
 SourceStats WatchReport::totals() const {
   SourceStats total;
-  for (const SourceReport& r : sources) {
-    const SourceStats& s = r.outcome.stats;
-    total.frames_decoded += s.frames_decoded;
-    total.frames_analysed += s.frames_analysed;
-    total.frame_errors += s.frame_errors;
-    total.faces_detected += s.faces_detected;
-    total.faces_too_small += s.faces_too_small;
-    total.faces_embedded += s.faces_embedded;
-    total.tracks += s.tracks;
-    total.alerts += s.alerts;
-    total.stream_seconds += s.stream_seconds;
-  }
+  for (const SourceReport& r : sources) total += r.outcome.stats;
   total.wall_seconds = wall_seconds;
   return total;
 }
