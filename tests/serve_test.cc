@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <set>
@@ -140,16 +141,26 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   int operations = 0;
   for (const auto& [path, methods] : api["paths"].items()) {
     std::string concrete = path;
-    if (auto at = concrete.find("{id}"); at != std::string::npos) concrete.replace(at, 4, id);
+    const bool entry_path = path.rfind("/api/entries/", 0) == 0;
+    if (auto at = concrete.find("{id}"); at != std::string::npos) concrete.replace(at, 4, entry_path ? std::to_string(entry_) : id);
+    if (auto at = concrete.find("{name}"); at != std::string::npos) concrete.replace(at, 6, "gate");
     for (const auto& [method, spec] : methods.items()) {
       ++operations;
       if (path == "/api/events") continue;  // a stream; checked by the live client above
-      auto r = method == "get" ? http.Get(concrete.c_str()) : http.Post(concrete.c_str(), R"({"user":"olga","reason":"check"})", "application/json");
+      // The bodies are deliberately not what the routes want (or act on a file camera, or an
+      // entry already active): each must answer, and not as an unknown route.
+      const std::string body = R"({"user":"olga","reason":"check"})";
+      httplib::Result r = method == "get"     ? http.Get(concrete.c_str())
+                          : method == "patch" ? http.Patch(concrete.c_str(), body, "application/json")
+                          : method == "delete" ? http.Delete(concrete.c_str())
+                                               : http.Post(concrete.c_str(), body, "application/json");
       ASSERT_TRUE(r) << method << " " << path;
       EXPECT_NE(r->status, 404) << method << " " << path << " is documented but not served";
+      EXPECT_TRUE(spec["responses"].contains(std::to_string(r->status)))
+          << method << " " << path << " answered " << r->status << ", which the document does not list: " << r->body;
     }
   }
-  EXPECT_EQ(operations, 10);
+  EXPECT_EQ(operations, 19);
 
   // SIGTERM: a clean stop, and every alert the API showed is in the database.
   const auto listed = json::parse(http.Get("/api/alerts?limit=10000")->body).size();
@@ -246,6 +257,160 @@ TEST_F(ServeTest, WebhooksAreRetriedAndADeadOneBlocksNothing) {
   EXPECT_GT(event["id"].get<std::int64_t>(), 0);
   EXPECT_NE(metrics.find("glassbox_webhook_failed_attempts_total{url=\"" + good + "\"} 2"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("glassbox_webhook_failed_attempts_total{url=\"" + dead + "\"}"), std::string::npos);
+}
+
+// Cameras and watchlist entries managed through the API while the service runs: a camera
+// created, changed and deleted (kept across a restart; file cameras refused); an entry enrolled
+// from an uploaded photo matches nothing while pending, alerts once another user approves it,
+// and stops matching when it is revoked.
+TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
+  const std::string ed_clip = test::data("video/talking_heads/WDA_EdMarkey0_000_h264.mp4").string();
+  const auto ed_still = dir_ / "ed.png";
+  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + ed_clip + " -frames:v 1 " + ed_still.string()).c_str()), 0);
+  auto start = [&](const std::vector<std::string>& extra) {
+    const int port = test::free_port();
+    std::vector<std::string> args = {GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen", "127.0.0.1:" + std::to_string(port)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto serve = std::make_unique<test::BackgroundProcess>(args);
+    EXPECT_TRUE(test::wait_for_port(port, 30)) << "serve did not start";
+    return std::make_pair(std::move(serve), port);
+  };
+  auto [serve, port] = start({});
+  httplib::Client http("127.0.0.1", port);
+  http.set_read_timeout(30, 0);
+  auto get_json = [&](const std::string& path) {
+    auto r = http.Get(path.c_str());
+    EXPECT_TRUE(r) << path;
+    return r ? json::parse(r->body) : json();
+  };
+  EXPECT_EQ(get_json("/api/cameras").size(), 0u);
+
+  // Create: validated field by field, names unique.
+  auto bad = http.Post("/api/cameras", R"({"name": "gate", "url": ")" + ed_clip + R"(", "rate": 500})", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("camera.rate"), std::string::npos) << bad->body;
+  EXPECT_EQ(http.Post("/api/cameras", R"({"name": "gate", "url": ")" + ed_clip + R"(", "colour": 1})", "application/json")->status, 400);
+  EXPECT_EQ(http.Post("/api/cameras", "not json", "application/json")->status, 400);
+  const std::string gate = R"({"name": "gate", "url": ")" + ed_clip + R"(", "loop": true})";
+  auto created = http.Post("/api/cameras", gate, "application/json");
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ(json::parse(created->body)["managed_by"], "api");
+  EXPECT_EQ(http.Post("/api/cameras", gate, "application/json")->status, 409);
+  json camera;
+  for (int i = 0; i < 300; ++i) {
+    camera = get_json("/api/cameras/gate");
+    if (camera["frames_analysed"].get<int>() > 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(camera["state"], "streaming") << camera["last_error"];
+  EXPECT_GT(camera["frames_analysed"].get<int>(), 0) << "a camera created while running is analysed";
+
+  // Enrol through the API: every problem named; a photo without a face refuses the entry.
+  auto form = [&](const std::string& submitter, const std::vector<std::pair<std::string, std::string>>& photos) {
+    httplib::MultipartFormDataItems items = {{"subject", "Person E", "", ""},       {"legal_basis", "Order 12", "", ""},
+                                             {"source", "press footage", "", ""}, {"expires", "2099-01-01", "", ""},
+                                             {"submitted_by", submitter, "", ""}};
+    for (const auto& [name, bytes] : photos) items.push_back({"photo", bytes, name, "image/png"});
+    return items;
+  };
+  std::ifstream in(ed_still, std::ios::binary);
+  const std::string ed_bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<unsigned char> blank_png;
+  cv::imencode(".png", cv::Mat(200, 200, CV_8UC3, cv::Scalar(90, 120, 40)), blank_png);
+  const std::string blank(blank_png.begin(), blank_png.end());
+  auto refused = http.Post("/api/entries", form("alice", {{"ed.png", ed_bytes}, {"wall.png", blank}}));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_NE(refused->body.find("wall.png: no face found"), std::string::npos) << refused->body;
+  auto no_fields = http.Post("/api/entries", httplib::MultipartFormDataItems{{"photo", ed_bytes, "ed.png", "image/png"}});
+  ASSERT_TRUE(no_fields);
+  EXPECT_EQ(no_fields->status, 400);
+  for (const char* field : {"subject", "legal_basis", "source", "expires", "submitted_by"})
+    EXPECT_NE(no_fields->body.find(field), std::string::npos) << field << " not named in " << no_fields->body;
+  EXPECT_EQ(http.Post("/api/entries", R"({"subject": "x"})", "application/json")->status, 415);
+  EXPECT_EQ(get_json("/api/entries").size(), 1u) << "refused entries store nothing";
+  auto enrolled = http.Post("/api/entries", form("alice", {{"ed.png", ed_bytes}}));
+  ASSERT_TRUE(enrolled);
+  ASSERT_EQ(enrolled->status, 201) << enrolled->body;
+  json entry = json::parse(enrolled->body);
+  const std::string entry_path = "/api/entries/" + std::to_string(entry["id"].get<std::int64_t>());
+  EXPECT_EQ(entry["status"], "pending");
+  EXPECT_FALSE(entry["matching"].get<bool>());
+  EXPECT_EQ(entry["templates"], 1);
+  EXPECT_EQ(get_json(entry_path)["subject"], "Person E");
+  EXPECT_EQ(get_json("/api/entries?status=pending").size(), 1u);
+
+  auto alerts_for_entry = [&] {
+    return get_json("/api/alerts?limit=10000&entry=" + std::to_string(entry["id"].get<std::int64_t>())).size();
+  };
+  // Pending: a full loop of the clip (200 frames, 8 s) is analysed and nothing matches.
+  const auto decoded_before = get_json("/api/cameras/gate")["frames_decoded"].get<int>();
+  while (get_json("/api/cameras/gate")["frames_decoded"].get<int>() < decoded_before + 250) std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(alerts_for_entry(), 0u) << "a pending entry matched";
+
+  // Four eyes: the submitter cannot approve; someone else can, and matching starts.
+  auto own = http.Post((entry_path + "/approve").c_str(), R"({"user": "alice"})", "application/json");
+  EXPECT_EQ(own->status, 403) << own->body;
+  auto approved = http.Post((entry_path + "/approve").c_str(), R"({"user": "bob"})", "application/json");
+  ASSERT_EQ(approved->status, 200) << approved->body;
+  EXPECT_TRUE(json::parse(approved->body)["matching"].get<bool>());
+  EXPECT_EQ(json::parse(approved->body)["approved_by"], "bob");
+  for (int i = 0; i < 600 && alerts_for_entry() == 0; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_GT(alerts_for_entry(), 0u) << "no alert within 60 s of the approval";
+  EXPECT_EQ(get_json("/api/alerts?entry=" + std::to_string(entry["id"].get<std::int64_t>()))[0]["camera"], "gate");
+
+  // Revocation needs a reason, is final, and stops matching.
+  EXPECT_EQ(http.Post((entry_path + "/revoke").c_str(), R"({"user": "carol"})", "application/json")->status, 400);
+  auto revoked = http.Post((entry_path + "/revoke").c_str(), R"({"user": "carol", "reason": "warrant withdrawn"})", "application/json");
+  ASSERT_EQ(revoked->status, 200) << revoked->body;
+  EXPECT_EQ(json::parse(revoked->body)["status"], "revoked");
+  EXPECT_EQ(json::parse(revoked->body)["revoke_reason"], "warrant withdrawn");
+  EXPECT_EQ(http.Post((entry_path + "/revoke").c_str(), R"({"user": "carol", "reason": "again"})", "application/json")->status, 409);
+  EXPECT_EQ(http.Post((entry_path + "/approve").c_str(), R"({"user": "dave"})", "application/json")->status, 409);
+  std::this_thread::sleep_for(1s);  // a frame in analysis during the revocation may still alert
+  const auto alerts_at_revocation = alerts_for_entry();
+  const auto decoded_at_revocation = get_json("/api/cameras/gate")["frames_decoded"].get<int>();
+  // Two loops: each restart of the clip starts new tracks, which would alert if it still matched.
+  while (get_json("/api/cameras/gate")["frames_decoded"].get<int>() < decoded_at_revocation + 450) std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(alerts_for_entry(), alerts_at_revocation) << "a revoked entry matched";
+
+  // Change: keys given replace settings; the name is the identity.
+  auto patched = http.Patch("/api/cameras/gate", R"({"rate": 2, "min_face": 40})", "application/json");
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  EXPECT_EQ(json::parse(patched->body)["rate"], 2.0);
+  EXPECT_EQ(json::parse(patched->body)["min_face"], 40);
+  EXPECT_EQ(json::parse(patched->body)["loop"], true);
+  EXPECT_EQ(http.Patch("/api/cameras/gate", R"({"name": "door"})", "application/json")->status, 400);
+  EXPECT_EQ(http.Patch("/api/cameras/nowhere", R"({"rate": 2})", "application/json")->status, 404);
+
+  // A restart keeps API cameras and the entry's state; file cameras cannot be changed here.
+  EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
+  const std::string config = write_config(R"({"cameras": [{"name": "lobby", "url": ")" +
+                                          test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}]})");
+  auto [serve2, port2] = start({"--config", config});
+  httplib::Client http2("127.0.0.1", port2);
+  const json cameras = json::parse(http2.Get("/api/cameras")->body);
+  ASSERT_EQ(cameras.size(), 2u);
+  EXPECT_EQ(cameras[0]["name"], "gate");
+  EXPECT_EQ(cameras[0]["rate"], 2.0);
+  EXPECT_EQ(cameras[1]["managed_by"], "config");
+  EXPECT_EQ(json::parse(http2.Get(entry_path.c_str())->body)["status"], "revoked");
+  EXPECT_EQ(http2.Delete("/api/cameras/lobby")->status, 409);
+  EXPECT_EQ(http2.Patch("/api/cameras/lobby", R"({"rate": 1})", "application/json")->status, 409);
+  EXPECT_EQ(http2.Delete("/api/cameras/gate")->status, 204);
+  EXPECT_EQ(http2.Get("/api/cameras/gate")->status, 404);
+  EXPECT_EQ(http2.Delete("/api/cameras/gate")->status, 404);
+  EXPECT_EQ(http2.Get("/metrics")->body.find("camera=\"gate\""), std::string::npos);
+  EXPECT_EQ(json::parse(http2.Get("/api/cameras")->body).size(), 1u);
+  // A camera created through the API whose name the file then takes is refused at start.
+  ASSERT_EQ(http2.Post("/api/cameras", R"({"name": "door", "url": ")" + ed_clip + R"("})", "application/json")->status, 201);
+  EXPECT_EQ(serve2->stop(SIGTERM, 20), 0);
+  const std::string clash = write_config(R"({"cameras": [{"name": "door", "url": ")" + ed_clip + R"("}]})");
+  auto r = test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--listen", "127.0.0.1:0", "--config", clash}, 60);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("camera 'door' is in the configuration file and was also created through the API"), std::string::npos) << r.err;
 }
 
 TEST_F(ServeTest, ABadConfigurationNamesTheField) {

@@ -10,6 +10,7 @@
 
 #include "alert/json_lines.h"
 #include "api/openapi_document.h"
+#include "enroll/enrollment.h"
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
 #include "ingest/video_source.h"
@@ -47,6 +48,51 @@ void reply_json(httplib::Response& res, int status, const json& body) {
 }
 
 void reply_error(httplib::Response& res, int status, const std::string& message) { reply_json(res, status, {{"error", message}}); }
+
+Result<json> parse_json_body(const httplib::Request& req) {
+  try {
+    return json::parse(req.body);
+  } catch (const json::exception& e) {
+    return Error{std::string("the body must be JSON: ") + e.what()};
+  }
+}
+
+// The numeric id in a route's first group; nullopt when it does not fit (no such object).
+std::optional<std::int64_t> path_id(const httplib::Request& req) {
+  try {
+    return std::stoll(req.matches[1]);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// The HTTP status for a refusal from the stores, from what it says.
+int refusal_status(const std::string& message) {
+  if (message.find("does not exist") != std::string::npos) return 404;
+  if (message.find("someone other than") != std::string::npos) return 403;
+  if (message.find("needs a reason") != std::string::npos) return 400;
+  return 409;
+}
+
+json entry_json(const EntryRecord& e, UnixSeconds now) {
+  json j = {{"id", e.id},
+            {"subject", e.subject},
+            {"legal_basis", e.legal_basis},
+            {"source", e.photo_source},
+            {"submitted_by", e.submitted_by},
+            {"submitted_at", format_utc(e.submitted_at)},
+            {"expires", format_date_utc(e.expires_at)},
+            {"status", entry_status_name(e.status)},
+            {"expired", now >= e.expires_at},
+            {"matching", e.status == EntryStatus::kActive && now < e.expires_at},
+            {"templates", e.template_count}};
+  if (e.approved_by) j["approved_by"] = *e.approved_by;
+  if (e.approved_at) j["approved_at"] = format_utc(*e.approved_at);
+  if (e.revoked_by) j["revoked_by"] = *e.revoked_by;
+  if (e.revoked_at) j["revoked_at"] = format_utc(*e.revoked_at);
+  if (e.revoke_reason) j["revoke_reason"] = *e.revoke_reason;
+  return j;
+}
 
 }  // namespace
 
@@ -88,28 +134,20 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   service->analyzer_ = std::make_unique<LiveAnalyzer>(std::move(workers), *service->sink_,
                                                       std::make_shared<WatchlistMatrix>(service->profile_.metric, service->profile_.dimension));
   if (auto s = service->reload_watchlist(); !s) return s.error();
-  for (const CameraConfig& c : service->config_.cameras) {
-    Camera camera;
-    camera.config = c;
-    camera.queue = std::make_unique<DropOldestQueue<CapturedFrame>>(static_cast<std::size_t>(service->config_.queue_frames));
-    CameraIngestOptions options;
-    options.rate_fps = c.rate_fps;
-    options.stall_timeout = std::chrono::milliseconds(static_cast<int>(c.stall_timeout_s * 1000));
-    options.loop = c.loop;
-    options.realtime = !looks_like_url(c.url);  // a file stands in for a camera
-    options.enabled = c.enabled;
-    SourceOptions source_options;
-    source_options.open_timeout_s = c.stall_timeout_s;
-    source_options.read_timeout_s = c.stall_timeout_s;
-    const std::string url = c.url;
-    camera.ingest = std::make_unique<CameraIngest>(c.name, [url, source_options] { return open_source(url, source_options); },
-                                                   *camera.queue, options);
-    AnalysisOptions analysis;
-    analysis.rate_fps = c.rate_fps;
-    analysis.min_face_px = c.min_face_px;
-    analysis.threshold = service->profile_.threshold;
-    service->analyzer_->add_camera(c.name, *camera.queue, analysis);
-    service->cameras_.push_back(std::move(camera));
+  auto camera_store = SqliteCameraStore::open(service->db_path_);
+  if (!camera_store) return camera_store.error();
+  service->camera_store_ = std::move(*camera_store);
+  auto entry_store = SqliteWatchlistStore::open(service->db_path_, OpenMode::kReadWriteCreate);
+  if (!entry_store) return entry_store.error();
+  service->entry_store_ = std::move(*entry_store);
+  auto api_cameras = service->camera_store_->list();
+  if (!api_cameras) return api_cameras.error();
+  for (const CameraConfig& c : service->config_.cameras) service->cameras_[c.name] = service->make_camera(c, true);
+  for (const CameraConfig& c : *api_cameras) {
+    if (service->cameras_.count(c.name))
+      return Error{"camera '" + c.name + "' is in the configuration file and was also created through the API (kept in " +
+                   service->db_path_ + "); rename it in the file"};
+    service->cameras_[c.name] = service->make_camera(c, false);
   }
   service->register_routes();
   return service;
@@ -117,8 +155,53 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
 
 LiveService::~LiveService() { stop(); }
 
+std::shared_ptr<LiveService::Camera> LiveService::make_camera(const CameraConfig& c, bool from_config_file) {
+  auto camera = std::make_shared<Camera>();
+  camera->config = c;
+  camera->from_config_file = from_config_file;
+  camera->queue = std::make_unique<DropOldestQueue<CapturedFrame>>(static_cast<std::size_t>(config_.queue_frames));
+  CameraIngestOptions options;
+  options.rate_fps = c.rate_fps;
+  options.stall_timeout = std::chrono::milliseconds(static_cast<int>(c.stall_timeout_s * 1000));
+  options.loop = c.loop;
+  options.realtime = !looks_like_url(c.url);  // a file stands in for a camera
+  options.enabled = c.enabled;
+  SourceOptions source_options;
+  source_options.open_timeout_s = c.stall_timeout_s;
+  source_options.read_timeout_s = c.stall_timeout_s;
+  const std::string url = c.url;
+  camera->ingest = std::make_unique<CameraIngest>(c.name, [url, source_options] { return open_source(url, source_options); },
+                                                  *camera->queue, options);
+  AnalysisOptions analysis;
+  analysis.rate_fps = c.rate_fps;
+  analysis.min_face_px = c.min_face_px;
+  analysis.threshold = profile_.threshold;
+  camera->analysis = analyzer_->add_camera(c.name, *camera->queue, analysis);
+  return camera;
+}
+
+void LiveService::retire_camera(Camera& camera) {
+  camera.ingest->stop();
+  analyzer_->remove_camera(camera.analysis);
+}
+
+std::vector<std::shared_ptr<LiveService::Camera>> LiveService::camera_snapshot() const {
+  std::lock_guard lock(cameras_mutex_);
+  std::vector<std::shared_ptr<Camera>> out;
+  for (const auto& [name, camera] : cameras_) out.push_back(camera);
+  return out;
+}
+
+std::shared_ptr<LiveService::Camera> LiveService::find_camera(const std::string& name) const {
+  std::lock_guard lock(cameras_mutex_);
+  const auto it = cameras_.find(name);
+  return it == cameras_.end() ? nullptr : it->second;
+}
+
 Status LiveService::reload_watchlist() {
-  // A connection of its own: the maintenance thread and create() are the only callers.
+  std::lock_guard lock(reload_mutex_);
+  // A connection of its own: callers are the maintenance thread, create() and the handlers of
+  // approvals and revocations.
   auto store = SqliteWatchlistStore::open(db_path_, OpenMode::kReadWriteCreate);
   if (!store) return store.error();
   auto loaded = load_watchlist(**store, profile_, now_utc());
@@ -152,7 +235,11 @@ Status LiveService::start(const std::string& host, int port) {
   if (bound <= 0) return Error{host + ":" + std::to_string(port) + ": cannot listen (address in use or not allowed)"};
   port_ = bound;
   analyzer_->start();
-  for (Camera& c : cameras_) c.ingest->start();
+  {
+    std::lock_guard lock(cameras_mutex_);
+    for (auto& [name, camera] : cameras_) camera->ingest->start();
+    cameras_started_ = true;
+  }
   maintenance_thread_ = std::thread([this] { maintenance_loop(); });
   http_thread_ = std::thread([this] { http_->listen_after_bind(); });
   ready_ = true;
@@ -161,7 +248,12 @@ Status LiveService::start(const std::string& host, int port) {
 
 void LiveService::stop() {
   if (!ready_.exchange(false)) return;
-  for (Camera& c : cameras_) c.ingest->stop();     // no new frames
+  {
+    std::lock_guard changes(camera_changes_mutex_);  // no camera is being replaced meanwhile
+    for (const auto& camera : camera_snapshot()) camera->ingest->stop();  // no new frames
+    std::lock_guard lock(cameras_mutex_);
+    cameras_started_ = false;
+  }
   analyzer_->stop();                               // frames in analysis finish; their alerts are stored
   {
     std::lock_guard lock(maintenance_mutex_);
@@ -176,7 +268,7 @@ void LiveService::stop() {
 
 std::string LiveService::metrics_text() const {
   std::ostringstream m;
-  const auto analysis = analyzer_->stats();
+  const auto cameras = camera_snapshot();
   auto family = [&](const char* name, const char* type, const char* help) {
     m << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
   };
@@ -204,10 +296,9 @@ std::string LiveService::metrics_text() const {
   };
   for (const Row& row : rows) {
     family(row.name, row.type, row.help);
-    for (const Camera& c : cameras_) {
-      const auto it = analysis.find(c.config.name);
-      const LiveCameraStats stats = it == analysis.end() ? LiveCameraStats{} : it->second;
-      m << row.name << "{camera=\"" << c.config.name << "\"} " << row.value(c, stats, c.ingest->status()) << "\n";
+    for (const auto& c : cameras) {
+      const LiveCameraStats stats = analyzer_->camera_stats(c->analysis).value_or(LiveCameraStats{});
+      m << row.name << "{camera=\"" << c->config.name << "\"} " << row.value(*c, stats, c->ingest->status()) << "\n";
     }
   }
   const auto& latencies = analyzer_->latencies();
@@ -241,8 +332,9 @@ std::string LiveService::metrics_text() const {
 
 void LiveService::register_routes() {
   http_ = std::make_unique<httplib::Server>();
+  http_->set_payload_max_length(64u << 20);  // enrolment photos; anything larger is refused with 413
   http_->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    reply_json(res, ready_ ? 200 : 503, {{"status", ready_ ? "ok" : "starting"}, {"cameras", cameras_.size()}});
+    reply_json(res, ready_ ? 200 : 503, {{"status", ready_ ? "ok" : "starting"}, {"cameras", camera_snapshot().size()}});
   });
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_text(), "text/plain; version=0.0.4");
@@ -263,27 +355,8 @@ void LiveService::register_routes() {
         },
         [this, subscription](bool) { broadcaster_.unsubscribe(subscription); });
   });
-  http_->Get("/api/cameras", [this](const httplib::Request&, httplib::Response& res) {
-    json list = json::array();
-    const auto analysis = analyzer_->stats();
-    for (const Camera& c : cameras_) {
-      const CameraStatus s = c.ingest->status();
-      const auto a = analysis.count(c.config.name) ? analysis.at(c.config.name) : LiveCameraStats{};
-      list.push_back({{"name", c.config.name},
-                      {"url", c.config.url},
-                      {"rate", c.config.rate_fps},
-                      {"min_face", c.config.min_face_px},
-                      {"enabled", c.config.enabled},
-                      {"state", camera_state_name(s.state)},
-                      {"last_error", s.last_error},
-                      {"frames_decoded", s.frames_decoded},
-                      {"frames_analysed", a.frames_analysed},
-                      {"frames_dropped", c.queue->dropped()},
-                      {"reconnects", s.reconnects},
-                      {"alerts", a.alerts}});
-    }
-    reply_json(res, 200, list);
-  });
+  register_camera_routes();
+  register_entry_routes();
   http_->Get("/api/alerts", [this](const httplib::Request& req, httplib::Response& res) {
     AlertFilter filter;
     try {
@@ -307,31 +380,36 @@ void LiveService::register_routes() {
     reply_json(res, 200, out);
   });
   http_->Get(R"(/api/alerts/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto id = path_id(req);
+    if (!id) return reply_error(res, 404, "no such alert");
     std::lock_guard lock(store_mutex_);
-    auto r = alert_store_->get(std::stoll(req.matches[1]));
+    auto r = alert_store_->get(*id);
     if (!r) return reply_error(res, 500, r.error().message);
     if (!r->has_value()) return reply_error(res, 404, "no such alert");
     reply_json(res, 200, alert_record_json(**r));
   });
   http_->Get(R"(/api/alerts/(\d+)/evidence)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto id = path_id(req);
+    if (!id) return reply_error(res, 404, "no evidence for this alert (unknown, or purged after its retention)");
     std::lock_guard lock(store_mutex_);
-    auto jpeg = alert_store_->evidence(std::stoll(req.matches[1]));
+    auto jpeg = alert_store_->evidence(*id);
     if (!jpeg) return reply_error(res, 500, jpeg.error().message);
     if (!jpeg->has_value()) return reply_error(res, 404, "no evidence for this alert (unknown, or purged after its retention)");
     res.set_content(std::string((*jpeg)->begin(), (*jpeg)->end()), "image/jpeg");
   });
   auto decision = [this](bool confirm) {
     return [this, confirm](const httplib::Request& req, httplib::Response& res) {
-      json body;
-      try {
-        body = json::parse(req.body);
-      } catch (const json::exception&) {
-        return reply_error(res, 400, "the body must be JSON");
-      }
+      auto parsed = parse_json_body(req);
+      if (!parsed) return reply_error(res, 400, parsed.error().message);
+      const json& body = *parsed;
+      if (!body.is_object()) return reply_error(res, 400, "the body must be a JSON object");
       const std::string user = body.value("user", std::string());
       const std::string reason = body.value("reason", std::string());
       if (user.empty()) return reply_error(res, 400, "user: the person deciding must be named");
-      const std::int64_t id = std::stoll(req.matches[1]);
+      if (auto s = validate_user_name("user", user); !s) return reply_error(res, 400, s.error().message);
+      const auto parsed_id = path_id(req);
+      if (!parsed_id) return reply_error(res, 404, "alert " + std::string(req.matches[1]) + " does not exist");
+      const std::int64_t id = *parsed_id;
       std::lock_guard lock(store_mutex_);
       auto s = confirm ? alert_store_->confirm(id, user, now_utc()) : alert_store_->dismiss(id, user, reason, now_utc());
       if (!s) {
@@ -345,6 +423,180 @@ void LiveService::register_routes() {
   };
   http_->Post(R"(/api/alerts/(\d+)/confirm)", decision(true));
   http_->Post(R"(/api/alerts/(\d+)/dismiss)", decision(false));
+}
+
+}  // namespace glassbox
+
+namespace glassbox {
+
+void LiveService::register_camera_routes() {
+  auto camera_json = [this](const Camera& c) {
+    const CameraStatus s = c.ingest->status();
+    const LiveCameraStats a = analyzer_->camera_stats(c.analysis).value_or(LiveCameraStats{});
+    json j = camera_to_json(c.config);
+    j["managed_by"] = c.from_config_file ? "config" : "api";
+    j["state"] = camera_state_name(s.state);
+    j["last_error"] = s.last_error;
+    j["frames_decoded"] = s.frames_decoded;
+    j["frames_analysed"] = a.frames_analysed;
+    j["frames_dropped"] = c.queue->dropped();
+    j["reconnects"] = s.reconnects;
+    j["alerts"] = a.alerts;
+    return j;
+  };
+  http_->Get("/api/cameras", [this, camera_json](const httplib::Request&, httplib::Response& res) {
+    json list = json::array();
+    for (const auto& c : camera_snapshot()) list.push_back(camera_json(*c));
+    reply_json(res, 200, list);
+  });
+  http_->Get(R"(/api/cameras/([^/]+))", [this, camera_json](const httplib::Request& req, httplib::Response& res) {
+    const auto camera = find_camera(req.matches[1]);
+    if (!camera) return reply_error(res, 404, "no camera named '" + std::string(req.matches[1]) + "'");
+    reply_json(res, 200, camera_json(*camera));
+  });
+  http_->Post("/api/cameras", [this, camera_json](const httplib::Request& req, httplib::Response& res) {
+    auto body = parse_json_body(req);
+    if (!body) return reply_error(res, 400, body.error().message);
+    auto config = parse_camera_json(*body, "camera", CameraConfig{});
+    if (!config) return reply_error(res, 400, config.error().message);
+    std::lock_guard changes(camera_changes_mutex_);
+    if (find_camera(config->name)) return reply_error(res, 409, "camera '" + config->name + "' exists already");
+    if (auto s = camera_store_->insert(*config, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+    auto camera = make_camera(*config, false);
+    {
+      std::lock_guard lock(cameras_mutex_);
+      if (cameras_started_) camera->ingest->start();
+      cameras_[config->name] = camera;
+    }
+    reply_json(res, 201, camera_json(*camera));
+  });
+  // Changes or removal of a camera through the API; file cameras are refused with the reason.
+  auto api_camera = [this](const std::string& name, httplib::Response& res) -> std::shared_ptr<Camera> {
+    auto camera = find_camera(name);
+    if (!camera) {
+      reply_error(res, 404, "no camera named '" + name + "'");
+    } else if (camera->from_config_file) {
+      reply_error(res, 409, "camera '" + name + "' is defined in the configuration file; change it there and restart");
+      return nullptr;
+    }
+    return camera;
+  };
+  http_->Patch(R"(/api/cameras/([^/]+))", [this, camera_json, api_camera](const httplib::Request& req, httplib::Response& res) {
+    auto body = parse_json_body(req);
+    if (!body) return reply_error(res, 400, body.error().message);
+    std::lock_guard changes(camera_changes_mutex_);
+    auto old = api_camera(req.matches[1], res);
+    if (!old) return;
+    auto config = parse_camera_json(*body, "camera", old->config, /*allow_name=*/false);
+    if (!config) return reply_error(res, 400, config.error().message);
+    if (auto s = camera_store_->update(*config, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+    // A changed camera starts afresh: new source, new tracks, counters from zero.
+    retire_camera(*old);
+    auto camera = make_camera(*config, false);
+    {
+      std::lock_guard lock(cameras_mutex_);
+      if (cameras_started_) camera->ingest->start();
+      cameras_[config->name] = camera;
+    }
+    reply_json(res, 200, camera_json(*camera));
+  });
+  http_->Delete(R"(/api/cameras/([^/]+))", [this, api_camera](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard changes(camera_changes_mutex_);
+    auto camera = api_camera(req.matches[1], res);
+    if (!camera) return;
+    if (auto s = camera_store_->remove(camera->config.name); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+    {
+      std::lock_guard lock(cameras_mutex_);
+      cameras_.erase(camera->config.name);
+    }
+    retire_camera(*camera);
+    res.status = 204;
+  });
+}
+
+void LiveService::register_entry_routes() {
+  http_->Get("/api/entries", [this](const httplib::Request& req, httplib::Response& res) {
+    std::optional<std::string> status;
+    if (req.has_param("status")) {
+      status = req.get_param_value("status");
+      if (*status != "pending" && *status != "active" && *status != "revoked")
+        return reply_error(res, 400, "status must be pending, active or revoked");
+    }
+    std::lock_guard lock(entries_mutex_);
+    auto entries = entry_store_->list_entries();
+    if (!entries) return reply_error(res, 500, entries.error().message);
+    const UnixSeconds now = now_utc();
+    json list = json::array();
+    for (const EntryRecord& e : *entries)
+      if (!status || *status == entry_status_name(e.status)) list.push_back(entry_json(e, now));
+    reply_json(res, 200, list);
+  });
+  http_->Get(R"(/api/entries/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto id = path_id(req);
+    if (!id) return reply_error(res, 404, "no such entry");
+    std::lock_guard lock(entries_mutex_);
+    auto entry = entry_store_->get_entry(*id);
+    if (!entry) return reply_error(res, 500, entry.error().message);
+    if (!entry->has_value()) return reply_error(res, 404, "no such entry");
+    reply_json(res, 200, entry_json(**entry, now_utc()));
+  });
+  // Enrolment: multipart/form-data with the entry's fields and one or more `photo` files. The
+  // photos are decoded in memory; only their templates, names and hashes are stored.
+  http_->Post("/api/entries", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!req.is_multipart_form_data())
+      return reply_error(res, 415, "send the entry as multipart/form-data: fields subject, legal_basis, source, expires, "
+                                   "submitted_by and one or more files named photo");
+    auto field = [&](const char* name) { return req.has_file(name) ? req.get_file_value(name).content : std::string(); };
+    EnrollmentFields fields{field("subject"), field("legal_basis"), field("source"), field("expires"), field("submitted_by")};
+    std::vector<PhotoUpload> photos;
+    const auto [first, last] = req.files.equal_range("photo");
+    for (auto it = first; it != last; ++it) {
+      const std::string name = it->second.filename.empty() ? "photo " + std::to_string(photos.size() + 1) : it->second.filename;
+      photos.push_back({name, std::vector<unsigned char>(it->second.content.begin(), it->second.content.end())});
+    }
+    const UnixSeconds now = now_utc();
+    if (auto checked = validate_entry_fields(fields, now, FieldNames::kJson); !checked) return reply_error(res, 400, checked.error().message);
+    std::lock_guard lock(entries_mutex_);
+    if (!enrol_detector_) {
+      auto detector = YuNetDetector::create({});
+      if (!detector) return reply_error(res, 500, detector.error().message);
+      auto embedder = OnnxEmbedder::create(profile_);
+      if (!embedder) return reply_error(res, 500, embedder.error().message);
+      enrol_detector_ = std::move(*detector);
+      enrol_embedder_ = std::move(*embedder);
+    }
+    auto id = enroll_uploaded_entry(*entry_store_, fields, photos, *enrol_detector_, *enrol_embedder_, PhotoOptions{}, now);
+    if (!id) return reply_error(res, id.error().message.find("refused") != std::string::npos ? 400 : 500, id.error().message);
+    auto entry = entry_store_->get_entry(*id);
+    if (!entry || !entry->has_value()) return reply_error(res, 500, "entry " + std::to_string(*id) + " stored but cannot be read back");
+    reply_json(res, 201, entry_json(**entry, now));
+  });
+  // Approval and revocation take effect at once: the watchlist is reloaded before answering.
+  auto change = [this](bool approve) {
+    return [this, approve](const httplib::Request& req, httplib::Response& res) {
+      auto parsed = parse_json_body(req);
+      if (!parsed) return reply_error(res, 400, parsed.error().message);
+      if (!parsed->is_object()) return reply_error(res, 400, "the body must be a JSON object");
+      const std::string user = parsed->value("user", std::string());
+      const std::string reason = parsed->value("reason", std::string());
+      if (auto s = validate_user_name("user", user); !s) return reply_error(res, 400, s.error().message);
+      const auto parsed_id = path_id(req);
+      if (!parsed_id) return reply_error(res, 404, "entry " + std::string(req.matches[1]) + " does not exist");
+      const std::int64_t id = *parsed_id;
+      const UnixSeconds now = now_utc();
+      std::lock_guard lock(entries_mutex_);
+      auto s = approve ? entry_store_->approve_entry(id, user, now) : entry_store_->revoke_entry(id, user, reason, now);
+      if (!s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+      if (auto reloaded = reload_watchlist(); !reloaded)
+        return reply_error(res, 500, "stored, but the running watchlist could not be reloaded (retried every few seconds): " +
+                                         reloaded.error().message);
+      auto entry = entry_store_->get_entry(id);
+      if (!entry || !entry->has_value()) return reply_error(res, 500, "entry " + std::to_string(id) + " cannot be read back");
+      reply_json(res, 200, entry_json(**entry, now));
+    };
+  };
+  http_->Post(R"(/api/entries/(\d+)/approve)", change(true));
+  http_->Post(R"(/api/entries/(\d+)/revoke)", change(false));
 }
 
 }  // namespace glassbox

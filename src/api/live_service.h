@@ -1,7 +1,9 @@
-// LiveService: `glassbox serve` — cameras from the configuration, each with its own ingest
-// thread and bounded queue; shared inference workers; alerts stored with evidence for review;
-// the watchlist reloaded on a timer so approvals and expiry take effect without a restart;
-// evidence purged after its retention; and the HTTP API (docs/openapi.json) on one address.
+// LiveService: `glassbox serve` — cameras from the configuration file and from the API (kept in
+// the database), each with its own ingest thread and bounded queue; shared inference workers;
+// alerts stored with evidence for review; watchlist entries enrolled, approved and revoked
+// through the API; the watchlist reloaded on a timer (and at once after an approval or
+// revocation) so changes and expiry take effect without a restart; evidence purged after its
+// retention; and the HTTP API (docs/openapi.json) on one address.
 // Thread-safety: start() and stop() from the controlling thread; HTTP handlers run on the
 // server's pool and reach shared state only through the locked members below.
 #pragma once
@@ -21,6 +23,7 @@
 #include "ingest/camera_ingest.h"
 #include "pipeline/live_analyzer.h"
 #include "store/alert_store.h"
+#include "store/camera_store.h"
 #include "store/sqlite_store.h"
 
 namespace httplib {
@@ -45,9 +48,19 @@ class LiveService {
 
  private:
   LiveService() = default;
+  struct Camera;
   void register_routes();
+  void register_camera_routes();
+  void register_entry_routes();
   void maintenance_loop();
   Status reload_watchlist();
+
+  // A camera's queue, ingest and place in the analyzer; started when the service runs.
+  std::shared_ptr<Camera> make_camera(const CameraConfig& config, bool from_config_file);
+  // Stops its ingest (waiting for a read in progress) and takes it out of the analysis.
+  void retire_camera(Camera& camera);
+  std::vector<std::shared_ptr<Camera>> camera_snapshot() const;
+  std::shared_ptr<Camera> find_camera(const std::string& name) const;
 
   std::string data_dir_;
   std::string db_path_;
@@ -62,11 +75,27 @@ class LiveService {
 
   struct Camera {
     CameraConfig config;
+    bool from_config_file = false;  // managed by the file: the API may read it but not change it
     std::unique_ptr<DropOldestQueue<CapturedFrame>> queue;
     std::unique_ptr<CameraIngest> ingest;
+    LiveAnalyzer::CameraHandle analysis = 0;
   };
-  std::vector<Camera> cameras_;
   std::unique_ptr<LiveAnalyzer> analyzer_;
+  mutable std::mutex cameras_mutex_;  // guards cameras_ and cameras_started_
+  std::map<std::string, std::shared_ptr<Camera>> cameras_;
+  bool cameras_started_ = false;
+  // Serialises camera changes through the API, so the table and the running cameras agree.
+  // Taken before cameras_mutex_, never after it.
+  std::mutex camera_changes_mutex_;
+  std::unique_ptr<SqliteCameraStore> camera_store_;  // guarded by camera_changes_mutex_
+
+  // Watchlist management through the API: one connection, and the detector and recognizer that
+  // turn uploaded photos into templates (loaded on first use).
+  std::mutex entries_mutex_;
+  std::unique_ptr<SqliteWatchlistStore> entry_store_;  // guarded by entries_mutex_
+  std::unique_ptr<FaceDetector> enrol_detector_;       // guarded by entries_mutex_
+  std::unique_ptr<Embedder> enrol_embedder_;           // guarded by entries_mutex_
+  std::mutex reload_mutex_;  // one reload at a time, so an older list never replaces a newer one
   std::atomic<std::size_t> watchlist_entries_{0};
   std::atomic<std::uint64_t> watchlist_reloads_{0};
   std::atomic<std::uint64_t> evidence_purged_{0};

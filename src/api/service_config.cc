@@ -29,25 +29,8 @@ Result<T> number_in(const json& object, const std::string& key, const std::strin
   return value;
 }
 
-Result<bool> boolean(const json& object, const std::string& key, const std::string& where, bool fallback) {
-  if (!object.contains(key)) return fallback;
-  if (!object.at(key).is_boolean()) return field_error(where + "." + key, "must be true or false");
-  return object.at(key).get<bool>();
-}
 
 }  // namespace
-
-Status validate_camera(const CameraConfig& c, const std::string& where) {
-  const bool name_ok = !c.name.empty() && c.name.size() <= 64 && std::all_of(c.name.begin(), c.name.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
-  });
-  if (!name_ok) return field_error(where + ".name", "must be 1 to 64 letters, digits or . _ -");
-  if (c.url.empty()) return field_error(where + ".url", "is required");
-  if (c.rate_fps < 0.1 || c.rate_fps > 30) return field_error(where + ".rate", "must be between 0.1 and 30");
-  if (c.min_face_px < 8 || c.min_face_px > 4096) return field_error(where + ".min_face", "must be between 8 and 4096");
-  if (c.stall_timeout_s < 1 || c.stall_timeout_s > 600) return field_error(where + ".stall_timeout_s", "must be between 1 and 600");
-  return ok_status();
-}
 
 Result<ServiceConfig> parse_service_config(const std::string& json_text, const std::string& origin) {
   json doc;
@@ -85,33 +68,10 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     for (std::size_t i = 0; i < doc["cameras"].size(); ++i) {
       const json& c = doc["cameras"][i];
       const std::string where = root + ": cameras[" + std::to_string(i) + "]";
-      if (!c.is_object()) return field_error(where, "must be an object");
-      static const std::set<std::string> kCameraKeys = {"name", "url", "rate", "min_face", "enabled", "loop", "stall_timeout_s"};
-      for (const auto& [key, value] : c.items())
-        if (!kCameraKeys.count(key)) return field_error(where + "." + key, "unknown setting");
-      CameraConfig camera;
-      if (!c.contains("name") || !c["name"].is_string()) return field_error(where + ".name", "is required");
-      camera.name = c["name"];
-      if (!c.contains("url") || !c["url"].is_string()) return field_error(where + ".url", "is required");
-      camera.url = c["url"];
-      auto rate = number_in<double>(c, "rate", where, camera.rate_fps, -1e9, 1e9);
-      if (!rate) return rate.error();
-      camera.rate_fps = *rate;
-      auto min_face = number_in<int>(c, "min_face", where, camera.min_face_px, -1000000, 1000000);
-      if (!min_face) return min_face.error();
-      camera.min_face_px = *min_face;
-      auto stall = number_in<double>(c, "stall_timeout_s", where, camera.stall_timeout_s, -1e9, 1e9);
-      if (!stall) return stall.error();
-      camera.stall_timeout_s = *stall;
-      auto enabled = boolean(c, "enabled", where, true);
-      if (!enabled) return enabled.error();
-      camera.enabled = *enabled;
-      auto loop = boolean(c, "loop", where, false);
-      if (!loop) return loop.error();
-      camera.loop = *loop;
-      if (auto s = validate_camera(camera, where); !s) return s.error();
-      if (!names.insert(camera.name).second) return field_error(where + ".name", "'" + camera.name + "' is used twice");
-      config.cameras.push_back(camera);
+      auto camera = parse_camera_json(c, where, CameraConfig{});
+      if (!camera) return camera.error();
+      if (!names.insert(camera->name).second) return field_error(where + ".name", "'" + camera->name + "' is used twice");
+      config.cameras.push_back(*camera);
     }
   }
   if (doc.contains("webhooks")) {

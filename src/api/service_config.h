@@ -8,19 +8,10 @@
 #include <vector>
 
 #include "api/webhook_sink.h"
+#include "ingest/camera_config.h"
 #include "core/result.h"
 
 namespace glassbox {
-
-struct CameraConfig {
-  std::string name;             // unique, 1..64 of [A-Za-z0-9._-]
-  std::string url;              // rtsp://, http(s):// or a file path
-  double rate_fps = 5.0;        // analysed frames per second, 0.1..30
-  int min_face_px = 32;         // 8..4096
-  bool enabled = true;
-  bool loop = false;            // files only: play again from the start (tests, demos)
-  double stall_timeout_s = 10.0;// 1..600
-};
 
 struct ServiceConfig {
   std::string profile = "dlib_resnet";
@@ -34,7 +25,5 @@ struct ServiceConfig {
 
 Result<ServiceConfig> parse_service_config(const std::string& json_text, const std::string& origin);
 Result<ServiceConfig> load_service_config(const std::string& path);
-// Checks one camera (used by the config file and by the API); `where` prefixes errors.
-Status validate_camera(const CameraConfig& camera, const std::string& where);
 
 }  // namespace glassbox

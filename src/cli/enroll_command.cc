@@ -61,7 +61,7 @@ int run_enroll(const EnrollArgs& args) {
 }
 
 int run_approve(const std::string& db, std::int64_t entry_id, const std::string& approver) {
-  if (auto s = validate_user_name("approved-by", approver); !s) {
+  if (auto s = validate_user_name("--approved-by", approver); !s) {
     std::cerr << "glassbox approve: " << s.error().message << "\n";
     return kExitFailure;
   }

@@ -1,6 +1,7 @@
 #include "enroll/enrollment.h"
 
 #include <algorithm>
+#include <functional>
 #include <fstream>
 #include <iterator>
 
@@ -27,12 +28,20 @@ bool has_control_characters(const std::string& s) {
 void check_text(const std::string& field, const std::string& value, std::size_t max_length,
                 std::vector<std::string>& problems) {
   if (trimmed(value).empty()) {
-    problems.push_back("--" + field + " is required and must not be blank");
+    problems.push_back(field + " is required and must not be blank");
   } else if (value.size() > max_length) {
-    problems.push_back("--" + field + " is longer than " + std::to_string(max_length) + " characters");
+    problems.push_back(field + " is longer than " + std::to_string(max_length) + " characters");
   } else if (has_control_characters(value)) {
-    problems.push_back("--" + field + " must not contain control characters");
+    problems.push_back(field + " must not contain control characters");
   }
+}
+
+// A field's name as the user typed it: a command-line option or an API field.
+std::string field_name(const char* option, FieldNames names) {
+  if (names == FieldNames::kOptions) return std::string("--") + option;
+  std::string json = option;
+  std::replace(json.begin(), json.end(), '-', '_');
+  return json;
 }
 
 }  // namespace
@@ -42,23 +51,24 @@ Status validate_user_name(const std::string& field, const std::string& name) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
            c == '@' || c == '-';
   });
-  if (!allowed) return Error{"--" + field + " must be a user name of 1 to 64 letters, digits or . _ @ -"};
+  if (!allowed) return Error{field + " must be a user name of 1 to 64 letters, digits or . _ @ -"};
   return ok_status();
 }
 
-Result<NewEntry> validate_entry_fields(const EnrollmentFields& fields, UnixSeconds now) {
+Result<NewEntry> validate_entry_fields(const EnrollmentFields& fields, UnixSeconds now, FieldNames names) {
   std::vector<std::string> problems;
-  check_text("subject", fields.subject, 200, problems);
-  check_text("legal-basis", fields.legal_basis, 2000, problems);
-  check_text("source", fields.photo_source, 2000, problems);
-  if (auto s = validate_user_name("submitted-by", fields.submitted_by); !s) problems.push_back(s.error().message);
+  check_text(field_name("subject", names), fields.subject, 200, problems);
+  check_text(field_name("legal-basis", names), fields.legal_basis, 2000, problems);
+  check_text(field_name("source", names), fields.photo_source, 2000, problems);
+  if (auto s = validate_user_name(field_name("submitted-by", names), fields.submitted_by); !s) problems.push_back(s.error().message);
   NewEntry entry;
+  const std::string expires = field_name("expires", names);
   if (fields.expires.empty()) {
-    problems.push_back("--expires is required (YYYY-MM-DD, a date in the future)");
+    problems.push_back(expires + " is required (YYYY-MM-DD, a date in the future)");
   } else if (auto date = parse_date_utc(fields.expires); !date) {
-    problems.push_back("--expires: " + date.error().message);
+    problems.push_back(expires + ": " + date.error().message);
   } else if (*date <= now) {
-    problems.push_back("--expires " + fields.expires + " is not in the future (today is " + format_date_utc(now) +
+    problems.push_back(expires + " " + fields.expires + " is not in the future (today is " + format_date_utc(now) +
                        " UTC; an entry expires at 00:00 UTC of its expiry date)");
   } else {
     entry.expires_at = *date;
@@ -94,39 +104,47 @@ Result<std::string> sha256_file(const std::filesystem::path& path) {
   return std::string(hex);
 }
 
-Result<EntryTemplate> template_from_photo(const std::filesystem::path& photo, FaceDetector& detector,
-                                          Embedder& embedder, const PhotoOptions& options) {
-  auto image = read_image(photo);
-  if (!image) return image.error();
-  auto faces = detector.detect(*image);
-  if (!faces) return faces.error().within(photo.string());
-  if (faces->empty()) return Error{photo.string() + ": no face found; enrol from a photo that shows the subject's face"};
+Result<std::string> sha256_bytes(const std::vector<unsigned char>& bytes) {
+  static const bool sodium_ready = sodium_init() >= 0;
+  if (!sodium_ready) return Error{"libsodium could not be initialised"};
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, bytes.data(), bytes.size());
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return std::string(hex);
+}
+
+namespace {
+
+// The template of the one face in an image already decoded; `name` is used in errors and kept
+// as the photo's file name.
+Result<EntryTemplate> template_from_image(const std::string& name, const cv::Mat& image, const std::string& sha256,
+                                          FaceDetector& detector, Embedder& embedder, const PhotoOptions& options) {
+  auto faces = detector.detect(image);
+  if (!faces) return faces.error().within(name);
+  if (faces->empty()) return Error{name + ": no face found; enrol from a photo that shows the subject's face"};
   if (faces->size() > 1) {
-    return Error{photo.string() + ": " + std::to_string(faces->size()) +
+    return Error{name + ": " + std::to_string(faces->size()) +
                  " faces found; an enrolment photo must show exactly one face (crop it to the subject)"};
   }
   const DetectedFace& face = faces->front();
   if (face.size() < static_cast<float>(options.min_face_px)) {
-    return Error{photo.string() + ": the face is " + std::to_string(static_cast<int>(face.size())) +
-                 " px, smaller than the " + std::to_string(options.min_face_px) + " px needed for a reliable template"};
+    return Error{name + ": the face is " + std::to_string(static_cast<int>(face.size())) + " px, smaller than the " +
+                 std::to_string(options.min_face_px) + " px needed for a reliable template"};
   }
-  auto vector = embed_face(embedder, *image, face.landmarks);
-  if (!vector) return vector.error().within(photo.string());
-  auto digest = sha256_file(photo);
-  if (!digest) return digest.error();
-  return EntryTemplate{embedder.profile().name, std::move(*vector), photo.filename().string(), *digest};
+  auto vector = embed_face(embedder, image, face.landmarks);
+  if (!vector) return vector.error().within(name);
+  return EntryTemplate{embedder.profile().name, std::move(*vector), std::filesystem::path(name).filename().string(), sha256};
 }
 
-Result<std::int64_t> enroll_entry(WatchlistStore& store, const EnrollmentFields& fields,
-                                  const std::vector<std::filesystem::path>& photos, FaceDetector& detector,
-                                  Embedder& embedder, const PhotoOptions& options, UnixSeconds now) {
-  auto entry = validate_entry_fields(fields, now);
-  if (!entry) return entry.error();
-  if (photos.empty()) return Error{"entry refused: at least one photo is required"};
+// Turns every photo into a template, refusing the entry (nothing stored) if any is refused.
+Result<std::int64_t> enroll_photos(WatchlistStore& store, const NewEntry& entry, std::size_t photo_count,
+                                   const std::function<Result<EntryTemplate>(std::size_t)>& make_template, UnixSeconds now) {
+  if (photo_count == 0) return Error{"entry refused: at least one photo is required"};
   std::vector<EntryTemplate> templates;
   std::vector<std::string> refused;
-  for (const auto& photo : photos) {
-    auto t = template_from_photo(photo, detector, embedder, options);
+  for (std::size_t i = 0; i < photo_count; ++i) {
+    auto t = make_template(i);
     if (t) {
       templates.push_back(std::move(*t));
     } else {
@@ -138,7 +156,45 @@ Result<std::int64_t> enroll_entry(WatchlistStore& store, const EnrollmentFields&
     for (const auto& r : refused) message += "\n  - " + r;
     return Error{message};
   }
-  return store.add_pending_entry(*entry, templates, now);
+  return store.add_pending_entry(entry, templates, now);
+}
+
+}  // namespace
+
+Result<EntryTemplate> template_from_photo(const std::filesystem::path& photo, FaceDetector& detector,
+                                          Embedder& embedder, const PhotoOptions& options) {
+  auto image = read_image(photo);
+  if (!image) return image.error();
+  auto digest = sha256_file(photo);
+  if (!digest) return digest.error();
+  return template_from_image(photo.string(), *image, *digest, detector, embedder, options);
+}
+
+Result<EntryTemplate> template_from_upload(const PhotoUpload& photo, FaceDetector& detector, Embedder& embedder,
+                                           const PhotoOptions& options) {
+  auto image = decode_image(photo.name, photo.bytes);
+  if (!image) return image.error();
+  auto digest = sha256_bytes(photo.bytes);
+  if (!digest) return digest.error();
+  return template_from_image(photo.name, *image, *digest, detector, embedder, options);
+}
+
+Result<std::int64_t> enroll_entry(WatchlistStore& store, const EnrollmentFields& fields,
+                                  const std::vector<std::filesystem::path>& photos, FaceDetector& detector,
+                                  Embedder& embedder, const PhotoOptions& options, UnixSeconds now) {
+  auto entry = validate_entry_fields(fields, now);
+  if (!entry) return entry.error();
+  return enroll_photos(
+      store, *entry, photos.size(), [&](std::size_t i) { return template_from_photo(photos[i], detector, embedder, options); }, now);
+}
+
+Result<std::int64_t> enroll_uploaded_entry(WatchlistStore& store, const EnrollmentFields& fields,
+                                           const std::vector<PhotoUpload>& photos, FaceDetector& detector,
+                                           Embedder& embedder, const PhotoOptions& options, UnixSeconds now) {
+  auto entry = validate_entry_fields(fields, now, FieldNames::kJson);
+  if (!entry) return entry.error();
+  return enroll_photos(
+      store, *entry, photos.size(), [&](std::size_t i) { return template_from_upload(photos[i], detector, embedder, options); }, now);
 }
 
 }  // namespace glassbox

@@ -23,10 +23,16 @@ struct EnrollmentFields {
   std::string submitted_by;
 };
 
-// Checks every field and reports all problems at once, each naming its field.
-Result<NewEntry> validate_entry_fields(const EnrollmentFields& fields, UnixSeconds now);
+// How problems name a field: as the command-line option (--legal-basis) or the API's JSON/form
+// field (legal_basis).
+enum class FieldNames { kOptions, kJson };
 
-// A user name as used for submitters and approvers: 1..64 of [A-Za-z0-9._@-].
+// Checks every field and reports all problems at once, each naming its field.
+Result<NewEntry> validate_entry_fields(const EnrollmentFields& fields, UnixSeconds now,
+                                       FieldNames names = FieldNames::kOptions);
+
+// A user name as used for submitters and approvers: 1..64 of [A-Za-z0-9._@-]. `field` is the
+// name the error gives it ("--approved-by", "user").
 Status validate_user_name(const std::string& field, const std::string& name);
 
 struct PhotoOptions {
@@ -38,13 +44,27 @@ struct PhotoOptions {
 Result<EntryTemplate> template_from_photo(const std::filesystem::path& photo, FaceDetector& detector,
                                           Embedder& embedder, const PhotoOptions& options);
 
+// A photo received over the API: its file name (for errors and provenance) and its bytes.
+struct PhotoUpload {
+  std::string name;
+  std::vector<unsigned char> bytes;
+};
+Result<EntryTemplate> template_from_upload(const PhotoUpload& photo, FaceDetector& detector, Embedder& embedder,
+                                           const PhotoOptions& options);
+
 // Validates, turns every photo into a template (refusing the entry if any photo is refused) and
 // stores a pending entry. Returns its id.
 Result<std::int64_t> enroll_entry(WatchlistStore& store, const EnrollmentFields& fields,
                                   const std::vector<std::filesystem::path>& photos, FaceDetector& detector,
                                   Embedder& embedder, const PhotoOptions& options, UnixSeconds now);
 
-// Lower-case hex SHA-256 of a file's bytes.
+// The same for uploaded photos; problems name the API's fields.
+Result<std::int64_t> enroll_uploaded_entry(WatchlistStore& store, const EnrollmentFields& fields,
+                                           const std::vector<PhotoUpload>& photos, FaceDetector& detector,
+                                           Embedder& embedder, const PhotoOptions& options, UnixSeconds now);
+
+// Lower-case hex SHA-256 of a file's bytes, or of bytes in memory.
 Result<std::string> sha256_file(const std::filesystem::path& path);
+Result<std::string> sha256_bytes(const std::vector<unsigned char>& bytes);
 
 }  // namespace glassbox

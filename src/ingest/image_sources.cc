@@ -7,6 +7,30 @@
 
 namespace glassbox {
 
+namespace {
+
+// Detection and embedding expect 8-bit BGR.
+cv::Mat to_8bit(cv::Mat image) {
+  if (image.depth() == CV_8U) return image;
+  cv::Mat converted;
+  image.convertTo(converted, CV_8U, image.depth() == CV_16U ? 1.0 / 256.0 : 1.0);
+  return converted;
+}
+
+}  // namespace
+
+Result<cv::Mat> decode_image(const std::string& name, const std::vector<unsigned char>& bytes) {
+  if (bytes.empty()) return Error{name + ": empty file"};
+  cv::Mat image;
+  try {
+    image = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    return Error{name + ": not a readable image: " + e.what()};
+  }
+  if (image.empty()) return Error{name + ": not a readable image (unknown format, corrupt or truncated)"};
+  return to_8bit(image);
+}
+
 Result<cv::Mat> read_image(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return Error{path.string() + ": no such file"};
@@ -18,12 +42,7 @@ Result<cv::Mat> read_image(const std::filesystem::path& path) {
     return Error{path.string() + ": not a readable image: " + e.what()};
   }
   if (image.empty()) return Error{path.string() + ": not a readable image (unknown format, corrupt or truncated)"};
-  if (image.depth() != CV_8U) {
-    cv::Mat converted;
-    image.convertTo(converted, CV_8U, image.depth() == CV_16U ? 1.0 / 256.0 : 1.0);
-    image = converted;
-  }
-  return image;
+  return to_8bit(image);
 }
 
 ImageListSource::ImageListSource(std::string name, std::vector<std::filesystem::path> files)

@@ -13,6 +13,8 @@ namespace glassbox {
 
 // Reads an image file into BGR pixels, with an error that names the file and the reason.
 Result<cv::Mat> read_image(const std::filesystem::path& path);
+// The same for an image held in memory (an upload); `name` is used in errors.
+Result<cv::Mat> decode_image(const std::string& name, const std::vector<unsigned char>& bytes);
 
 class ImageListSource final : public FrameSource {
  public:

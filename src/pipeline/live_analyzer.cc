@@ -11,13 +11,35 @@ LiveAnalyzer::LiveAnalyzer(std::vector<Worker> workers, AlertSink& sink, std::sh
 
 LiveAnalyzer::~LiveAnalyzer() { stop(); }
 
-void LiveAnalyzer::add_camera(const std::string& name, DropOldestQueue<CapturedFrame>& queue, AnalysisOptions options) {
+LiveAnalyzer::CameraHandle LiveAnalyzer::add_camera(const std::string& name, DropOldestQueue<CapturedFrame>& queue,
+                                                     AnalysisOptions options) {
   auto camera = std::make_unique<Camera>();
   camera->name = name;
   camera->queue = &queue;
   camera->options = options;
   camera->tracker = Tracker(options.tracker);
+  std::lock_guard lock(mutex_);
+  camera->handle = next_handle_++;
+  const CameraHandle handle = camera->handle;
   cameras_.push_back(std::move(camera));
+  return handle;
+}
+
+std::optional<LiveCameraStats> LiveAnalyzer::camera_stats(CameraHandle handle) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& c : cameras_)
+    if (c->handle == handle) return c->stats;
+  return std::nullopt;
+}
+
+bool LiveAnalyzer::remove_camera(CameraHandle handle) {
+  std::unique_lock lock(mutex_);
+  auto find = [&] { return std::find_if(cameras_.begin(), cameras_.end(), [&](const auto& c) { return c->handle == handle; }); };
+  if (find() == cameras_.end()) return false;
+  released_.wait(lock, [&] { return !(*find())->busy; });
+  cameras_.erase(find());
+  if (next_camera_ >= cameras_.size()) next_camera_ = 0;
+  return true;
 }
 
 void LiveAnalyzer::set_watchlist(std::shared_ptr<const WatchlistMatrix> watchlist) {
@@ -52,6 +74,7 @@ std::map<std::string, LiveCameraStats> LiveAnalyzer::stats() const {
 }
 
 LiveAnalyzer::Camera* LiveAnalyzer::claim_camera() {
+  if (cameras_.empty()) return nullptr;
   for (std::size_t k = 0; k < cameras_.size(); ++k) {
     Camera* c = cameras_[(next_camera_ + k) % cameras_.size()].get();
     if (!c->busy && c->queue->size() > 0) {
@@ -76,6 +99,7 @@ void LiveAnalyzer::work(std::size_t worker_index) {
       idle_.wait_for(lock, std::chrono::milliseconds(5), [&] { return stopping_ || (camera = claim_camera()) != nullptr; });
       if (stopping_) {
         if (camera != nullptr) camera->busy = false;
+        released_.notify_all();
         return;
       }
       if (camera == nullptr) continue;
@@ -117,6 +141,7 @@ void LiveAnalyzer::work(std::size_t worker_index) {
       s.tracks = camera->tracker.tracks_started();
       camera->busy = false;
     }
+    released_.notify_all();
     idle_.notify_one();
   }
 }

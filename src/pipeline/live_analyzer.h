@@ -4,7 +4,8 @@
 // frames are analysed in order, with its own tracker). Cameras never wait for analysis: their
 // queues drop the oldest frame when workers fall behind, and the queue counts it.
 // The watchlist can be replaced while running (approvals, revocations, expiry).
-// Thread-safety: add_camera() before start(); set_watchlist(), stats() from any thread.
+// Cameras can be added and removed while it runs.
+// Thread-safety: every public member may be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,7 +48,14 @@ class LiveAnalyzer {
   LiveAnalyzer(const LiveAnalyzer&) = delete;
   LiveAnalyzer& operator=(const LiveAnalyzer&) = delete;
 
-  void add_camera(const std::string& name, DropOldestQueue<CapturedFrame>& queue, AnalysisOptions options);
+  // Identifies one camera while it is analysed here (names can be reused after a removal).
+  using CameraHandle = std::uint64_t;
+  // The queue must outlive the camera's membership (until remove_camera() returns).
+  CameraHandle add_camera(const std::string& name, DropOldestQueue<CapturedFrame>& queue, AnalysisOptions options);
+  // Waits for a frame of this camera in analysis to finish, then forgets the camera (its
+  // tracks and counters). False when there is no such camera.
+  bool remove_camera(CameraHandle camera);
+  std::optional<LiveCameraStats> camera_stats(CameraHandle camera) const;
   void set_watchlist(std::shared_ptr<const WatchlistMatrix> watchlist);
   void start();
   // Finishes the frames being analysed, then stops; frames still queued are left in the queues.
@@ -62,6 +71,7 @@ class LiveAnalyzer {
 
  private:
   struct Camera {
+    CameraHandle handle = 0;
     std::string name;
     DropOldestQueue<CapturedFrame>* queue = nullptr;
     AnalysisOptions options;
@@ -77,12 +87,14 @@ class LiveAnalyzer {
 
   std::vector<Worker> workers_;
   AlertSink& sink_;
-  std::vector<std::unique_ptr<Camera>> cameras_;  // fixed after start()
   mutable std::mutex mutex_;
+  std::vector<std::unique_ptr<Camera>> cameras_;  // guarded by mutex_
   std::condition_variable idle_;
+  std::condition_variable released_;  // a camera stopped being busy
   std::shared_ptr<const WatchlistMatrix> watchlist_;  // guarded by mutex_
   std::uint64_t watchlist_generation_ = 0;            // guarded by mutex_: bumped by set_watchlist()
   std::size_t next_camera_ = 0;                       // guarded by mutex_: round robin
+  CameraHandle next_handle_ = 1;                      // guarded by mutex_
   bool stopping_ = false;                             // guarded by mutex_
   std::vector<std::thread> threads_;
   Latencies latencies_;

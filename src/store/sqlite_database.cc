@@ -9,7 +9,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -68,6 +68,36 @@ CREATE TABLE alert_evidence (
 );
 CREATE INDEX alert_evidence_by_purge ON alert_evidence(purge_after);
 )sql",
+    // 3: revocation of entries (who, when, why), and cameras managed through the API.
+    R"sql(
+ALTER TABLE watchlist_entries ADD COLUMN revoked_by TEXT;
+ALTER TABLE watchlist_entries ADD COLUMN revoked_at INTEGER;
+ALTER TABLE watchlist_entries ADD COLUMN revoke_reason TEXT;
+CREATE TRIGGER watchlist_entries_revocation_complete
+BEFORE UPDATE OF status ON watchlist_entries
+WHEN NEW.status = 'revoked' AND (NEW.revoked_by IS NULL OR NEW.revoked_at IS NULL
+                                 OR length(trim(coalesce(NEW.revoke_reason, ''))) = 0)
+BEGIN
+  SELECT RAISE(ABORT, 'a revocation names who revoked the entry, when, and why');
+END;
+CREATE TRIGGER watchlist_entries_revocation_final
+BEFORE UPDATE ON watchlist_entries
+WHEN OLD.status = 'revoked'
+BEGIN
+  SELECT RAISE(ABORT, 'a revoked entry cannot change');
+END;
+CREATE TABLE cameras (
+  name            TEXT    PRIMARY KEY,
+  url             TEXT    NOT NULL,
+  rate_fps        REAL    NOT NULL CHECK (rate_fps > 0),
+  min_face_px     INTEGER NOT NULL CHECK (min_face_px > 0),
+  enabled         INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  loop            INTEGER NOT NULL CHECK (loop IN (0, 1)),
+  stall_timeout_s REAL    NOT NULL CHECK (stall_timeout_s > 0),
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+)sql",
 };
 
 }  // namespace
@@ -87,6 +117,9 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
   sqlite3_busy_timeout(db, 5000);
   if (auto s = store->exec("PRAGMA foreign_keys = ON"); !s) return s.error();
   if (mode == OpenMode::kReadWriteCreate) {
+    // WAL: readers (the API, `watch`) never wait for the writer, and a commit is one append.
+    // The mode is stored in the file, so every later connection uses it too.
+    if (auto s = store->exec("PRAGMA journal_mode = WAL"); !s) return s.error();
     if (auto s = store->migrate(); !s) return s.error();
   } else {
     SqliteStatement version(db, "PRAGMA user_version");

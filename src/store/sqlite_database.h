@@ -18,7 +18,7 @@ enum class OpenMode { kReadWriteCreate, kReadOnly };
 
 class SqliteDatabase {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   static Result<std::unique_ptr<SqliteDatabase>> open(const std::string& path, OpenMode mode);
   ~SqliteDatabase();

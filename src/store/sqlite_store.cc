@@ -16,7 +16,7 @@ EntryStatus parse_status(const std::string& s) {
 
 constexpr const char* kEntryColumns =
     "SELECT e.id, e.subject, e.legal_basis, e.photo_source, e.submitted_by, e.submitted_at, e.expires_at, e.status, "
-    "e.approved_by, e.approved_at, (SELECT count(*) FROM entry_templates t WHERE t.entry_id = e.id) "
+    "e.approved_by, e.approved_at, e.revoked_by, e.revoked_at, e.revoke_reason, (SELECT count(*) FROM entry_templates t WHERE t.entry_id = e.id) "
     "FROM watchlist_entries e ";
 
 EntryRecord read_entry(const Statement& s) {
@@ -31,7 +31,10 @@ EntryRecord read_entry(const Statement& s) {
   r.status = parse_status(s.text(7));
   if (!s.is_null(8)) r.approved_by = s.text(8);
   if (!s.is_null(9)) r.approved_at = s.int64(9);
-  r.template_count = static_cast<int>(s.int64(10));
+  if (!s.is_null(10)) r.revoked_by = s.text(10);
+  if (!s.is_null(11)) r.revoked_at = s.int64(11);
+  if (!s.is_null(12)) r.revoke_reason = s.text(12);
+  r.template_count = static_cast<int>(s.int64(13));
   return r;
 }
 
@@ -117,6 +120,32 @@ Status SqliteWatchlistStore::approve_entry(std::int64_t entry_id, const std::str
   update.bind(2, now);
   update.bind(3, entry_id);
   if (update.step() != SQLITE_DONE) return refuse(db_->error("cannot approve the entry"));
+  return db_->exec("COMMIT");
+}
+
+Status SqliteWatchlistStore::revoke_entry(std::int64_t entry_id, const std::string& revoked_by, const std::string& reason,
+                                          UnixSeconds now) {
+  if (reason.find_first_not_of(" \t\r\n") == std::string::npos)
+    return Error{"entry " + std::to_string(entry_id) + ": a revocation needs a reason"};
+  if (auto s = db_->exec("BEGIN IMMEDIATE"); !s) return s;
+  auto refuse = [&](Error e) {
+    db_->rollback();
+    return Status(std::move(e));
+  };
+  Statement find(db_->handle(), "SELECT status FROM watchlist_entries WHERE id = ?");
+  if (!find.prepared()) return refuse(db_->error("cannot prepare entry lookup"));
+  find.bind(1, entry_id);
+  if (find.step() != SQLITE_ROW) return refuse(Error{"entry " + std::to_string(entry_id) + " does not exist"});
+  if (find.text(0) == "revoked") return refuse(Error{"entry " + std::to_string(entry_id) + " is already revoked"});
+  Statement update(db_->handle(),
+                   "UPDATE watchlist_entries SET status = 'revoked', revoked_by = ?, revoked_at = ?, revoke_reason = ? "
+                   "WHERE id = ? AND status <> 'revoked'");
+  if (!update.prepared()) return refuse(db_->error("cannot prepare revocation"));
+  update.bind(1, revoked_by);
+  update.bind(2, now);
+  update.bind(3, reason);
+  update.bind(4, entry_id);
+  if (update.step() != SQLITE_DONE) return refuse(db_->error("cannot revoke the entry"));
   return db_->exec("COMMIT");
 }
 

@@ -18,6 +18,8 @@ class SqliteWatchlistStore final : public WatchlistStore {
   Result<std::int64_t> add_pending_entry(const NewEntry& entry, const std::vector<EntryTemplate>& templates,
                                          UnixSeconds now) override;
   Status approve_entry(std::int64_t entry_id, const std::string& approver, UnixSeconds now) override;
+  Status revoke_entry(std::int64_t entry_id, const std::string& revoked_by, const std::string& reason,
+                      UnixSeconds now) override;
   Result<std::optional<EntryRecord>> get_entry(std::int64_t entry_id) override;
   Result<std::vector<EntryRecord>> list_entries() override;
   Result<std::vector<WatchlistTemplate>> active_templates(const std::string& profile, UnixSeconds now) override;

@@ -45,6 +45,9 @@ struct EntryRecord {
   EntryStatus status = EntryStatus::kPending;
   std::optional<std::string> approved_by;
   std::optional<UnixSeconds> approved_at;
+  std::optional<std::string> revoked_by;
+  std::optional<UnixSeconds> revoked_at;
+  std::optional<std::string> revoke_reason;
   int template_count = 0;
 };
 
@@ -57,6 +60,9 @@ class WatchlistStore {
                                                  UnixSeconds now) = 0;
   // Activates a pending, unexpired entry. Refused when the approver submitted it.
   virtual Status approve_entry(std::int64_t entry_id, const std::string& approver, UnixSeconds now) = 0;
+  // Ends a pending or active entry for good: it never matches again. Needs who and why.
+  virtual Status revoke_entry(std::int64_t entry_id, const std::string& revoked_by, const std::string& reason,
+                              UnixSeconds now) = 0;
   virtual Result<std::optional<EntryRecord>> get_entry(std::int64_t entry_id) = 0;
   virtual Result<std::vector<EntryRecord>> list_entries() = 0;
   // Templates of the entries that may match at `now` (active and unexpired), for one profile.

@@ -1,4 +1,17 @@
--- user_version 2
+-- user_version 3
+CREATE TRIGGER watchlist_entries_revocation_complete
+BEFORE UPDATE OF status ON watchlist_entries
+WHEN NEW.status = 'revoked' AND (NEW.revoked_by IS NULL OR NEW.revoked_at IS NULL
+                                 OR length(trim(coalesce(NEW.revoke_reason, ''))) = 0)
+BEGIN
+  SELECT RAISE(ABORT, 'a revocation names who revoked the entry, when, and why');
+END;
+CREATE TRIGGER watchlist_entries_revocation_final
+BEFORE UPDATE ON watchlist_entries
+WHEN OLD.status = 'revoked'
+BEGIN
+  SELECT RAISE(ABORT, 'a revoked entry cannot change');
+END;
 CREATE TABLE alert_evidence (
   alert_id        INTEGER PRIMARY KEY REFERENCES alerts(id) ON DELETE CASCADE,
   face_jpeg       BLOB    NOT NULL,
@@ -26,6 +39,17 @@ CREATE TABLE alerts (
   CHECK (status = 'open' OR (decided_by IS NOT NULL AND decided_at IS NOT NULL)),
   CHECK (status <> 'dismissed' OR length(trim(coalesce(dismiss_reason, ''))) > 0)
 );
+CREATE TABLE cameras (
+  name            TEXT    PRIMARY KEY,
+  url             TEXT    NOT NULL,
+  rate_fps        REAL    NOT NULL CHECK (rate_fps > 0),
+  min_face_px     INTEGER NOT NULL CHECK (min_face_px > 0),
+  enabled         INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  loop            INTEGER NOT NULL CHECK (loop IN (0, 1)),
+  stall_timeout_s REAL    NOT NULL CHECK (stall_timeout_s > 0),
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
 CREATE TABLE entry_templates (
   id            INTEGER PRIMARY KEY,
   entry_id      INTEGER NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE,
@@ -45,7 +69,7 @@ CREATE TABLE watchlist_entries (
   expires_at    INTEGER NOT NULL,
   status        TEXT    NOT NULL CHECK (status IN ('pending', 'active', 'revoked')),
   approved_by   TEXT,
-  approved_at   INTEGER,
+  approved_at   INTEGER, revoked_by TEXT, revoked_at INTEGER, revoke_reason TEXT,
   CHECK (approved_by IS NULL OR approved_by <> submitted_by),
   CHECK (status <> 'active' OR (approved_by IS NOT NULL AND approved_at IS NOT NULL))
 );
