@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include "store/camera_store.h"
 #include "store/sqlite_store.h"
 #include "support/test_support.h"
 
@@ -84,6 +85,55 @@ TEST_F(StoreTest, TheDatabaseItselfRefusesSelfApproval) {
   EXPECT_NE(sqlite3_exec(db, "UPDATE watchlist_entries SET status='active'", nullptr, nullptr, nullptr), SQLITE_OK)
       << "active without an approver";
   sqlite3_close(db);
+}
+
+TEST_F(StoreTest, RevocationNeedsAReasonIsFinalAndStopsMatching) {
+  auto store = open_rw();
+  auto active = store->add_pending_entry(entry(), one_template(), kNow);
+  auto pending = store->add_pending_entry(entry(), one_template(), kNow);
+  ASSERT_TRUE(active && pending);
+  ASSERT_TRUE(store->approve_entry(*active, "bob", kNow));
+  ASSERT_EQ(store->active_templates("p", kNow)->size(), 1u);
+  EXPECT_FALSE(store->revoke_entry(*active, "carol", "  ", kNow)) << "no reason";
+  ASSERT_TRUE(store->revoke_entry(*active, "carol", "warrant withdrawn", kNow + 5));
+  EXPECT_TRUE(store->active_templates("p", kNow + 10)->empty());
+  auto record = **store->get_entry(*active);
+  EXPECT_EQ(record.status, EntryStatus::kRevoked);
+  EXPECT_EQ(record.revoked_by.value_or(""), "carol");
+  EXPECT_EQ(record.revoked_at.value_or(0), kNow + 5);
+  EXPECT_EQ(record.revoke_reason.value_or(""), "warrant withdrawn");
+  EXPECT_FALSE(store->revoke_entry(*active, "carol", "again", kNow)) << "already revoked";
+  ASSERT_TRUE(store->revoke_entry(*pending, "carol", "duplicate", kNow)) << "a pending entry can be revoked";
+  EXPECT_FALSE(store->approve_entry(*pending, "bob", kNow)) << "a revoked entry cannot be approved";
+  EXPECT_FALSE(store->revoke_entry(*pending + 100, "carol", "x", kNow)) << "unknown entry";
+
+  // The database refuses an incomplete revocation and any change to a revoked entry.
+  store.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "w.db").string().c_str(), &db), SQLITE_OK);
+  auto other = open_rw()->add_pending_entry(entry(), one_template(), kNow);
+  const std::string no_reason = "UPDATE watchlist_entries SET status = 'revoked', revoked_by = 'x', revoked_at = 1 WHERE id = " + std::to_string(*other);
+  EXPECT_NE(sqlite3_exec(db, no_reason.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  const std::string revive = "UPDATE watchlist_entries SET status = 'active', approved_by = 'bob', approved_at = 1 WHERE id = " + std::to_string(*active);
+  EXPECT_NE(sqlite3_exec(db, revive.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, CamerasAreStoredByName) {
+  auto cameras = SqliteCameraStore::open((dir_ / "w.db").string());
+  ASSERT_TRUE(cameras) << cameras.error().message;
+  CameraConfig gate{"gate", "rtsp://127.0.0.1/gate", 2.5, 40, false, true, 12.0};
+  ASSERT_TRUE((*cameras)->insert(gate, kNow));
+  auto twice = (*cameras)->insert(gate, kNow);
+  ASSERT_FALSE(twice);
+  EXPECT_NE(twice.error().message.find("exists already"), std::string::npos);
+  gate.rate_fps = 1.0;
+  ASSERT_TRUE((*cameras)->update(gate, kNow));
+  EXPECT_EQ((*cameras)->list()->front(), gate) << "every setting round-trips";
+  EXPECT_FALSE((*cameras)->update(CameraConfig{"door", "x"}, kNow));
+  EXPECT_FALSE((*cameras)->remove("door"));
+  ASSERT_TRUE((*cameras)->remove("gate"));
+  EXPECT_TRUE((*cameras)->list()->empty());
 }
 
 TEST_F(StoreTest, AFailedTemplateWriteLeavesNoEntry) {
