@@ -259,6 +259,54 @@ TEST_F(ServeTest, WebhooksAreRetriedAndADeadOneBlocksNothing) {
   EXPECT_NE(metrics.find("glassbox_webhook_failed_attempts_total{url=\"" + dead + "\"}"), std::string::npos);
 }
 
+// HTTPS webhooks: the endpoint's certificate is verified — against the configured CA file it
+// is accepted; without it (self-signed, not in the system store) nothing is sent, and the
+// failures are counted.
+TEST_F(ServeTest, HttpsWebhooksVerifyTheEndpointsCertificate) {
+  const auto cert = dir_ / "cert.pem", key = dir_ / "key.pem";
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+                         "-keyout " + key.string() + " -out " + cert.string() + " 2>/dev/null").c_str()), 0);
+  httplib::SSLServer receiver(cert.c_str(), key.c_str());
+  ASSERT_TRUE(receiver.is_valid());
+  std::mutex mutex;
+  std::vector<std::string> trusted, untrusted;
+  receiver.Post("/trusted", [&](const httplib::Request& req, httplib::Response&) {
+    std::lock_guard lock(mutex);
+    trusted.push_back(req.body);
+  });
+  receiver.Post("/untrusted", [&](const httplib::Request& req, httplib::Response&) {
+    std::lock_guard lock(mutex);
+    untrusted.push_back(req.body);
+  });
+  const int hook_port = receiver.bind_to_any_port("127.0.0.1");
+  std::thread receiver_thread([&] { receiver.listen_after_bind(); });
+  const std::string base = "https://127.0.0.1:" + std::to_string(hook_port);
+  const std::string config = write_config(R"({"cameras": [{"name": "lobby", "url": ")" +
+                                          test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}],
+      "webhooks": [{"url": ")" + base + R"(/trusted", "ca_file": ")" + cert.string() + R"("},
+                   {"url": ")" + base + R"(/untrusted", "max_attempts": 2}]})");
+  const int port = test::free_port();
+  test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
+                                 "127.0.0.1:" + std::to_string(port), "--config", config});
+  ASSERT_TRUE(test::wait_for_port(port, 30));
+  httplib::Client http("127.0.0.1", port);
+  std::string metrics;
+  for (int i = 0; i < 600; ++i) {
+    metrics = http.Get("/metrics")->body;
+    std::lock_guard lock(mutex);
+    if (!trusted.empty() && metrics.find("glassbox_webhook_given_up_total{url=\"" + base + "/untrusted\"} 1") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
+  receiver.stop();
+  receiver_thread.join();
+  std::lock_guard lock(mutex);
+  ASSERT_FALSE(trusted.empty()) << "nothing delivered over TLS; metrics:\n" << metrics;
+  EXPECT_EQ(json::parse(trusted.front())["entry_id"], entry_);
+  EXPECT_TRUE(untrusted.empty()) << "an endpoint whose certificate cannot be verified was sent an alert";
+  EXPECT_NE(metrics.find("glassbox_webhook_given_up_total{url=\"" + base + "/untrusted\"} 1"), std::string::npos) << metrics;
+}
+
 // Cameras and watchlist entries managed through the API while the service runs: a camera
 // created, changed and deleted (kept across a restart; file cameras refused); an entry enrolled
 // from an uploaded photo matches nothing while pending, alerts once another user approves it,
@@ -423,6 +471,9 @@ TEST_F(ServeTest, ABadConfigurationNamesTheField) {
   EXPECT_NE(dup.err.find("cameras[1].name"), std::string::npos) << dup.err;
   const std::string bad_hook = write_config(R"({"webhooks": [{"url": "ftp://example/x"}]})");
   EXPECT_NE(test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--config", bad_hook}, 60).err.find("webhooks[0].url"),
+            std::string::npos);
+  const std::string plain_ca = write_config(R"({"webhooks": [{"url": "http://127.0.0.1/x", "ca_file": "/etc/hostname"}]})");
+  EXPECT_NE(test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--config", plain_ca}, 60).err.find("webhooks[0].ca_file"),
             std::string::npos);
   const std::string unknown = write_config(R"({"camreas": []})");
   EXPECT_NE(test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--config", unknown}, 60).err.find("camreas: unknown setting"),

@@ -81,11 +81,20 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
       const std::string where = root + ": webhooks[" + std::to_string(i) + "]";
       if (!w.is_object()) return field_error(where, "must be an object");
       for (const auto& [key, value] : w.items())
-        if (key != "url" && key != "max_attempts" && key != "timeout_s") return field_error(where + "." + key, "unknown setting");
+        if (key != "url" && key != "max_attempts" && key != "timeout_s" && key != "ca_file")
+          return field_error(where + "." + key, "unknown setting");
       WebhookConfig hook;
       if (!w.contains("url") || !w["url"].is_string()) return field_error(where + ".url", "is required");
       hook.url = w["url"];
-      if (auto t = parse_http_url(hook.url); !t) return field_error(where + ".url", t.error().message);
+      const auto target = parse_http_url(hook.url);
+      if (!target) return field_error(where + ".url", target.error().message);
+      if (w.contains("ca_file")) {
+        if (!w["ca_file"].is_string()) return field_error(where + ".ca_file", "must be a file path");
+        hook.ca_file = w["ca_file"];
+        if (!target->tls) return field_error(where + ".ca_file", "applies to https:// webhooks only");
+        std::ifstream probe(hook.ca_file);
+        if (!probe) return field_error(where + ".ca_file", hook.ca_file + ": cannot read");
+      }
       auto attempts = number_in<int>(w, "max_attempts", where, hook.max_attempts, 1, 100);
       if (!attempts) return attempts.error();
       hook.max_attempts = *attempts;

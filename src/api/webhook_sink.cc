@@ -5,12 +5,19 @@
 namespace glassbox {
 
 Result<HttpTarget> parse_http_url(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) return Error{"'" + url + "': only http:// webhooks are supported"};
-  const std::string rest = url.substr(scheme.size());
+  HttpTarget t;
+  std::string rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+    t.tls = true;
+    t.port = 443;
+  } else {
+    return Error{"'" + url + "': a webhook is an http:// or https:// URL"};
+  }
   const auto slash = rest.find('/');
   const std::string authority = rest.substr(0, slash);
-  HttpTarget t;
   t.path = slash == std::string::npos ? "/" : rest.substr(slash);
   const auto colon = authority.rfind(':');
   t.host = authority.substr(0, colon);
@@ -21,7 +28,7 @@ Result<HttpTarget> parse_http_url(const std::string& url) {
       t.port = -1;
     }
   }
-  if (t.host.empty() || t.port <= 0 || t.port > 65535) return Error{"'" + url + "': expected http://host[:port]/path"};
+  if (t.host.empty() || t.port <= 0 || t.port > 65535) return Error{"'" + url + "': expected http(s)://host[:port]/path"};
   return t;
 }
 
@@ -40,7 +47,11 @@ void WebhookSender::stop() {
 void WebhookSender::run() {
   const auto target = parse_http_url(config_.url);
   if (!target) return;  // validated with the configuration; nothing to do
-  httplib::Client client(target->host, target->port);
+  httplib::Client client(target->origin());
+  if (target->tls) {
+    client.enable_server_certificate_verification(true);
+    if (!config_.ca_file.empty()) client.set_ca_cert_path(config_.ca_file);
+  }
   const auto timeout = std::chrono::milliseconds(static_cast<int>(config_.timeout_s * 1000));
   client.set_connection_timeout(timeout);
   client.set_read_timeout(timeout);

@@ -1,4 +1,4 @@
-// WebhookSender: delivers alert events to one HTTP endpoint by POST (JSON), from its own thread
+// WebhookSender: delivers alert events to one HTTP or HTTPS endpoint by POST (JSON), from its own thread
 // and bounded queue, retrying failures (connection errors, 5xx, 429) with exponential backoff
 // and jitter up to a number of attempts. A slow or dead endpoint never blocks alert storage or
 // any other endpoint; everything it loses or gives up on is counted.
@@ -17,9 +17,11 @@
 namespace glassbox {
 
 struct WebhookConfig {
-  std::string url;            // http://host[:port]/path
+  std::string url;            // http(s)://host[:port]/path
   int max_attempts = 6;       // 1..100
   double timeout_s = 5.0;     // per attempt
+  std::string ca_file;        // https: PEM file of the CA that signed the endpoint's certificate
+                              // (default: the system's CA store); the certificate is always verified
 };
 
 class WebhookSender {
@@ -49,11 +51,13 @@ class WebhookSender {
   std::thread thread_;
 };
 
-// Splits http://host[:port]/path; an error for anything else (https is not supported yet).
+// Splits http(s)://host[:port]/path; an error for anything else.
 struct HttpTarget {
+  bool tls = false;
   std::string host;
-  int port = 80;
+  int port = 80;  // 443 for https
   std::string path = "/";
+  std::string origin() const { return (tls ? "https://" : "http://") + host + ":" + std::to_string(port); }
 };
 Result<HttpTarget> parse_http_url(const std::string& url);
 
