@@ -307,6 +307,57 @@ TEST_F(ServeTest, HttpsWebhooksVerifyTheEndpointsCertificate) {
   EXPECT_NE(metrics.find("glassbox_webhook_given_up_total{url=\"" + base + "/untrusted\"} 1"), std::string::npos) << metrics;
 }
 
+// MQTT: the service starts while the broker is down (and says so in /metrics), connects once a
+// real mosquitto broker comes up, and publishes each alert's JSON event on TOPIC/CAMERA.
+TEST_F(ServeTest, AlertsArePublishedToMqttOnceTheBrokerIsUp) {
+  const int broker_port = test::free_port();
+  const auto broker_config = dir_ / "mosquitto.conf";
+  std::ofstream(broker_config) << "listener " << broker_port << " 127.0.0.1\nallow_anonymous true\npersistence false\n";
+  const std::string config = write_config(R"({"cameras": [{"name": "lobby", "url": ")" +
+                                          test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}],
+      "mqtt": {"host": "127.0.0.1", "port": )" + std::to_string(broker_port) + R"(, "topic": "site1/alerts", "client_id": "glassbox-test"}})");
+  const int port = test::free_port();
+  test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
+                                 "127.0.0.1:" + std::to_string(port), "--config", config});
+  ASSERT_TRUE(test::wait_for_port(port, 30));
+  httplib::Client http("127.0.0.1", port);
+  const std::string broker = "{broker=\"127.0.0.1:" + std::to_string(broker_port) + "\"} ";
+  std::string metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = http.Get("/metrics")->body;
+    if (metrics.find("glassbox_mqtt_failed_attempts_total" + broker + "0") == std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(metrics.find("glassbox_mqtt_connected" + broker + "0"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("glassbox_mqtt_failed_attempts_total" + broker + "0"), std::string::npos) << "no failed connect counted";
+  EXPECT_EQ(http.Get("/health")->status, 200) << "a missing broker does not stop the service";
+
+  test::BackgroundProcess mosquitto({"mosquitto", "-c", broker_config.string()});
+  ASSERT_TRUE(test::wait_for_port(broker_port, 20)) << "mosquitto did not start";
+  const auto received = dir_ / "received.txt";
+  test::BackgroundProcess subscriber({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker_port), "-t", "site1/alerts/#",
+                                      "-v", "-C", "1", "-W", "90"},
+                                     received.string());
+  // The clip loops every 8 s and each loop raises a new alert: one reaches the subscriber.
+  std::string line;
+  for (int i = 0; i < 900 && line.find('\n') == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);
+    std::ifstream in(received);
+    std::getline(in, line, '\0');
+  }
+  metrics = http.Get("/metrics")->body;
+  EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
+  ASSERT_NE(line.find('\n'), std::string::npos) << "nothing published; metrics:\n" << metrics;
+  const auto space = line.find(' ');
+  EXPECT_EQ(line.substr(0, space), "site1/alerts/lobby");
+  const json event = json::parse(line.substr(space + 1));
+  EXPECT_EQ(event["type"], "alert");
+  EXPECT_EQ(event["entry_id"], entry_);
+  EXPECT_GT(event["id"].get<std::int64_t>(), 0);
+  EXPECT_NE(metrics.find("glassbox_mqtt_connected" + broker + "1"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("glassbox_mqtt_acknowledged_total" + broker + "0"), std::string::npos) << "QoS 1: the broker acknowledged";
+}
+
 // Cameras and watchlist entries managed through the API while the service runs: a camera
 // created, changed and deleted (kept across a restart; file cameras refused); an entry enrolled
 // from an uploaded photo matches nothing while pending, alerts once another user approves it,
@@ -474,6 +525,9 @@ TEST_F(ServeTest, ABadConfigurationNamesTheField) {
             std::string::npos);
   const std::string plain_ca = write_config(R"({"webhooks": [{"url": "http://127.0.0.1/x", "ca_file": "/etc/hostname"}]})");
   EXPECT_NE(test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--config", plain_ca}, 60).err.find("webhooks[0].ca_file"),
+            std::string::npos);
+  const std::string bad_mqtt = write_config(R"({"mqtt": {"host": "127.0.0.1", "qos": 3}})");
+  EXPECT_NE(test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--config", bad_mqtt}, 60).err.find("mqtt.qos"),
             std::string::npos);
   const std::string unknown = write_config(R"({"camreas": []})");
   EXPECT_NE(test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--config", unknown}, 60).err.find("camreas: unknown setting"),

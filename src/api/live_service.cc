@@ -113,6 +113,7 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   service->sink_ = std::make_unique<StoringAlertSink>(*service->alert_store_, service->store_mutex_,
                                                       service->config_.evidence_retention_days);
   for (const WebhookConfig& hook : service->config_.webhooks) service->webhooks_.push_back(std::make_unique<WebhookSender>(hook));
+  if (service->config_.mqtt) service->mqtt_ = std::make_unique<MqttPublisher>(*service->config_.mqtt);
   LiveService* self = service.get();
   service->sink_->on_stored([self](std::int64_t id, const Alert& alert) {
     json event = alert_to_json(alert);
@@ -122,6 +123,7 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     const std::string text = event.dump();
     self->broadcaster_.publish(text);
     for (auto& hook : self->webhooks_) hook->deliver(text);
+    if (self->mqtt_) self->mqtt_->deliver(alert.source, text);
   });
   std::vector<LiveAnalyzer::Worker> workers;
   for (int i = 0; i < service->config_.workers; ++i) {
@@ -264,6 +266,7 @@ void LiveService::stop() {
   http_->stop();
   if (http_thread_.joinable()) http_thread_.join();
   for (auto& hook : webhooks_) hook->stop();
+  if (mqtt_) mqtt_->stop();
 }
 
 std::string LiveService::metrics_text() const {
@@ -324,6 +327,21 @@ std::string LiveService::metrics_text() const {
   for (const auto& [name, value] : hook_counters) {
     family(name, "counter", "Alert events per webhook: delivered, failed attempts, given up after retries, dropped from a full queue");
     for (const auto& hook : webhooks_) m << name << "{url=\"" << hook->url() << "\"} " << value(*hook) << "\n";
+  }
+  if (mqtt_) {
+    const std::string broker = "{broker=\"" + mqtt_->config().host + ":" + std::to_string(mqtt_->config().port) + "\"} ";
+    family("glassbox_mqtt_connected", "gauge", "1 while connected to the MQTT broker");
+    m << "glassbox_mqtt_connected" << broker << (mqtt_->connected() ? 1 : 0) << "\n";
+    const std::vector<std::pair<const char*, std::uint64_t>> mqtt_counters = {
+        {"glassbox_mqtt_published_total", mqtt_->published()},
+        {"glassbox_mqtt_acknowledged_total", mqtt_->acknowledged()},
+        {"glassbox_mqtt_failed_attempts_total", mqtt_->failed_attempts()},
+        {"glassbox_mqtt_connects_total", mqtt_->connects()},
+        {"glassbox_mqtt_dropped_total", mqtt_->dropped()}};
+    for (const auto& [name, value] : mqtt_counters) {
+      family(name, "counter", "Alert events to MQTT: published, acknowledged by the broker, failed connects and publishes, connections made, dropped from a full queue");
+      m << name << broker << value << "\n";
+    }
   }
   family("glassbox_evidence_purged_total", "counter", "Evidence crops deleted after their retention");
   m << "glassbox_evidence_purged_total " << evidence_purged_.load() << "\n";

@@ -72,6 +72,7 @@ class LiveService {
   std::unique_ptr<StoringAlertSink> sink_;
   AlertBroadcaster broadcaster_;
   std::vector<std::unique_ptr<WebhookSender>> webhooks_;
+  std::unique_ptr<MqttPublisher> mqtt_;
 
   struct Camera {
     CameraConfig config;

@@ -40,7 +40,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     return Error{origin + ": not valid JSON: " + e.what()};
   }
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
-  static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks"};
+  static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt"};
   for (const auto& [key, value] : doc.items())
     if (!kKeys.count(key)) return Error{origin + ": " + key + ": unknown setting"};
   ServiceConfig config;
@@ -103,6 +103,37 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
       hook.timeout_s = *timeout;
       config.webhooks.push_back(hook);
     }
+  }
+  if (doc.contains("mqtt")) {
+    const json& m = doc["mqtt"];
+    const std::string where = root + ": mqtt";
+    if (!m.is_object()) return field_error(where, "must be an object");
+    static const std::set<std::string> kMqttKeys = {"host", "port", "topic", "qos", "client_id", "username", "password", "keepalive_s"};
+    for (const auto& [key, value] : m.items())
+      if (!kMqttKeys.count(key)) return field_error(where + "." + key, "unknown setting");
+    MqttConfig mqtt;
+    auto text = [&](const char* key, std::string& out, bool required) -> Status {
+      if (!m.contains(key)) return required ? Status(field_error(where + "." + key, "is required")) : ok_status();
+      if (!m[key].is_string() || m[key].get<std::string>().empty()) return field_error(where + "." + key, "must be a non-empty string");
+      out = m[key];
+      return ok_status();
+    };
+    for (Status s : {text("host", mqtt.host, true), text("topic", mqtt.topic, false), text("client_id", mqtt.client_id, false),
+                     text("username", mqtt.username, false), text("password", mqtt.password, false)})
+      if (!s) return s.error();
+    if (mqtt.topic.find_first_of("+#") != std::string::npos || mqtt.topic.back() == '/')
+      return field_error(where + ".topic", "must be a topic name without wildcards or a trailing /");
+    if (!mqtt.password.empty() && mqtt.username.empty()) return field_error(where + ".password", "needs a username");
+    auto port = number_in<int>(m, "port", where, mqtt.port, 1, 65535);
+    if (!port) return port.error();
+    mqtt.port = *port;
+    auto qos = number_in<int>(m, "qos", where, mqtt.qos, 0, 2);
+    if (!qos) return qos.error();
+    mqtt.qos = *qos;
+    auto keepalive = number_in<int>(m, "keepalive_s", where, mqtt.keepalive_s, 5, 3600);
+    if (!keepalive) return keepalive.error();
+    mqtt.keepalive_s = *keepalive;
+    config.mqtt = mqtt;
   }
   return config;
 }

@@ -4,9 +4,11 @@
 // Thread-safety: plain values.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "api/mqtt_publisher.h"
 #include "api/webhook_sink.h"
 #include "ingest/camera_config.h"
 #include "core/result.h"
@@ -21,6 +23,7 @@ struct ServiceConfig {
   double watchlist_reload_s = 5.0;    // how often approvals, revocations and expiry are picked up
   std::vector<CameraConfig> cameras;
   std::vector<WebhookConfig> webhooks;  // alert events POSTed as JSON
+  std::optional<MqttConfig> mqtt;       // alert events published to a broker
 };
 
 Result<ServiceConfig> parse_service_config(const std::string& json_text, const std::string& origin);
