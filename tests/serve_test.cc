@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "store/alert_store.h"
+#include "store/sqlite_store.h"
 #include "support/test_support.h"
 
 namespace glassbox {
@@ -170,13 +171,16 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   EXPECT_GE(store->get()->list({{}, {}, {}, {}, 10000})->size(), listed);
 }
 
-// kill -9 at unpredictable moments while alerts are being written: every alert the API has
-// shown (acknowledged) is still in the database afterwards, and the database is intact.
-TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlert) {
+// kill -9 at unpredictable moments while alerts are written and entries enrolled: every alert
+// the API has shown and every entry it acknowledged (201) is still in the database afterwards,
+// and the database is intact.
+TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlertOrEntry) {
   const std::string config = write_config(R"({"workers": 2, "cameras": [
     {"name": "lobby", "url": ")" + test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true},
     {"name": "lobby2", "url": ")" + test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}]})");
-  std::set<std::int64_t> acknowledged;
+  std::set<std::int64_t> acknowledged, acknowledged_entries;
+  std::ifstream still(dir_ / "still.png", std::ios::binary);
+  const std::string still_bytes((std::istreambuf_iterator<char>(still)), std::istreambuf_iterator<char>());
   std::mt19937 rng(20261129);
   for (int round = 0; round < 3; ++round) {
     const int port = test::free_port();
@@ -188,9 +192,21 @@ TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlert) {
     while (std::chrono::steady_clock::now() < kill_at) {
       if (auto r = http.Get("/api/alerts?limit=10000"); r && r->status == 200)
         for (const auto& a : json::parse(r->body)) acknowledged.insert(a["id"].get<std::int64_t>());
+      // Entries enrolled through the API while alerts are being written.
+      auto enrolled = http.Post("/api/entries", httplib::MultipartFormDataItems{
+                                                    {"subject", "Person R" + std::to_string(round), "", ""},
+                                                    {"legal_basis", "Order 9", "", ""},
+                                                    {"source", "clip", "", ""},
+                                                    {"expires", "2099-01-01", "", ""},
+                                                    {"submitted_by", "alice", "", ""},
+                                                    {"photo", still_bytes, "still.png", "image/png"}});
+      if (enrolled && enrolled->status == 201) acknowledged_entries.insert(json::parse(enrolled->body)["id"].get<std::int64_t>());
       std::this_thread::sleep_for(50ms);
     }
     EXPECT_EQ(serve.stop(SIGKILL, 10), -1);
+    auto entries = SqliteWatchlistStore::open(db(), OpenMode::kReadOnly);
+    ASSERT_TRUE(entries) << entries.error().message;
+    for (std::int64_t id : acknowledged_entries) EXPECT_TRUE((*entries)->get_entry(id)->has_value()) << "entry " << id << " was acknowledged, then lost";
     auto store = SqliteAlertStore::open(db());
     ASSERT_TRUE(store) << store.error().message;
     std::set<std::int64_t> stored;
@@ -198,6 +214,7 @@ TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlert) {
     for (std::int64_t id : acknowledged) EXPECT_TRUE(stored.count(id)) << "alert " << id << " was shown, then lost";
   }
   EXPECT_GT(acknowledged.size(), 2u) << "alerts were being written while the service was killed";
+  EXPECT_GT(acknowledged_entries.size(), 2u) << "entries were being enrolled while the service was killed";
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
   sqlite3_stmt* check = nullptr;
