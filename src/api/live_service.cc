@@ -47,6 +47,10 @@ void reply_json(httplib::Response& res, int status, const json& body) {
   res.set_content(body.dump(), "application/json");
 }
 
+// Who the audit log names for camera changes until accounts arrive (the accountability work):
+// the API itself, since no user is authenticated yet.
+constexpr const char* kApiActor = "api";
+
 void reply_error(httplib::Response& res, int status, const std::string& message) { reply_json(res, status, {{"error", message}}); }
 
 Result<json> parse_json_body(const httplib::Request& req) {
@@ -479,7 +483,7 @@ void LiveService::register_camera_routes() {
     if (!config) return reply_error(res, 400, config.error().message);
     std::lock_guard changes(camera_changes_mutex_);
     if (find_camera(config->name)) return reply_error(res, 409, "camera '" + config->name + "' exists already");
-    if (auto s = camera_store_->insert(*config, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+    if (auto s = camera_store_->insert(*config, kApiActor, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
     auto camera = make_camera(*config, false);
     {
       std::lock_guard lock(cameras_mutex_);
@@ -507,7 +511,7 @@ void LiveService::register_camera_routes() {
     if (!old) return;
     auto config = parse_camera_json(*body, "camera", old->config, /*allow_name=*/false);
     if (!config) return reply_error(res, 400, config.error().message);
-    if (auto s = camera_store_->update(*config, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+    if (auto s = camera_store_->update(*config, kApiActor, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
     // A changed camera starts afresh: new source, new tracks, counters from zero.
     retire_camera(*old);
     auto camera = make_camera(*config, false);
@@ -522,7 +526,7 @@ void LiveService::register_camera_routes() {
     std::lock_guard changes(camera_changes_mutex_);
     auto camera = api_camera(req.matches[1], res);
     if (!camera) return;
-    if (auto s = camera_store_->remove(camera->config.name); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+    if (auto s = camera_store_->remove(camera->config.name, kApiActor, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
     {
       std::lock_guard lock(cameras_mutex_);
       cameras_.erase(camera->config.name);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "audit/audit_log.h"
 #include "store/sqlite_statement.h"
 
 namespace glassbox {
@@ -101,16 +102,25 @@ Status SqliteAlertStore::decide(std::int64_t alert_id, AlertStatus status, const
   if (user.empty()) return Error{"a decision needs the name of the person making it"};
   if (status == AlertStatus::kDismissed && reason.find_first_not_of(" \t\r\n") == std::string::npos)
     return Error{"dismissing alert " + std::to_string(alert_id) + " needs a reason"};
-  SqliteStatement update(db_->handle(),
-                         "UPDATE alerts SET status = ?, decided_by = ?, decided_at = ?, dismiss_reason = ? WHERE id = ? AND status = 'open'");
-  if (!update.prepared()) return db_->error("cannot prepare the decision");
-  update.bind(1, std::string(alert_status_name(status)));
-  update.bind(2, user);
-  update.bind(3, now);
-  if (status == AlertStatus::kDismissed) update.bind(4, reason);
-  update.bind(5, alert_id);
-  if (update.step() != SQLITE_DONE) return db_->error("cannot record the decision");
-  if (sqlite3_changes(db_->handle()) == 1) return ok_status();
+  bool decided = false;
+  auto s = db_->transaction([&]() -> Status {
+    SqliteStatement update(db_->handle(),
+                           "UPDATE alerts SET status = ?, decided_by = ?, decided_at = ?, dismiss_reason = ? WHERE id = ? AND status = 'open'");
+    if (!update.prepared()) return db_->error("cannot prepare the decision");
+    update.bind(1, std::string(alert_status_name(status)));
+    update.bind(2, user);
+    update.bind(3, now);
+    if (status == AlertStatus::kDismissed) update.bind(4, reason);
+    update.bind(5, alert_id);
+    if (update.step() != SQLITE_DONE) return db_->error("cannot record the decision");
+    decided = sqlite3_changes(db_->handle()) == 1;
+    if (!decided) return ok_status();
+    nlohmann::json details = nlohmann::json::object();
+    if (status == AlertStatus::kDismissed) details["reason"] = reason;
+    return audit::append(*db_, {user, status == AlertStatus::kConfirmed ? "alert.confirm" : "alert.dismiss", "alert/" + std::to_string(alert_id), details}, now);
+  });
+  if (!s) return s;
+  if (decided) return ok_status();
   auto existing = get(alert_id);
   if (!existing) return existing.error();
   if (!existing->has_value()) return Error{"alert " + std::to_string(alert_id) + " does not exist"};
@@ -167,11 +177,18 @@ Result<std::optional<std::vector<unsigned char>>> SqliteAlertStore::evidence(std
 }
 
 Result<int> SqliteAlertStore::purge_evidence(UnixSeconds now) {
-  SqliteStatement s(db_->handle(), "DELETE FROM alert_evidence WHERE purge_after <= ?");
-  if (!s.prepared()) return db_->error("cannot prepare evidence purge");
-  s.bind(1, now);
-  if (s.step() != SQLITE_DONE) return db_->error("cannot purge evidence");
-  return sqlite3_changes(db_->handle());
+  int purged = 0;
+  auto status = db_->transaction([&]() -> Status {
+    SqliteStatement s(db_->handle(), "DELETE FROM alert_evidence WHERE purge_after <= ?");
+    if (!s.prepared()) return db_->error("cannot prepare evidence purge");
+    s.bind(1, now);
+    if (s.step() != SQLITE_DONE) return db_->error("cannot purge evidence");
+    purged = sqlite3_changes(db_->handle());
+    if (purged == 0) return ok_status();
+    return audit::append(*db_, {"system", "evidence.purge", "evidence", {{"crops_deleted", purged}}}, now);
+  });
+  if (!status) return status.error();
+  return purged;
 }
 
 }  // namespace glassbox

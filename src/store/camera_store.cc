@@ -1,5 +1,8 @@
 #include "store/camera_store.h"
 
+#include <nlohmann/json.hpp>
+
+#include "audit/audit_log.h"
 #include "store/sqlite_statement.h"
 
 namespace glassbox {
@@ -31,51 +34,57 @@ Result<std::vector<CameraConfig>> SqliteCameraStore::list() {
   return out;
 }
 
-Status SqliteCameraStore::insert(const CameraConfig& c, UnixSeconds now) {
-  SqliteStatement s(db_->handle(),
-                    "INSERT INTO cameras (name, url, rate_fps, min_face_px, enabled, loop, stall_timeout_s, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!s.prepared()) return db_->error("cannot prepare the camera insert");
-  s.bind(1, c.name);
-  s.bind(2, c.url);
-  s.bind_real(3, c.rate_fps);
-  s.bind(4, static_cast<std::int64_t>(c.min_face_px));
-  s.bind(5, static_cast<std::int64_t>(c.enabled));
-  s.bind(6, static_cast<std::int64_t>(c.loop));
-  s.bind_real(7, c.stall_timeout_s);
-  s.bind(8, now);
-  s.bind(9, now);
-  const int rc = s.step();
-  if (rc == SQLITE_CONSTRAINT) return Error{"camera '" + c.name + "' exists already"};
-  if (rc != SQLITE_DONE) return db_->error("cannot store camera '" + c.name + "'");
-  return ok_status();
+Status SqliteCameraStore::insert(const CameraConfig& c, const std::string& actor, UnixSeconds now) {
+  return db_->transaction([&]() -> Status {
+    SqliteStatement s(db_->handle(),
+                      "INSERT INTO cameras (name, url, rate_fps, min_face_px, enabled, loop, stall_timeout_s, created_at, updated_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!s.prepared()) return db_->error("cannot prepare the camera insert");
+    s.bind(1, c.name);
+    s.bind(2, c.url);
+    s.bind_real(3, c.rate_fps);
+    s.bind(4, static_cast<std::int64_t>(c.min_face_px));
+    s.bind(5, static_cast<std::int64_t>(c.enabled));
+    s.bind(6, static_cast<std::int64_t>(c.loop));
+    s.bind_real(7, c.stall_timeout_s);
+    s.bind(8, now);
+    s.bind(9, now);
+    const int rc = s.step();
+    if (rc == SQLITE_CONSTRAINT) return Error{"camera '" + c.name + "' exists already"};
+    if (rc != SQLITE_DONE) return db_->error("cannot store camera '" + c.name + "'");
+    return audit::append(*db_, {actor, "camera.create", "camera/" + c.name, camera_to_json(c)}, now);
+  });
 }
 
-Status SqliteCameraStore::update(const CameraConfig& c, UnixSeconds now) {
-  SqliteStatement s(db_->handle(),
-                    "UPDATE cameras SET url = ?, rate_fps = ?, min_face_px = ?, enabled = ?, loop = ?, stall_timeout_s = ?, "
-                    "updated_at = ? WHERE name = ?");
-  if (!s.prepared()) return db_->error("cannot prepare the camera update");
-  s.bind(1, c.url);
-  s.bind_real(2, c.rate_fps);
-  s.bind(3, static_cast<std::int64_t>(c.min_face_px));
-  s.bind(4, static_cast<std::int64_t>(c.enabled));
-  s.bind(5, static_cast<std::int64_t>(c.loop));
-  s.bind_real(6, c.stall_timeout_s);
-  s.bind(7, now);
-  s.bind(8, c.name);
-  if (s.step() != SQLITE_DONE) return db_->error("cannot update camera '" + c.name + "'");
-  if (sqlite3_changes(db_->handle()) == 0) return Error{"camera '" + c.name + "' does not exist"};
-  return ok_status();
+Status SqliteCameraStore::update(const CameraConfig& c, const std::string& actor, UnixSeconds now) {
+  return db_->transaction([&]() -> Status {
+    SqliteStatement s(db_->handle(),
+                      "UPDATE cameras SET url = ?, rate_fps = ?, min_face_px = ?, enabled = ?, loop = ?, stall_timeout_s = ?, "
+                      "updated_at = ? WHERE name = ?");
+    if (!s.prepared()) return db_->error("cannot prepare the camera update");
+    s.bind(1, c.url);
+    s.bind_real(2, c.rate_fps);
+    s.bind(3, static_cast<std::int64_t>(c.min_face_px));
+    s.bind(4, static_cast<std::int64_t>(c.enabled));
+    s.bind(5, static_cast<std::int64_t>(c.loop));
+    s.bind_real(6, c.stall_timeout_s);
+    s.bind(7, now);
+    s.bind(8, c.name);
+    if (s.step() != SQLITE_DONE) return db_->error("cannot update camera '" + c.name + "'");
+    if (sqlite3_changes(db_->handle()) == 0) return Error{"camera '" + c.name + "' does not exist"};
+    return audit::append(*db_, {actor, "camera.update", "camera/" + c.name, camera_to_json(c)}, now);
+  });
 }
 
-Status SqliteCameraStore::remove(const std::string& name) {
-  SqliteStatement s(db_->handle(), "DELETE FROM cameras WHERE name = ?");
-  if (!s.prepared()) return db_->error("cannot prepare the camera removal");
-  s.bind(1, name);
-  if (s.step() != SQLITE_DONE) return db_->error("cannot remove camera '" + name + "'");
-  if (sqlite3_changes(db_->handle()) == 0) return Error{"camera '" + name + "' does not exist"};
-  return ok_status();
+Status SqliteCameraStore::remove(const std::string& name, const std::string& actor, UnixSeconds now) {
+  return db_->transaction([&]() -> Status {
+    SqliteStatement s(db_->handle(), "DELETE FROM cameras WHERE name = ?");
+    if (!s.prepared()) return db_->error("cannot prepare the camera removal");
+    s.bind(1, name);
+    if (s.step() != SQLITE_DONE) return db_->error("cannot remove camera '" + name + "'");
+    if (sqlite3_changes(db_->handle()) == 0) return Error{"camera '" + name + "' does not exist"};
+    return audit::append(*db_, {actor, "camera.delete", "camera/" + name, nlohmann::json::object()}, now);
+  });
 }
 
 }  // namespace glassbox

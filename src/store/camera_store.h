@@ -18,12 +18,13 @@ class SqliteCameraStore {
   static Result<std::unique_ptr<SqliteCameraStore>> open(const std::string& path);
 
   Result<std::vector<CameraConfig>> list();
+  // Each change is audited (by `actor`) in the same transaction.
   // Refused when a camera of that name is stored already.
-  Status insert(const CameraConfig& camera, UnixSeconds now);
+  Status insert(const CameraConfig& camera, const std::string& actor, UnixSeconds now);
   // Replaces the stored camera of the same name; refused when there is none.
-  Status update(const CameraConfig& camera, UnixSeconds now);
+  Status update(const CameraConfig& camera, const std::string& actor, UnixSeconds now);
   // Refused when there is no camera of that name.
-  Status remove(const std::string& name);
+  Status remove(const std::string& name, const std::string& actor, UnixSeconds now);
 
  private:
   explicit SqliteCameraStore(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}

@@ -9,7 +9,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -98,6 +98,25 @@ CREATE TABLE cameras (
   updated_at      INTEGER NOT NULL
 );
 )sql",
+    // 4: the audit log (docs/audit-log.md): append-only records with their signed tree heads.
+    R"sql(
+CREATE TABLE audit_records (
+  seq        INTEGER PRIMARY KEY CHECK (seq >= 0),
+  record     TEXT    NOT NULL,
+  leaf_hash  BLOB    NOT NULL CHECK (length(leaf_hash) = 32),
+  root       BLOB    NOT NULL CHECK (length(root) = 32),
+  signature  BLOB    NOT NULL CHECK (length(signature) = 64),
+  frontier   BLOB    NOT NULL
+);
+CREATE TABLE audit_checkpoints (
+  size       INTEGER PRIMARY KEY,
+  root       BLOB    NOT NULL,
+  time       TEXT    NOT NULL,
+  signature  BLOB    NOT NULL
+);
+CREATE TRIGGER audit_records_append_only_u BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_records_append_only_d BEFORE DELETE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql",
 };
 
 }  // namespace
@@ -152,6 +171,19 @@ Status SqliteDatabase::exec(const char* sql) {
 }
 
 void SqliteDatabase::rollback() { (void)exec("ROLLBACK"); }
+
+Status SqliteDatabase::transaction(const std::function<Status()>& body) {
+  if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
+  if (auto s = body(); !s) {
+    rollback();
+    return s;
+  }
+  if (auto s = exec("COMMIT"); !s) {
+    rollback();
+    return s;
+  }
+  return ok_status();
+}
 
 Status SqliteDatabase::migrate() {
   if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;

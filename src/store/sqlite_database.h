@@ -5,6 +5,7 @@
 // Thread-safety: one instance per thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,7 +19,7 @@ enum class OpenMode { kReadWriteCreate, kReadOnly };
 
 class SqliteDatabase {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   static Result<std::unique_ptr<SqliteDatabase>> open(const std::string& path, OpenMode mode);
   ~SqliteDatabase();
@@ -30,6 +31,8 @@ class SqliteDatabase {
   Status exec(const char* sql);
   // Best effort: a failed ROLLBACK leaves SQLite to roll back when the connection closes.
   void rollback();
+  // Runs `body` between BEGIN IMMEDIATE and COMMIT; rolls back when it or the commit fails.
+  Status transaction(const std::function<Status()>& body);
   // An error naming the file, what was being done and SQLite's reason.
   Error error(const std::string& what) const;
 

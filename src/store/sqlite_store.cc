@@ -1,5 +1,6 @@
 #include "store/sqlite_store.h"
 
+#include "audit/audit_log.h"
 #include "store/sqlite_statement.h"
 
 namespace glassbox {
@@ -89,6 +90,12 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
     ins.bind(6, t.photo_sha256);
     if (ins.step() != SQLITE_DONE) return abort_with(db_->error("cannot store a template"));
   }
+  nlohmann::json photos = nlohmann::json::array();
+  for (const EntryTemplate& t : templates) photos.push_back({{"name", t.photo_name}, {"sha256", t.photo_sha256}, {"profile", t.profile}});
+  const audit::AuditEvent event{entry.submitted_by, "entry.enrol", "entry/" + std::to_string(id),
+                                {{"subject", entry.subject}, {"legal_basis", entry.legal_basis}, {"source", entry.photo_source},
+                                 {"expires", format_date_utc(entry.expires_at)}, {"photos", photos}}};
+  if (auto s = audit::append(*db_, event, now); !s) return abort_with(s.error());
   if (auto s = db_->exec("COMMIT"); !s) return abort_with(s.error());
   return id;
 }
@@ -120,7 +127,10 @@ Status SqliteWatchlistStore::approve_entry(std::int64_t entry_id, const std::str
   update.bind(2, now);
   update.bind(3, entry_id);
   if (update.step() != SQLITE_DONE) return refuse(db_->error("cannot approve the entry"));
-  return db_->exec("COMMIT");
+  if (auto s = audit::append(*db_, {approver, "entry.approve", "entry/" + std::to_string(entry_id), {{"submitted_by", submitter}}}, now); !s)
+    return refuse(s.error());
+  if (auto s = db_->exec("COMMIT"); !s) return refuse(s.error());
+  return ok_status();
 }
 
 Status SqliteWatchlistStore::revoke_entry(std::int64_t entry_id, const std::string& revoked_by, const std::string& reason,
@@ -146,7 +156,10 @@ Status SqliteWatchlistStore::revoke_entry(std::int64_t entry_id, const std::stri
   update.bind(3, reason);
   update.bind(4, entry_id);
   if (update.step() != SQLITE_DONE) return refuse(db_->error("cannot revoke the entry"));
-  return db_->exec("COMMIT");
+  if (auto s = audit::append(*db_, {revoked_by, "entry.revoke", "entry/" + std::to_string(entry_id), {{"reason", reason}}}, now); !s)
+    return refuse(s.error());
+  if (auto s = db_->exec("COMMIT"); !s) return refuse(s.error());
+  return ok_status();
 }
 
 Result<std::optional<EntryRecord>> SqliteWatchlistStore::get_entry(std::int64_t entry_id) {

@@ -1,0 +1,199 @@
+#include "audit/audit_log.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "store/sqlite_statement.h"
+
+namespace glassbox::audit {
+namespace {
+
+using nlohmann::json;
+
+std::string blob_text(const SqliteStatement& s, int col) {
+  const auto bytes = s.bytes(col);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+template <std::size_t N>
+std::array<unsigned char, N> blob_array(const SqliteStatement& s, int col) {
+  std::array<unsigned char, N> out{};
+  const auto bytes = s.bytes(col);
+  if (bytes.size() == N) std::memcpy(out.data(), bytes.data(), N);
+  return out;
+}
+
+struct Row {
+  std::uint64_t seq = 0;
+  std::string record;
+  merkle::Hash leaf{}, root{};
+  Signature signature{};
+};
+
+Result<std::vector<Row>> read_rows(SqliteDatabase& db) {
+  SqliteStatement s(db.handle(), "SELECT seq, record, leaf_hash, root, signature FROM audit_records ORDER BY seq");
+  if (!s.prepared()) return db.error("cannot prepare the audit log query");
+  std::vector<Row> rows;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    Row r;
+    r.seq = static_cast<std::uint64_t>(s.int64(0));
+    r.record = s.text(1);
+    r.leaf = blob_array<32>(s, 2);
+    r.root = blob_array<32>(s, 3);
+    r.signature = blob_array<64>(s, 4);
+    rows.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return db.error("cannot read the audit log");
+  return rows;
+}
+
+Checkpoint record_checkpoint(const Row& row, const PublicKey& key) {
+  Checkpoint c;
+  c.log_id = log_id_of(key);
+  c.size = row.seq + 1;
+  c.root = row.root;
+  c.time = json::parse(row.record).value("time", std::string());
+  c.signature = row.signature;
+  return c;
+}
+
+Status store_checkpoint(SqliteDatabase& db, const Checkpoint& c) {
+  SqliteStatement insert(db.handle(), "INSERT OR IGNORE INTO audit_checkpoints (size, root, time, signature) VALUES (?, ?, ?, ?)");
+  if (!insert.prepared()) return db.error("cannot prepare the checkpoint insert");
+  insert.bind(1, static_cast<std::int64_t>(c.size));
+  insert.bind_bytes(2, std::vector<unsigned char>(c.root.begin(), c.root.end()));
+  insert.bind(3, c.time);
+  insert.bind_bytes(4, std::vector<unsigned char>(c.signature.begin(), c.signature.end()));
+  if (insert.step() != SQLITE_DONE) return db.error("cannot store the checkpoint");
+  return ok_status();
+}
+
+}  // namespace
+
+Status append(SqliteDatabase& db, const AuditEvent& event, UnixSeconds now) {
+  SqliteStatement last(db.handle(), "SELECT seq, frontier FROM audit_records ORDER BY seq DESC LIMIT 1");
+  if (!last.prepared()) return db.error("audit log: cannot prepare");
+  merkle::Frontier frontier;
+  std::uint64_t seq = 0;
+  const int rc = last.step();
+  if (rc == SQLITE_ROW) {
+    seq = static_cast<std::uint64_t>(last.int64(0)) + 1;
+    auto parsed = merkle::Frontier::parse(blob_text(last, 1));
+    if (!parsed || parsed->size() != seq) return Error{db.path() + ": audit log: the stored tree state is damaged; refusing to append"};
+    frontier = *parsed;
+  } else if (rc != SQLITE_DONE) {
+    return db.error("audit log: cannot read the last record");
+  }
+  auto keys = load_or_create_keys(db.path(), /*create_if_missing=*/seq == 0);
+  if (!keys) return keys.error().within("audit log");
+
+  const std::string time = format_utc(now);
+  const json record_json = {{"seq", seq}, {"time", time}, {"actor", event.actor}, {"action", event.action},
+                            {"object", event.object}, {"details", event.details.is_object() ? event.details : json::object()}};
+  // Sorted keys, no spaces; invalid UTF-8 in free text is replaced so the record stays canonical.
+  const std::string record = record_json.dump(-1, ' ', false, json::error_handler_t::replace);
+  const merkle::Hash leaf = merkle::leaf_hash(record);
+  frontier.push(leaf);
+  const Checkpoint head = sign_checkpoint(keys->secret_key, keys->public_key, seq + 1, frontier.root(), time);
+
+  SqliteStatement insert(db.handle(),
+                         "INSERT INTO audit_records (seq, record, leaf_hash, root, signature, frontier) VALUES (?, ?, ?, ?, ?, ?)");
+  if (!insert.prepared()) return db.error("audit log: cannot prepare the insert");
+  insert.bind(1, static_cast<std::int64_t>(seq));
+  insert.bind(2, record);
+  insert.bind_bytes(3, std::vector<unsigned char>(leaf.begin(), leaf.end()));
+  insert.bind_bytes(4, std::vector<unsigned char>(head.root.begin(), head.root.end()));
+  insert.bind_bytes(5, std::vector<unsigned char>(head.signature.begin(), head.signature.end()));
+  const std::string state = frontier.serialize();
+  insert.bind_bytes(6, std::vector<unsigned char>(state.begin(), state.end()));
+  if (insert.step() != SQLITE_DONE) return db.error("audit log: cannot write the record, so the action is refused");
+  return ok_status();
+}
+
+Result<std::vector<std::string>> read_records(SqliteDatabase& db) {
+  auto rows = read_rows(db);
+  if (!rows) return rows.error();
+  std::vector<std::string> out;
+  for (auto& r : *rows) out.push_back(std::move(r.record));
+  return out;
+}
+
+Result<Checkpoint> make_checkpoint(SqliteDatabase& db, UnixSeconds now) {
+  SqliteStatement last(db.handle(), "SELECT seq, root FROM audit_records ORDER BY seq DESC LIMIT 1");
+  if (!last.prepared()) return db.error("audit log: cannot prepare");
+  if (last.step() != SQLITE_ROW) return Error{db.path() + ": the audit log is empty; there is nothing to sign"};
+  const std::uint64_t size = static_cast<std::uint64_t>(last.int64(0)) + 1;
+  const merkle::Hash root = blob_array<32>(last, 1);
+  auto keys = load_or_create_keys(db.path(), false);
+  if (!keys) return keys.error();
+  const Checkpoint c = sign_checkpoint(keys->secret_key, keys->public_key, size, root, format_utc(now));
+  if (auto s = store_checkpoint(db, c); !s) return s.error();
+  return c;
+}
+
+Result<std::uint64_t> export_log(SqliteDatabase& db, const std::string& actor, const std::string& out, UnixSeconds now) {
+  if (auto s = db.exec("BEGIN IMMEDIATE"); !s) return s.error();
+  const std::string name = std::filesystem::path(out).filename().string();
+  if (auto s = append(db, {actor, "audit.export", "audit", {{"file", name}}}, now); !s) {
+    db.rollback();
+    return s.error();
+  }
+  if (auto s = db.exec("COMMIT"); !s) {
+    db.rollback();
+    return s.error();
+  }
+  auto rows = read_rows(db);
+  if (!rows) return rows.error();
+  auto keys = load_or_create_keys(db.path(), false);
+  if (!keys) return keys.error();
+  // The export's own record is the newest; its signed head is also kept as a checkpoint.
+  if (auto s = store_checkpoint(db, record_checkpoint(rows->back(), keys->public_key)); !s) return s.error();
+  SqliteStatement cps(db.handle(), "SELECT size, root, time, signature FROM audit_checkpoints ORDER BY size");
+  if (!cps.prepared()) return db.error("cannot read the checkpoints");
+  std::vector<Checkpoint> checkpoints;
+  while (cps.step() == SQLITE_ROW) {
+    Checkpoint c;
+    c.log_id = log_id_of(keys->public_key);
+    c.size = static_cast<std::uint64_t>(cps.int64(0));
+    c.root = blob_array<32>(cps, 1);
+    c.time = cps.text(2);
+    c.signature = blob_array<64>(cps, 3);
+    checkpoints.push_back(c);
+  }
+  const std::string partial = out + ".partial";
+  {
+    std::ofstream file(partial, std::ios::binary | std::ios::trunc);
+    if (!file) return Error{out + ": cannot write the export"};
+    const json header = {{"format", "glassbox-audit-export/v1"},
+                         {"log", log_id_of(keys->public_key)},
+                         {"public_key", hex(keys->public_key)},
+                         {"records", rows->size()},
+                         {"checkpoints", checkpoints.size()}};
+    file << header.dump() << "\n";
+    for (const Row& r : *rows) file << r.record << "\t" << record_checkpoint(r, keys->public_key).to_json().dump() << "\n";
+    for (const Checkpoint& c : checkpoints) file << json{{"checkpoint", c.to_json()}}.dump() << "\n";
+    file.flush();
+    if (!file) return Error{out + ": cannot write the export"};
+  }
+  std::error_code ec;
+  std::filesystem::rename(partial, out, ec);
+  if (ec) return Error{out + ": cannot move the export into place: " + ec.message()};
+  return static_cast<std::uint64_t>(rows->size());
+}
+
+Result<json> inclusion_proof_json(SqliteDatabase& db, std::uint64_t seq) {
+  auto rows = read_rows(db);
+  if (!rows) return rows.error();
+  if (seq >= rows->size()) return Error{"record " + std::to_string(seq) + " does not exist (the log has " + std::to_string(rows->size()) + ")"};
+  auto key = read_public_key(public_key_path(db.path()));
+  if (!key) return key.error();
+  std::vector<merkle::Hash> leaves;
+  for (const Row& r : *rows) leaves.push_back(r.leaf);
+  json path = json::array();
+  for (const auto& h : merkle::inclusion_proof(leaves, seq, leaves.size())) path.push_back(merkle::to_hex(h));
+  return json{{"record", (*rows)[seq].record}, {"seq", seq}, {"checkpoint", record_checkpoint(rows->back(), *key).to_json()}, {"path", path}};
+}
+
+}  // namespace glassbox::audit

@@ -1,0 +1,45 @@
+// AuditLog: appends records to the audit log inside the caller's SQLite transaction (so the
+// action and its record commit together, or neither does), signs each record's tree head, and
+// reads the log back for export, inclusion proofs and standalone checkpoints.
+// Format: docs/audit-log.md. Keys: beside the database, never in it.
+// Thread-safety: functions on a connection the caller owns (one thread at a time).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/checkpoint.h"
+#include "core/dates.h"
+#include "store/sqlite_database.h"
+
+namespace glassbox::audit {
+
+struct AuditEvent {
+  std::string actor;   // who acted; "system" for the service itself
+  std::string action;  // e.g. "entry.approve"
+  std::string object;  // e.g. "entry/12"
+  nlohmann::json details = nlohmann::json::object();
+};
+
+// Appends `event` within the transaction open on `db`. An error means the action must be
+// rolled back (fail closed): the key is missing, the row could not be written, ...
+Status append(SqliteDatabase& db, const AuditEvent& event, UnixSeconds now);
+
+// Every record's canonical bytes, in order.
+Result<std::vector<std::string>> read_records(SqliteDatabase& db);
+
+// Signs a checkpoint of the log as it is now (time `now`) and keeps it in audit_checkpoints.
+// Refused on an empty log.
+Result<Checkpoint> make_checkpoint(SqliteDatabase& db, UnixSeconds now);
+
+// Appends an audit.export record by `actor`, then writes the export (docs/audit-log.md) to
+// `out` atomically. Returns the number of records written.
+Result<std::uint64_t> export_log(SqliteDatabase& db, const std::string& actor, const std::string& out, UnixSeconds now);
+
+// An inclusion proof for record `seq` against the newest record's checkpoint, as JSON.
+Result<nlohmann::json> inclusion_proof_json(SqliteDatabase& db, std::uint64_t seq);
+
+}  // namespace glassbox::audit
