@@ -309,6 +309,47 @@ TEST_F(CliTest, MissingModelsSayWhereTheyWereLookedForAndHowToGetThem) {
   EXPECT_NE(r.err.find("download-models.sh"), std::string::npos) << r.err;
 }
 
+// The audit log as an auditor meets it: every enrolment and approval is in the export, which
+// verifies offline with the public key; a changed byte is named by its record; an inclusion
+// proof checks; a checkpoint kept from earlier proves a later export extends it.
+TEST_F(CliTest, TheAuditLogIsExportedAndVerifiedOffline) {
+  enroll_active("Person A", data(kKnn / "train/obama/obama.jpg"));
+  const std::string pub = db() + ".audit-pub";
+  ASSERT_TRUE(fs::exists(pub));
+  EXPECT_EQ(fs::status(db() + ".audit-key").permissions() & (fs::perms::group_all | fs::perms::others_all), fs::perms::none)
+      << "the signing key is readable by its owner only";
+  const auto kept = dir_ / "kept.json";
+  ASSERT_EQ(run_glassbox({"audit", "checkpoint", "--db", db(), "--out", kept.string()}).exit_code, 0);
+  enroll_active("Person B", data(kKnn / "train/biden/biden.jpg"));
+  const auto out = dir_ / "audit.jsonl";
+  auto exported = run_glassbox({"audit", "export", "--db", db(), "--out", out.string(), "--by", "auditor1"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const auto lines = test::lines_of(test::read_file(out));
+  ASSERT_EQ(lines.size(), 1u + 5u + 2u) << "header, 5 records, 2 checkpoints (the kept one, and the export's own)";
+  std::vector<std::string> actions;
+  for (std::size_t i = 1; i <= 5; ++i) actions.push_back(json::parse(lines[i].substr(0, lines[i].find('\t')))["action"]);
+  EXPECT_EQ(actions, (std::vector<std::string>{"entry.enrol", "entry.approve", "entry.enrol", "entry.approve", "audit.export"}));
+
+  auto ok = run_glassbox({"audit", "verify", "--public-key", pub, "--checkpoint", kept.string(), out.string()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("5 records"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("consistent with the kept checkpoint of size 2"), std::string::npos) << ok.out;
+
+  std::string tampered = test::read_file(out);
+  tampered[tampered.find("\"actor\":\"bob\"") + 10] = 'x';  // bob -> box in the first approval
+  const auto changed = dir_ / "changed.jsonl";
+  std::ofstream(changed, std::ios::binary) << tampered;
+  auto bad = run_glassbox({"audit", "verify", "--public-key", pub, changed.string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("record 1:"), std::string::npos) << bad.err;
+
+  auto proof = run_glassbox({"audit", "prove", "--db", db(), "--seq", "3"});
+  ASSERT_EQ(proof.exit_code, 0) << proof.err;
+  std::ofstream(dir_ / "proof.json") << proof.out;
+  EXPECT_EQ(run_glassbox({"audit", "verify", "--public-key", pub, "--inclusion", (dir_ / "proof.json").string()}).exit_code, 0);
+  EXPECT_EQ(run_glassbox({"audit", "verify", "--public-key", (dir_ / "nowhere.pub").string(), out.string()}).exit_code, 2);
+}
+
 TEST_F(CliTest, WatchWithoutADatabaseIsAClearError) {
   auto r = run_glassbox({"watch", "--db", (dir_ / "none.db").string(), data(kKnn / "test").string()});
   EXPECT_EQ(r.exit_code, 1);

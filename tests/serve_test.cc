@@ -527,6 +527,23 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   auto r = test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--listen", "127.0.0.1:0", "--config", clash}, 60);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("camera 'door' is in the configuration file and was also created through the API"), std::string::npos) << r.err;
+
+  // Every change above is in the audit log, by whom it was made, and the export verifies.
+  const auto out = dir_ / "audit.jsonl";
+  ASSERT_EQ(test::run_glassbox({"audit", "export", "--data-dir", dir_.path().string(), "--out", out.string(), "--by", "auditor"}).exit_code, 0);
+  std::vector<std::string> trail;
+  for (const auto& line : test::lines_of(test::read_file(out))) {
+    if (line.find('\t') == std::string::npos) continue;
+    const json record = json::parse(line.substr(0, line.find('\t')));
+    trail.push_back(record["action"].get<std::string>() + " " + record["actor"].get<std::string>() + " " + record["object"].get<std::string>());
+  }
+  const std::string e = "entry/" + std::to_string(entry["id"].get<std::int64_t>());
+  for (const std::string& expected : std::vector<std::string>{"service.start system service", "camera.create api camera/gate", "entry.enrol alice " + e,
+                                      "entry.approve bob " + e, "entry.revoke carol " + e, "camera.update api camera/gate",
+                                      "camera.delete api camera/gate", "camera.create api camera/door", "audit.export auditor audit"})
+    EXPECT_NE(std::find(trail.begin(), trail.end(), expected), trail.end()) << expected << " is not in the audit log";
+  auto verified = test::run_glassbox({"audit", "verify", "--public-key", db() + ".audit-pub", out.string()});
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
 }
 
 TEST_F(ServeTest, ABadConfigurationNamesTheField) {

@@ -10,6 +10,8 @@
 
 #include "alert/json_lines.h"
 #include "api/openapi_document.h"
+#include "audit/audit_log.h"
+#include "store/sqlite_statement.h"
 #include "enroll/enrollment.h"
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
@@ -146,6 +148,22 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   auto entry_store = SqliteWatchlistStore::open(service->db_path_, OpenMode::kReadWriteCreate);
   if (!entry_store) return entry_store.error();
   service->entry_store_ = std::move(*entry_store);
+  // Starting with a configuration is a configuration change: audited, or no start.
+  {
+    auto db = SqliteDatabase::open(service->db_path_, OpenMode::kReadWriteCreate);
+    if (!db) return db.error();
+    json cameras = json::array(), hooks = json::array();
+    for (const CameraConfig& c : service->config_.cameras) cameras.push_back(camera_to_json(c));
+    for (const WebhookConfig& w : service->config_.webhooks) hooks.push_back(w.url);
+    json details = {{"profile", service->config_.profile},
+                    {"workers", service->config_.workers},
+                    {"evidence_retention_days", service->config_.evidence_retention_days},
+                    {"cameras", cameras},
+                    {"webhooks", hooks}};
+    if (service->config_.mqtt) details["mqtt"] = service->config_.mqtt->host + ":" + std::to_string(service->config_.mqtt->port);
+    if (auto s = (*db)->transaction([&] { return audit::append(**db, {"system", "service.start", "service", details}, now_utc()); }); !s)
+      return s.error().within("the service start could not be audited, so it does not start");
+  }
   auto api_cameras = service->camera_store_->list();
   if (!api_cameras) return api_cameras.error();
   for (const CameraConfig& c : service->config_.cameras) service->cameras_[c.name] = service->make_camera(c, true);
@@ -220,6 +238,8 @@ Status LiveService::reload_watchlist() {
 
 void LiveService::maintenance_loop() {
   auto next_purge = std::chrono::steady_clock::now();
+  auto next_checkpoint = std::chrono::steady_clock::now();
+  std::int64_t checkpointed_size = 0;
   while (true) {
     {
       std::unique_lock lock(maintenance_mutex_);
@@ -228,6 +248,19 @@ void LiveService::maintenance_loop() {
         return;
     }
     (void)reload_watchlist();  // on failure the previous list stays in force
+    if (std::chrono::steady_clock::now() >= next_checkpoint) {
+      next_checkpoint = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(config_.audit_checkpoint_interval_s * 1000));
+      if (auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate); db) {
+        SqliteStatement size((*db)->handle(), "SELECT count(*) FROM audit_records");
+        const std::int64_t records = size.prepared() && size.step() == SQLITE_ROW ? size.int64(0) : 0;
+        if (records > checkpointed_size) {
+          if (auto c = audit::make_checkpoint(**db, now_utc()); c) {
+            checkpointed_size = records;
+            ++audit_checkpoints_;
+          }
+        }
+      }
+    }
     if (std::chrono::steady_clock::now() >= next_purge) {
       next_purge = std::chrono::steady_clock::now() + std::chrono::minutes(10);
       std::lock_guard lock(store_mutex_);
@@ -347,6 +380,8 @@ std::string LiveService::metrics_text() const {
       m << name << broker << value << "\n";
     }
   }
+  family("glassbox_audit_checkpoints_total", "counter", "Audit log heads signed by the service at its interval");
+  m << "glassbox_audit_checkpoints_total " << audit_checkpoints_.load() << "\n";
   family("glassbox_evidence_purged_total", "counter", "Evidence crops deleted after their retention");
   m << "glassbox_evidence_purged_total " << evidence_purged_.load() << "\n";
   return m.str();

@@ -40,7 +40,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     return Error{origin + ": not valid JSON: " + e.what()};
   }
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
-  static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt"};
+  static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s"};
   for (const auto& [key, value] : doc.items())
     if (!kKeys.count(key)) return Error{origin + ": " + key + ": unknown setting"};
   ServiceConfig config;
@@ -61,6 +61,9 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   auto reload = number_in<double>(doc, "watchlist_reload_s", root + ": config", config.watchlist_reload_s, 0.1, 3600.0);
   if (!reload) return reload.error();
   config.watchlist_reload_s = *reload;
+  auto checkpoints = number_in<double>(doc, "audit_checkpoint_interval_s", root + ": config", config.audit_checkpoint_interval_s, 1.0, 86400.0);
+  if (!checkpoints) return checkpoints.error();
+  config.audit_checkpoint_interval_s = *checkpoints;
 
   if (doc.contains("cameras")) {
     if (!doc["cameras"].is_array()) return field_error(root + ": cameras", "must be a list");

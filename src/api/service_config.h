@@ -21,6 +21,7 @@ struct ServiceConfig {
   int evidence_retention_days = 30;   // 1..3650
   int queue_frames = 8;               // per camera, 1..1000
   double watchlist_reload_s = 5.0;    // how often approvals, revocations and expiry are picked up
+  double audit_checkpoint_interval_s = 300.0;  // how often the audit log's head is signed when it grew
   std::vector<CameraConfig> cameras;
   std::vector<WebhookConfig> webhooks;  // alert events POSTed as JSON
   std::optional<MqttConfig> mqtt;       // alert events published to a broker

@@ -1,4 +1,6 @@
--- user_version 3
+-- user_version 4
+CREATE TRIGGER audit_records_append_only_d BEFORE DELETE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_records_append_only_u BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER watchlist_entries_revocation_complete
 BEFORE UPDATE OF status ON watchlist_entries
 WHEN NEW.status = 'revoked' AND (NEW.revoked_by IS NULL OR NEW.revoked_at IS NULL
@@ -38,6 +40,20 @@ CREATE TABLE alerts (
   dismiss_reason  TEXT,
   CHECK (status = 'open' OR (decided_by IS NOT NULL AND decided_at IS NOT NULL)),
   CHECK (status <> 'dismissed' OR length(trim(coalesce(dismiss_reason, ''))) > 0)
+);
+CREATE TABLE audit_checkpoints (
+  size       INTEGER PRIMARY KEY,
+  root       BLOB    NOT NULL,
+  time       TEXT    NOT NULL,
+  signature  BLOB    NOT NULL
+);
+CREATE TABLE audit_records (
+  seq        INTEGER PRIMARY KEY CHECK (seq >= 0),
+  record     TEXT    NOT NULL,
+  leaf_hash  BLOB    NOT NULL CHECK (length(leaf_hash) = 32),
+  root       BLOB    NOT NULL CHECK (length(root) = 32),
+  signature  BLOB    NOT NULL CHECK (length(signature) = 64),
+  frontier   BLOB    NOT NULL
 );
 CREATE TABLE cameras (
   name            TEXT    PRIMARY KEY,

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <fstream>
 #include <sstream>
 
 #include "core/paths.h"
@@ -202,6 +203,13 @@ std::vector<std::filesystem::path> files_under(const std::filesystem::path& root
   }
   std::sort(files.begin(), files.end());
   return files;
+}
+
+std::string read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

@@ -65,6 +65,9 @@ bool wait_for_port(int port, double timeout_s);
 // Lists every regular file under `root`, recursively, sorted.
 std::vector<std::filesystem::path> files_under(const std::filesystem::path& root);
 
+// A file's whole content ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& file);
+
 // The JSON lines of `text` that parse as objects (others are ignored).
 std::vector<std::string> lines_of(const std::string& text);
 
