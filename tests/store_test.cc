@@ -136,6 +136,102 @@ TEST_F(StoreTest, CamerasAreStoredByName) {
   EXPECT_TRUE((*cameras)->list()->empty());
 }
 
+// Templates at rest: sealed with a key kept beside the database, bound to their entry.
+TEST_F(StoreTest, TemplatesAreEncryptedAtRestAndBoundToTheirEntry) {
+  // Distinctive values, so their bytes can be looked for in the files.
+  const std::vector<float> a = {0.123456f, -7.654321f, 3.14159f, 2.71828f, -1.41421f, 0.577215f};
+  const std::vector<float> b = {9.87654f, -0.246813f, 1.61803f, -4.66920f, 0.693147f, 1.20206f};
+  auto store = open_rw();
+  auto ida = store->add_pending_entry(entry(), {{"p", a, "a.jpg", "aa"}}, kNow);
+  auto idb = store->add_pending_entry(entry(), {{"p", b, "b.jpg", "bb"}}, kNow);
+  ASSERT_TRUE(ida && idb);
+  ASSERT_TRUE(store->approve_entry(*ida, "bob", kNow));
+  ASSERT_TRUE(store->approve_entry(*idb, "bob", kNow));
+  auto loaded = store->active_templates("p", kNow);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ((*loaded)[0].vector, a);
+  EXPECT_EQ((*loaded)[1].vector, b);
+  const std::string db = (dir_ / "w.db").string();
+  ASSERT_TRUE(std::filesystem::exists(db + ".template-key"));
+  auto no_plaintext = [&](const std::string& when) {
+    for (const std::string file : {db, db + "-wal"}) {
+      const std::string bytes = test::read_file(file);
+      for (const auto* v : {&a, &b}) {
+        const std::string pattern(reinterpret_cast<const char*>(v->data()), 12);
+        EXPECT_EQ(bytes.find(pattern), std::string::npos) << when << ": a plaintext template is in " << file;
+      }
+    }
+  };
+  no_plaintext("after enrolment");
+
+  // Moved onto the other entry, a sealed template does not open.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, ("UPDATE entry_templates SET sealed = (SELECT sealed FROM entry_templates WHERE entry_id = " + std::to_string(*ida) +
+                               ") WHERE entry_id = " + std::to_string(*idb)).c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  auto moved = store->active_templates("p", kNow);
+  ASSERT_FALSE(moved);
+  EXPECT_NE(moved.error().message.find("does not open"), std::string::npos) << moved.error().message;
+  ASSERT_EQ(sqlite3_exec(raw, ("DELETE FROM entry_templates WHERE entry_id = " + std::to_string(*idb)).c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+
+  // Rotation: everything re-encrypted under a new key; the old key opens nothing.
+  const std::string old_key = test::read_file(db + ".template-key");
+  auto rotated = store->rotate_template_key("admin", kNow);
+  ASSERT_TRUE(rotated) << rotated.error().message;
+  EXPECT_EQ(*rotated, 1);
+  EXPECT_NE(test::read_file(db + ".template-key"), old_key);
+  ASSERT_EQ(store->active_templates("p", kNow)->front().vector, a);
+  std::ofstream(db + ".template-key.next", std::ios::trunc) << test::read_file(db + ".template-key");
+  std::ofstream(db + ".template-key", std::ios::trunc) << old_key;  // as if the rename had not happened
+  auto recovered = store->active_templates("p", kNow);
+  ASSERT_TRUE(recovered) << "an interrupted rotation is finished from the .next key: " << recovered.error().message;
+  EXPECT_EQ(recovered->front().vector, a);
+  std::ofstream(db + ".template-key", std::ios::trunc) << old_key;
+  EXPECT_FALSE(store->active_templates("p", kNow)) << "the old key opens nothing";
+  std::filesystem::remove(db + ".template-key");
+  auto missing = store->active_templates("p", kNow);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("template key is missing"), std::string::npos) << missing.error().message;
+}
+
+// A database of schema version 4 (plaintext templates) is migrated: its templates are sealed
+// and the plaintext is gone from the file.
+TEST_F(StoreTest, PlaintextTemplatesOfAnOlderDatabaseAreEncryptedByTheMigration) {
+  const std::string db = (dir_ / "old.db").string();
+  const std::vector<float> v = {0.31415f, -2.7182f, 1.4142f, 0.5772f};
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  const std::string ddl =
+      "PRAGMA journal_mode = WAL;"
+      "CREATE TABLE watchlist_entries (id INTEGER PRIMARY KEY, subject TEXT NOT NULL, legal_basis TEXT NOT NULL, photo_source TEXT NOT NULL, "
+      "submitted_by TEXT NOT NULL, submitted_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, status TEXT NOT NULL, approved_by TEXT, "
+      "approved_at INTEGER, revoked_by TEXT, revoked_at INTEGER, revoke_reason TEXT);"
+      "CREATE TABLE entry_templates (id INTEGER PRIMARY KEY, entry_id INTEGER NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE, "
+      "profile TEXT NOT NULL, dimension INTEGER NOT NULL, vector BLOB NOT NULL, photo_name TEXT NOT NULL, photo_sha256 TEXT NOT NULL);"
+      "INSERT INTO watchlist_entries VALUES (1, 'P', 'W', 'S', 'alice', 1, " + std::to_string(kExpiry) + ", 'active', 'bob', 1, NULL, NULL, NULL);"
+      "PRAGMA user_version = 4;";
+  ASSERT_EQ(sqlite3_exec(raw, ddl.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_stmt* insert = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "INSERT INTO entry_templates VALUES (1, 1, 'p', 4, ?, 'a.jpg', 'aa')", -1, &insert, nullptr), SQLITE_OK);
+  sqlite3_bind_blob(insert, 1, v.data(), 16, SQLITE_TRANSIENT);
+  ASSERT_EQ(sqlite3_step(insert), SQLITE_DONE);
+  sqlite3_finalize(insert);
+  sqlite3_close(raw);
+  const std::string pattern(reinterpret_cast<const char*>(v.data()), 16);
+  ASSERT_NE(test::read_file(db).find(pattern), std::string::npos) << "the old file holds the plaintext";
+
+  auto store = SqliteWatchlistStore::open(db, OpenMode::kReadWriteCreate);
+  ASSERT_TRUE(store) << store.error().message;
+  auto loaded = (*store)->active_templates("p", kNow);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->front().vector, v);
+  for (const std::string file : {db, db + "-wal"})
+    EXPECT_EQ(test::read_file(file).find(pattern), std::string::npos) << "plaintext left in " << file;
+}
+
 TEST_F(StoreTest, AFailedTemplateWriteLeavesNoEntry) {
   auto store = open_rw();
   std::vector<EntryTemplate> bad = {{"p", {1.0f}, "a.jpg", "x"}, {"p", {}, "b.jpg", "y"}};  // empty vector violates the CHECK

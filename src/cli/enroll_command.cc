@@ -142,6 +142,41 @@ void add_enroll_commands(CLI::App& app, int& exit_status) {
   CLI::App* entries = app.add_subcommand("entries", "List watchlist entries as JSON lines (no templates)");
   entries->add_option("--db", *list_db, "Watchlist database")->required();
   entries->callback([list_db, &exit_status] { exit_status = run_entries(*list_db); });
+
+  struct RotateArgs {
+    std::string db, by;
+  };
+  auto rotate = std::make_shared<RotateArgs>();
+  CLI::App* keys = app.add_subcommand("keys", "Manage the keys kept beside the database");
+  keys->require_subcommand(1);
+  CLI::App* rotate_templates = keys->add_subcommand("rotate-templates", "Re-encrypt every template under a new key (audited)");
+  rotate_templates->add_option("--db", rotate->db, "Watchlist database")->required();
+  rotate_templates->add_option("--by", rotate->by, "Who rotates (recorded in the audit log)")->required();
+  rotate_templates->callback([rotate, &exit_status] {
+    exit_status = [&] {
+      if (auto s = validate_user_name("--by", rotate->by); !s) {
+        std::cerr << "glassbox keys rotate-templates: " << s.error().message << "\n";
+        return kExitFailure;
+      }
+      std::error_code ec;
+      if (!std::filesystem::exists(rotate->db, ec)) {
+        std::cerr << "glassbox keys rotate-templates: " << rotate->db << ": no such database\n";
+        return kExitFailure;
+      }
+      auto store = SqliteWatchlistStore::open(rotate->db, OpenMode::kReadWriteCreate);
+      if (!store) {
+        std::cerr << "glassbox keys rotate-templates: " << store.error().message << "\n";
+        return kExitFailure;
+      }
+      auto n = (*store)->rotate_template_key(rotate->by, now_utc());
+      if (!n) {
+        std::cerr << "glassbox keys rotate-templates: " << n.error().message << "\n";
+        return kExitFailure;
+      }
+      std::cerr << *n << " templates re-encrypted under a new key (" << TemplateKey::path_for(rotate->db).string() << ")\n";
+      return kExitOk;
+    }();
+  });
 }
 
 }  // namespace glassbox::cli

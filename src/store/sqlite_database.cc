@@ -3,13 +3,14 @@
 #include <array>
 
 #include "store/sqlite_statement.h"
+#include "store/template_key.h"
 
 namespace glassbox {
 namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -117,7 +118,56 @@ CREATE TABLE audit_checkpoints (
 CREATE TRIGGER audit_records_append_only_u BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_records_append_only_d BEFORE DELETE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql",
+    // 5: templates encrypted at rest. The new table is filled from the old one by
+    // seal_plaintext_templates() (code: it needs the key, which is not in the database), then
+    // kMigration5Finish replaces the old table.
+    R"sql(
+CREATE TABLE entry_templates_sealed (
+  id            INTEGER PRIMARY KEY,
+  entry_id      INTEGER NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE,
+  profile       TEXT    NOT NULL,
+  dimension     INTEGER NOT NULL CHECK (dimension > 0),
+  key_id        TEXT    NOT NULL,
+  sealed        BLOB    NOT NULL CHECK (length(sealed) = 40 + 4 * dimension),
+  photo_name    TEXT    NOT NULL,
+  photo_sha256  TEXT    NOT NULL
+);
+)sql",
 };
+
+constexpr const char* kMigration5Finish = R"sql(
+DROP TABLE entry_templates;
+ALTER TABLE entry_templates_sealed RENAME TO entry_templates;
+CREATE INDEX entry_templates_by_profile ON entry_templates(profile, entry_id);
+)sql";
+
+// Migration 5's data step: every plaintext template sealed into the new table under the
+// template key (created beside the database if there is none).
+Status seal_plaintext_templates(SqliteDatabase& db) {
+  SqliteStatement count(db.handle(), "SELECT count(*) FROM entry_templates");
+  if (!count.prepared() || count.step() != SQLITE_ROW) return db.error("cannot count the templates to encrypt");
+  if (count.int64(0) == 0) return ok_status();
+  auto key = TemplateKey::load(db.path(), /*create_if_missing=*/true);
+  if (!key) return key.error();
+  SqliteStatement rows(db.handle(), "SELECT id, entry_id, profile, dimension, vector, photo_name, photo_sha256 FROM entry_templates");
+  if (!rows.prepared()) return db.error("cannot read the templates to encrypt");
+  while (rows.step() == SQLITE_ROW) {
+    SqliteStatement insert(db.handle(),
+                           "INSERT INTO entry_templates_sealed (id, entry_id, profile, dimension, key_id, sealed, photo_name, photo_sha256) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!insert.prepared()) return db.error("cannot prepare the sealed template insert");
+    insert.bind(1, rows.int64(0));
+    insert.bind(2, rows.int64(1));
+    insert.bind(3, rows.text(2));
+    insert.bind(4, rows.int64(3));
+    insert.bind(5, key->id());
+    insert.bind_bytes(6, key->seal(rows.floats(4), rows.int64(1), rows.text(2)));
+    insert.bind(7, rows.text(5));
+    insert.bind(8, rows.text(6));
+    if (insert.step() != SQLITE_DONE) return db.error("cannot store a sealed template");
+  }
+  return ok_status();
+}
 
 }  // namespace
 
@@ -139,6 +189,8 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
     // WAL: readers (the API, `watch`) never wait for the writer, and a commit is one append.
     // The mode is stored in the file, so every later connection uses it too.
     if (auto s = store->exec("PRAGMA journal_mode = WAL"); !s) return s.error();
+    // Deleted content (purged evidence, replaced templates) is overwritten, not left in free pages.
+    if (auto s = store->exec("PRAGMA secure_delete = ON"); !s) return s.error();
     if (auto s = store->migrate(); !s) return s.error();
   } else {
     SqliteStatement version(db, "PRAGMA user_version");
@@ -187,19 +239,26 @@ Status SqliteDatabase::transaction(const std::function<Status()>& body) {
 
 Status SqliteDatabase::migrate() {
   if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
-  SqliteStatement version(db_, "PRAGMA user_version");
-  if (!version.prepared() || version.step() != SQLITE_ROW) {
-    rollback();
-    return error("cannot read the schema version (is this an SQLite file?)");
+  std::int64_t current = 0;
+  {
+    // Finalised before the migrations run: an open statement would keep DROP TABLE from working.
+    SqliteStatement version(db_, "PRAGMA user_version");
+    if (!version.prepared() || version.step() != SQLITE_ROW) {
+      rollback();
+      return error("cannot read the schema version (is this an SQLite file?)");
+    }
+    current = version.int64(0);
   }
-  const auto current = version.int64(0);
   if (current > kSchemaVersion) {
     rollback();
     return Error{path_ + ": database schema version " + std::to_string(current) + " is newer than this binary (" +
                  std::to_string(kSchemaVersion) + ")"};
   }
   for (auto v = current; v < kSchemaVersion; ++v) {
-    if (auto s = exec(kMigrations[static_cast<std::size_t>(v)]); !s) {
+    Status s = exec(kMigrations[static_cast<std::size_t>(v)]);
+    if (s && v + 1 == 5) s = seal_plaintext_templates(*this);
+    if (s && v + 1 == 5) s = exec(kMigration5Finish);
+    if (!s) {
       rollback();
       return s.error().within("migration to schema version " + std::to_string(v + 1));
     }
@@ -209,7 +268,12 @@ Status SqliteDatabase::migrate() {
     rollback();
     return s;
   }
-  return exec("COMMIT");
+  if (auto s = exec("COMMIT"); !s) return s;
+  // After templates were encrypted, copy the overwritten pages into the main file now, so no
+  // plaintext template stays in it (best effort: a busy reader only delays this to SQLite's
+  // next checkpoint).
+  if (current < 5 && current > 0) (void)exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return ok_status();
 }
 
 }  // namespace glassbox

@@ -1,6 +1,10 @@
 #include "store/sqlite_store.h"
 
+#include <filesystem>
+#include <optional>
+
 #include "audit/audit_log.h"
+#include "store/template_key.h"
 #include "store/sqlite_statement.h"
 
 namespace glassbox {
@@ -60,6 +64,8 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
                                                              const std::vector<EntryTemplate>& templates,
                                                              UnixSeconds now) {
   if (templates.empty()) return Error{"an entry needs at least one template"};
+  auto key = template_key(/*create_if_missing=*/true);
+  if (!key) return key.error();
   if (auto s = db_->exec("BEGIN IMMEDIATE"); !s) return s.error();
   auto abort_with = [&](Error e) {
     db_->rollback();
@@ -79,15 +85,16 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
   const std::int64_t id = sqlite3_last_insert_rowid(db_->handle());
   for (const EntryTemplate& t : templates) {
     Statement ins(db_->handle(),
-                  "INSERT INTO entry_templates (entry_id, profile, dimension, vector, photo_name, photo_sha256) "
-                  "VALUES (?, ?, ?, ?, ?, ?)");
+                  "INSERT INTO entry_templates (entry_id, profile, dimension, key_id, sealed, photo_name, photo_sha256) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)");
     if (!ins.prepared()) return abort_with(db_->error("cannot prepare template insert"));
     ins.bind(1, id);
     ins.bind(2, t.profile);
     ins.bind(3, static_cast<std::int64_t>(t.vector.size()));
-    ins.bind_floats(4, t.vector);
-    ins.bind(5, t.photo_name);
-    ins.bind(6, t.photo_sha256);
+    ins.bind(4, key->id());
+    ins.bind_bytes(5, key->seal(t.vector, id, t.profile));
+    ins.bind(6, t.photo_name);
+    ins.bind(7, t.photo_sha256);
     if (ins.step() != SQLITE_DONE) return abort_with(db_->error("cannot store a template"));
   }
   nlohmann::json photos = nlohmann::json::array();
@@ -186,14 +193,26 @@ Result<std::vector<EntryRecord>> SqliteWatchlistStore::list_entries() {
 
 Result<std::vector<WatchlistTemplate>> SqliteWatchlistStore::active_templates(const std::string& profile, UnixSeconds now) {
   Statement s(db_->handle(),
-              "SELECT e.id, e.subject, t.vector FROM entry_templates t JOIN watchlist_entries e ON e.id = t.entry_id "
+              "SELECT e.id, e.subject, t.key_id, t.sealed FROM entry_templates t JOIN watchlist_entries e ON e.id = t.entry_id "
               "WHERE e.status = 'active' AND e.expires_at > ? AND t.profile = ? ORDER BY e.id, t.id");
   if (!s.prepared()) return db_->error("cannot prepare watchlist query");
   s.bind(1, now);
   s.bind(2, profile);
   std::vector<WatchlistTemplate> out;
+  std::optional<TemplateKey> key;
   int rc;
-  while ((rc = s.step()) == SQLITE_ROW) out.push_back(WatchlistTemplate{s.int64(0), s.text(1), s.floats(2)});
+  while ((rc = s.step()) == SQLITE_ROW) {
+    if (!key) {
+      auto loaded = template_key(/*create_if_missing=*/false);
+      if (!loaded) return loaded.error();
+      key = *loaded;
+    }
+    if (s.text(2) != key->id())
+      return Error{db_->path() + ": templates were sealed with key " + s.text(2) + ", the template key file holds " + key->id()};
+    auto vector = key->open(s.bytes(3), s.int64(0), profile);
+    if (!vector) return vector.error().within(db_->path());
+    out.push_back(WatchlistTemplate{s.int64(0), s.text(1), std::move(*vector)});
+  }
   if (rc != SQLITE_DONE) return db_->error("cannot load the watchlist");
   return out;
 }
@@ -210,6 +229,63 @@ Result<std::vector<std::int64_t>> SqliteWatchlistStore::active_entries_without(c
   while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.int64(0));
   if (rc != SQLITE_DONE) return db_->error("cannot load the watchlist");
   return out;
+}
+
+}  // namespace glassbox
+
+namespace glassbox {
+
+Result<TemplateKey> SqliteWatchlistStore::template_key(bool create_if_missing) {
+  // A rotation interrupted after its commit left the new key beside the old one: the templates
+  // name it, so it is put in place now.
+  const auto next = next_template_key_path(db_->path());
+  std::error_code ec;
+  if (std::filesystem::exists(next, ec)) {
+    Statement sealed_with(db_->handle(), "SELECT key_id FROM entry_templates LIMIT 1");
+    auto candidate = TemplateKey::read(next);
+    if (sealed_with.prepared() && sealed_with.step() == SQLITE_ROW && candidate && candidate->id() == sealed_with.text(0))
+      std::filesystem::rename(next, TemplateKey::path_for(db_->path()), ec);
+  }
+  return TemplateKey::load(db_->path(), create_if_missing);
+}
+
+std::filesystem::path SqliteWatchlistStore::next_template_key_path(const std::string& database) {
+  return TemplateKey::path_for(database).string() + ".next";
+}
+
+Result<int> SqliteWatchlistStore::rotate_template_key(const std::string& actor, UnixSeconds now) {
+  auto old_key = template_key(/*create_if_missing=*/false);
+  if (!old_key) return old_key.error();
+  const TemplateKey new_key = TemplateKey::generate();
+  // The new key is on disk before any template depends on it.
+  const auto next = next_template_key_path(db_->path());
+  if (auto s = new_key.write(next); !s) return s.error();
+  int count = 0;
+  auto status = db_->transaction([&]() -> Status {
+    Statement rows(db_->handle(), "SELECT id, entry_id, profile, key_id, sealed FROM entry_templates ORDER BY id");
+    if (!rows.prepared()) return db_->error("cannot read the templates");
+    while (rows.step() == SQLITE_ROW) {
+      if (rows.text(3) != old_key->id()) return Error{"template " + std::to_string(rows.int64(0)) + " was sealed with another key (" + rows.text(3) + ")"};
+      auto vector = old_key->open(rows.bytes(4), rows.int64(1), rows.text(2));
+      if (!vector) return vector.error();
+      Statement update(db_->handle(), "UPDATE entry_templates SET key_id = ?, sealed = ? WHERE id = ?");
+      if (!update.prepared()) return db_->error("cannot prepare the re-encryption");
+      update.bind(1, new_key.id());
+      update.bind_bytes(2, new_key.seal(*vector, rows.int64(1), rows.text(2)));
+      update.bind(3, rows.int64(0));
+      if (update.step() != SQLITE_DONE) return db_->error("cannot re-encrypt a template");
+      ++count;
+    }
+    return audit::append(*db_, {actor, "keys.rotate", "templates", {{"from", old_key->id()}, {"to", new_key.id()}, {"templates", count}}}, now);
+  });
+  std::error_code ec;
+  if (!status) {
+    std::filesystem::remove(next, ec);
+    return status.error();
+  }
+  std::filesystem::rename(next, TemplateKey::path_for(db_->path()), ec);
+  if (ec) return Error{"templates re-encrypted, but the new key could not be put in place (" + ec.message() + "); it is in " + next.string()};
+  return count;
 }
 
 }  // namespace glassbox

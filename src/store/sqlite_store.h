@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "store/sqlite_database.h"
+#include "store/template_key.h"
 #include "store/watchlist_store.h"
 
 namespace glassbox {
@@ -25,9 +26,16 @@ class SqliteWatchlistStore final : public WatchlistStore {
   Result<std::vector<WatchlistTemplate>> active_templates(const std::string& profile, UnixSeconds now) override;
   Result<std::vector<std::int64_t>> active_entries_without(const std::string& profile, UnixSeconds now) override;
 
+  // Re-encrypts every template under a new key (audited by `actor`); returns how many. The old
+  // key no longer opens anything afterwards.
+  Result<int> rotate_template_key(const std::string& actor, UnixSeconds now);
+
   static constexpr int kSchemaVersion = SqliteDatabase::kSchemaVersion;
 
  private:
+  Result<TemplateKey> template_key(bool create_if_missing);
+  static std::filesystem::path next_template_key_path(const std::string& database);
+
   explicit SqliteWatchlistStore(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
 
   std::unique_ptr<SqliteDatabase> db_;

@@ -1,4 +1,4 @@
--- user_version 4
+-- user_version 5
 CREATE TRIGGER audit_records_append_only_d BEFORE DELETE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_records_append_only_u BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER watchlist_entries_revocation_complete
@@ -66,12 +66,13 @@ CREATE TABLE cameras (
   created_at      INTEGER NOT NULL,
   updated_at      INTEGER NOT NULL
 );
-CREATE TABLE entry_templates (
+CREATE TABLE "entry_templates" (
   id            INTEGER PRIMARY KEY,
   entry_id      INTEGER NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE,
   profile       TEXT    NOT NULL,
   dimension     INTEGER NOT NULL CHECK (dimension > 0),
-  vector        BLOB    NOT NULL CHECK (length(vector) = 4 * dimension),
+  key_id        TEXT    NOT NULL,
+  sealed        BLOB    NOT NULL CHECK (length(sealed) = 40 + 4 * dimension),
   photo_name    TEXT    NOT NULL,
   photo_sha256  TEXT    NOT NULL
 );

@@ -1,0 +1,125 @@
+#include "store/template_key.h"
+
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace glassbox {
+namespace {
+
+bool sodium_ready() {
+  static const bool ready = sodium_init() >= 0;
+  return ready;
+}
+
+std::string key_id(const std::array<unsigned char, 32>& key) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, key.data(), key.size());
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return std::string(hex).substr(0, 16);
+}
+
+std::string associated_data(std::int64_t entry_id, const std::string& profile) {
+  return "glassbox-template/v1\nentry " + std::to_string(entry_id) + "\nprofile " + profile + "\n";
+}
+
+}  // namespace
+
+TemplateKey TemplateKey::generate() {
+  (void)sodium_ready();
+  TemplateKey k;
+  crypto_aead_xchacha20poly1305_ietf_keygen(k.key_.data());
+  k.id_ = key_id(k.key_);
+  return k;
+}
+
+std::filesystem::path TemplateKey::path_for(const std::string& database) { return database + ".template-key"; }
+
+std::size_t TemplateKey::sealed_size(std::size_t dimension) {
+  return crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + dimension * sizeof(float) + crypto_aead_xchacha20poly1305_ietf_ABYTES;
+}
+
+Result<TemplateKey> TemplateKey::load(const std::string& database, bool create_if_missing) {
+  if (!sodium_ready()) return Error{"libsodium could not be initialised"};
+  const auto file = path_for(database);
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) {
+    if (!create_if_missing)
+      return Error{file.string() + ": the template key is missing; without it no template can be read (it is never kept in the database)"};
+    TemplateKey k = generate();
+    if (auto s = k.write(file); !s) return s.error();
+    return k;
+  }
+  return read(file);
+}
+
+Result<TemplateKey> TemplateKey::read(const std::filesystem::path& file) {
+  if (!sodium_ready()) return Error{"libsodium could not be initialised"};
+  std::ifstream in(file);
+  if (!in) return Error{file.string() + ": cannot read the template key"};
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string hex = text.str();
+  while (!hex.empty() && (hex.back() == '\n' || hex.back() == ' ')) hex.pop_back();
+  TemplateKey k;
+  std::size_t written = 0;
+  if (hex.size() != 64 || sodium_hex2bin(k.key_.data(), k.key_.size(), hex.data(), hex.size(), nullptr, &written, nullptr) != 0 ||
+      written != 32)
+    return Error{file.string() + ": not a template key (64 hex digits)"};
+  k.id_ = key_id(k.key_);
+  return k;
+}
+
+Status TemplateKey::write(const std::filesystem::path& file) const {
+  char hex[65];
+  sodium_bin2hex(hex, sizeof hex, key_.data(), key_.size());
+  const auto partial = file.string() + ".partial";
+  const mode_t old_mask = umask(077);
+  {
+    std::ofstream out(partial, std::ios::trunc);
+    out << hex << "\n";
+    out.flush();
+    if (!out) {
+      umask(old_mask);
+      return Error{partial + ": cannot write the template key"};
+    }
+  }
+  umask(old_mask);
+  std::error_code ec;
+  std::filesystem::rename(partial, file, ec);
+  if (ec) return Error{file.string() + ": cannot put the template key in place: " + ec.message()};
+  return ok_status();
+}
+
+std::vector<unsigned char> TemplateKey::seal(const std::vector<float>& vector, std::int64_t entry_id, const std::string& profile) const {
+  const std::string ad = associated_data(entry_id, profile);
+  std::vector<unsigned char> out(sealed_size(vector.size()));
+  randombytes_buf(out.data(), crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &written,
+                                             reinterpret_cast<const unsigned char*>(vector.data()), vector.size() * sizeof(float),
+                                             reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, out.data(), key_.data());
+  return out;
+}
+
+Result<std::vector<float>> TemplateKey::open(const std::vector<unsigned char>& sealed, std::int64_t entry_id, const std::string& profile) const {
+  constexpr std::size_t overhead = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES;
+  if (sealed.size() < overhead || (sealed.size() - overhead) % sizeof(float) != 0)
+    return Error{"template of entry " + std::to_string(entry_id) + ": not a sealed template"};
+  const std::string ad = associated_data(entry_id, profile);
+  std::vector<float> vector((sealed.size() - overhead) / sizeof(float));
+  unsigned long long written = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(vector.data()), &written, nullptr,
+                                                 sealed.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+                                                 sealed.size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+                                                 reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), sealed.data(), key_.data()) != 0)
+    return Error{"template of entry " + std::to_string(entry_id) + " (" + profile +
+                 "): does not open with this key (changed, moved to another entry, or sealed with another key)"};
+  return vector;
+}
+
+}  // namespace glassbox
