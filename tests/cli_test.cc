@@ -348,6 +348,19 @@ TEST_F(CliTest, TheAuditLogIsExportedAndVerifiedOffline) {
   std::ofstream(dir_ / "proof.json") << proof.out;
   EXPECT_EQ(run_glassbox({"audit", "verify", "--public-key", pub, "--inclusion", (dir_ / "proof.json").string()}).exit_code, 0);
   EXPECT_EQ(run_glassbox({"audit", "verify", "--public-key", (dir_ / "nowhere.pub").string(), out.string()}).exit_code, 2);
+
+  // The same database's transparency statistics, as JSON and as a table to publish.
+  auto stats = run_glassbox({"transparency", "--db", db(), "--json", "--deployment", "test-site"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const json report = json::parse(stats.out);
+  EXPECT_EQ(report["deployment"], "test-site");
+  EXPECT_EQ(report["counts"]["entries_added"], 2);
+  EXPECT_EQ(report["counts"]["entries_approved"], 2);
+  EXPECT_EQ(report["counts"]["alerts_raised"], 0) << "watch writes nothing";
+  EXPECT_EQ(report["entries_active_now"], 2);
+  auto table = run_glassbox({"transparency", "--db", db()});
+  EXPECT_NE(table.out.find("Alerts dismissed (false alerts)"), std::string::npos) << table.out;
+  EXPECT_EQ(run_glassbox({"transparency", "--db", db(), "--from", "2026-02-30"}).exit_code, 1);
 }
 
 TEST_F(CliTest, WatchWithoutADatabaseIsAClearError) {

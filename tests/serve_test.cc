@@ -161,7 +161,19 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
           << method << " " << path << " answered " << r->status << ", which the document does not list: " << r->body;
     }
   }
-  EXPECT_EQ(operations, 19);
+  EXPECT_EQ(operations, 20);
+
+  // Transparency: what was analysed and decided, in numbers.
+  auto transparency = http.Get("/api/transparency");
+  ASSERT_TRUE(transparency);
+  ASSERT_EQ(transparency->status, 200) << transparency->body;
+  const json counts = json::parse(transparency->body)["counts"];
+  EXPECT_GT(counts["faces_analysed"].get<int>(), 0);
+  EXPECT_GT(counts["frames_analysed"].get<int>(), 0);
+  EXPECT_GE(counts["alerts_raised"].get<int>(), 1);
+  EXPECT_EQ(counts["alerts_confirmed"], 1) << "olga's confirmation";
+  EXPECT_EQ(counts["entries_approved"], 1);
+  EXPECT_EQ(http.Get("/api/transparency?from=2026-13-01")->status, 400);
 
   // SIGTERM: a clean stop, and every alert the API showed is in the database.
   const auto listed = json::parse(http.Get("/api/alerts?limit=10000")->body).size();

@@ -12,6 +12,7 @@
 #include "api/openapi_document.h"
 #include "audit/audit_log.h"
 #include "store/sqlite_statement.h"
+#include "store/transparency.h"
 #include "enroll/enrollment.h"
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
@@ -206,7 +207,30 @@ std::shared_ptr<LiveService::Camera> LiveService::make_camera(const CameraConfig
 
 void LiveService::retire_camera(Camera& camera) {
   camera.ingest->stop();
+  flush_analysis_counts();  // its counts so far, before they go with it
   analyzer_->remove_camera(camera.analysis);
+}
+
+void LiveService::flush_analysis_counts() {
+  std::lock_guard lock(flush_mutex_);
+  auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate);
+  if (!db) return;  // tried again at the next call; the counts stay in memory meanwhile
+  std::vector<std::pair<LiveAnalyzer::CameraHandle, LiveCameraStats>> written;
+  const UnixSeconds now = now_utc();
+  const auto status = (*db)->transaction([&]() -> Status {
+    for (const auto& camera : camera_snapshot()) {
+      const auto current = analyzer_->camera_stats(camera->analysis);
+      if (!current) continue;
+      const LiveCameraStats& before = flushed_[camera->analysis];
+      const AnalysisCounts delta{current->frames_analysed - before.frames_analysed, current->faces_detected - before.faces_detected,
+                                 current->faces_embedded - before.faces_embedded};
+      if (auto s = add_analysis_counts(**db, camera->config.name, delta, now); !s) return s;
+      written.emplace_back(camera->analysis, *current);
+    }
+    return ok_status();
+  });
+  if (status)
+    for (const auto& [handle, stats] : written) flushed_[handle] = stats;
 }
 
 std::vector<std::shared_ptr<LiveService::Camera>> LiveService::camera_snapshot() const {
@@ -248,6 +272,7 @@ void LiveService::maintenance_loop() {
         return;
     }
     (void)reload_watchlist();  // on failure the previous list stays in force
+    flush_analysis_counts();
     if (std::chrono::steady_clock::now() >= next_checkpoint) {
       next_checkpoint = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(config_.audit_checkpoint_interval_s * 1000));
       if (auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate); db) {
@@ -294,6 +319,7 @@ void LiveService::stop() {
     cameras_started_ = false;
   }
   analyzer_->stop();                               // frames in analysis finish; their alerts are stored
+  flush_analysis_counts();
   {
     std::lock_guard lock(maintenance_mutex_);
     stopping_ = true;
@@ -414,6 +440,20 @@ void LiveService::register_routes() {
   });
   register_camera_routes();
   register_entry_routes();
+  http_->Get("/api/transparency", [this](const httplib::Request& req, httplib::Response& res) {
+    const UnixSeconds now = now_utc();
+    const std::string today = format_date_utc(now);
+    auto from = parse_date_utc(req.has_param("from") ? req.get_param_value("from") : today.substr(0, 8) + "01");
+    if (!from) return reply_error(res, 400, "from: " + from.error().message);
+    auto to = req.has_param("to") ? parse_date_utc(req.get_param_value("to")) : Result<UnixSeconds>(*parse_date_utc(today) + 86400);
+    if (!to) return reply_error(res, 400, "to: " + to.error().message);
+    flush_analysis_counts();  // up to the moment
+    auto db = SqliteDatabase::open(db_path_, OpenMode::kReadOnly);
+    if (!db) return reply_error(res, 500, db.error().message);
+    auto report = transparency_report(**db, config_.deployment, {*from, *to}, now);
+    if (!report) return reply_error(res, 400, report.error().message);
+    reply_json(res, 200, *report);
+  });
   http_->Get("/api/alerts", [this](const httplib::Request& req, httplib::Response& res) {
     AlertFilter filter;
     try {

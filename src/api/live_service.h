@@ -60,6 +60,8 @@ class LiveService {
   // Stops its ingest (waiting for a read in progress) and takes it out of the analysis.
   void retire_camera(Camera& camera);
   std::vector<std::shared_ptr<Camera>> camera_snapshot() const;
+  // Adds what was analysed since the last call to the per-day counts (transparency statistics).
+  void flush_analysis_counts();
   std::shared_ptr<Camera> find_camera(const std::string& name) const;
 
   std::string data_dir_;
@@ -96,7 +98,9 @@ class LiveService {
   std::unique_ptr<SqliteWatchlistStore> entry_store_;  // guarded by entries_mutex_
   std::unique_ptr<FaceDetector> enrol_detector_;       // guarded by entries_mutex_
   std::unique_ptr<Embedder> enrol_embedder_;           // guarded by entries_mutex_
-  std::mutex reload_mutex_;  // one reload at a time, so an older list never replaces a newer one
+  std::mutex reload_mutex_;
+  std::mutex flush_mutex_;  // guards flushed_
+  std::map<LiveAnalyzer::CameraHandle, LiveCameraStats> flushed_;  // counts already written, per camera  // one reload at a time, so an older list never replaces a newer one
   std::atomic<std::size_t> watchlist_entries_{0};
   std::atomic<std::uint64_t> watchlist_reloads_{0};
   std::atomic<std::uint64_t> evidence_purged_{0};

@@ -40,7 +40,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     return Error{origin + ": not valid JSON: " + e.what()};
   }
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
-  static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s"};
+  static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment"};
   for (const auto& [key, value] : doc.items())
     if (!kKeys.count(key)) return Error{origin + ": " + key + ": unknown setting"};
   ServiceConfig config;
@@ -48,6 +48,11 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   if (doc.contains("profile")) {
     if (!doc["profile"].is_string() || doc["profile"].get<std::string>().empty()) return field_error(root + ": profile", "must be a profile name");
     config.profile = doc["profile"];
+  }
+  if (doc.contains("deployment")) {
+    if (!doc["deployment"].is_string() || doc["deployment"].get<std::string>().empty() || doc["deployment"].get<std::string>().size() > 100)
+      return field_error(root + ": deployment", "must be a name of 1 to 100 characters");
+    config.deployment = doc["deployment"];
   }
   auto workers = number_in<int>(doc, "workers", root + ": config", config.workers, 1, 64);
   if (!workers) return workers.error();

@@ -17,6 +17,7 @@ namespace glassbox {
 
 struct ServiceConfig {
   std::string profile = "dlib_resnet";
+  std::string deployment = "default";  // the name transparency reports carry
   int workers = 2;                    // shared inference workers, 1..64
   int evidence_retention_days = 30;   // 1..3650
   int queue_frames = 8;               // per camera, 1..1000

@@ -10,7 +10,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -131,6 +131,18 @@ CREATE TABLE entry_templates_sealed (
   sealed        BLOB    NOT NULL CHECK (length(sealed) = 40 + 4 * dimension),
   photo_name    TEXT    NOT NULL,
   photo_sha256  TEXT    NOT NULL
+);
+)sql",
+    // 6: what the live service analysed, per UTC day and camera, for transparency statistics
+    // (counts only: nothing about any face).
+    R"sql(
+CREATE TABLE analysis_stats (
+  day             TEXT    NOT NULL,             -- YYYY-MM-DD, UTC
+  camera          TEXT    NOT NULL,
+  frames_analysed INTEGER NOT NULL DEFAULT 0 CHECK (frames_analysed >= 0),
+  faces_detected  INTEGER NOT NULL DEFAULT 0 CHECK (faces_detected >= 0),
+  faces_embedded  INTEGER NOT NULL DEFAULT 0 CHECK (faces_embedded >= 0),
+  PRIMARY KEY (day, camera)
 );
 )sql",
 };

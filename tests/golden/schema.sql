@@ -1,4 +1,4 @@
--- user_version 5
+-- user_version 6
 CREATE TRIGGER audit_records_append_only_d BEFORE DELETE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_records_append_only_u BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER watchlist_entries_revocation_complete
@@ -40,6 +40,14 @@ CREATE TABLE alerts (
   dismiss_reason  TEXT,
   CHECK (status = 'open' OR (decided_by IS NOT NULL AND decided_at IS NOT NULL)),
   CHECK (status <> 'dismissed' OR length(trim(coalesce(dismiss_reason, ''))) > 0)
+);
+CREATE TABLE analysis_stats (
+  day             TEXT    NOT NULL,             -- YYYY-MM-DD, UTC
+  camera          TEXT    NOT NULL,
+  frames_analysed INTEGER NOT NULL DEFAULT 0 CHECK (frames_analysed >= 0),
+  faces_detected  INTEGER NOT NULL DEFAULT 0 CHECK (faces_detected >= 0),
+  faces_embedded  INTEGER NOT NULL DEFAULT 0 CHECK (faces_embedded >= 0),
+  PRIMARY KEY (day, camera)
 );
 CREATE TABLE audit_checkpoints (
   size       INTEGER PRIMARY KEY,
