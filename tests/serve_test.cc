@@ -7,6 +7,8 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <set>
@@ -37,6 +39,20 @@ class ServeTest : public ::testing::Test {
     ASSERT_EQ(enrolled.exit_code, 0) << enrolled.err;
     entry_ = std::stoll(enrolled.out);
     ASSERT_EQ(test::run_glassbox({"approve", "--db", db(), "--entry", std::to_string(entry_), "--approved-by", "bob"}).exit_code, 0);
+    // The accounts the tests act as (the first, an admin, is the bootstrap).
+    const std::vector<std::pair<std::string, std::vector<std::string>>> accounts = {
+        {"root", {"admin"}}, {"olga", {"operator"}}, {"alice", {"supervisor"}}, {"bob", {"supervisor"}}, {"carol", {"supervisor"}}, {"audrey", {"auditor"}}};
+    for (const auto& [name, roles] : accounts) {
+      tokens_[name] = test::make_account(dir_.path(), name, roles);
+      ASSERT_FALSE(tokens_[name].empty()) << "account " << name;
+    }
+  }
+  // A client acting as `user` (its API token).
+  std::unique_ptr<httplib::Client> client(int port, const std::string& user) {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
+    c->set_bearer_token_auth(tokens_.at(user));
+    c->set_read_timeout(30, 0);
+    return c;
   }
   std::string db() const { return (dir_ / "glassbox.db").string(); }
   std::string write_config(const std::string& text) const {
@@ -47,6 +63,7 @@ class ServeTest : public ::testing::Test {
 
   test::TempDir dir_;
   std::int64_t entry_ = 0;
+  std::map<std::string, std::string> tokens_;
 };
 
 TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown) {
@@ -57,8 +74,8 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
                                  "127.0.0.1:" + std::to_string(port), "--config", config});
   ASSERT_TRUE(test::wait_for_port(port, 30)) << "serve did not start";
-  httplib::Client http("127.0.0.1", port);
-  http.set_read_timeout(10, 0);
+  auto olga = client(port, "olga");
+  httplib::Client& http = *olga;
   auto health = http.Get("/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
@@ -67,6 +84,7 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   std::string first_event;
   std::thread live_client([&] {
     httplib::Client events("127.0.0.1", port);
+    events.set_bearer_token_auth(tokens_.at("olga"));
     events.set_read_timeout(60, 0);
     std::string buffer;
     events.Get("/api/events", [&](const char* data, std::size_t length) {
@@ -108,14 +126,15 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   const cv::Mat face = cv::imdecode(std::vector<unsigned char>(evidence->body.begin(), evidence->body.end()), cv::IMREAD_COLOR);
   EXPECT_GE(face.cols, alerts[0]["box"]["w"].get<int>()) << "the matched face with a margin";
 
-  // Review: a named person decides once; a dismissal needs a reason.
-  auto confirmed = http.Post("/api/alerts/" + id + "/confirm", R"({"user":"olga"})", "application/json");
+  // Review: the person deciding is the one authenticated; a dismissal needs a reason.
+  EXPECT_EQ(httplib::Client("127.0.0.1", port).Post("/api/alerts/" + id + "/confirm", "", "application/json")->status, 401);
+  EXPECT_EQ(client(port, "root")->Post("/api/alerts/" + id + "/confirm", "", "application/json")->status, 403) << "an admin does not review";
+  auto confirmed = http.Post("/api/alerts/" + id + "/confirm", "", "application/json");
   ASSERT_TRUE(confirmed);
   EXPECT_EQ(confirmed->status, 200);
   EXPECT_EQ(json::parse(confirmed->body)["decided_by"], "olga");
-  EXPECT_EQ(http.Post("/api/alerts/" + id + "/dismiss", R"({"user":"piet","reason":"no"})", "application/json")->status, 409);
-  EXPECT_EQ(http.Post("/api/alerts/" + id + "/confirm", R"({})", "application/json")->status, 400);
-  EXPECT_EQ(http.Post("/api/alerts/999999/confirm", R"({"user":"olga"})", "application/json")->status, 404);
+  EXPECT_EQ(http.Post("/api/alerts/" + id + "/dismiss", R"({"reason":"no"})", "application/json")->status, 409) << "decided once";
+  EXPECT_EQ(http.Post("/api/alerts/999999/confirm", "", "application/json")->status, 404);
   EXPECT_EQ(http.Get("/api/alerts?status=maybe")->status, 400);
 
   // Both cameras are analysed (the second may start a little later on a busy machine).
@@ -150,7 +169,7 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
       if (path == "/api/events") continue;  // a stream; checked by the live client above
       // The bodies are deliberately not what the routes want (or act on a file camera, or an
       // entry already active): each must answer, and not as an unknown route.
-      const std::string body = R"({"user":"olga","reason":"check"})";
+      const std::string body = R"({"name":"olga","reason":"check"})";
       httplib::Result r = method == "get"     ? http.Get(concrete.c_str())
                           : method == "patch" ? http.Patch(concrete.c_str(), body, "application/json")
                           : method == "delete" ? http.Delete(concrete.c_str())
@@ -161,7 +180,7 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
           << method << " " << path << " answered " << r->status << ", which the document does not list: " << r->body;
     }
   }
-  EXPECT_EQ(operations, 20);
+  EXPECT_EQ(operations, 27);
 
   // Transparency: what was analysed and decided, in numbers.
   auto transparency = http.Get("/api/transparency");
@@ -199,7 +218,8 @@ TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlertOrEntry) {
     test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
                                    "127.0.0.1:" + std::to_string(port), "--config", config});
     ASSERT_TRUE(test::wait_for_port(port, 30)) << "round " << round;
-    httplib::Client http("127.0.0.1", port);
+    auto alice = client(port, "alice");
+    httplib::Client& http = *alice;
     const auto kill_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500 + rng() % 2500);
     while (std::chrono::steady_clock::now() < kill_at) {
       if (auto r = http.Get("/api/alerts?limit=10000"); r && r->status == 200)
@@ -272,8 +292,7 @@ TEST_F(ServeTest, WebhooksAreRetriedAndADeadOneBlocksNothing) {
     }
     std::this_thread::sleep_for(100ms);
   }
-  httplib::Client http("127.0.0.1", port);
-  const std::string metrics = http.Get("/metrics")->body;
+  const std::string metrics = client(port, "olga")->Get("/metrics")->body;
   EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
   receiver.stop();
   receiver_thread.join();
@@ -318,7 +337,8 @@ TEST_F(ServeTest, HttpsWebhooksVerifyTheEndpointsCertificate) {
   test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
                                  "127.0.0.1:" + std::to_string(port), "--config", config});
   ASSERT_TRUE(test::wait_for_port(port, 30));
-  httplib::Client http("127.0.0.1", port);
+  auto olga = client(port, "olga");
+  httplib::Client& http = *olga;
   std::string metrics;
   for (int i = 0; i < 600; ++i) {
     metrics = http.Get("/metrics")->body;
@@ -349,7 +369,8 @@ TEST_F(ServeTest, AlertsArePublishedToMqttOnceTheBrokerIsUp) {
   test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
                                  "127.0.0.1:" + std::to_string(port), "--config", config});
   ASSERT_TRUE(test::wait_for_port(port, 30));
-  httplib::Client http("127.0.0.1", port);
+  auto olga = client(port, "olga");
+  httplib::Client& http = *olga;
   const std::string broker = "{broker=\"127.0.0.1:" + std::to_string(broker_port) + "\"} ";
   std::string metrics;
   for (int i = 0; i < 100; ++i) {
@@ -404,10 +425,11 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
     return std::make_pair(std::move(serve), port);
   };
   auto [serve, port] = start({});
-  httplib::Client http("127.0.0.1", port);
-  http.set_read_timeout(30, 0);
+  // Cameras are changed by an admin; entries submitted by alice and approved by bob, supervisors.
+  auto root = client(port, "root"), alice = client(port, "alice"), bob = client(port, "bob"), carol = client(port, "carol");
+  httplib::Client& http = *root;
   auto get_json = [&](const std::string& path) {
-    auto r = http.Get(path.c_str());
+    auto r = bob->Get(path.c_str());
     EXPECT_TRUE(r) << path;
     return r ? json::parse(r->body) : json();
   };
@@ -448,18 +470,20 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   std::vector<unsigned char> blank_png;
   cv::imencode(".png", cv::Mat(200, 200, CV_8UC3, cv::Scalar(90, 120, 40)), blank_png);
   const std::string blank(blank_png.begin(), blank_png.end());
-  auto refused = http.Post("/api/entries", form("alice", {{"ed.png", ed_bytes}, {"wall.png", blank}}));
+  auto refused = alice->Post("/api/entries", form("alice", {{"ed.png", ed_bytes}, {"wall.png", blank}}));
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 400);
   EXPECT_NE(refused->body.find("wall.png: no face found"), std::string::npos) << refused->body;
-  auto no_fields = http.Post("/api/entries", httplib::MultipartFormDataItems{{"photo", ed_bytes, "ed.png", "image/png"}});
+  auto no_fields = alice->Post("/api/entries", httplib::MultipartFormDataItems{{"photo", ed_bytes, "ed.png", "image/png"}});
   ASSERT_TRUE(no_fields);
   EXPECT_EQ(no_fields->status, 400);
-  for (const char* field : {"subject", "legal_basis", "source", "expires", "submitted_by"})
+  for (const char* field : {"subject", "legal_basis", "source", "expires"})
     EXPECT_NE(no_fields->body.find(field), std::string::npos) << field << " not named in " << no_fields->body;
-  EXPECT_EQ(http.Post("/api/entries", R"({"subject": "x"})", "application/json")->status, 415);
+  EXPECT_EQ(alice->Post("/api/entries", R"({"subject": "x"})", "application/json")->status, 415);
+  EXPECT_EQ(alice->Post("/api/entries", form("bob", {{"ed.png", ed_bytes}}))->status, 400) << "nobody submits in another's name";
+  EXPECT_EQ(client(port, "audrey")->Post("/api/entries", form("audrey", {{"ed.png", ed_bytes}}))->status, 403) << "an auditor changes nothing";
   EXPECT_EQ(get_json("/api/entries").size(), 1u) << "refused entries store nothing";
-  auto enrolled = http.Post("/api/entries", form("alice", {{"ed.png", ed_bytes}}));
+  auto enrolled = alice->Post("/api/entries", form("alice", {{"ed.png", ed_bytes}}));
   ASSERT_TRUE(enrolled);
   ASSERT_EQ(enrolled->status, 201) << enrolled->body;
   json entry = json::parse(enrolled->body);
@@ -479,9 +503,9 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   EXPECT_EQ(alerts_for_entry(), 0u) << "a pending entry matched";
 
   // Four eyes: the submitter cannot approve; someone else can, and matching starts.
-  auto own = http.Post((entry_path + "/approve").c_str(), R"({"user": "alice"})", "application/json");
+  auto own = alice->Post((entry_path + "/approve").c_str(), "", "application/json");
   EXPECT_EQ(own->status, 403) << own->body;
-  auto approved = http.Post((entry_path + "/approve").c_str(), R"({"user": "bob"})", "application/json");
+  auto approved = bob->Post((entry_path + "/approve").c_str(), "", "application/json");
   ASSERT_EQ(approved->status, 200) << approved->body;
   EXPECT_TRUE(json::parse(approved->body)["matching"].get<bool>());
   EXPECT_EQ(json::parse(approved->body)["approved_by"], "bob");
@@ -490,13 +514,13 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   EXPECT_EQ(get_json("/api/alerts?entry=" + std::to_string(entry["id"].get<std::int64_t>()))[0]["camera"], "gate");
 
   // Revocation needs a reason, is final, and stops matching.
-  EXPECT_EQ(http.Post((entry_path + "/revoke").c_str(), R"({"user": "carol"})", "application/json")->status, 400);
-  auto revoked = http.Post((entry_path + "/revoke").c_str(), R"({"user": "carol", "reason": "warrant withdrawn"})", "application/json");
+  EXPECT_EQ(carol->Post((entry_path + "/revoke").c_str(), "{}", "application/json")->status, 400);
+  auto revoked = carol->Post((entry_path + "/revoke").c_str(), R"({"reason": "warrant withdrawn"})", "application/json");
   ASSERT_EQ(revoked->status, 200) << revoked->body;
   EXPECT_EQ(json::parse(revoked->body)["status"], "revoked");
   EXPECT_EQ(json::parse(revoked->body)["revoke_reason"], "warrant withdrawn");
-  EXPECT_EQ(http.Post((entry_path + "/revoke").c_str(), R"({"user": "carol", "reason": "again"})", "application/json")->status, 409);
-  EXPECT_EQ(http.Post((entry_path + "/approve").c_str(), R"({"user": "dave"})", "application/json")->status, 409);
+  EXPECT_EQ(carol->Post((entry_path + "/revoke").c_str(), R"({"reason": "again"})", "application/json")->status, 409);
+  EXPECT_EQ(bob->Post((entry_path + "/approve").c_str(), "", "application/json")->status, 409);
   std::this_thread::sleep_for(1s);  // a frame in analysis during the revocation may still alert
   const auto alerts_at_revocation = alerts_for_entry();
   const auto decoded_at_revocation = get_json("/api/cameras/gate")["frames_decoded"].get<int>();
@@ -518,13 +542,14 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   const std::string config = write_config(R"({"cameras": [{"name": "lobby", "url": ")" +
                                           test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}]})");
   auto [serve2, port2] = start({"--config", config});
-  httplib::Client http2("127.0.0.1", port2);
+  auto root2 = client(port2, "root");
+  httplib::Client& http2 = *root2;
   const json cameras = json::parse(http2.Get("/api/cameras")->body);
   ASSERT_EQ(cameras.size(), 2u);
   EXPECT_EQ(cameras[0]["name"], "gate");
   EXPECT_EQ(cameras[0]["rate"], 2.0);
   EXPECT_EQ(cameras[1]["managed_by"], "config");
-  EXPECT_EQ(json::parse(http2.Get(entry_path.c_str())->body)["status"], "revoked");
+  EXPECT_EQ(json::parse(client(port2, "bob")->Get(entry_path.c_str())->body)["status"], "revoked");
   EXPECT_EQ(http2.Delete("/api/cameras/lobby")->status, 409);
   EXPECT_EQ(http2.Patch("/api/cameras/lobby", R"({"rate": 1})", "application/json")->status, 409);
   EXPECT_EQ(http2.Delete("/api/cameras/gate")->status, 204);
@@ -550,12 +575,100 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
     trail.push_back(record["action"].get<std::string>() + " " + record["actor"].get<std::string>() + " " + record["object"].get<std::string>());
   }
   const std::string e = "entry/" + std::to_string(entry["id"].get<std::int64_t>());
-  for (const std::string& expected : std::vector<std::string>{"service.start system service", "camera.create api camera/gate", "entry.enrol alice " + e,
-                                      "entry.approve bob " + e, "entry.revoke carol " + e, "camera.update api camera/gate",
-                                      "camera.delete api camera/gate", "camera.create api camera/door", "audit.export auditor audit"})
+  for (const std::string& expected : std::vector<std::string>{"service.start system service", "camera.create root camera/gate", "entry.enrol alice " + e,
+                                      "entry.approve bob " + e, "entry.revoke carol " + e, "camera.update root camera/gate",
+                                      "camera.delete root camera/gate", "camera.create root camera/door", "audit.export auditor audit",
+                                      "user.add bootstrap user/root", "user.add cli user/olga", "token.create cli user/olga"})
     EXPECT_NE(std::find(trail.begin(), trail.end(), expected), trail.end()) << expected << " is not in the audit log";
   auto verified = test::run_glassbox({"audit", "verify", "--public-key", db() + ".audit-pub", out.string()});
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
+}
+
+// Every documented route, as anonymous and as each role: 401 without an account, 403 for a role
+// the document does not allow, anything else (the route's own answer) for one it allows. Then
+// a browser session: the cookie's attributes, CSRF on changes, logout; and the lockout.
+TEST_F(ServeTest, EveryRouteAnswersEveryRoleAsDocumented) {
+  const std::string config = write_config(R"({"cameras": [{"name": "lobby", "url": ")" +
+                                          test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}]})");
+  const int port = test::free_port();
+  test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
+                                 "127.0.0.1:" + std::to_string(port), "--config", config});
+  ASSERT_TRUE(test::wait_for_port(port, 30));
+  const json api = json::parse(httplib::Client("127.0.0.1", port).Get("/openapi.json")->body);
+  const std::vector<std::pair<std::string, std::string>> principals = {
+      {"anonymous", ""}, {"operator", "olga"}, {"supervisor", "alice"}, {"auditor", "audrey"}, {"admin", "root"}};
+  int checked = 0;
+  for (const auto& [path, methods] : api["paths"].items()) {
+    std::string concrete = path;
+    if (auto at = concrete.find("{id}"); at != std::string::npos) concrete.replace(at, 4, "999999");
+    if (auto at = concrete.find("{name}"); at != std::string::npos) concrete.replace(at, 6, "nowhere");
+    for (const auto& [method, spec] : methods.items()) {
+      ASSERT_TRUE(spec.contains("x-roles")) << method << " " << path << " does not say who may use it";
+      const json& roles = spec["x-roles"];
+      for (const auto& [role, user] : principals) {
+        const bool allowed = roles.is_null() || (!user.empty() && (roles.empty() || std::find(roles.begin(), roles.end(), role) != roles.end()));
+        if (allowed && path == "/api/events") continue;  // a stream that does not end; its refusals are checked
+        httplib::Client c("127.0.0.1", port);
+        c.set_read_timeout(30, 0);
+        if (!user.empty()) c.set_bearer_token_auth(tokens_.at(user));
+        const std::string body = "{}";
+        httplib::Result r = method == "get"      ? c.Get(concrete.c_str())
+                            : method == "patch"  ? c.Patch(concrete.c_str(), body, "application/json")
+                            : method == "delete" ? c.Delete(concrete.c_str())
+                                                 : c.Post(concrete.c_str(), body, "application/json");
+        ASSERT_TRUE(r) << method << " " << path << " as " << role;
+        if (allowed) {
+          EXPECT_NE(r->status, 401) << method << " " << path << " as " << role << ": " << r->body;
+          EXPECT_NE(r->status, 403) << method << " " << path << " as " << role << ": " << r->body;
+        } else {
+          EXPECT_EQ(r->status, user.empty() ? 401 : 403) << method << " " << path << " as " << role << ": " << r->body;
+        }
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GE(checked, 27 * 5 - 3);
+
+  // A browser session.
+  httplib::Client browser("127.0.0.1", port);
+  auto login = browser.Post("/api/login", R"({"name": "olga", "password": "a long test password for olga"})", "application/json");
+  ASSERT_TRUE(login);
+  ASSERT_EQ(login->status, 200) << login->body;
+  const std::string set_cookie = login->get_header_value("Set-Cookie");
+  EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos) << set_cookie;
+  EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos) << set_cookie;
+  EXPECT_EQ(set_cookie.find("Secure"), std::string::npos) << "not over TLS here: " << set_cookie;
+  const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+  const std::string csrf = json::parse(login->body)["csrf_token"];
+  const httplib::Headers with_cookie = {{"Cookie", cookie}}, with_csrf = {{"Cookie", cookie}, {"X-CSRF-Token", csrf}};
+  auto me = browser.Get("/api/me", with_cookie);
+  ASSERT_EQ(me->status, 200);
+  EXPECT_EQ(json::parse(me->body)["via"], "session");
+  EXPECT_EQ(browser.Post("/api/alerts/999999/confirm", with_cookie, "", "application/json")->status, 403) << "a change without the CSRF token";
+  EXPECT_EQ(browser.Post("/api/alerts/999999/confirm", with_csrf, "", "application/json")->status, 404) << "with it, the route answers";
+  EXPECT_EQ(browser.Post("/api/logout", with_csrf, "", "application/json")->status, 204);
+  EXPECT_EQ(browser.Get("/api/me", with_cookie)->status, 401) << "the session ended at logout";
+
+  // Five wrong passwords lock the account, even against the right one.
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(browser.Post("/api/login", R"({"name": "carol", "password": "not the password at all"})", "application/json")->status, 401);
+  EXPECT_EQ(browser.Post("/api/login", R"({"name": "carol", "password": "a long test password for carol"})", "application/json")->status, 429);
+  EXPECT_EQ(browser.Post("/api/login", R"({"name": "nobody", "password": "whatever it is here"})", "application/json")->status, 401);
+  // Accounts: only an admin adds them, passwords of 12 characters or more.
+  auto root = client(port, "root");
+  EXPECT_EQ(root->Post("/api/users", R"({"name": "dave", "password": "short", "roles": ["operator"]})", "application/json")->status, 400);
+  EXPECT_EQ(root->Post("/api/users", R"({"name": "dave", "password": "long enough password", "roles": ["operator"]})", "application/json")->status, 201);
+  EXPECT_EQ(root->Post("/api/users", R"({"name": "dave", "password": "long enough password", "roles": ["operator"]})", "application/json")->status, 409);
+  EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
+
+  // All of it is in the audit log.
+  const auto out = dir_ / "audit.jsonl";
+  ASSERT_EQ(test::run_glassbox({"audit", "export", "--data-dir", dir_.path().string(), "--out", out.string(), "--by", "audrey"}).exit_code, 0);
+  const std::string log = test::read_file(out);
+  for (const char* expected : {R"("action":"login.success","actor":"olga")", R"("action":"logout","actor":"olga")",
+                               R"("action":"login.failure","actor":"anonymous")", R"("action":"user.add","actor":"root")",
+                               R"("action":"audit.export","actor":"audrey")"})
+    EXPECT_NE(log.find(expected), std::string::npos) << expected;
 }
 
 TEST_F(ServeTest, ABadConfigurationNamesTheField) {

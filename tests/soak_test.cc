@@ -57,10 +57,13 @@ TEST(Soak, MemoryAndFileDescriptorsStayFlatWhileThreeCamerasRun) {
   }
   std::ofstream(dir / "config.json") << R"({"workers": 2, "cameras": [)" + cameras + "]}";
   const int port = test::free_port();
+  const std::string token = test::make_account(dir.path(), "monitor", {"admin"});
+  ASSERT_FALSE(token.empty());
   test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir.path().string(), "--listen",
                                  "127.0.0.1:" + std::to_string(port), "--config", (dir / "config.json").string()});
   ASSERT_TRUE(test::wait_for_port(port, 30));
   httplib::Client http("127.0.0.1", port);
+  http.set_bearer_token_auth(token);
   auto analysed = [&] {
     long total = 0;
     if (auto r = http.Get("/api/cameras"); r && r->status == 200)

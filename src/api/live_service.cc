@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <unistd.h>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -50,9 +52,28 @@ void reply_json(httplib::Response& res, int status, const json& body) {
   res.set_content(body.dump(), "application/json");
 }
 
-// Who the audit log names for camera changes until accounts arrive (the accountability work):
-// the API itself, since no user is authenticated yet.
-constexpr const char* kApiActor = "api";
+// Who may use a route (docs/accounts.md has the table). An empty set: any account.
+const std::set<Role> kAnyRole = {};
+const std::set<Role> kReviewers = {Role::kOperator, Role::kSupervisor};
+const std::set<Role> kSupervisors = {Role::kSupervisor};
+const std::set<Role> kAdmins = {Role::kAdmin};
+const std::set<Role> kAuditors = {Role::kAuditor};
+const std::set<Role> kCameraReaders = {Role::kOperator, Role::kSupervisor, Role::kAdmin};
+
+std::string cookie_value(const httplib::Request& req, const std::string& name) {
+  const std::string header = req.get_header_value("Cookie");
+  std::size_t at = 0;
+  while (at < header.size()) {
+    const auto end = header.find(';', at);
+    std::string part = header.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    const auto first = part.find_first_not_of(' ');
+    if (first != std::string::npos) part = part.substr(first);
+    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return {};
+}
 
 void reply_error(httplib::Response& res, int status, const std::string& message) { reply_json(res, status, {{"error", message}}); }
 
@@ -165,6 +186,9 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     if (auto s = (*db)->transaction([&] { return audit::append(**db, {"system", "service.start", "service", details}, now_utc()); }); !s)
       return s.error().within("the service start could not be audited, so it does not start");
   }
+  auto users = SqliteUserStore::open(service->db_path_);
+  if (!users) return users.error();
+  service->users_ = std::move(*users);
   auto api_cameras = service->camera_store_->list();
   if (!api_cameras) return api_cameras.error();
   for (const CameraConfig& c : service->config_.cameras) service->cameras_[c.name] = service->make_camera(c, true);
@@ -419,13 +443,13 @@ void LiveService::register_routes() {
   http_->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     reply_json(res, ready_ ? 200 : 503, {{"status", ready_ ? "ok" : "starting"}, {"cameras", camera_snapshot().size()}});
   });
-  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  http_->Get("/metrics", guard(kAnyRole, [this](const httplib::Request&, httplib::Response& res, const Principal& who) {
     res.set_content(metrics_text(), "text/plain; version=0.0.4");
-  });
+  }));
   http_->Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) { res.set_content(kOpenApiDocument, "application/json"); });
   // Live alerts as Server-Sent Events; a comment every second keeps idle connections open and
   // notices clients that went away.
-  http_->Get("/api/events", [this](const httplib::Request&, httplib::Response& res) {
+  http_->Get("/api/events", guard(kReviewers, [this](const httplib::Request&, httplib::Response& res, const Principal& who) {
     auto subscription = broadcaster_.subscribe();
     res.set_header("Cache-Control", "no-store");
     res.set_chunked_content_provider(
@@ -437,10 +461,11 @@ void LiveService::register_routes() {
           return sink.write(chunk.data(), chunk.size());
         },
         [this, subscription](bool) { broadcaster_.unsubscribe(subscription); });
-  });
+  }));
+  register_account_routes();
   register_camera_routes();
   register_entry_routes();
-  http_->Get("/api/transparency", [this](const httplib::Request& req, httplib::Response& res) {
+  http_->Get("/api/transparency", guard(kAnyRole, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
     const UnixSeconds now = now_utc();
     const std::string today = format_date_utc(now);
     auto from = parse_date_utc(req.has_param("from") ? req.get_param_value("from") : today.substr(0, 8) + "01");
@@ -453,8 +478,8 @@ void LiveService::register_routes() {
     auto report = transparency_report(**db, config_.deployment, {*from, *to}, now);
     if (!report) return reply_error(res, 400, report.error().message);
     reply_json(res, 200, *report);
-  });
-  http_->Get("/api/alerts", [this](const httplib::Request& req, httplib::Response& res) {
+  }));
+  http_->Get("/api/alerts", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
     AlertFilter filter;
     try {
       if (req.has_param("status")) {
@@ -475,8 +500,8 @@ void LiveService::register_routes() {
     json out = json::array();
     for (const auto& r : *list) out.push_back(alert_record_json(r));
     reply_json(res, 200, out);
-  });
-  http_->Get(R"(/api/alerts/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+  }));
+  http_->Get(R"(/api/alerts/(\d+))", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "no such alert");
     std::lock_guard lock(store_mutex_);
@@ -484,8 +509,8 @@ void LiveService::register_routes() {
     if (!r) return reply_error(res, 500, r.error().message);
     if (!r->has_value()) return reply_error(res, 404, "no such alert");
     reply_json(res, 200, alert_record_json(**r));
-  });
-  http_->Get(R"(/api/alerts/(\d+)/evidence)", [this](const httplib::Request& req, httplib::Response& res) {
+  }));
+  http_->Get(R"(/api/alerts/(\d+)/evidence)", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "no evidence for this alert (unknown, or purged after its retention)");
     std::lock_guard lock(store_mutex_);
@@ -493,17 +518,16 @@ void LiveService::register_routes() {
     if (!jpeg) return reply_error(res, 500, jpeg.error().message);
     if (!jpeg->has_value()) return reply_error(res, 404, "no evidence for this alert (unknown, or purged after its retention)");
     res.set_content(std::string((*jpeg)->begin(), (*jpeg)->end()), "image/jpeg");
-  });
+  }));
   auto decision = [this](bool confirm) {
-    return [this, confirm](const httplib::Request& req, httplib::Response& res) {
-      auto parsed = parse_json_body(req);
+    return [this, confirm](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+      // The person deciding is the one logged in; the body carries only a dismissal's reason.
+      auto parsed = req.body.empty() ? Result<json>(json::object()) : parse_json_body(req);
       if (!parsed) return reply_error(res, 400, parsed.error().message);
       const json& body = *parsed;
       if (!body.is_object()) return reply_error(res, 400, "the body must be a JSON object");
-      const std::string user = body.value("user", std::string());
+      const std::string& user = who.name;
       const std::string reason = body.value("reason", std::string());
-      if (user.empty()) return reply_error(res, 400, "user: the person deciding must be named");
-      if (auto s = validate_user_name("user", user); !s) return reply_error(res, 400, s.error().message);
       const auto parsed_id = path_id(req);
       if (!parsed_id) return reply_error(res, 404, "alert " + std::string(req.matches[1]) + " does not exist");
       const std::int64_t id = *parsed_id;
@@ -518,13 +542,128 @@ void LiveService::register_routes() {
       reply_json(res, 200, alert_record_json(**r));
     };
   };
-  http_->Post(R"(/api/alerts/(\d+)/confirm)", decision(true));
-  http_->Post(R"(/api/alerts/(\d+)/dismiss)", decision(false));
+  http_->Post(R"(/api/alerts/(\d+)/confirm)", guard(kReviewers, decision(true)));
+  http_->Post(R"(/api/alerts/(\d+)/dismiss)", guard(kReviewers, decision(false)));
 }
 
 }  // namespace glassbox
 
 namespace glassbox {
+
+std::optional<Principal> LiveService::authenticate(const httplib::Request& req) {
+  const std::string authorization = req.get_header_value("Authorization");
+  std::lock_guard lock(users_mutex_);
+  if (authorization.rfind("Bearer ", 0) == 0) {
+    auto p = users_->api_token(authorization.substr(7));
+    return p && p->has_value() ? std::optional<Principal>(**p) : std::nullopt;
+  }
+  const std::string session = cookie_value(req, "glassbox_session");
+  if (session.empty()) return std::nullopt;
+  auto p = users_->session(session, now_utc(), static_cast<UnixSeconds>(config_.session_idle_s));
+  return p && p->has_value() ? std::optional<Principal>(**p) : std::nullopt;
+}
+
+std::function<void(const httplib::Request&, httplib::Response&)> LiveService::guard(std::set<Role> allowed, GuardedHandler handler) {
+  return [this, allowed = std::move(allowed), handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    const auto who = authenticate(req);
+    if (!who) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return reply_error(res, 401, "log in (POST /api/login) or send an API token (Authorization: Bearer ...)");
+    }
+    if (!allowed.empty() && std::none_of(allowed.begin(), allowed.end(), [&](Role r) { return who->has(r); })) {
+      std::string roles;
+      for (Role r : allowed) roles += std::string(roles.empty() ? "" : ", ") + role_name(r);
+      return reply_error(res, 403, who->name + " may not do this (it needs: " + roles + ")");
+    }
+    // A browser session changing something must echo its CSRF token (API tokens are not
+    // sent by browsers on their own, so they need none).
+    if (who->via_session && req.method != "GET" && req.method != "HEAD" && req.get_header_value("X-CSRF-Token") != who->csrf_token)
+      return reply_error(res, 403, "missing or wrong X-CSRF-Token (given at login)");
+    handler(req, res, *who);
+  };
+}
+
+void LiveService::register_account_routes() {
+  http_->Post("/api/login", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = parse_json_body(req);
+    if (!body || !body->is_object() || !(*body)["name"].is_string() || !(*body)["password"].is_string())
+      return reply_error(res, 400, "send {\"name\": ..., \"password\": ...}");
+    std::variant<NewSession, LoginError> outcome;
+    {
+      std::lock_guard lock(users_mutex_);
+      outcome = users_->login((*body)["name"], (*body)["password"], now_utc());
+    }
+    if (const auto* failure = std::get_if<LoginError>(&outcome))
+      return reply_error(res, failure->kind == LoginFailure::kLocked ? 429 : (failure->kind == LoginFailure::kInternal ? 500 : 401), failure->message);
+    const NewSession& session = std::get<NewSession>(outcome);
+    res.set_header("Set-Cookie", "glassbox_session=" + session.token + "; Path=/; HttpOnly; SameSite=Strict" +
+                                     std::string(config_.cookie_secure ? "; Secure" : ""));
+    json roles = json::array();
+    for (Role r : session.principal.roles) roles.push_back(role_name(r));
+    reply_json(res, 200, {{"user", session.principal.name}, {"roles", roles}, {"csrf_token", session.csrf_token}});
+  });
+  http_->Post("/api/logout", guard(kAnyRole, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+    if (!who.via_session) return reply_error(res, 400, "an API token is not a session; nothing to log out");
+    std::lock_guard lock(users_mutex_);
+    if (auto s = users_->logout(cookie_value(req, "glassbox_session"), now_utc()); !s) return reply_error(res, 500, s.error().message);
+    res.set_header("Set-Cookie", "glassbox_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    res.status = 204;
+  }));
+  http_->Get("/api/me", guard(kAnyRole, [](const httplib::Request&, httplib::Response& res, const Principal& who) {
+    json roles = json::array();
+    for (Role r : who.roles) roles.push_back(role_name(r));
+    reply_json(res, 200, {{"user", who.name}, {"roles", roles}, {"via", who.via_session ? "session" : "token"}});
+  }));
+  http_->Post("/api/tokens", guard(kAnyRole, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+    auto body = parse_json_body(req);
+    if (!body || !body->is_object() || !(*body)["label"].is_string()) return reply_error(res, 400, "send {\"label\": ...}");
+    std::lock_guard lock(users_mutex_);
+    auto token = users_->create_api_token(who.name, (*body)["label"], who.name, now_utc());
+    if (!token) return reply_error(res, 400, token.error().message);
+    reply_json(res, 201, {{"user", who.name}, {"label", (*body)["label"]}, {"token", *token}});
+  }));
+  http_->Get("/api/users", guard(kAdmins, [this](const httplib::Request&, httplib::Response& res, const Principal&) {
+    std::lock_guard lock(users_mutex_);
+    auto users = users_->list_users();
+    if (!users) return reply_error(res, 500, users.error().message);
+    json list = json::array();
+    for (const Principal& p : *users) {
+      json roles = json::array();
+      for (Role r : p.roles) roles.push_back(role_name(r));
+      list.push_back({{"name", p.name}, {"roles", roles}});
+    }
+    reply_json(res, 200, list);
+  }));
+  http_->Post("/api/users", guard(kAdmins, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+    auto body = parse_json_body(req);
+    if (!body || !body->is_object() || !(*body)["name"].is_string() || !(*body)["password"].is_string() || !(*body)["roles"].is_array())
+      return reply_error(res, 400, "send {\"name\": ..., \"password\": ..., \"roles\": [...]}");
+    std::set<Role> roles;
+    for (const auto& r : (*body)["roles"]) {
+      auto role = r.is_string() ? parse_role(r.get<std::string>()) : Result<Role>(Error{"roles: names"});
+      if (!role) return reply_error(res, 400, role.error().message);
+      roles.insert(*role);
+    }
+    std::lock_guard lock(users_mutex_);
+    if (auto s = users_->add_user((*body)["name"], (*body)["password"], roles, who.name, now_utc()); !s)
+      return reply_error(res, s.error().message.find("exists already") != std::string::npos ? 409 : 400, s.error().message);
+    reply_json(res, 201, {{"name", (*body)["name"]}, {"roles", (*body)["roles"]}});
+  }));
+  // The audit log for auditors: the same export as `glassbox audit export` (itself audited).
+  http_->Get("/api/audit/export", guard(kAuditors, [this](const httplib::Request&, httplib::Response& res, const Principal& who) {
+    const auto file = std::filesystem::path(data_dir_) / ("audit-export-" + std::to_string(::getpid()) + "-" + std::to_string(now_utc()) + ".jsonl");
+    auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate);
+    if (!db) return reply_error(res, 500, db.error().message);
+    auto n = audit::export_log(**db, who.name, file.string(), now_utc());
+    if (!n) return reply_error(res, 500, n.error().message);
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    res.set_content(text.str(), "application/x-ndjson");
+  }));
+}
 
 void LiveService::register_camera_routes() {
   auto camera_json = [this](const Camera& c) {
@@ -541,24 +680,24 @@ void LiveService::register_camera_routes() {
     j["alerts"] = a.alerts;
     return j;
   };
-  http_->Get("/api/cameras", [this, camera_json](const httplib::Request&, httplib::Response& res) {
+  http_->Get("/api/cameras", guard(kCameraReaders, [this, camera_json](const httplib::Request&, httplib::Response& res, const Principal& who) {
     json list = json::array();
     for (const auto& c : camera_snapshot()) list.push_back(camera_json(*c));
     reply_json(res, 200, list);
-  });
-  http_->Get(R"(/api/cameras/([^/]+))", [this, camera_json](const httplib::Request& req, httplib::Response& res) {
+  }));
+  http_->Get(R"(/api/cameras/([^/]+))", guard(kCameraReaders, [this, camera_json](const httplib::Request& req, httplib::Response& res, const Principal& who) {
     const auto camera = find_camera(req.matches[1]);
     if (!camera) return reply_error(res, 404, "no camera named '" + std::string(req.matches[1]) + "'");
     reply_json(res, 200, camera_json(*camera));
-  });
-  http_->Post("/api/cameras", [this, camera_json](const httplib::Request& req, httplib::Response& res) {
+  }));
+  http_->Post("/api/cameras", guard(kAdmins, [this, camera_json](const httplib::Request& req, httplib::Response& res, const Principal& who) {
     auto body = parse_json_body(req);
     if (!body) return reply_error(res, 400, body.error().message);
     auto config = parse_camera_json(*body, "camera", CameraConfig{});
     if (!config) return reply_error(res, 400, config.error().message);
     std::lock_guard changes(camera_changes_mutex_);
     if (find_camera(config->name)) return reply_error(res, 409, "camera '" + config->name + "' exists already");
-    if (auto s = camera_store_->insert(*config, kApiActor, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+    if (auto s = camera_store_->insert(*config, who.name, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
     auto camera = make_camera(*config, false);
     {
       std::lock_guard lock(cameras_mutex_);
@@ -566,7 +705,7 @@ void LiveService::register_camera_routes() {
       cameras_[config->name] = camera;
     }
     reply_json(res, 201, camera_json(*camera));
-  });
+  }));
   // Changes or removal of a camera through the API; file cameras are refused with the reason.
   auto api_camera = [this](const std::string& name, httplib::Response& res) -> std::shared_ptr<Camera> {
     auto camera = find_camera(name);
@@ -578,7 +717,7 @@ void LiveService::register_camera_routes() {
     }
     return camera;
   };
-  http_->Patch(R"(/api/cameras/([^/]+))", [this, camera_json, api_camera](const httplib::Request& req, httplib::Response& res) {
+  http_->Patch(R"(/api/cameras/([^/]+))", guard(kAdmins, [this, camera_json, api_camera](const httplib::Request& req, httplib::Response& res, const Principal& who) {
     auto body = parse_json_body(req);
     if (!body) return reply_error(res, 400, body.error().message);
     std::lock_guard changes(camera_changes_mutex_);
@@ -586,7 +725,7 @@ void LiveService::register_camera_routes() {
     if (!old) return;
     auto config = parse_camera_json(*body, "camera", old->config, /*allow_name=*/false);
     if (!config) return reply_error(res, 400, config.error().message);
-    if (auto s = camera_store_->update(*config, kApiActor, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+    if (auto s = camera_store_->update(*config, who.name, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
     // A changed camera starts afresh: new source, new tracks, counters from zero.
     retire_camera(*old);
     auto camera = make_camera(*config, false);
@@ -596,23 +735,23 @@ void LiveService::register_camera_routes() {
       cameras_[config->name] = camera;
     }
     reply_json(res, 200, camera_json(*camera));
-  });
-  http_->Delete(R"(/api/cameras/([^/]+))", [this, api_camera](const httplib::Request& req, httplib::Response& res) {
+  }));
+  http_->Delete(R"(/api/cameras/([^/]+))", guard(kAdmins, [this, api_camera](const httplib::Request& req, httplib::Response& res, const Principal& who) {
     std::lock_guard changes(camera_changes_mutex_);
     auto camera = api_camera(req.matches[1], res);
     if (!camera) return;
-    if (auto s = camera_store_->remove(camera->config.name, kApiActor, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+    if (auto s = camera_store_->remove(camera->config.name, who.name, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
     {
       std::lock_guard lock(cameras_mutex_);
       cameras_.erase(camera->config.name);
     }
     retire_camera(*camera);
     res.status = 204;
-  });
+  }));
 }
 
 void LiveService::register_entry_routes() {
-  http_->Get("/api/entries", [this](const httplib::Request& req, httplib::Response& res) {
+  http_->Get("/api/entries", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
     std::optional<std::string> status;
     if (req.has_param("status")) {
       status = req.get_param_value("status");
@@ -627,8 +766,8 @@ void LiveService::register_entry_routes() {
     for (const EntryRecord& e : *entries)
       if (!status || *status == entry_status_name(e.status)) list.push_back(entry_json(e, now));
     reply_json(res, 200, list);
-  });
-  http_->Get(R"(/api/entries/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+  }));
+  http_->Get(R"(/api/entries/(\d+))", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "no such entry");
     std::lock_guard lock(entries_mutex_);
@@ -636,15 +775,18 @@ void LiveService::register_entry_routes() {
     if (!entry) return reply_error(res, 500, entry.error().message);
     if (!entry->has_value()) return reply_error(res, 404, "no such entry");
     reply_json(res, 200, entry_json(**entry, now_utc()));
-  });
+  }));
   // Enrolment: multipart/form-data with the entry's fields and one or more `photo` files. The
   // photos are decoded in memory; only their templates, names and hashes are stored.
-  http_->Post("/api/entries", [this](const httplib::Request& req, httplib::Response& res) {
+  http_->Post("/api/entries", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
     if (!req.is_multipart_form_data())
-      return reply_error(res, 415, "send the entry as multipart/form-data: fields subject, legal_basis, source, expires, "
-                                   "submitted_by and one or more files named photo");
+      return reply_error(res, 415, "send the entry as multipart/form-data: fields subject, legal_basis, source, expires "
+                                   "and one or more files named photo");
     auto field = [&](const char* name) { return req.has_file(name) ? req.get_file_value(name).content : std::string(); };
-    EnrollmentFields fields{field("subject"), field("legal_basis"), field("source"), field("expires"), field("submitted_by")};
+    // The submitter is the one logged in.
+    if (req.has_file("submitted_by") && field("submitted_by") != who.name)
+      return reply_error(res, 400, "submitted_by: entries are submitted by the user logged in (" + who.name + ")");
+    EnrollmentFields fields{field("subject"), field("legal_basis"), field("source"), field("expires"), who.name};
     std::vector<PhotoUpload> photos;
     const auto [first, last] = req.files.equal_range("photo");
     for (auto it = first; it != last; ++it) {
@@ -667,16 +809,15 @@ void LiveService::register_entry_routes() {
     auto entry = entry_store_->get_entry(*id);
     if (!entry || !entry->has_value()) return reply_error(res, 500, "entry " + std::to_string(*id) + " stored but cannot be read back");
     reply_json(res, 201, entry_json(**entry, now));
-  });
+  }));
   // Approval and revocation take effect at once: the watchlist is reloaded before answering.
   auto change = [this](bool approve) {
-    return [this, approve](const httplib::Request& req, httplib::Response& res) {
-      auto parsed = parse_json_body(req);
+    return [this, approve](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+      auto parsed = req.body.empty() ? Result<json>(json::object()) : parse_json_body(req);
       if (!parsed) return reply_error(res, 400, parsed.error().message);
       if (!parsed->is_object()) return reply_error(res, 400, "the body must be a JSON object");
-      const std::string user = parsed->value("user", std::string());
+      const std::string& user = who.name;  // approver or revoker: the one logged in
       const std::string reason = parsed->value("reason", std::string());
-      if (auto s = validate_user_name("user", user); !s) return reply_error(res, 400, s.error().message);
       const auto parsed_id = path_id(req);
       if (!parsed_id) return reply_error(res, 404, "entry " + std::string(req.matches[1]) + " does not exist");
       const std::int64_t id = *parsed_id;
@@ -692,8 +833,8 @@ void LiveService::register_entry_routes() {
       reply_json(res, 200, entry_json(**entry, now));
     };
   };
-  http_->Post(R"(/api/entries/(\d+)/approve)", change(true));
-  http_->Post(R"(/api/entries/(\d+)/revoke)", change(false));
+  http_->Post(R"(/api/entries/(\d+)/approve)", guard(kSupervisors, change(true)));
+  http_->Post(R"(/api/entries/(\d+)/revoke)", guard(kSupervisors, change(false)));
 }
 
 }  // namespace glassbox

@@ -9,6 +9,9 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <optional>
+#include <set>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +22,7 @@
 #include "alert/storing_alert_sink.h"
 #include "api/alert_broadcaster.h"
 #include "api/service_config.h"
+#include "auth/user_store.h"
 #include "embed/model_profile.h"
 #include "ingest/camera_ingest.h"
 #include "pipeline/live_analyzer.h"
@@ -28,6 +32,8 @@
 
 namespace httplib {
 class Server;
+struct Request;
+struct Response;
 }
 
 namespace glassbox {
@@ -49,6 +55,12 @@ class LiveService {
  private:
   LiveService() = default;
   struct Camera;
+  using GuardedHandler = std::function<void(const httplib::Request&, httplib::Response&, const Principal&)>;
+  // Authenticates the request (API token or session cookie), checks the role and, for a browser
+  // session changing something, the CSRF token; 401 / 403 otherwise.
+  std::function<void(const httplib::Request&, httplib::Response&)> guard(std::set<Role> allowed, GuardedHandler handler);
+  std::optional<Principal> authenticate(const httplib::Request& req);
+  void register_account_routes();
   void register_routes();
   void register_camera_routes();
   void register_entry_routes();
@@ -98,6 +110,8 @@ class LiveService {
   std::unique_ptr<SqliteWatchlistStore> entry_store_;  // guarded by entries_mutex_
   std::unique_ptr<FaceDetector> enrol_detector_;       // guarded by entries_mutex_
   std::unique_ptr<Embedder> enrol_embedder_;           // guarded by entries_mutex_
+  std::mutex users_mutex_;
+  std::unique_ptr<SqliteUserStore> users_;  // guarded by users_mutex_
   std::mutex reload_mutex_;
   std::mutex flush_mutex_;  // guards flushed_
   std::map<LiveAnalyzer::CameraHandle, LiveCameraStats> flushed_;  // counts already written, per camera  // one reload at a time, so an older list never replaces a newer one

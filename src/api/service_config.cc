@@ -40,7 +40,8 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     return Error{origin + ": not valid JSON: " + e.what()};
   }
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
-  static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment"};
+  static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
+                                              "session_idle_s", "cookie_secure"};
   for (const auto& [key, value] : doc.items())
     if (!kKeys.count(key)) return Error{origin + ": " + key + ": unknown setting"};
   ServiceConfig config;
@@ -53,6 +54,13 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     if (!doc["deployment"].is_string() || doc["deployment"].get<std::string>().empty() || doc["deployment"].get<std::string>().size() > 100)
       return field_error(root + ": deployment", "must be a name of 1 to 100 characters");
     config.deployment = doc["deployment"];
+  }
+  auto idle = number_in<double>(doc, "session_idle_s", root + ": config", config.session_idle_s, 60.0, 86400.0);
+  if (!idle) return idle.error();
+  config.session_idle_s = *idle;
+  if (doc.contains("cookie_secure")) {
+    if (!doc["cookie_secure"].is_boolean()) return field_error(root + ": cookie_secure", "must be true or false");
+    config.cookie_secure = doc["cookie_secure"];
   }
   auto workers = number_in<int>(doc, "workers", root + ": config", config.workers, 1, 64);
   if (!workers) return workers.error();

@@ -18,6 +18,8 @@ namespace glassbox {
 struct ServiceConfig {
   std::string profile = "dlib_resnet";
   std::string deployment = "default";  // the name transparency reports carry
+  double session_idle_s = 1800.0;      // a browser session ends after this long unused
+  bool cookie_secure = false;          // mark the session cookie Secure: set when clients reach serve over TLS
   int workers = 2;                    // shared inference workers, 1..64
   int evidence_retention_days = 30;   // 1..3650
   int queue_frames = 8;               // per camera, 1..1000

@@ -8,6 +8,7 @@
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
 #include "enroll/enrollment.h"
+#include "auth/user_store.h"
 #include "store/sqlite_store.h"
 
 namespace glassbox::cli {
@@ -48,6 +49,10 @@ int run_enroll(const EnrollArgs& args) {
     std::cerr << "glassbox enroll: " << store.error().message << "\n";
     return kExitFailure;
   }
+  if (auto s = check_cli_role(args.db, args.fields.submitted_by, {Role::kOperator, Role::kSupervisor}, "--submitted-by"); !s) {
+    std::cerr << "glassbox enroll: refused: " << s.error().message << "\n";
+    return kExitFailure;
+  }
   std::vector<std::filesystem::path> photos(args.photos.begin(), args.photos.end());
   auto id = enroll_entry(**store, args.fields, photos, **detector, **embedder, PhotoOptions{args.min_face}, now);
   if (!id) {
@@ -73,6 +78,10 @@ int run_approve(const std::string& db, std::int64_t entry_id, const std::string&
   auto store = SqliteWatchlistStore::open(db, OpenMode::kReadWriteCreate);
   if (!store) {
     std::cerr << "glassbox approve: " << store.error().message << "\n";
+    return kExitFailure;
+  }
+  if (auto s = check_cli_role(db, approver, {Role::kSupervisor}, "--approved-by"); !s) {
+    std::cerr << "glassbox approve: refused: " << s.error().message << "\n";
     return kExitFailure;
   }
   if (auto s = (*store)->approve_entry(entry_id, approver, now_utc()); !s) {

@@ -10,7 +10,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -143,6 +143,33 @@ CREATE TABLE analysis_stats (
   faces_detected  INTEGER NOT NULL DEFAULT 0 CHECK (faces_detected >= 0),
   faces_embedded  INTEGER NOT NULL DEFAULT 0 CHECK (faces_embedded >= 0),
   PRIMARY KEY (day, camera)
+);
+)sql",
+    // 7: accounts, browser sessions and API tokens (docs/accounts.md).
+    R"sql(
+CREATE TABLE users (
+  name           TEXT    PRIMARY KEY,
+  password_hash  TEXT    NOT NULL,
+  roles          TEXT    NOT NULL CHECK (length(roles) > 0),
+  created_at     INTEGER NOT NULL,
+  created_by     TEXT    NOT NULL,
+  failed_logins  INTEGER NOT NULL DEFAULT 0,
+  locked_until   INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE sessions (
+  token_hash     BLOB    PRIMARY KEY CHECK (length(token_hash) = 32),
+  user           TEXT    NOT NULL REFERENCES users(name),
+  csrf_token     TEXT    NOT NULL,
+  created_at     INTEGER NOT NULL,
+  last_seen      INTEGER NOT NULL
+);
+CREATE TABLE api_tokens (
+  id             INTEGER PRIMARY KEY,
+  token_hash     BLOB    NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+  user           TEXT    NOT NULL REFERENCES users(name),
+  label          TEXT    NOT NULL,
+  created_at     INTEGER NOT NULL,
+  revoked_at     INTEGER
 );
 )sql",
 };

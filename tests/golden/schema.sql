@@ -1,4 +1,4 @@
--- user_version 6
+-- user_version 7
 CREATE TRIGGER audit_records_append_only_d BEFORE DELETE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_records_append_only_u BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER watchlist_entries_revocation_complete
@@ -49,6 +49,14 @@ CREATE TABLE analysis_stats (
   faces_embedded  INTEGER NOT NULL DEFAULT 0 CHECK (faces_embedded >= 0),
   PRIMARY KEY (day, camera)
 );
+CREATE TABLE api_tokens (
+  id             INTEGER PRIMARY KEY,
+  token_hash     BLOB    NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+  user           TEXT    NOT NULL REFERENCES users(name),
+  label          TEXT    NOT NULL,
+  created_at     INTEGER NOT NULL,
+  revoked_at     INTEGER
+);
 CREATE TABLE audit_checkpoints (
   size       INTEGER PRIMARY KEY,
   root       BLOB    NOT NULL,
@@ -83,6 +91,22 @@ CREATE TABLE "entry_templates" (
   sealed        BLOB    NOT NULL CHECK (length(sealed) = 40 + 4 * dimension),
   photo_name    TEXT    NOT NULL,
   photo_sha256  TEXT    NOT NULL
+);
+CREATE TABLE sessions (
+  token_hash     BLOB    PRIMARY KEY CHECK (length(token_hash) = 32),
+  user           TEXT    NOT NULL REFERENCES users(name),
+  csrf_token     TEXT    NOT NULL,
+  created_at     INTEGER NOT NULL,
+  last_seen      INTEGER NOT NULL
+);
+CREATE TABLE users (
+  name           TEXT    PRIMARY KEY,
+  password_hash  TEXT    NOT NULL,
+  roles          TEXT    NOT NULL CHECK (length(roles) > 0),
+  created_at     INTEGER NOT NULL,
+  created_by     TEXT    NOT NULL,
+  failed_logins  INTEGER NOT NULL DEFAULT 0,
+  locked_until   INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,

@@ -133,8 +133,19 @@ bool wait_for_port(int port, double timeout_s) {
 }
 
 CommandResult run_glassbox(const std::vector<std::string>& args, double timeout_s,
-                           const std::filesystem::path& working_dir, const Environment& env) {
+                           const std::filesystem::path& working_dir, const Environment& env, const std::string& input) {
   CommandResult result;
+  // Standard input: the given text, through a temporary file (no pipe to keep fed), or nothing.
+  std::string input_file = "/dev/null";
+  if (!input.empty()) {
+    char name[] = "/tmp/glassbox-stdin-XXXXXX";
+    const int fd = mkstemp(name);
+    if (fd < 0) return result;
+    const bool written = write(fd, input.data(), input.size()) == static_cast<ssize_t>(input.size());
+    close(fd);
+    if (!written) return result;
+    input_file = name;
+  }
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) return result;
 
@@ -148,13 +159,14 @@ CommandResult run_glassbox(const std::vector<std::string>& args, double timeout_
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, input_file.c_str(), O_RDONLY, 0);
   if (!working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
   close(err_pipe[1]);
+  if (!input.empty()) unlink(input_file.c_str());  // the child has it open already
   if (rc != 0) {
     close(out_pipe[0]);
     close(err_pipe[0]);
@@ -203,6 +215,20 @@ std::vector<std::filesystem::path> files_under(const std::filesystem::path& root
   }
   std::sort(files.begin(), files.end());
   return files;
+}
+
+std::string make_account(const std::filesystem::path& data_dir, const std::string& name, const std::vector<std::string>& roles) {
+  std::vector<std::string> args = {"user", "add", "--data-dir", data_dir.string(), "--name", name};
+  for (const auto& r : roles) {
+    args.push_back("--role");
+    args.push_back(r);
+  }
+  if (run_glassbox(args, 60, {}, {}, "a long test password for " + name + "\n").exit_code != 0) return {};
+  auto token = run_glassbox({"user", "token", "--data-dir", data_dir.string(), "--name", name, "--label", "test"}, 60);
+  if (token.exit_code != 0) return {};
+  std::string t = token.out;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+  return t;
 }
 
 std::string read_file(const std::filesystem::path& file) {

@@ -35,9 +35,14 @@ struct CommandResult {
 using Environment = std::vector<std::pair<std::string, std::string>>;
 
 // Runs the glassbox binary with `args`, killing it after `timeout_s`. `env` adds or replaces
-// environment variables for the child only.
+// environment variables for the child only; `input` is its standard input (empty: none).
 CommandResult run_glassbox(const std::vector<std::string>& args, double timeout_s = 120.0,
-                           const std::filesystem::path& working_dir = {}, const Environment& env = {});
+                           const std::filesystem::path& working_dir = {}, const Environment& env = {},
+                           const std::string& input = {});
+
+// Makes an account in the service's data folder (`glassbox user add`) and returns an API token
+// for it (`glassbox user token`); empty on failure (the test then fails on its first request).
+std::string make_account(const std::filesystem::path& data_dir, const std::string& name, const std::vector<std::string>& roles);
 
 // A program started in the background (a test's server), killed when this goes out of scope.
 class BackgroundProcess {
