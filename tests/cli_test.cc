@@ -363,6 +363,31 @@ TEST_F(CliTest, TheAuditLogIsExportedAndVerifiedOffline) {
   EXPECT_EQ(run_glassbox({"transparency", "--db", db(), "--from", "2026-02-30"}).exit_code, 1);
 }
 
+// An entry's scope names the cameras it may match on: scoped to a camera, it does not match in a
+// folder of photos (a source of another name); a bad camera name is refused.
+TEST_F(CliTest, ScopedEntriesMatchOnlyOnTheirCameras) {
+  auto args = enroll_args("Person A", "alice", {data(kKnn / "train/obama/obama.jpg")});
+  args.insert(args.end(), {"--scope", "lobby", "--scope", "gate"});
+  auto r = run_glassbox(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string id = r.out.substr(0, r.out.find('\n'));
+  ASSERT_EQ(run_glassbox({"approve", "--db", db(), "--entry", id, "--approved-by", "bob"}).exit_code, 0);
+  auto entries = json_lines(run_glassbox({"entries", "--db", db()}).out);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0]["scope"], json({"lobby", "gate"}));
+  auto watched = run_glassbox({"watch", "--db", db(), data(kKnn / "test").string()});
+  ASSERT_EQ(watched.exit_code, 0) << watched.err;
+  EXPECT_TRUE(of_type(json_lines(watched.out), "alert").empty()) << "an entry scoped to lobby and gate matched elsewhere";
+  enroll_active("Person A everywhere", data(kKnn / "train/obama/obama.jpg"));
+  auto again = run_glassbox({"watch", "--db", db(), data(kKnn / "test").string()});
+  EXPECT_FALSE(of_type(json_lines(again.out), "alert").empty()) << "the unscoped entry matches (so the folder shows the person)";
+  auto bad = enroll_args("Person B", "alice", {data(kKnn / "train/biden/biden.jpg")});
+  bad.insert(bad.end(), {"--scope", "front door"});
+  auto refused = run_glassbox(bad);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("--scope: 'front door' is not a camera name"), std::string::npos) << refused.err;
+}
+
 TEST_F(CliTest, WatchWithoutADatabaseIsAClearError) {
   auto r = run_glassbox({"watch", "--db", (dir_ / "none.db").string(), data(kKnn / "test").string()});
   EXPECT_EQ(r.exit_code, 1);

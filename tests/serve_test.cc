@@ -461,7 +461,7 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   auto form = [&](const std::string& submitter, const std::vector<std::pair<std::string, std::string>>& photos) {
     httplib::MultipartFormDataItems items = {{"subject", "Person E", "", ""},       {"legal_basis", "Order 12", "", ""},
                                              {"source", "press footage", "", ""}, {"expires", "2099-01-01", "", ""},
-                                             {"submitted_by", submitter, "", ""}};
+                                             {"submitted_by", submitter, "", ""},  {"scope", "gate,door", "", ""}};
     for (const auto& [name, bytes] : photos) items.push_back({"photo", bytes, name, "image/png"});
     return items;
   };
@@ -491,6 +491,7 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   EXPECT_EQ(entry["status"], "pending");
   EXPECT_FALSE(entry["matching"].get<bool>());
   EXPECT_EQ(entry["templates"], 1);
+  EXPECT_EQ(entry["scope"], json({"gate", "door"})) << "it matches on gate (below) and door only";
   EXPECT_EQ(get_json(entry_path)["subject"], "Person E");
   EXPECT_EQ(get_json("/api/entries?status=pending").size(), 1u);
 

@@ -85,3 +85,26 @@ TEST(WatchlistMatrix, SeveralTemplatesOfOneEntryCountAsOneEntry) {
 
 }  // namespace
 }  // namespace glassbox
+
+namespace glassbox {
+namespace {
+
+// An entry scoped to cameras matches only there; the closest row is chosen among those in scope.
+TEST(WatchlistMatrix, ScopedEntriesMatchOnlyOnTheirCameras) {
+  WatchlistMatrix m(Metric::kEuclidean, 2);
+  ASSERT_TRUE(m.add({1, "gate only", {0.0f, 0.0f}, {"gate"}}));
+  ASSERT_TRUE(m.add({2, "everywhere", {1.0f, 0.0f}, {}}));
+  ASSERT_TRUE(m.add({3, "door and hall", {0.0f, 1.0f}, {"door", "hall"}}));
+  EXPECT_EQ(m.closest({0.1f, 0.0f}, "gate")->entry_id, 1);
+  EXPECT_EQ(m.closest({0.1f, 0.0f}, "lobby")->entry_id, 2) << "entry 1 is out of scope on lobby";
+  EXPECT_EQ(m.closest({0.0f, 0.9f}, "hall")->entry_id, 3);
+  EXPECT_EQ(m.closest({0.0f, 0.9f}, "gate")->entry_id, 1);
+  EXPECT_FALSE(m.best_match({0.1f, 0.0f}, 0.2, "lobby").has_value()) << "the only close entry is out of scope";
+  EXPECT_TRUE(m.best_match({0.1f, 0.0f}, 0.2, "gate").has_value());
+  WatchlistMatrix only_scoped(Metric::kEuclidean, 2);
+  ASSERT_TRUE(only_scoped.add({1, "gate only", {0.0f, 0.0f}, {"gate"}}));
+  EXPECT_FALSE(only_scoped.closest({0.0f, 0.0f}, "lobby").has_value()) << "nothing in scope";
+}
+
+}  // namespace
+}  // namespace glassbox

@@ -113,7 +113,8 @@ json entry_json(const EntryRecord& e, UnixSeconds now) {
             {"status", entry_status_name(e.status)},
             {"expired", now >= e.expires_at},
             {"matching", e.status == EntryStatus::kActive && now < e.expires_at},
-            {"templates", e.template_count}};
+            {"templates", e.template_count},
+            {"scope", e.scope}};
   if (e.approved_by) j["approved_by"] = *e.approved_by;
   if (e.approved_at) j["approved_at"] = format_utc(*e.approved_at);
   if (e.revoked_by) j["revoked_by"] = *e.revoked_by;
@@ -786,7 +787,11 @@ void LiveService::register_entry_routes() {
     // The submitter is the one logged in.
     if (req.has_file("submitted_by") && field("submitted_by") != who.name)
       return reply_error(res, 400, "submitted_by: entries are submitted by the user logged in (" + who.name + ")");
-    EnrollmentFields fields{field("subject"), field("legal_basis"), field("source"), field("expires"), who.name};
+    EnrollmentFields fields{field("subject"), field("legal_basis"), field("source"), field("expires"), who.name, {}};
+    // scope: camera names separated by commas; absent or empty, all cameras.
+    std::stringstream scope(field("scope"));
+    for (std::string camera; std::getline(scope, camera, ',');)
+      if (!camera.empty()) fields.scope.push_back(camera);
     std::vector<PhotoUpload> photos;
     const auto [first, last] = req.files.equal_range("photo");
     for (auto it = first; it != last; ++it) {

@@ -16,7 +16,7 @@ namespace glassbox::cli {
 namespace {
 
 struct AuditArgs {
-  std::string data_dir, db, out, by, public_key, checkpoint, inclusion, export_file;
+  std::string data_dir, db, out, by = "cli", public_key, checkpoint, inclusion, export_file;
   std::uint64_t seq = 0;
 };
 
@@ -135,7 +135,7 @@ void add_audit_command(CLI::App& app, int& exit_status) {
   CLI::App* exp = audit->add_subcommand("export", "Write the log, its checkpoints and a fresh signed head to a file (itself audited)");
   database_options(exp);
   exp->add_option("--out", args->out, "Export file")->required();
-  exp->add_option("--by", args->by, "Who exports (recorded in the log)")->required();
+  exp->add_option("--by", args->by, "Who exports (recorded in the log; default: cli)");
   exp->callback([args, &exit_status] { exit_status = run_export(*args); });
 
   CLI::App* verify = audit->add_subcommand("verify", "Check an export offline with the public key; names the first record that fails");

@@ -114,7 +114,8 @@ int run_entries(const std::string& db) {
                         {"expires", format_date_utc(e.expires_at)},
                         {"status", entry_status_name(e.status)},
                         {"expired", now >= e.expires_at},
-                        {"templates", e.template_count}};
+                        {"templates", e.template_count},
+                        {"scope", e.scope}};
     if (e.approved_by) j["approved_by"] = *e.approved_by;
     if (e.approved_at) j["approved_at"] = format_utc(*e.approved_at);
     std::cout << j.dump() << "\n";
@@ -132,6 +133,7 @@ void add_enroll_commands(CLI::App& app, int& exit_status) {
   enroll->add_option("--legal-basis", args->fields.legal_basis, "Legal basis, e.g. a warrant reference")->required();
   enroll->add_option("--source", args->fields.photo_source, "Where the photos came from")->required();
   enroll->add_option("--expires", args->fields.expires, "Expiry date YYYY-MM-DD (UTC, in the future)")->required();
+  enroll->add_option("--scope", args->fields.scope, "A camera the entry may match on (repeat for several; default: all cameras)");
   enroll->add_option("--submitted-by", args->fields.submitted_by, "User submitting the entry")->required();
   enroll->add_option("--profile", args->profile, "Recognizer profile (profiles/NAME.json)")->capture_default_str();
   enroll->add_option("--min-face", args->min_face, "Smallest face accepted in a photo, pixels")->capture_default_str()->check(CLI::Range(16, 4096));

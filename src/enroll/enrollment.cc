@@ -62,6 +62,13 @@ Result<NewEntry> validate_entry_fields(const EnrollmentFields& fields, UnixSecon
   check_text(field_name("source", names), fields.photo_source, 2000, problems);
   if (auto s = validate_user_name(field_name("submitted-by", names), fields.submitted_by); !s) problems.push_back(s.error().message);
   NewEntry entry;
+  if (fields.scope.size() > 100) problems.push_back(field_name("scope", names) + " names more than 100 cameras");
+  for (const std::string& camera : fields.scope) {
+    const bool ok = !camera.empty() && camera.size() <= 64 && std::all_of(camera.begin(), camera.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    });
+    if (!ok) problems.push_back(field_name("scope", names) + ": '" + camera + "' is not a camera name (1 to 64 letters, digits or . _ -)");
+  }
   const std::string expires = field_name("expires", names);
   if (fields.expires.empty()) {
     problems.push_back(expires + " is required (YYYY-MM-DD, a date in the future)");
@@ -82,6 +89,7 @@ Result<NewEntry> validate_entry_fields(const EnrollmentFields& fields, UnixSecon
   entry.legal_basis = trimmed(fields.legal_basis);
   entry.photo_source = trimmed(fields.photo_source);
   entry.submitted_by = fields.submitted_by;
+  entry.scope = fields.scope;
   return entry;
 }
 

@@ -17,6 +17,7 @@ struct WatchlistTemplate {
   std::int64_t entry_id = 0;
   std::string subject;
   std::vector<float> vector;
+  std::vector<std::string> scope;  // the cameras the entry may match on; empty: all of them
 };
 
 struct MatchResult {
@@ -32,10 +33,11 @@ class WatchlistMatrix {
   // Rows whose dimension differs from the matrix's are refused with an error.
   Status add(const WatchlistTemplate& row);
 
-  // The closest row to `probe` if it passes `threshold`; nullopt otherwise or when empty.
-  std::optional<MatchResult> best_match(const std::vector<float>& probe, double threshold) const;
-  // The closest row's score whatever the threshold (nullopt only when empty).
-  std::optional<MatchResult> closest(const std::vector<float>& probe) const;
+  // The closest row to `probe` among the entries whose scope includes `camera` (an empty
+  // camera: every row), if it passes `threshold`; nullopt otherwise or when none is in scope.
+  std::optional<MatchResult> best_match(const std::vector<float>& probe, double threshold, const std::string& camera = {}) const;
+  // The closest row's score whatever the threshold (nullopt only when no row is in scope).
+  std::optional<MatchResult> closest(const std::vector<float>& probe, const std::string& camera = {}) const;
 
   std::size_t rows() const { return entry_ids_.size(); }
   std::size_t entries() const;
@@ -49,6 +51,7 @@ class WatchlistMatrix {
   std::vector<double> squared_norms_; // per row, for euclidean distance via dot products
   std::vector<std::int64_t> entry_ids_;
   std::vector<std::string> subjects_;
+  std::vector<std::vector<std::string>> scopes_;  // per row
 };
 
 }  // namespace glassbox

@@ -37,7 +37,7 @@ Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const Fram
       continue;
     }
     ++counts.faces_embedded;
-    const auto match = watchlist.best_match(*vector, options.threshold);
+    const auto match = watchlist.best_match(*vector, options.threshold, source);
     if (!match) continue;
     tracker.mark_matched(a.track_id);
     Alert alert;

@@ -10,7 +10,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -171,6 +171,10 @@ CREATE TABLE api_tokens (
   created_at     INTEGER NOT NULL,
   revoked_at     INTEGER
 );
+)sql",
+    // 8: an entry's scope: the cameras it may match on (a JSON array of names; [] = all).
+    R"sql(
+ALTER TABLE watchlist_entries ADD COLUMN scope TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(scope) AND json_type(scope) = 'array');
 )sql",
 };
 

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "audit/audit_log.h"
 #include "store/template_key.h"
 #include "store/sqlite_statement.h"
@@ -21,8 +23,17 @@ EntryStatus parse_status(const std::string& s) {
 
 constexpr const char* kEntryColumns =
     "SELECT e.id, e.subject, e.legal_basis, e.photo_source, e.submitted_by, e.submitted_at, e.expires_at, e.status, "
-    "e.approved_by, e.approved_at, e.revoked_by, e.revoked_at, e.revoke_reason, (SELECT count(*) FROM entry_templates t WHERE t.entry_id = e.id) "
+    "e.approved_by, e.approved_at, e.revoked_by, e.revoked_at, e.revoke_reason, e.scope, (SELECT count(*) FROM entry_templates t WHERE t.entry_id = e.id) "
     "FROM watchlist_entries e ";
+
+std::vector<std::string> parse_scope(const std::string& text) {
+  std::vector<std::string> out;
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_array())
+    for (const auto& v : j)
+      if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
 
 EntryRecord read_entry(const Statement& s) {
   EntryRecord r;
@@ -39,7 +50,8 @@ EntryRecord read_entry(const Statement& s) {
   if (!s.is_null(10)) r.revoked_by = s.text(10);
   if (!s.is_null(11)) r.revoked_at = s.int64(11);
   if (!s.is_null(12)) r.revoke_reason = s.text(12);
-  r.template_count = static_cast<int>(s.int64(13));
+  r.scope = parse_scope(s.text(13));
+  r.template_count = static_cast<int>(s.int64(14));
   return r;
 }
 
@@ -73,7 +85,7 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
   };
   Statement insert(db_->handle(),
                    "INSERT INTO watchlist_entries (subject, legal_basis, photo_source, submitted_by, submitted_at, "
-                   "expires_at, status) VALUES (?, ?, ?, ?, ?, ?, 'pending')");
+                   "expires_at, status, scope) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)");
   if (!insert.prepared()) return abort_with(db_->error("cannot prepare entry insert"));
   insert.bind(1, entry.subject);
   insert.bind(2, entry.legal_basis);
@@ -81,6 +93,7 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
   insert.bind(4, entry.submitted_by);
   insert.bind(5, now);
   insert.bind(6, entry.expires_at);
+  insert.bind(7, nlohmann::json(entry.scope).dump());
   if (insert.step() != SQLITE_DONE) return abort_with(db_->error("cannot store the entry"));
   const std::int64_t id = sqlite3_last_insert_rowid(db_->handle());
   for (const EntryTemplate& t : templates) {
@@ -101,7 +114,7 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
   for (const EntryTemplate& t : templates) photos.push_back({{"name", t.photo_name}, {"sha256", t.photo_sha256}, {"profile", t.profile}});
   const audit::AuditEvent event{entry.submitted_by, "entry.enrol", "entry/" + std::to_string(id),
                                 {{"subject", entry.subject}, {"legal_basis", entry.legal_basis}, {"source", entry.photo_source},
-                                 {"expires", format_date_utc(entry.expires_at)}, {"photos", photos}}};
+                                 {"expires", format_date_utc(entry.expires_at)}, {"photos", photos}, {"scope", entry.scope}}};
   if (auto s = audit::append(*db_, event, now); !s) return abort_with(s.error());
   if (auto s = db_->exec("COMMIT"); !s) return abort_with(s.error());
   return id;
@@ -193,7 +206,7 @@ Result<std::vector<EntryRecord>> SqliteWatchlistStore::list_entries() {
 
 Result<std::vector<WatchlistTemplate>> SqliteWatchlistStore::active_templates(const std::string& profile, UnixSeconds now) {
   Statement s(db_->handle(),
-              "SELECT e.id, e.subject, t.key_id, t.sealed FROM entry_templates t JOIN watchlist_entries e ON e.id = t.entry_id "
+              "SELECT e.id, e.subject, t.key_id, t.sealed, e.scope FROM entry_templates t JOIN watchlist_entries e ON e.id = t.entry_id "
               "WHERE e.status = 'active' AND e.expires_at > ? AND t.profile = ? ORDER BY e.id, t.id");
   if (!s.prepared()) return db_->error("cannot prepare watchlist query");
   s.bind(1, now);
@@ -211,7 +224,7 @@ Result<std::vector<WatchlistTemplate>> SqliteWatchlistStore::active_templates(co
       return Error{db_->path() + ": templates were sealed with key " + s.text(2) + ", the template key file holds " + key->id()};
     auto vector = key->open(s.bytes(3), s.int64(0), profile);
     if (!vector) return vector.error().within(db_->path());
-    out.push_back(WatchlistTemplate{s.int64(0), s.text(1), std::move(*vector)});
+    out.push_back(WatchlistTemplate{s.int64(0), s.text(1), std::move(*vector), parse_scope(s.text(4))});
   }
   if (rc != SQLITE_DONE) return db_->error("cannot load the watchlist");
   return out;

@@ -22,6 +22,7 @@ struct NewEntry {
   std::string photo_source;
   std::string submitted_by;
   UnixSeconds expires_at = 0;
+  std::vector<std::string> scope;  // cameras it may match on; empty: all
 };
 
 struct EntryTemplate {
@@ -48,6 +49,7 @@ struct EntryRecord {
   std::optional<std::string> revoked_by;
   std::optional<UnixSeconds> revoked_at;
   std::optional<std::string> revoke_reason;
+  std::vector<std::string> scope;
   int template_count = 0;
 };
 

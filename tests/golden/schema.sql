@@ -1,4 +1,4 @@
--- user_version 7
+-- user_version 8
 CREATE TRIGGER audit_records_append_only_d BEFORE DELETE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_records_append_only_u BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER watchlist_entries_revocation_complete
@@ -118,7 +118,7 @@ CREATE TABLE watchlist_entries (
   expires_at    INTEGER NOT NULL,
   status        TEXT    NOT NULL CHECK (status IN ('pending', 'active', 'revoked')),
   approved_by   TEXT,
-  approved_at   INTEGER, revoked_by TEXT, revoked_at INTEGER, revoke_reason TEXT,
+  approved_at   INTEGER, revoked_by TEXT, revoked_at INTEGER, revoke_reason TEXT, scope TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(scope) AND json_type(scope) = 'array'),
   CHECK (approved_by IS NULL OR approved_by <> submitted_by),
   CHECK (status <> 'active' OR (approved_by IS NOT NULL AND approved_at IS NOT NULL))
 );
