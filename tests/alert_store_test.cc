@@ -4,6 +4,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "alert/storing_alert_sink.h"
+#include "audit/audit_log.h"
 #include "store/alert_store.h"
 #include "store/sqlite_store.h"
 #include "support/test_support.h"
@@ -108,6 +109,26 @@ TEST_F(AlertStoreTest, EvidenceIsPurgedAfterItsRetentionAndTheAlertStays) {
   EXPECT_TRUE(store_->evidence(new_one)->has_value());
   EXPECT_FALSE((*store_->get(old_one))->has_evidence);
   EXPECT_TRUE(store_->get(old_one)->has_value()) << "the alert and its decision history stay";
+}
+
+TEST_F(AlertStoreTest, DecidedAlertsArePurgedAfterTheirRetentionAndThePurgeIsAudited) {
+  auto old_decided = *store_->record(alert("cam-1"), {1, 2, 3}, kNow - 400 * 86400, kNow);
+  auto old_open = *store_->record(alert("cam-1"), {}, kNow - 400 * 86400, kNow);
+  auto recent = *store_->record(alert("cam-1"), {}, kNow - 10 * 86400, kNow);
+  ASSERT_TRUE(store_->dismiss(old_decided, "olga", "not the person", kNow - 399 * 86400));
+  ASSERT_TRUE(store_->confirm(recent, "olga", kNow - 9 * 86400));
+  EXPECT_EQ(*store_->purge_alerts(kNow - 365 * 86400, kNow), 1);
+  EXPECT_FALSE(store_->get(old_decided)->has_value());
+  EXPECT_FALSE(store_->evidence(old_decided)->has_value()) << "its evidence went with it";
+  EXPECT_TRUE(store_->get(old_open)->has_value()) << "an open alert waits for a decision";
+  EXPECT_TRUE(store_->get(recent)->has_value());
+  EXPECT_EQ(*store_->purge_alerts(kNow - 365 * 86400, kNow), 0);
+  auto db = SqliteDatabase::open(path(), OpenMode::kReadOnly);
+  ASSERT_TRUE(db);
+  auto records = audit::read_records(**db);
+  ASSERT_TRUE(records);
+  EXPECT_NE(records->back().find("\"action\":\"alerts.purge\""), std::string::npos) << records->back();
+  EXPECT_NE(records->back().find("\"alerts_deleted\":1"), std::string::npos) << records->back();
 }
 
 TEST_F(AlertStoreTest, TheStoringSinkKeepsTheFaceCropAsJpeg) {

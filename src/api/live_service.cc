@@ -102,26 +102,6 @@ int refusal_status(const std::string& message) {
   return 409;
 }
 
-json entry_json(const EntryRecord& e, UnixSeconds now) {
-  json j = {{"id", e.id},
-            {"subject", e.subject},
-            {"legal_basis", e.legal_basis},
-            {"source", e.photo_source},
-            {"submitted_by", e.submitted_by},
-            {"submitted_at", format_utc(e.submitted_at)},
-            {"expires", format_date_utc(e.expires_at)},
-            {"status", entry_status_name(e.status)},
-            {"expired", now >= e.expires_at},
-            {"matching", e.status == EntryStatus::kActive && now < e.expires_at},
-            {"templates", e.template_count},
-            {"scope", e.scope}};
-  if (e.approved_by) j["approved_by"] = *e.approved_by;
-  if (e.approved_at) j["approved_at"] = format_utc(*e.approved_at);
-  if (e.revoked_by) j["revoked_by"] = *e.revoked_by;
-  if (e.revoked_at) j["revoked_at"] = format_utc(*e.revoked_at);
-  if (e.revoke_reason) j["revoke_reason"] = *e.revoke_reason;
-  return j;
-}
 
 }  // namespace
 
@@ -315,6 +295,8 @@ void LiveService::maintenance_loop() {
       next_purge = std::chrono::steady_clock::now() + std::chrono::minutes(10);
       std::lock_guard lock(store_mutex_);
       if (auto purged = alert_store_->purge_evidence(now_utc()); purged) evidence_purged_ += static_cast<std::uint64_t>(*purged);
+      const UnixSeconds cutoff = now_utc() - static_cast<UnixSeconds>(config_.alert_retention_days) * 86400;
+      if (auto purged = alert_store_->purge_alerts(cutoff, now_utc()); purged) alerts_purged_ += static_cast<std::uint64_t>(*purged);
     }
   }
 }
@@ -433,6 +415,8 @@ std::string LiveService::metrics_text() const {
   }
   family("glassbox_audit_checkpoints_total", "counter", "Audit log heads signed by the service at its interval");
   m << "glassbox_audit_checkpoints_total " << audit_checkpoints_.load() << "\n";
+  family("glassbox_alerts_purged_total", "counter", "Decided alerts deleted after their retention");
+  m << "glassbox_alerts_purged_total " << alerts_purged_.load() << "\n";
   family("glassbox_evidence_purged_total", "counter", "Evidence crops deleted after their retention");
   m << "glassbox_evidence_purged_total " << evidence_purged_.load() << "\n";
   return m.str();
@@ -765,7 +749,7 @@ void LiveService::register_entry_routes() {
     const UnixSeconds now = now_utc();
     json list = json::array();
     for (const EntryRecord& e : *entries)
-      if (!status || *status == entry_status_name(e.status)) list.push_back(entry_json(e, now));
+      if (!status || *status == entry_status_name(e.status)) list.push_back(entry_to_json(e, now));
     reply_json(res, 200, list);
   }));
   http_->Get(R"(/api/entries/(\d+))", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
@@ -775,7 +759,7 @@ void LiveService::register_entry_routes() {
     auto entry = entry_store_->get_entry(*id);
     if (!entry) return reply_error(res, 500, entry.error().message);
     if (!entry->has_value()) return reply_error(res, 404, "no such entry");
-    reply_json(res, 200, entry_json(**entry, now_utc()));
+    reply_json(res, 200, entry_to_json(**entry, now_utc()));
   }));
   // Enrolment: multipart/form-data with the entry's fields and one or more `photo` files. The
   // photos are decoded in memory; only their templates, names and hashes are stored.
@@ -813,7 +797,7 @@ void LiveService::register_entry_routes() {
     if (!id) return reply_error(res, id.error().message.find("refused") != std::string::npos ? 400 : 500, id.error().message);
     auto entry = entry_store_->get_entry(*id);
     if (!entry || !entry->has_value()) return reply_error(res, 500, "entry " + std::to_string(*id) + " stored but cannot be read back");
-    reply_json(res, 201, entry_json(**entry, now));
+    reply_json(res, 201, entry_to_json(**entry, now));
   }));
   // Approval and revocation take effect at once: the watchlist is reloaded before answering.
   auto change = [this](bool approve) {
@@ -835,7 +819,7 @@ void LiveService::register_entry_routes() {
                                          reloaded.error().message);
       auto entry = entry_store_->get_entry(id);
       if (!entry || !entry->has_value()) return reply_error(res, 500, "entry " + std::to_string(id) + " cannot be read back");
-      reply_json(res, 200, entry_json(**entry, now));
+      reply_json(res, 200, entry_to_json(**entry, now));
     };
   };
   http_->Post(R"(/api/entries/(\d+)/approve)", guard(kSupervisors, change(true)));

@@ -41,7 +41,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   }
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
   static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
-                                              "session_idle_s", "cookie_secure"};
+                                              "session_idle_s", "cookie_secure", "alert_retention_days"};
   for (const auto& [key, value] : doc.items())
     if (!kKeys.count(key)) return Error{origin + ": " + key + ": unknown setting"};
   ServiceConfig config;
@@ -68,6 +68,9 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   auto retention = number_in<int>(doc, "evidence_retention_days", root + ": config", config.evidence_retention_days, 1, 3650);
   if (!retention) return retention.error();
   config.evidence_retention_days = *retention;
+  auto alert_retention = number_in<int>(doc, "alert_retention_days", root + ": config", config.alert_retention_days, 1, 36500);
+  if (!alert_retention) return alert_retention.error();
+  config.alert_retention_days = *alert_retention;
   auto queue = number_in<int>(doc, "queue_frames", root + ": config", config.queue_frames, 1, 1000);
   if (!queue) return queue.error();
   config.queue_frames = *queue;

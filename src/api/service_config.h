@@ -22,6 +22,7 @@ struct ServiceConfig {
   bool cookie_secure = false;          // mark the session cookie Secure: set when clients reach serve over TLS
   int workers = 2;                    // shared inference workers, 1..64
   int evidence_retention_days = 30;   // 1..3650
+  int alert_retention_days = 365;     // decided alerts are deleted this long after they were raised; 1..36500
   int queue_frames = 8;               // per camera, 1..1000
   double watchlist_reload_s = 5.0;    // how often approvals, revocations and expiry are picked up
   double audit_checkpoint_interval_s = 300.0;  // how often the audit log's head is signed when it grew

@@ -20,15 +20,7 @@ struct AuditArgs {
   std::uint64_t seq = 0;
 };
 
-// --db FILE, or DIR/glassbox.db for --data-dir DIR (the service's database).
-Result<std::string> database_of(const AuditArgs& a) {
-  if (!a.db.empty() && !a.data_dir.empty()) return Error{"give --db or --data-dir, not both"};
-  if (a.db.empty() && a.data_dir.empty()) return Error{"give --db FILE or --data-dir DIR"};
-  const std::string path = a.db.empty() ? (std::filesystem::path(a.data_dir) / "glassbox.db").string() : a.db;
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return Error{path + ": no such database"};
-  return path;
-}
+Result<std::string> database_of(const AuditArgs& a) { return database_option(a.db, a.data_dir, /*must_exist=*/true); }
 
 int fail(const std::string& command, const std::string& message) {
   std::cerr << "glassbox audit " << command << ": " << message << "\n";

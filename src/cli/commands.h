@@ -8,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/result.h"
+
 namespace glassbox::cli {
 
 // Exit statuses shared by every command.
@@ -16,6 +18,10 @@ inline constexpr int kExitFailure = 1;      // refused or could not run (message
 inline constexpr int kExitUsage = 2;        // bad command line (CLI11)
 inline constexpr int kExitSourceErrors = 3; // watch: ran, but at least one source failed
 inline constexpr int kExitInterrupted = 130;
+
+// The database a command works on: --db FILE, or DIR/glassbox.db for --data-dir DIR (the
+// service's); exactly one of them. With `must_exist`, a missing file is an error naming it.
+Result<std::string> database_option(const std::string& db, const std::string& data_dir, bool must_exist);
 
 // Set by SIGINT/SIGTERM; long-running commands stop at the next frame and still report.
 std::atomic<bool>& interrupted();

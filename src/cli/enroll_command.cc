@@ -105,20 +105,7 @@ int run_entries(const std::string& db) {
   }
   const UnixSeconds now = now_utc();
   for (const EntryRecord& e : *entries) {
-    nlohmann::json j = {{"id", e.id},
-                        {"subject", e.subject},
-                        {"legal_basis", e.legal_basis},
-                        {"source", e.photo_source},
-                        {"submitted_by", e.submitted_by},
-                        {"submitted_at", format_utc(e.submitted_at)},
-                        {"expires", format_date_utc(e.expires_at)},
-                        {"status", entry_status_name(e.status)},
-                        {"expired", now >= e.expires_at},
-                        {"templates", e.template_count},
-                        {"scope", e.scope}};
-    if (e.approved_by) j["approved_by"] = *e.approved_by;
-    if (e.approved_at) j["approved_at"] = format_utc(*e.approved_at);
-    std::cout << j.dump() << "\n";
+    std::cout << entry_to_json(e, now).dump() << "\n";
   }
   return kExitOk;
 }

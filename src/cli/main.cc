@@ -2,6 +2,7 @@
 // and installs the interrupt handler.
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,15 @@
 #include "cli/commands.h"
 
 namespace glassbox::cli {
+Result<std::string> database_option(const std::string& db, const std::string& data_dir, bool must_exist) {
+  if (db.empty() == data_dir.empty()) return Error{"give --db FILE or --data-dir DIR (one of them)"};
+  const std::string path = db.empty() ? (std::filesystem::path(data_dir) / "glassbox.db").string() : db;
+  std::error_code ec;
+  if (must_exist && !std::filesystem::exists(path, ec)) return Error{path + ": no such database"};
+  if (!must_exist && !data_dir.empty()) std::filesystem::create_directories(data_dir, ec);
+  return path;
+}
+
 std::atomic<bool>& interrupted() {
   static std::atomic<bool> flag{false};
   return flag;

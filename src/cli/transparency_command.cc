@@ -19,10 +19,9 @@ int run_transparency(const TransparencyArgs& a) {
     std::cerr << "glassbox transparency: " << m << "\n";
     return kExitFailure;
   };
-  if (a.db.empty() == a.data_dir.empty()) return fail("give --db FILE or --data-dir DIR");
-  const std::string path = a.db.empty() ? (std::filesystem::path(a.data_dir) / "glassbox.db").string() : a.db;
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return fail(path + ": no such database");
+  auto database = database_option(a.db, a.data_dir, /*must_exist=*/true);
+  if (!database) return fail(database.error().message);
+  const std::string& path = *database;
   const UnixSeconds now = now_utc();
   TransparencyPeriod period;
   // Default: the current calendar month so far (to the end of today).

@@ -15,15 +15,7 @@ struct UserArgs {
   std::vector<std::string> roles;
 };
 
-Result<std::string> database_path(const UserArgs& a) {
-  if (a.db.empty() == a.data_dir.empty()) return Error{"give --db FILE or --data-dir DIR"};
-  if (!a.data_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(a.data_dir, ec);
-    return (std::filesystem::path(a.data_dir) / "glassbox.db").string();
-  }
-  return a.db;
-}
+Result<std::string> database_path(const UserArgs& a) { return database_option(a.db, a.data_dir, /*must_exist=*/false); }
 
 int run_add(const UserArgs& a) {
   auto fail = [](const std::string& m) {

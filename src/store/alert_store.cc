@@ -191,4 +191,19 @@ Result<int> SqliteAlertStore::purge_evidence(UnixSeconds now) {
   return purged;
 }
 
+Result<int> SqliteAlertStore::purge_alerts(UnixSeconds raised_before, UnixSeconds now) {
+  int purged = 0;
+  auto status = db_->transaction([&]() -> Status {
+    SqliteStatement s(db_->handle(), "DELETE FROM alerts WHERE raised_at < ? AND status <> 'open'");
+    if (!s.prepared()) return db_->error("cannot prepare the alert purge");
+    s.bind(1, raised_before);
+    if (s.step() != SQLITE_DONE) return db_->error("cannot purge alerts");
+    purged = sqlite3_changes(db_->handle());
+    if (purged == 0) return ok_status();
+    return audit::append(*db_, {"system", "alerts.purge", "alerts", {{"alerts_deleted", purged}, {"raised_before", format_utc(raised_before)}}}, now);
+  });
+  if (!status) return status.error();
+  return purged;
+}
+
 }  // namespace glassbox

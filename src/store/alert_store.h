@@ -63,6 +63,9 @@ class SqliteAlertStore {
   Result<std::optional<std::vector<unsigned char>>> evidence(std::int64_t alert_id);
   // Deletes evidence whose retention has passed; the alert rows stay. Returns how many.
   Result<int> purge_evidence(UnixSeconds now);
+  // Deletes decided alerts raised before `raised_before`, with their evidence (audited). Open
+  // alerts stay until a person decides them. Returns how many were deleted.
+  Result<int> purge_alerts(UnixSeconds raised_before, UnixSeconds now);
 
  private:
   explicit SqliteAlertStore(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}

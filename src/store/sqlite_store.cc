@@ -66,6 +66,27 @@ const char* entry_status_name(EntryStatus status) {
   return "pending";
 }
 
+nlohmann::json entry_to_json(const EntryRecord& e, UnixSeconds now) {
+  nlohmann::json j = {{"id", e.id},
+                      {"subject", e.subject},
+                      {"legal_basis", e.legal_basis},
+                      {"source", e.photo_source},
+                      {"submitted_by", e.submitted_by},
+                      {"submitted_at", format_utc(e.submitted_at)},
+                      {"expires", format_date_utc(e.expires_at)},
+                      {"status", entry_status_name(e.status)},
+                      {"expired", now >= e.expires_at},
+                      {"matching", e.status == EntryStatus::kActive && now < e.expires_at},
+                      {"templates", e.template_count},
+                      {"scope", e.scope}};
+  if (e.approved_by) j["approved_by"] = *e.approved_by;
+  if (e.approved_at) j["approved_at"] = format_utc(*e.approved_at);
+  if (e.revoked_by) j["revoked_by"] = *e.revoked_by;
+  if (e.revoked_at) j["revoked_at"] = format_utc(*e.revoked_at);
+  if (e.revoke_reason) j["revoke_reason"] = *e.revoke_reason;
+  return j;
+}
+
 Result<std::unique_ptr<SqliteWatchlistStore>> SqliteWatchlistStore::open(const std::string& path, OpenMode mode) {
   auto db = SqliteDatabase::open(path, mode);
   if (!db) return db.error();

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/dates.h"
 #include "core/result.h"
 #include "match/watchlist_matrix.h"
@@ -52,6 +54,9 @@ struct EntryRecord {
   std::vector<std::string> scope;
   int template_count = 0;
 };
+
+// An entry as JSON for people and programs (never its templates): the API's and `entries`' form.
+nlohmann::json entry_to_json(const EntryRecord& entry, UnixSeconds now);
 
 class WatchlistStore {
  public:
