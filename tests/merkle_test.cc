@@ -130,8 +130,12 @@ TEST(Merkle, EveryConsistencyProofVerifiesAndEveryWrongOneIsRejected) {
       EXPECT_FALSE(verify_consistency(m, n, head(m), wrong_new, proof)) << "a wrong new root (a forked log)";
       EXPECT_FALSE(verify_consistency(m, n, head(m), head(n), {})) << "empty proof";
       EXPECT_FALSE(verify_consistency(n, m, head(n), head(m), proof)) << "time going backwards";
-      if (m > 1) EXPECT_FALSE(verify_consistency(m - 1, n, head(m), head(n), proof)) << "old size off by one";
-      if (m + 1 < n) EXPECT_FALSE(verify_consistency(m + 1, n, head(m), head(n), proof)) << "old size off by one";
+      if (m > 1) {
+        EXPECT_FALSE(verify_consistency(m - 1, n, head(m), head(n), proof)) << "old size off by one";
+      }
+      if (m + 1 < n) {
+        EXPECT_FALSE(verify_consistency(m + 1, n, head(m), head(n), proof)) << "old size off by one";
+      }
       for (std::size_t k = 0; k < proof.size(); ++k) {
         auto forged = proof;
         forged[k][31] ^= 0x80;

@@ -155,7 +155,7 @@ TEST_F(StoreTest, TemplatesAreEncryptedAtRestAndBoundToTheirEntry) {
   const std::string db = (dir_ / "w.db").string();
   ASSERT_TRUE(std::filesystem::exists(db + ".template-key"));
   auto no_plaintext = [&](const std::string& when) {
-    for (const std::string file : {db, db + "-wal"}) {
+    for (const std::string& file : {db, db + "-wal"}) {
       const std::string bytes = test::read_file(file);
       for (const auto* v : {&a, &b}) {
         const std::string pattern(reinterpret_cast<const char*>(v->data()), 12);
@@ -228,7 +228,7 @@ TEST_F(StoreTest, PlaintextTemplatesOfAnOlderDatabaseAreEncryptedByTheMigration)
   ASSERT_TRUE(loaded) << loaded.error().message;
   ASSERT_EQ(loaded->size(), 1u);
   EXPECT_EQ(loaded->front().vector, v);
-  for (const std::string file : {db, db + "-wal"})
+  for (const std::string& file : {db, db + "-wal"})
     EXPECT_EQ(test::read_file(file).find(pattern), std::string::npos) << "plaintext left in " << file;
 }
 

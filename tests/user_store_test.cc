@@ -57,7 +57,7 @@ TEST(UserStore, PasswordsSessionsAndTokens) {
   EXPECT_FALSE((*store)->create_api_token("nobody", "x", "olga", kNow)) << "no such account";
   // Neither the session id nor the API token is in the file.
   sqlite3_close(raw);
-  for (const std::string file : {path, path + "-wal"}) {
+  for (const std::string& file : {path, path + "-wal"}) {
     const std::string bytes = test::read_file(file);
     EXPECT_EQ(bytes.find(session.token), std::string::npos) << file;
     EXPECT_EQ(bytes.find(*token), std::string::npos) << file;

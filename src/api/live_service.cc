@@ -428,13 +428,13 @@ void LiveService::register_routes() {
   http_->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     reply_json(res, ready_ ? 200 : 503, {{"status", ready_ ? "ok" : "starting"}, {"cameras", camera_snapshot().size()}});
   });
-  http_->Get("/metrics", guard(kAnyRole, [this](const httplib::Request&, httplib::Response& res, const Principal& who) {
+  http_->Get("/metrics", guard(kAnyRole, [this](const httplib::Request&, httplib::Response& res, const Principal&) {
     res.set_content(metrics_text(), "text/plain; version=0.0.4");
   }));
   http_->Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) { res.set_content(kOpenApiDocument, "application/json"); });
   // Live alerts as Server-Sent Events; a comment every second keeps idle connections open and
   // notices clients that went away.
-  http_->Get("/api/events", guard(kReviewers, [this](const httplib::Request&, httplib::Response& res, const Principal& who) {
+  http_->Get("/api/events", guard(kReviewers, [this](const httplib::Request&, httplib::Response& res, const Principal&) {
     auto subscription = broadcaster_.subscribe();
     res.set_header("Cache-Control", "no-store");
     res.set_chunked_content_provider(
@@ -450,7 +450,7 @@ void LiveService::register_routes() {
   register_account_routes();
   register_camera_routes();
   register_entry_routes();
-  http_->Get("/api/transparency", guard(kAnyRole, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+  http_->Get("/api/transparency", guard(kAnyRole, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
     const UnixSeconds now = now_utc();
     const std::string today = format_date_utc(now);
     auto from = parse_date_utc(req.has_param("from") ? req.get_param_value("from") : today.substr(0, 8) + "01");
@@ -464,7 +464,7 @@ void LiveService::register_routes() {
     if (!report) return reply_error(res, 400, report.error().message);
     reply_json(res, 200, *report);
   }));
-  http_->Get("/api/alerts", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+  http_->Get("/api/alerts", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
     AlertFilter filter;
     try {
       if (req.has_param("status")) {
@@ -486,7 +486,7 @@ void LiveService::register_routes() {
     for (const auto& r : *list) out.push_back(alert_record_json(r));
     reply_json(res, 200, out);
   }));
-  http_->Get(R"(/api/alerts/(\d+))", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+  http_->Get(R"(/api/alerts/(\d+))", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "no such alert");
     std::lock_guard lock(store_mutex_);
@@ -495,7 +495,7 @@ void LiveService::register_routes() {
     if (!r->has_value()) return reply_error(res, 404, "no such alert");
     reply_json(res, 200, alert_record_json(**r));
   }));
-  http_->Get(R"(/api/alerts/(\d+)/evidence)", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+  http_->Get(R"(/api/alerts/(\d+)/evidence)", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "no evidence for this alert (unknown, or purged after its retention)");
     std::lock_guard lock(store_mutex_);
@@ -665,12 +665,12 @@ void LiveService::register_camera_routes() {
     j["alerts"] = a.alerts;
     return j;
   };
-  http_->Get("/api/cameras", guard(kCameraReaders, [this, camera_json](const httplib::Request&, httplib::Response& res, const Principal& who) {
+  http_->Get("/api/cameras", guard(kCameraReaders, [this, camera_json](const httplib::Request&, httplib::Response& res, const Principal&) {
     json list = json::array();
     for (const auto& c : camera_snapshot()) list.push_back(camera_json(*c));
     reply_json(res, 200, list);
   }));
-  http_->Get(R"(/api/cameras/([^/]+))", guard(kCameraReaders, [this, camera_json](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+  http_->Get(R"(/api/cameras/([^/]+))", guard(kCameraReaders, [this, camera_json](const httplib::Request& req, httplib::Response& res, const Principal&) {
     const auto camera = find_camera(req.matches[1]);
     if (!camera) return reply_error(res, 404, "no camera named '" + std::string(req.matches[1]) + "'");
     reply_json(res, 200, camera_json(*camera));
@@ -736,7 +736,7 @@ void LiveService::register_camera_routes() {
 }
 
 void LiveService::register_entry_routes() {
-  http_->Get("/api/entries", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+  http_->Get("/api/entries", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
     std::optional<std::string> status;
     if (req.has_param("status")) {
       status = req.get_param_value("status");
@@ -752,7 +752,7 @@ void LiveService::register_entry_routes() {
       if (!status || *status == entry_status_name(e.status)) list.push_back(entry_to_json(e, now));
     reply_json(res, 200, list);
   }));
-  http_->Get(R"(/api/entries/(\d+))", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+  http_->Get(R"(/api/entries/(\d+))", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "no such entry");
     std::lock_guard lock(entries_mutex_);

@@ -21,7 +21,7 @@ struct EnrollmentFields {
   std::string photo_source;
   std::string expires;       // YYYY-MM-DD
   std::string submitted_by;
-  std::vector<std::string> scope;  // camera names it may match on; empty: all cameras
+  std::vector<std::string> scope = {};  // camera names it may match on; empty: all cameras
 };
 
 // How problems name a field: as the command-line option (--legal-basis) or the API's JSON/form

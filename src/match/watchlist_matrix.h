@@ -17,7 +17,7 @@ struct WatchlistTemplate {
   std::int64_t entry_id = 0;
   std::string subject;
   std::vector<float> vector;
-  std::vector<std::string> scope;  // the cameras the entry may match on; empty: all of them
+  std::vector<std::string> scope = {};  // the cameras the entry may match on; empty: all of them
 };
 
 struct MatchResult {

@@ -24,7 +24,7 @@ struct NewEntry {
   std::string photo_source;
   std::string submitted_by;
   UnixSeconds expires_at = 0;
-  std::vector<std::string> scope;  // cameras it may match on; empty: all
+  std::vector<std::string> scope = {};  // cameras it may match on; empty: all
 };
 
 struct EntryTemplate {
