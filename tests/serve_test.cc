@@ -47,6 +47,16 @@ class ServeTest : public ::testing::Test {
       ASSERT_FALSE(tokens_[name].empty()) << "account " << name;
     }
   }
+  // `glassbox serve` on a free loopback port with this data folder and `extra` arguments,
+  // started and answering; nullptr (the process killed) when it does not come up in 30 s.
+  std::unique_ptr<test::BackgroundProcess> start_serve(int& port, const std::vector<std::string>& extra) {
+    port = test::free_port();
+    std::vector<std::string> args = {GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen", "127.0.0.1:" + std::to_string(port)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto serve = std::make_unique<test::BackgroundProcess>(args);
+    if (!test::wait_for_port(port, 30)) return nullptr;
+    return serve;
+  }
   // A client acting as `user` (its API token).
   std::unique_ptr<httplib::Client> client(int port, const std::string& user) {
     auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
@@ -70,10 +80,9 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   const std::string config = write_config(R"({"workers": 2, "evidence_retention_days": 7, "watchlist_reload_s": 1, "cameras": [
     {"name": "lobby", "url": ")" + test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true},
     {"name": "gate", "url": ")" + test::data("video/talking_heads/WDA_EdMarkey0_000_h264.mp4").string() + R"(", "loop": true}]})");
-  const int port = test::free_port();
-  test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
-                                 "127.0.0.1:" + std::to_string(port), "--config", config});
-  ASSERT_TRUE(test::wait_for_port(port, 30)) << "serve did not start";
+  int port = 0;
+  auto serve = start_serve(port, {"--config", config});
+  ASSERT_TRUE(serve) << "serve did not start";
   auto olga = client(port, "olga");
   httplib::Client& http = *olga;
   auto health = http.Get("/health");
@@ -196,7 +205,7 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
 
   // SIGTERM: a clean stop, and every alert the API showed is in the database.
   const auto listed = json::parse(http.Get("/api/alerts?limit=10000")->body).size();
-  EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
+  EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
   auto store = SqliteAlertStore::open(db());
   ASSERT_TRUE(store);
   EXPECT_GE(store->get()->list({{}, {}, {}, {}, 10000})->size(), listed);
@@ -214,10 +223,9 @@ TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlertOrEntry) {
   const std::string still_bytes((std::istreambuf_iterator<char>(still)), std::istreambuf_iterator<char>());
   std::mt19937 rng(20261129);
   for (int round = 0; round < 3; ++round) {
-    const int port = test::free_port();
-    test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
-                                   "127.0.0.1:" + std::to_string(port), "--config", config});
-    ASSERT_TRUE(test::wait_for_port(port, 30)) << "round " << round;
+    int port = 0;
+    auto serve = start_serve(port, {"--config", config});
+    ASSERT_TRUE(serve) << "round " << round;
     auto alice = client(port, "alice");
     httplib::Client& http = *alice;
     const auto kill_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500 + rng() % 2500);
@@ -235,7 +243,7 @@ TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlertOrEntry) {
       if (enrolled && enrolled->status == 201) acknowledged_entries.insert(json::parse(enrolled->body)["id"].get<std::int64_t>());
       std::this_thread::sleep_for(50ms);
     }
-    EXPECT_EQ(serve.stop(SIGKILL, 10), -1);
+    EXPECT_EQ(serve->stop(SIGKILL, 10), -1);
     auto entries = SqliteWatchlistStore::open(db(), OpenMode::kReadOnly);
     ASSERT_TRUE(entries) << entries.error().message;
     for (std::int64_t id : acknowledged_entries) EXPECT_TRUE((*entries)->get_entry(id)->has_value()) << "entry " << id << " was acknowledged, then lost";
@@ -281,10 +289,9 @@ TEST_F(ServeTest, WebhooksAreRetriedAndADeadOneBlocksNothing) {
                                           test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() +
                                           R"(", "loop": true}], "webhooks": [{"url": ")" + dead + R"(", "max_attempts": 2, "timeout_s": 1},
                                           {"url": ")" + good + R"("}]})");
-  const int port = test::free_port();
-  test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
-                                 "127.0.0.1:" + std::to_string(port), "--config", config});
-  ASSERT_TRUE(test::wait_for_port(port, 30));
+  int port = 0;
+  auto serve = start_serve(port, {"--config", config});
+  ASSERT_TRUE(serve);
   for (int i = 0; i < 600; ++i) {
     {
       std::lock_guard lock(mutex);
@@ -293,7 +300,7 @@ TEST_F(ServeTest, WebhooksAreRetriedAndADeadOneBlocksNothing) {
     std::this_thread::sleep_for(100ms);
   }
   const std::string metrics = client(port, "olga")->Get("/metrics")->body;
-  EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
+  EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
   receiver.stop();
   receiver_thread.join();
   std::lock_guard lock(mutex);
@@ -333,10 +340,9 @@ TEST_F(ServeTest, HttpsWebhooksVerifyTheEndpointsCertificate) {
                                           test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}],
       "webhooks": [{"url": ")" + base + R"(/trusted", "ca_file": ")" + cert.string() + R"("},
                    {"url": ")" + base + R"(/untrusted", "max_attempts": 2}]})");
-  const int port = test::free_port();
-  test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
-                                 "127.0.0.1:" + std::to_string(port), "--config", config});
-  ASSERT_TRUE(test::wait_for_port(port, 30));
+  int port = 0;
+  auto serve = start_serve(port, {"--config", config});
+  ASSERT_TRUE(serve);
   auto olga = client(port, "olga");
   httplib::Client& http = *olga;
   std::string metrics;
@@ -346,7 +352,7 @@ TEST_F(ServeTest, HttpsWebhooksVerifyTheEndpointsCertificate) {
     if (!trusted.empty() && metrics.find("glassbox_webhook_given_up_total{url=\"" + base + "/untrusted\"} 1") != std::string::npos) break;
     std::this_thread::sleep_for(100ms);
   }
-  EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
+  EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
   receiver.stop();
   receiver_thread.join();
   std::lock_guard lock(mutex);
@@ -365,10 +371,9 @@ TEST_F(ServeTest, AlertsArePublishedToMqttOnceTheBrokerIsUp) {
   const std::string config = write_config(R"({"cameras": [{"name": "lobby", "url": ")" +
                                           test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}],
       "mqtt": {"host": "127.0.0.1", "port": )" + std::to_string(broker_port) + R"(, "topic": "site1/alerts", "client_id": "glassbox-test"}})");
-  const int port = test::free_port();
-  test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
-                                 "127.0.0.1:" + std::to_string(port), "--config", config});
-  ASSERT_TRUE(test::wait_for_port(port, 30));
+  int port = 0;
+  auto serve = start_serve(port, {"--config", config});
+  ASSERT_TRUE(serve);
   auto olga = client(port, "olga");
   httplib::Client& http = *olga;
   const std::string broker = "{broker=\"127.0.0.1:" + std::to_string(broker_port) + "\"} ";
@@ -396,7 +401,7 @@ TEST_F(ServeTest, AlertsArePublishedToMqttOnceTheBrokerIsUp) {
     std::getline(in, line, '\0');
   }
   metrics = http.Get("/metrics")->body;
-  EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
+  EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
   ASSERT_NE(line.find('\n'), std::string::npos) << "nothing published; metrics:\n" << metrics;
   const auto space = line.find(' ');
   EXPECT_EQ(line.substr(0, space), "site1/alerts/lobby");
@@ -416,15 +421,9 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   const std::string ed_clip = test::data("video/talking_heads/WDA_EdMarkey0_000_h264.mp4").string();
   const auto ed_still = dir_ / "ed.png";
   ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + ed_clip + " -frames:v 1 " + ed_still.string()).c_str()), 0);
-  auto start = [&](const std::vector<std::string>& extra) {
-    const int port = test::free_port();
-    std::vector<std::string> args = {GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen", "127.0.0.1:" + std::to_string(port)};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto serve = std::make_unique<test::BackgroundProcess>(args);
-    EXPECT_TRUE(test::wait_for_port(port, 30)) << "serve did not start";
-    return std::make_pair(std::move(serve), port);
-  };
-  auto [serve, port] = start({});
+  int port = 0;
+  auto serve = start_serve(port, {});
+  ASSERT_TRUE(serve) << "serve did not start";
   // Cameras are changed by an admin; entries submitted by alice and approved by bob, supervisors.
   auto root = client(port, "root"), alice = client(port, "alice"), bob = client(port, "bob"), carol = client(port, "carol");
   httplib::Client& http = *root;
@@ -542,7 +541,9 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
   const std::string config = write_config(R"({"cameras": [{"name": "lobby", "url": ")" +
                                           test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}]})");
-  auto [serve2, port2] = start({"--config", config});
+  int port2 = 0;
+  auto serve2 = start_serve(port2, {"--config", config});
+  ASSERT_TRUE(serve2) << "serve did not start again";
   auto root2 = client(port2, "root");
   httplib::Client& http2 = *root2;
   const json cameras = json::parse(http2.Get("/api/cameras")->body);
@@ -591,10 +592,9 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
 TEST_F(ServeTest, EveryRouteAnswersEveryRoleAsDocumented) {
   const std::string config = write_config(R"({"cameras": [{"name": "lobby", "url": ")" +
                                           test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}]})");
-  const int port = test::free_port();
-  test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
-                                 "127.0.0.1:" + std::to_string(port), "--config", config});
-  ASSERT_TRUE(test::wait_for_port(port, 30));
+  int port = 0;
+  auto serve = start_serve(port, {"--config", config});
+  ASSERT_TRUE(serve);
   const json api = json::parse(httplib::Client("127.0.0.1", port).Get("/openapi.json")->body);
   const std::vector<std::pair<std::string, std::string>> principals = {
       {"anonymous", ""}, {"operator", "olga"}, {"supervisor", "alice"}, {"auditor", "audrey"}, {"admin", "root"}};
@@ -660,7 +660,7 @@ TEST_F(ServeTest, EveryRouteAnswersEveryRoleAsDocumented) {
   EXPECT_EQ(root->Post("/api/users", R"({"name": "dave", "password": "short", "roles": ["operator"]})", "application/json")->status, 400);
   EXPECT_EQ(root->Post("/api/users", R"({"name": "dave", "password": "long enough password", "roles": ["operator"]})", "application/json")->status, 201);
   EXPECT_EQ(root->Post("/api/users", R"({"name": "dave", "password": "long enough password", "roles": ["operator"]})", "application/json")->status, 409);
-  EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
+  EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
 
   // All of it is in the audit log.
   const auto out = dir_ / "audit.jsonl";

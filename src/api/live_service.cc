@@ -155,6 +155,8 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   {
     auto db = SqliteDatabase::open(service->db_path_, OpenMode::kReadWriteCreate);
     if (!db) return db.error();
+    service->service_db_ = std::move(*db);
+    SqliteDatabase& database = *service->service_db_;
     json cameras = json::array(), hooks = json::array();
     for (const CameraConfig& c : service->config_.cameras) cameras.push_back(camera_to_json(c));
     for (const WebhookConfig& w : service->config_.webhooks) hooks.push_back(w.url);
@@ -164,7 +166,7 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
                     {"cameras", cameras},
                     {"webhooks", hooks}};
     if (service->config_.mqtt) details["mqtt"] = service->config_.mqtt->host + ":" + std::to_string(service->config_.mqtt->port);
-    if (auto s = (*db)->transaction([&] { return audit::append(**db, {"system", "service.start", "service", details}, now_utc()); }); !s)
+    if (auto s = database.transaction([&] { return audit::append(database, {"system", "service.start", "service", details}, now_utc()); }); !s)
       return s.error().within("the service start could not be audited, so it does not start");
   }
   auto users = SqliteUserStore::open(service->db_path_);
@@ -217,19 +219,19 @@ void LiveService::retire_camera(Camera& camera) {
 }
 
 void LiveService::flush_analysis_counts() {
-  std::lock_guard lock(flush_mutex_);
-  auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate);
-  if (!db) return;  // tried again at the next call; the counts stay in memory meanwhile
+  std::lock_guard lock(service_db_mutex_);
+  SqliteDatabase& db = *service_db_;
   std::vector<std::pair<LiveAnalyzer::CameraHandle, LiveCameraStats>> written;
   const UnixSeconds now = now_utc();
-  const auto status = (*db)->transaction([&]() -> Status {
+  // On failure nothing is marked written: the counts stay in memory and go with the next call.
+  const auto status = db.transaction([&]() -> Status {
     for (const auto& camera : camera_snapshot()) {
       const auto current = analyzer_->camera_stats(camera->analysis);
       if (!current) continue;
       const LiveCameraStats& before = flushed_[camera->analysis];
       const AnalysisCounts delta{current->frames_analysed - before.frames_analysed, current->faces_detected - before.faces_detected,
                                  current->faces_embedded - before.faces_embedded};
-      if (auto s = add_analysis_counts(**db, camera->config.name, delta, now); !s) return s;
+      if (auto s = add_analysis_counts(db, camera->config.name, delta, now); !s) return s;
       written.emplace_back(camera->analysis, *current);
     }
     return ok_status();
@@ -253,11 +255,14 @@ std::shared_ptr<LiveService::Camera> LiveService::find_camera(const std::string&
 
 Status LiveService::reload_watchlist() {
   std::lock_guard lock(reload_mutex_);
-  // A connection of its own: callers are the maintenance thread, create() and the handlers of
-  // approvals and revocations.
-  auto store = SqliteWatchlistStore::open(db_path_, OpenMode::kReadWriteCreate);
-  if (!store) return store.error();
-  auto loaded = load_watchlist(**store, profile_, now_utc());
+  // A connection of its own (callers: the maintenance thread, create(), the handlers of
+  // approvals and revocations), opened on first use.
+  if (!reload_store_) {
+    auto store = SqliteWatchlistStore::open(db_path_, OpenMode::kReadWriteCreate);
+    if (!store) return store.error();
+    reload_store_ = std::move(*store);
+  }
+  auto loaded = load_watchlist(*reload_store_, profile_, now_utc());
   if (!loaded) return loaded.error();
   watchlist_entries_ = loaded->matrix.entries();
   analyzer_->set_watchlist(std::make_shared<WatchlistMatrix>(std::move(loaded->matrix)));
@@ -280,14 +285,16 @@ void LiveService::maintenance_loop() {
     flush_analysis_counts();
     if (std::chrono::steady_clock::now() >= next_checkpoint) {
       next_checkpoint = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(config_.audit_checkpoint_interval_s * 1000));
-      if (auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate); db) {
-        SqliteStatement size((*db)->handle(), "SELECT count(*) FROM audit_records");
-        const std::int64_t records = size.prepared() && size.step() == SQLITE_ROW ? size.int64(0) : 0;
-        if (records > checkpointed_size) {
-          if (auto c = audit::make_checkpoint(**db, now_utc()); c) {
-            checkpointed_size = records;
-            ++audit_checkpoints_;
-          }
+      std::lock_guard lock(service_db_mutex_);
+      std::int64_t records = 0;
+      {
+        SqliteStatement size(service_db_->handle(), "SELECT count(*) FROM audit_records");
+        if (size.prepared() && size.step() == SQLITE_ROW) records = size.int64(0);
+      }
+      if (records > checkpointed_size) {
+        if (auto c = audit::make_checkpoint(*service_db_, now_utc()); c) {
+          checkpointed_size = records;
+          ++audit_checkpoints_;
         }
       }
     }
@@ -458,9 +465,8 @@ void LiveService::register_routes() {
     auto to = req.has_param("to") ? parse_date_utc(req.get_param_value("to")) : Result<UnixSeconds>(*parse_date_utc(today) + 86400);
     if (!to) return reply_error(res, 400, "to: " + to.error().message);
     flush_analysis_counts();  // up to the moment
-    auto db = SqliteDatabase::open(db_path_, OpenMode::kReadOnly);
-    if (!db) return reply_error(res, 500, db.error().message);
-    auto report = transparency_report(**db, config_.deployment, {*from, *to}, now);
+    std::lock_guard lock(service_db_mutex_);
+    auto report = transparency_report(*service_db_, config_.deployment, {*from, *to}, now);
     if (!report) return reply_error(res, 400, report.error().message);
     reply_json(res, 200, *report);
   }));
@@ -637,9 +643,8 @@ void LiveService::register_account_routes() {
   // The audit log for auditors: the same export as `glassbox audit export` (itself audited).
   http_->Get("/api/audit/export", guard(kAuditors, [this](const httplib::Request&, httplib::Response& res, const Principal& who) {
     const auto file = std::filesystem::path(data_dir_) / ("audit-export-" + std::to_string(::getpid()) + "-" + std::to_string(now_utc()) + ".jsonl");
-    auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate);
-    if (!db) return reply_error(res, 500, db.error().message);
-    auto n = audit::export_log(**db, who.name, file.string(), now_utc());
+    std::lock_guard lock(service_db_mutex_);
+    auto n = audit::export_log(*service_db_, who.name, file.string(), now_utc());
     if (!n) return reply_error(res, 500, n.error().message);
     std::ifstream in(file, std::ios::binary);
     std::stringstream text;

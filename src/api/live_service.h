@@ -112,9 +112,14 @@ class LiveService {
   std::unique_ptr<Embedder> enrol_embedder_;           // guarded by entries_mutex_
   std::mutex users_mutex_;
   std::unique_ptr<SqliteUserStore> users_;  // guarded by users_mutex_
-  std::mutex reload_mutex_;
-  std::mutex flush_mutex_;  // guards flushed_
-  std::map<LiveAnalyzer::CameraHandle, LiveCameraStats> flushed_;  // counts already written, per camera  // one reload at a time, so an older list never replaces a newer one
+  std::mutex reload_mutex_;                             // one reload at a time
+  std::unique_ptr<SqliteWatchlistStore> reload_store_;  // guarded by reload_mutex_
+  // The service's own connection for its bookkeeping (analysis counts, checkpoints, audit
+  // exports), opened once: each open would run the schema check in a write transaction.
+  // Taken after camera_changes_mutex_ and before cameras_mutex_.
+  std::mutex service_db_mutex_;
+  std::unique_ptr<SqliteDatabase> service_db_;  // guarded by service_db_mutex_
+  std::map<LiveAnalyzer::CameraHandle, LiveCameraStats> flushed_;  // guarded by service_db_mutex_: counts written, per camera  // one reload at a time, so an older list never replaces a newer one
   std::atomic<std::size_t> watchlist_entries_{0};
   std::atomic<std::uint64_t> watchlist_reloads_{0};
   std::atomic<std::uint64_t> evidence_purged_{0};

@@ -142,65 +142,50 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
 }
 
 Status SqliteWatchlistStore::approve_entry(std::int64_t entry_id, const std::string& approver, UnixSeconds now) {
-  if (auto s = db_->exec("BEGIN IMMEDIATE"); !s) return s;
-  auto refuse = [&](Error e) {
-    db_->rollback();
-    return Status(std::move(e));
-  };
-  Statement find(db_->handle(), "SELECT status, submitted_by, expires_at FROM watchlist_entries WHERE id = ?");
-  if (!find.prepared()) return refuse(db_->error("cannot prepare entry lookup"));
-  find.bind(1, entry_id);
-  if (find.step() != SQLITE_ROW) return refuse(Error{"entry " + std::to_string(entry_id) + " does not exist"});
-  const std::string status = find.text(0);
-  const std::string submitter = find.text(1);
-  const UnixSeconds expires_at = find.int64(2);
-  if (status != "pending")
-    return refuse(Error{"entry " + std::to_string(entry_id) + " is " + status + ", only a pending entry can be approved"});
-  if (approver == submitter)
-    return refuse(Error{"entry " + std::to_string(entry_id) + " was submitted by '" + submitter +
-                        "': an entry must be approved by someone other than its submitter"});
-  if (now >= expires_at)
-    return refuse(Error{"entry " + std::to_string(entry_id) + " expired on " + format_date_utc(expires_at) +
-                        " and can no longer be approved"});
-  Statement update(db_->handle(), "UPDATE watchlist_entries SET status = 'active', approved_by = ?, approved_at = ? WHERE id = ? AND status = 'pending'");
-  if (!update.prepared()) return refuse(db_->error("cannot prepare approval"));
-  update.bind(1, approver);
-  update.bind(2, now);
-  update.bind(3, entry_id);
-  if (update.step() != SQLITE_DONE) return refuse(db_->error("cannot approve the entry"));
-  if (auto s = audit::append(*db_, {approver, "entry.approve", "entry/" + std::to_string(entry_id), {{"submitted_by", submitter}}}, now); !s)
-    return refuse(s.error());
-  if (auto s = db_->exec("COMMIT"); !s) return refuse(s.error());
-  return ok_status();
+  const std::string entry = "entry " + std::to_string(entry_id);
+  return db_->transaction([&]() -> Status {
+    Statement find(db_->handle(), "SELECT status, submitted_by, expires_at FROM watchlist_entries WHERE id = ?");
+    if (!find.prepared()) return db_->error("cannot prepare entry lookup");
+    find.bind(1, entry_id);
+    if (find.step() != SQLITE_ROW) return Error{entry + " does not exist"};
+    const std::string status = find.text(0);
+    const std::string submitter = find.text(1);
+    const UnixSeconds expires_at = find.int64(2);
+    if (status != "pending") return Error{entry + " is " + status + ", only a pending entry can be approved"};
+    if (approver == submitter)
+      return Error{entry + " was submitted by '" + submitter + "': an entry must be approved by someone other than its submitter"};
+    if (now >= expires_at) return Error{entry + " expired on " + format_date_utc(expires_at) + " and can no longer be approved"};
+    Statement update(db_->handle(), "UPDATE watchlist_entries SET status = 'active', approved_by = ?, approved_at = ? WHERE id = ? AND status = 'pending'");
+    if (!update.prepared()) return db_->error("cannot prepare approval");
+    update.bind(1, approver);
+    update.bind(2, now);
+    update.bind(3, entry_id);
+    if (update.step() != SQLITE_DONE) return db_->error("cannot approve the entry");
+    return audit::append(*db_, {approver, "entry.approve", "entry/" + std::to_string(entry_id), {{"submitted_by", submitter}}}, now);
+  });
 }
 
 Status SqliteWatchlistStore::revoke_entry(std::int64_t entry_id, const std::string& revoked_by, const std::string& reason,
                                           UnixSeconds now) {
-  if (reason.find_first_not_of(" \t\r\n") == std::string::npos)
-    return Error{"entry " + std::to_string(entry_id) + ": a revocation needs a reason"};
-  if (auto s = db_->exec("BEGIN IMMEDIATE"); !s) return s;
-  auto refuse = [&](Error e) {
-    db_->rollback();
-    return Status(std::move(e));
-  };
-  Statement find(db_->handle(), "SELECT status FROM watchlist_entries WHERE id = ?");
-  if (!find.prepared()) return refuse(db_->error("cannot prepare entry lookup"));
-  find.bind(1, entry_id);
-  if (find.step() != SQLITE_ROW) return refuse(Error{"entry " + std::to_string(entry_id) + " does not exist"});
-  if (find.text(0) == "revoked") return refuse(Error{"entry " + std::to_string(entry_id) + " is already revoked"});
-  Statement update(db_->handle(),
-                   "UPDATE watchlist_entries SET status = 'revoked', revoked_by = ?, revoked_at = ?, revoke_reason = ? "
-                   "WHERE id = ? AND status <> 'revoked'");
-  if (!update.prepared()) return refuse(db_->error("cannot prepare revocation"));
-  update.bind(1, revoked_by);
-  update.bind(2, now);
-  update.bind(3, reason);
-  update.bind(4, entry_id);
-  if (update.step() != SQLITE_DONE) return refuse(db_->error("cannot revoke the entry"));
-  if (auto s = audit::append(*db_, {revoked_by, "entry.revoke", "entry/" + std::to_string(entry_id), {{"reason", reason}}}, now); !s)
-    return refuse(s.error());
-  if (auto s = db_->exec("COMMIT"); !s) return refuse(s.error());
-  return ok_status();
+  const std::string entry = "entry " + std::to_string(entry_id);
+  if (reason.find_first_not_of(" \t\r\n") == std::string::npos) return Error{entry + ": a revocation needs a reason"};
+  return db_->transaction([&]() -> Status {
+    Statement find(db_->handle(), "SELECT status FROM watchlist_entries WHERE id = ?");
+    if (!find.prepared()) return db_->error("cannot prepare entry lookup");
+    find.bind(1, entry_id);
+    if (find.step() != SQLITE_ROW) return Error{entry + " does not exist"};
+    if (find.text(0) == "revoked") return Error{entry + " is already revoked"};
+    Statement update(db_->handle(),
+                     "UPDATE watchlist_entries SET status = 'revoked', revoked_by = ?, revoked_at = ?, revoke_reason = ? "
+                     "WHERE id = ? AND status <> 'revoked'");
+    if (!update.prepared()) return db_->error("cannot prepare revocation");
+    update.bind(1, revoked_by);
+    update.bind(2, now);
+    update.bind(3, reason);
+    update.bind(4, entry_id);
+    if (update.step() != SQLITE_DONE) return db_->error("cannot revoke the entry");
+    return audit::append(*db_, {revoked_by, "entry.revoke", "entry/" + std::to_string(entry_id), {{"reason", reason}}}, now);
+  });
 }
 
 Result<std::optional<EntryRecord>> SqliteWatchlistStore::get_entry(std::int64_t entry_id) {
