@@ -42,4 +42,30 @@ std::string format_utc(UnixSeconds seconds) {
 
 std::string format_date_utc(UnixSeconds seconds) { return format_utc(seconds).substr(0, 10); }
 
+Result<UnixSeconds> parse_time_utc(const std::string& text) {
+  if (text.size() == 10) return parse_date_utc(text);
+  const Error malformed{"'" + text + "' is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ (or a date YYYY-MM-DD)"};
+  if (text.size() != 20 || text[10] != 'T' || text[13] != ':' || text[16] != ':' || text[19] != 'Z') return malformed;
+  auto day = parse_date_utc(text.substr(0, 10));
+  if (!day) return malformed;
+  int fields[3] = {};
+  for (int f = 0; f < 3; ++f) {
+    const char hi = text[11 + 3 * f];
+    const char lo = text[12 + 3 * f];
+    if (hi < '0' || hi > '9' || lo < '0' || lo > '9') return malformed;
+    fields[f] = (hi - '0') * 10 + (lo - '0');
+  }
+  if (fields[0] > 23 || fields[1] > 59 || fields[2] > 59) return malformed;
+  return *day + fields[0] * 3600 + fields[1] * 60 + fields[2];
+}
+
+std::string format_utc_ms(std::int64_t milliseconds) {
+  const std::int64_t seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000;
+  std::string text = format_utc(seconds);
+  char fraction[8];
+  std::snprintf(fraction, sizeof fraction, ".%03dZ", static_cast<int>(milliseconds - seconds * 1000));
+  text.pop_back();  // the Z
+  return text + fraction;
+}
+
 }  // namespace glassbox

@@ -20,6 +20,10 @@ Result<UnixSeconds> parse_date_utc(const std::string& text);
 
 // Formats an instant as an ISO 8601 UTC timestamp, e.g. 2026-11-29T13:34:00Z.
 std::string format_utc(UnixSeconds seconds);
+// Parses YYYY-MM-DDTHH:MM:SSZ, or a date YYYY-MM-DD (its 00:00:00 UTC).
+Result<UnixSeconds> parse_time_utc(const std::string& text);
+// Formats milliseconds since the epoch, e.g. 2026-11-29T13:34:00.120Z.
+std::string format_utc_ms(std::int64_t milliseconds);
 // Formats an instant's date, e.g. 2026-11-29.
 std::string format_date_utc(UnixSeconds seconds);
 

@@ -24,6 +24,8 @@ bool has_control_characters(const std::string& s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
+}  // namespace
+
 // A required free-text field: present, not blank, no control characters, bounded.
 void check_text(const std::string& field, const std::string& value, std::size_t max_length,
                 std::vector<std::string>& problems) {
@@ -43,8 +45,6 @@ std::string field_name(const char* option, FieldNames names) {
   std::replace(json.begin(), json.end(), '-', '_');
   return json;
 }
-
-}  // namespace
 
 Status validate_user_name(const std::string& field, const std::string& name) {
   const bool allowed = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {

@@ -32,6 +32,12 @@ enum class FieldNames { kOptions, kJson };
 Result<NewEntry> validate_entry_fields(const EnrollmentFields& fields, UnixSeconds now,
                                        FieldNames names = FieldNames::kOptions);
 
+// A required free-text field (subject, legal basis, case id): not blank, at most `max_length`
+// bytes, no control characters. Each problem is appended to `problems`, naming `field`.
+void check_text(const std::string& field, const std::string& value, std::size_t max_length, std::vector<std::string>& problems);
+// How a field is called: "--legal-basis" for the command line, "legal_basis" for the API.
+std::string field_name(const char* option, FieldNames names);
+
 // A user name as used for submitters and approvers: 1..64 of [A-Za-z0-9._@-]. `field` is the
 // name the error gives it ("--approved-by", "user").
 Status validate_user_name(const std::string& field, const std::string& name);

@@ -10,7 +10,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 8> kMigrations = {
+constexpr std::array<const char*, 9> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -175,6 +175,70 @@ CREATE TABLE api_tokens (
     // 8: an entry's scope: the cameras it may match on (a JSON array of names; [] = all).
     R"sql(
 ALTER TABLE watchlist_entries ADD COLUMN scope TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(scope) AND json_type(scope) = 'array');
+)sql",
+    // 9: recorded segments of cameras, and case-scoped searches of recordings (docs/search.md).
+    R"sql(
+CREATE TABLE recording_segments (
+  id        INTEGER PRIMARY KEY,
+  camera    TEXT    NOT NULL,
+  path      TEXT    NOT NULL UNIQUE,
+  start_ms  INTEGER NOT NULL,
+  end_ms    INTEGER,
+  bytes     INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+  CHECK (end_ms IS NULL OR end_ms >= start_ms)
+);
+CREATE INDEX recording_segments_by_camera ON recording_segments(camera, start_ms);
+CREATE TABLE searches (
+  id            INTEGER PRIMARY KEY,
+  case_id       TEXT    NOT NULL CHECK (length(case_id) > 0),
+  legal_basis   TEXT    NOT NULL CHECK (length(legal_basis) > 0),
+  requested_by  TEXT    NOT NULL,
+  requested_at  INTEGER NOT NULL,
+  approved_by   TEXT,
+  approved_at   INTEGER,
+  cameras       TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(cameras) AND json_type(cameras) = 'array'),
+  files         TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(files) AND json_type(files) = 'array'),
+  window_from   INTEGER,
+  window_to     INTEGER,
+  mode          TEXT    NOT NULL,
+  profile       TEXT    NOT NULL,
+  threshold     REAL    NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  status        TEXT    NOT NULL CHECK (status IN ('pending', 'approved', 'running', 'done', 'cancelled', 'failed')),
+  finished_at   INTEGER,
+  expired       INTEGER NOT NULL DEFAULT 0 CHECK (expired IN (0, 1)),
+  stats         TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(stats)),
+  errors        TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(errors)),
+  CHECK (approved_by IS NULL OR approved_by <> requested_by),
+  CHECK (status IN ('pending', 'cancelled') OR (approved_by IS NOT NULL AND approved_at IS NOT NULL))
+);
+CREATE TRIGGER searches_approval_is_final BEFORE UPDATE OF approved_by ON searches
+  WHEN OLD.approved_by IS NOT NULL AND NEW.approved_by IS NOT OLD.approved_by
+  BEGIN SELECT RAISE(ABORT, 'a search approval cannot be changed'); END;
+CREATE TABLE search_probes (
+  search_id     INTEGER NOT NULL REFERENCES searches(id) ON DELETE CASCADE,
+  key_id        TEXT    NOT NULL,
+  sealed        BLOB    NOT NULL,
+  photo_name    TEXT    NOT NULL,
+  photo_sha256  TEXT    NOT NULL
+);
+CREATE TABLE search_visits (
+  search_id     INTEGER NOT NULL REFERENCES searches(id) ON DELETE CASCADE,
+  ordinal       INTEGER NOT NULL CHECK (ordinal > 0),
+  source        TEXT    NOT NULL,
+  camera        TEXT,
+  start_s       REAL    NOT NULL,
+  end_s         REAL    NOT NULL CHECK (end_s >= start_s),
+  start_ms      INTEGER,
+  end_ms        INTEGER,
+  best_score    REAL    NOT NULL,
+  best_at_s     REAL    NOT NULL,
+  hits          INTEGER NOT NULL CHECK (hits > 0),
+  crop          BLOB,
+  PRIMARY KEY (search_id, ordinal)
+);
+ALTER TABLE cameras ADD COLUMN record INTEGER NOT NULL DEFAULT 0 CHECK (record IN (0, 1));
+ALTER TABLE cameras ADD COLUMN record_retention_days REAL NOT NULL DEFAULT 7 CHECK (record_retention_days > 0);
 )sql",
 };
 

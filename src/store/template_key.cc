@@ -27,6 +27,10 @@ std::string associated_data(std::int64_t entry_id, const std::string& profile) {
   return "glassbox-template/v1\nentry " + std::to_string(entry_id) + "\nprofile " + profile + "\n";
 }
 
+std::string probe_associated_data(std::int64_t search_id, const std::string& profile) {
+  return "glassbox-probe/v1\nsearch " + std::to_string(search_id) + "\nprofile " + profile + "\n";
+}
+
 }  // namespace
 
 TemplateKey TemplateKey::generate() {
@@ -96,7 +100,23 @@ Status TemplateKey::write(const std::filesystem::path& file) const {
 }
 
 std::vector<unsigned char> TemplateKey::seal(const std::vector<float>& vector, std::int64_t entry_id, const std::string& profile) const {
-  const std::string ad = associated_data(entry_id, profile);
+  return seal_with(vector, associated_data(entry_id, profile));
+}
+
+Result<std::vector<float>> TemplateKey::open(const std::vector<unsigned char>& sealed, std::int64_t entry_id, const std::string& profile) const {
+  return open_with(sealed, associated_data(entry_id, profile), "template of entry " + std::to_string(entry_id) + " (" + profile + ")");
+}
+
+std::vector<unsigned char> TemplateKey::seal_probe(const std::vector<float>& vector, std::int64_t search_id, const std::string& profile) const {
+  return seal_with(vector, probe_associated_data(search_id, profile));
+}
+
+Result<std::vector<float>> TemplateKey::open_probe(const std::vector<unsigned char>& sealed, std::int64_t search_id,
+                                                   const std::string& profile) const {
+  return open_with(sealed, probe_associated_data(search_id, profile), "probe of search " + std::to_string(search_id) + " (" + profile + ")");
+}
+
+std::vector<unsigned char> TemplateKey::seal_with(const std::vector<float>& vector, const std::string& ad) const {
   std::vector<unsigned char> out(sealed_size(vector.size()));
   randombytes_buf(out.data(), crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
   unsigned long long written = 0;
@@ -106,19 +126,16 @@ std::vector<unsigned char> TemplateKey::seal(const std::vector<float>& vector, s
   return out;
 }
 
-Result<std::vector<float>> TemplateKey::open(const std::vector<unsigned char>& sealed, std::int64_t entry_id, const std::string& profile) const {
+Result<std::vector<float>> TemplateKey::open_with(const std::vector<unsigned char>& sealed, const std::string& ad, const std::string& what) const {
   constexpr std::size_t overhead = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES;
-  if (sealed.size() < overhead || (sealed.size() - overhead) % sizeof(float) != 0)
-    return Error{"template of entry " + std::to_string(entry_id) + ": not a sealed template"};
-  const std::string ad = associated_data(entry_id, profile);
+  if (sealed.size() < overhead || (sealed.size() - overhead) % sizeof(float) != 0) return Error{what + ": not a sealed template"};
   std::vector<float> vector((sealed.size() - overhead) / sizeof(float));
   unsigned long long written = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(vector.data()), &written, nullptr,
                                                  sealed.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
                                                  sealed.size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
                                                  reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), sealed.data(), key_.data()) != 0)
-    return Error{"template of entry " + std::to_string(entry_id) + " (" + profile +
-                 "): does not open with this key (changed, moved to another entry, or sealed with another key)"};
+    return Error{what + ": does not open with this key (changed, moved to another entry, or sealed with another key)"};
   return vector;
 }
 

@@ -30,6 +30,10 @@ class TemplateKey {
   std::vector<unsigned char> seal(const std::vector<float>& vector, std::int64_t entry_id, const std::string& profile) const;
   // An error when the bytes were changed, belong to another entry or profile, or another key sealed them.
   Result<std::vector<float>> open(const std::vector<unsigned char>& sealed, std::int64_t entry_id, const std::string& profile) const;
+  // A search's probe templates, bound to the search and the profile the same way.
+  std::vector<unsigned char> seal_probe(const std::vector<float>& vector, std::int64_t search_id, const std::string& profile) const;
+  Result<std::vector<float>> open_probe(const std::vector<unsigned char>& sealed, std::int64_t search_id, const std::string& profile) const;
+
   // Writes the key file (owner-only), replacing `file` atomically.
   Status write(const std::filesystem::path& file) const;
 
@@ -37,6 +41,10 @@ class TemplateKey {
   static std::size_t sealed_size(std::size_t dimension);
 
  private:
+  std::vector<unsigned char> seal_with(const std::vector<float>& vector, const std::string& associated_data) const;
+  Result<std::vector<float>> open_with(const std::vector<unsigned char>& sealed, const std::string& associated_data,
+                                       const std::string& what) const;
+
   std::array<unsigned char, 32> key_{};
   std::string id_;
 };

@@ -1,0 +1,51 @@
+#include "search/search_job.h"
+
+#include "embed/model_profile.h"
+
+namespace glassbox {
+
+Result<SearchOutcome> run_stored_search(SqliteDatabase& db, std::int64_t id, const TemplateKey& key, const SearchJobOptions& options,
+                                        const SearchHooks& hooks) {
+  auto loaded = load_search(db, id);
+  if (!loaded) return loaded.error();
+  if (!loaded->has_value()) return Error{"search " + std::to_string(id) + " does not exist"};
+  const StoredSearch search = std::move(**loaded);
+  if (auto s = start_search(db, id, now_utc()); !s) return s.error();
+
+  auto fail = [&](const Error& e) -> Result<SearchOutcome> {
+    if (auto s = fail_search(db, id, e.message, now_utc()); !s) return s.error().within(e.message);
+    return e;
+  };
+  auto profile = load_model_profile(search.request.profile);
+  if (!profile) return fail(profile.error());
+  auto probes = probe_templates(db, id, key);
+  if (!probes) return fail(probes.error());
+  WatchlistMatrix probe(profile->metric, profile->dimension);
+  for (auto& vector : *probes) {
+    if (auto s = probe.add(WatchlistTemplate{id, "probe", std::move(vector)}); !s) return fail(s.error());
+  }
+
+  std::vector<SearchRecording> recordings;
+  for (const std::string& file : search.request.files) recordings.push_back(SearchRecording{file, "", file});
+  if (!search.request.cameras.empty()) {
+    auto segments = camera_recordings(db, search.request.cameras, search.request.window_from.value_or(0), search.request.window_to.value_or(0));
+    if (!segments) return fail(segments.error());
+    if (segments->empty() && recordings.empty())
+      return fail(Error{"no recording of the cameras named exists inside the window"});
+    for (auto& r : *segments) recordings.push_back(std::move(r));
+  }
+
+  SearchOptions run_options;
+  run_options.mode = search.request.mode;
+  run_options.threshold = search.request.threshold;
+  run_options.workers = options.workers;
+  run_options.piece_s = options.piece_s;
+  run_options.visit_gap_s = options.visit_gap_s;
+  run_options.min_face_px = options.min_face_px;
+  auto outcome = run_search(recordings, probe, *profile, run_options, hooks);
+  if (!outcome) return fail(outcome.error());
+  if (auto s = finish_search(db, id, *outcome, now_utc()); !s) return s.error();
+  return outcome;
+}
+
+}  // namespace glassbox

@@ -1,0 +1,395 @@
+#include "search/search_runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "embed/embed_face.h"
+#include "embed/onnx_embedder.h"
+#include "ingest/rate_gate.h"
+
+namespace glassbox {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A piece that ends this much before where its file says it should is reported as truncated:
+// more than a keyframe interval of any camera we know.
+constexpr double kTruncationToleranceS = 5.0;
+
+struct Piece {
+  std::size_t recording = 0;
+  double from_s = 0.0;
+  double to_s = std::numeric_limits<double>::infinity();
+  double expected_end_s = std::numeric_limits<double>::infinity();  // where the file says this piece ends
+  double footage_s() const { return std::isfinite(expected_end_s) ? std::max(0.0, expected_end_s - from_s) : 0.0; }
+};
+
+struct Hit {
+  std::size_t recording = 0;
+  double t = 0.0;                 // in the file
+  std::optional<double> score;    // compared hits; a tracked face already matched has none
+  cv::Mat crop;                   // compared hits only
+};
+
+struct Worker {
+  std::unique_ptr<YuNetDetector> detector;
+  std::unique_ptr<OnnxEmbedder> embedder;
+};
+
+// Shared between the workers and the thread reporting progress.
+struct Counters {
+  std::atomic<std::int64_t> footage_progress_ms{0};
+  std::atomic<std::int64_t> frames_decoded{0};
+  std::atomic<std::int64_t> faces_compared{0};
+  std::atomic<std::int64_t> hits{0};
+  std::atomic<int> pieces_done{0};
+};
+
+bool better(Metric metric, double a, double b) { return metric == Metric::kEuclidean ? a < b : a > b; }
+
+cv::Mat crop_with_margin(const cv::Mat& frame, const cv::Rect& box) {
+  const int margin = std::max(box.width, box.height) / 5;
+  const cv::Rect crop = (box + cv::Size(2 * margin, 2 * margin) - cv::Point(margin, margin)) & cv::Rect(0, 0, frame.cols, frame.rows);
+  return crop.area() > 0 ? frame(crop).clone() : cv::Mat();
+}
+
+struct PieceResult {
+  std::vector<Hit> hits;
+  std::optional<std::string> error;
+  double footage_read_s = 0.0;
+  ReaderCounts reader;
+  std::int64_t frames_analysed = 0;
+  std::int64_t faces_detected = 0;
+};
+
+PieceResult search_piece(const SearchRecording& recording, const Piece& piece, Worker& worker, const WatchlistMatrix& probe,
+                         const SearchOptions& options, Counters& counters, const std::atomic<bool>* cancel) {
+  PieceResult result;
+  auto reader = RecordingReader::open(recording.path, options.mode.keyframes_only);
+  if (!reader) {
+    result.error = reader.error().message;
+    return result;
+  }
+  if (piece.from_s > 0.0) {
+    if (Status s = (*reader)->seek(piece.from_s); !s.ok()) {
+      result.error = s.error().message;
+      return result;
+    }
+  }
+  RateGate gate(options.mode.keyframes_only ? 0.0 : options.mode.rate_fps);
+  // Sampled frames are further apart than live ones (a keyframe every few seconds): a track must
+  // survive the gap between two samples, or every sample would start new tracks.
+  TrackerOptions tracker_options = options.tracker;
+  const double sample_gap_s = options.mode.keyframes_only ? 4.0 : 1.0 / options.mode.rate_fps;
+  tracker_options.max_gap_s = std::max(tracker_options.max_gap_s, 1.25 * sample_gap_s);
+  Tracker tracker(tracker_options);
+  std::vector<std::uint64_t> matched_tracks;
+  double progress_s = piece.from_s;  // footage counted into the progress so far
+  double last_t = piece.from_s;
+  std::int64_t decoded_before = 0;
+  auto account = [&](double t) {
+    const double clamped = std::min(t, piece.expected_end_s);
+    if (clamped > progress_s) {
+      counters.footage_progress_ms += static_cast<std::int64_t>((clamped - progress_s) * 1000.0);
+      progress_s = clamped;
+    }
+  };
+
+  while (true) {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) break;
+    auto next = (*reader)->next();
+    const std::int64_t decoded = (*reader)->counts().frames_decoded;
+    counters.frames_decoded += decoded - decoded_before;
+    decoded_before = decoded;
+    if (!next) {
+      result.error = next.error().message;
+      break;
+    }
+    if (!next->has_value()) {
+      if (std::isfinite(piece.expected_end_s) && piece.expected_end_s - last_t > kTruncationToleranceS) {
+        char text[160];
+        std::snprintf(text, sizeof text, ": the video ends at %.1f s although the file says %.1f s (truncated or damaged); searched up to there",
+                      last_t, piece.expected_end_s);
+        result.error = recording.path + text;
+      }
+      break;
+    }
+    const double t = **next;
+    if (t < piece.from_s) continue;  // decoded only as a reference for what follows
+    if (t >= piece.to_s) break;
+    last_t = t;
+    account(t);
+    if (!gate.admit(t)) continue;
+    auto frame = (*reader)->pixels();
+    if (!frame) continue;
+    ++result.frames_analysed;
+
+    auto detected = worker.detector->detect(*frame);
+    if (!detected) continue;
+    std::vector<DetectedFace> faces;
+    for (const DetectedFace& f : *detected)
+      if (f.size() >= static_cast<float>(options.min_face_px)) faces.push_back(f);
+    result.faces_detected += static_cast<std::int64_t>(faces.size());
+    for (const TrackAssignment& a : tracker.update(faces, t)) {
+      const bool already_matched = std::find(matched_tracks.begin(), matched_tracks.end(), a.track_id) != matched_tracks.end();
+      if (already_matched) {
+        // The same face, followed by the tracker: the person is still there.
+        result.hits.push_back(Hit{piece.recording, t, std::nullopt, {}});
+        ++counters.hits;
+        continue;
+      }
+      if (!a.embed) continue;
+      // The face's template lives only in this scope: compared, then dropped unless it matches.
+      auto vector = embed_face(*worker.embedder, *frame, faces[a.detection].landmarks);
+      if (!vector) continue;
+      ++counters.faces_compared;
+      const auto match = probe.best_match(*vector, options.threshold);
+      if (!match) continue;
+      tracker.mark_matched(a.track_id);
+      matched_tracks.push_back(a.track_id);
+      result.hits.push_back(Hit{piece.recording, t, match->score, crop_with_margin(*frame, cv::Rect(faces[a.detection].box))});
+      ++counters.hits;
+    }
+  }
+  account(piece.expected_end_s);  // the rest of the piece counts as done for the progress
+  result.footage_read_s = std::max(0.0, last_t - piece.from_s);
+  result.reader = (*reader)->counts();
+  if (!result.error && result.reader.decode_errors > 0) {
+    result.error = recording.path + ": " + std::to_string(result.reader.decode_errors) +
+                   " damaged packets or frames were skipped; the rest was searched";
+  }
+  return result;
+}
+
+// Cuts each recording into pieces; a recording that cannot be opened gets its error instead.
+std::vector<Piece> plan_pieces(const std::vector<SearchRecording>& recordings, const SearchOptions& options,
+                               std::vector<std::optional<std::string>>& open_errors) {
+  std::vector<Piece> pieces;
+  open_errors.assign(recordings.size(), std::nullopt);
+  for (std::size_t i = 0; i < recordings.size(); ++i) {
+    const SearchRecording& r = recordings[i];
+    double duration = r.duration_s.value_or(0.0);
+    if (!r.duration_s) {
+      auto reader = RecordingReader::open(r.path, options.mode.keyframes_only);
+      if (!reader) {
+        open_errors[i] = reader.error().message;
+        continue;
+      }
+      duration = (*reader)->info().duration_s;
+    }
+    const double end = duration > 0.0 ? std::min(duration, r.to_s.value_or(duration)) : r.to_s.value_or(std::numeric_limits<double>::infinity());
+    if (!std::isfinite(end)) {
+      pieces.push_back(Piece{i, r.from_s, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()});
+      continue;
+    }
+    // A camera segment is one piece; a long file is cut so the workers share it.
+    const double step = r.camera.empty() ? std::max(1.0, options.piece_s) : std::numeric_limits<double>::infinity();
+    for (double from = r.from_s; from < end; from += step) {
+      const double to = std::min(end, from + step);
+      if (to - from < 1e-3) break;
+      pieces.push_back(Piece{i, from, to >= end && !r.to_s ? std::numeric_limits<double>::infinity() : to, to});
+    }
+  }
+  // Longest first, so no worker is left with a long piece at the end.
+  std::stable_sort(pieces.begin(), pieces.end(), [](const Piece& a, const Piece& b) { return a.footage_s() > b.footage_s(); });
+  return pieces;
+}
+
+std::vector<Visit> group_visits(const std::vector<SearchRecording>& recordings, std::vector<Hit> hits, Metric metric,
+                                double visit_gap_s) {
+  // The time axis of a source: a file's own seconds; a camera's UTC seconds.
+  auto absolute = [&](const Hit& h) {
+    const SearchRecording& r = recordings[h.recording];
+    return r.start_ms ? static_cast<double>(*r.start_ms) / 1000.0 + h.t : h.t;
+  };
+  std::vector<std::string> order;
+  std::map<std::string, double> origin;  // a source's earliest absolute time: offsets count from it
+  for (const SearchRecording& r : recordings) {
+    if (std::find(order.begin(), order.end(), r.source) == order.end()) order.push_back(r.source);
+    const double start = r.start_ms ? static_cast<double>(*r.start_ms) / 1000.0 : 0.0;
+    auto [it, inserted] = origin.emplace(r.source, start);
+    if (!inserted) it->second = std::min(it->second, start);
+  }
+  std::stable_sort(hits.begin(), hits.end(), [&](const Hit& a, const Hit& b) { return absolute(a) < absolute(b); });
+  std::vector<Visit> visits;
+  for (const std::string& source : order) {
+    std::optional<Visit> open;
+    double open_end_abs = 0.0;
+    auto close = [&] {
+      if (open && open->best_score == open->best_score) visits.push_back(std::move(*open));
+      open.reset();
+    };
+    for (const Hit& h : hits) {
+      const SearchRecording& r = recordings[h.recording];
+      if (r.source != source) continue;
+      const double abs = absolute(h);
+      if (open && abs - open_end_abs > visit_gap_s) close();
+      if (!open) {
+        open = Visit{};
+        open->source = source;
+        open->camera = r.camera;
+        open->start_s = abs - origin[source];
+        open->best_score = std::numeric_limits<double>::quiet_NaN();
+        if (r.start_ms) open->start_ms = std::llround(abs * 1000.0);
+      }
+      open_end_abs = abs;
+      open->end_s = abs - origin[source];
+      if (r.start_ms) open->end_ms = std::llround(abs * 1000.0);
+      ++open->hits;
+      if (h.score && (open->best_score != open->best_score || better(metric, *h.score, open->best_score))) {
+        open->best_score = *h.score;
+        open->best_at_s = abs - origin[source];
+        open->crop = h.crop;
+      }
+    }
+    close();
+  }
+  return visits;
+}
+
+}  // namespace
+
+nlohmann::json SearchProgress::to_json() const {
+  nlohmann::json j = {{"pieces_done", pieces_done},       {"pieces_total", pieces_total},
+                      {"footage_done_s", footage_done_s}, {"footage_total_s", footage_total_s},
+                      {"frames_decoded", frames_decoded}, {"faces_compared", faces_compared},
+                      {"hits", hits},                     {"elapsed_s", elapsed_s}};
+  j["eta_s"] = eta_s ? nlohmann::json(*eta_s) : nlohmann::json(nullptr);
+  return j;
+}
+
+nlohmann::json SearchStats::to_json() const {
+  return {{"recordings", recordings},
+          {"pieces", pieces},
+          {"footage_s", footage_s},
+          {"packets_skipped", packets_skipped},
+          {"frames_decoded", frames_decoded},
+          {"frames_analysed", frames_analysed},
+          {"faces_detected", faces_detected},
+          {"faces_compared", faces_compared},
+          {"hits", hits},
+          {"wall_s", wall_s},
+          {"workers", workers},
+          {"footage_hours_per_minute", wall_s > 0.0 ? footage_s / 3600.0 / (wall_s / 60.0) : 0.0}};
+}
+
+Result<SearchOutcome> run_search(const std::vector<SearchRecording>& recordings, const WatchlistMatrix& probe,
+                                 const ModelProfile& profile, const SearchOptions& options, const SearchHooks& hooks) {
+  const auto started = Clock::now();
+  if (recordings.empty()) return Error{"nothing to search: no recording given"};
+  if (probe.rows() == 0) return Error{"no probe template to compare with"};
+
+  std::vector<std::optional<std::string>> open_errors;
+  const std::vector<Piece> pieces = plan_pieces(recordings, options, open_errors);
+  double footage_total = 0.0;
+  for (const Piece& p : pieces) footage_total += p.footage_s();
+
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+  const int worker_count = std::clamp(options.workers > 0 ? options.workers : cores, 1, std::max<int>(1, static_cast<int>(pieces.size())));
+  std::vector<Worker> workers;
+  if (!pieces.empty()) {
+    workers.resize(static_cast<std::size_t>(worker_count));
+    for (Worker& w : workers) {
+      auto detector = YuNetDetector::create(options.detector);
+      if (!detector) return detector.error();
+      auto embedder = OnnxEmbedder::create(profile);
+      if (!embedder) return embedder.error();
+      w.detector = std::move(*detector);
+      w.embedder = std::move(*embedder);
+    }
+    // Each worker is one core's worth; OpenCV's own pool would oversubscribe them.
+    cv::setNumThreads(std::max(1, cores / worker_count));
+  }
+
+  Counters counters;
+  std::vector<PieceResult> results(pieces.size());
+  std::atomic<std::size_t> next_piece{0};
+  std::mutex done_mutex;
+  std::condition_variable done_changed;
+  int running = worker_count;
+  auto work = [&](Worker& worker) {
+    while (true) {
+      if (hooks.cancel != nullptr && hooks.cancel->load()) break;
+      const std::size_t i = next_piece.fetch_add(1);
+      if (i >= pieces.size()) break;
+      results[i] = search_piece(recordings[pieces[i].recording], pieces[i], worker, probe, options, counters, hooks.cancel);
+      ++counters.pieces_done;
+    }
+    std::lock_guard lock(done_mutex);
+    --running;
+    done_changed.notify_all();
+  };
+  std::vector<std::thread> threads;
+  for (Worker& w : workers) threads.emplace_back(work, std::ref(w));
+
+  auto snapshot = [&] {
+    SearchProgress p;
+    p.pieces_done = counters.pieces_done.load();
+    p.pieces_total = static_cast<int>(pieces.size());
+    p.footage_done_s = static_cast<double>(counters.footage_progress_ms.load()) / 1000.0;
+    p.footage_total_s = footage_total;
+    p.frames_decoded = counters.frames_decoded.load();
+    p.faces_compared = counters.faces_compared.load();
+    p.hits = counters.hits.load();
+    p.elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
+    if (p.footage_done_s > 0.0 && footage_total > 0.0)
+      p.eta_s = std::max(0.0, p.elapsed_s * (footage_total - p.footage_done_s) / p.footage_done_s);
+    return p;
+  };
+  {
+    std::unique_lock lock(done_mutex);
+    const auto interval = std::chrono::duration<double>(std::max(0.05, hooks.progress_interval_s));
+    while (running > 0) {
+      if (!done_changed.wait_for(lock, interval, [&] { return running == 0; }) && hooks.on_progress) {
+        const SearchProgress p = snapshot();
+        lock.unlock();
+        hooks.on_progress(p);
+        lock.lock();
+      }
+    }
+  }
+  for (auto& t : threads) t.join();
+  if (hooks.on_progress && !pieces.empty()) hooks.on_progress(snapshot());
+
+  SearchOutcome outcome;
+  outcome.cancelled = hooks.cancel != nullptr && hooks.cancel->load();
+  SearchStats& stats = outcome.stats;
+  stats.recordings = static_cast<int>(recordings.size());
+  stats.pieces = static_cast<int>(pieces.size());
+  stats.workers = static_cast<int>(workers.size());
+  std::vector<Hit> hits;
+  // A recording's first problem, in the order of its pieces in the file.
+  std::vector<std::optional<std::pair<double, std::string>>> piece_errors(recordings.size());
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    PieceResult& r = results[i];
+    stats.footage_s += r.footage_read_s;
+    stats.packets_skipped += r.reader.packets_skipped;
+    stats.frames_decoded += r.reader.frames_decoded;
+    stats.frames_analysed += r.frames_analysed;
+    stats.faces_detected += r.faces_detected;
+    auto& first = piece_errors[pieces[i].recording];
+    if (r.error && (!first || pieces[i].from_s < first->first)) first = std::make_pair(pieces[i].from_s, *r.error);
+    for (Hit& h : r.hits) hits.push_back(std::move(h));
+  }
+  stats.faces_compared = counters.faces_compared.load();
+  stats.hits = static_cast<std::int64_t>(hits.size());
+  for (std::size_t i = 0; i < recordings.size(); ++i) {
+    if (open_errors[i]) {
+      outcome.errors.push_back(RecordingError{recordings[i].path, *open_errors[i]});
+    } else if (piece_errors[i]) {
+      outcome.errors.push_back(RecordingError{recordings[i].path, piece_errors[i]->second});
+    }
+  }
+  outcome.visits = group_visits(recordings, std::move(hits), probe.metric(), options.visit_gap_s);
+  stats.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
+  return outcome;
+}
+
+}  // namespace glassbox

@@ -1,0 +1,517 @@
+#include "store/search_store.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "audit/audit_log.h"
+#include "store/sqlite_statement.h"
+
+namespace glassbox {
+namespace {
+
+nlohmann::json parse_array(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_array() ? j : nlohmann::json::array();
+}
+
+std::vector<std::string> strings(const nlohmann::json& array) {
+  std::vector<std::string> out;
+  for (const auto& v : array)
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
+bool valid_camera_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+}
+
+std::string object_of(std::int64_t id) { return "search/" + std::to_string(id); }
+
+// Moves a search from one of `from` to `to`; an error when it is in another state.
+Status set_status(SqliteDatabase& db, std::int64_t id, const std::vector<std::string>& from, const std::string& to, UnixSeconds now,
+                  bool finished) {
+  auto current = load_search(db, id);
+  if (!current) return current.error();
+  if (!current->has_value()) return Error{"search " + std::to_string(id) + " does not exist"};
+  const std::string& status = (*current)->status;
+  if (std::find(from.begin(), from.end(), status) == from.end())
+    return Error{"search " + std::to_string(id) + " is " + status + ", not " + from.front()};
+  SqliteStatement s(db.handle(), "UPDATE searches SET status = ?, finished_at = CASE WHEN ? THEN ? ELSE finished_at END WHERE id = ?");
+  if (!s.prepared()) return db.error("cannot prepare the search update");
+  s.bind(1, to);
+  s.bind(2, static_cast<std::int64_t>(finished));
+  s.bind(3, now);
+  s.bind(4, id);
+  if (s.step() != SQLITE_DONE) return db.error("cannot change search " + std::to_string(id));
+  return ok_status();
+}
+
+Status delete_probes(SqliteDatabase& db, std::int64_t id) {
+  SqliteStatement s(db.handle(), "DELETE FROM search_probes WHERE search_id = ?");
+  if (!s.prepared()) return db.error("cannot prepare the probe removal");
+  s.bind(1, id);
+  if (s.step() != SQLITE_DONE) return db.error("cannot delete the probes of search " + std::to_string(id));
+  return ok_status();
+}
+
+nlohmann::json nullable(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+Status validate_search_request(const SearchRequest& r, std::size_t probes, UnixSeconds now, FieldNames names) {
+  std::vector<std::string> problems;
+  check_text(field_name("case", names), r.case_id, 128, problems);
+  check_text(field_name("legal-basis", names), r.legal_basis, 2000, problems);
+  if (auto s = validate_user_name(field_name("requested-by", names), r.requested_by); !s) problems.push_back(s.error().message);
+  if (r.cameras.empty() && r.files.empty())
+    problems.push_back(names == FieldNames::kOptions ? "give recordings to search: files, or --camera with --from and --to"
+                                                     : "cameras: give at least one camera");
+  for (const std::string& c : r.cameras)
+    if (!valid_camera_name(c)) problems.push_back(field_name("camera", names) + " '" + c + "' is not a camera name");
+  if (!r.cameras.empty() && (!r.window_from || !r.window_to))
+    problems.push_back("a search of cameras needs a time window: " + field_name("from", names) + " and " + field_name("to", names));
+  if (r.window_from && r.window_to && *r.window_from >= *r.window_to)
+    problems.push_back(field_name("from", names) + " must be before " + field_name("to", names));
+  if (r.cameras.empty() && !r.files.empty() && (r.window_from || r.window_to))
+    problems.push_back(field_name("from", names) + "/" + field_name("to", names) + " apply to cameras; a file is searched whole");
+  if (r.expires_at <= now) problems.push_back(field_name("expires", names) + " must be in the future");
+  if (probes == 0) problems.push_back(field_name("probe", names) + ": give at least one photo of the person sought");
+  if (probes > 20) problems.push_back(field_name("probe", names) + ": at most 20 photos");
+  if (problems.empty()) return ok_status();
+  std::string message;
+  for (const std::string& p : problems) message += (message.empty() ? "" : "; ") + p;
+  return Error{message};
+}
+
+Result<std::int64_t> request_search(SqliteDatabase& db, const SearchRequest& r, const std::vector<EntryTemplate>& probes,
+                                    const TemplateKey& key, UnixSeconds now) {
+  std::int64_t id = 0;
+  Status done = db.transaction([&]() -> Status {
+    SqliteStatement s(db.handle(),
+                      "INSERT INTO searches (case_id, legal_basis, requested_by, requested_at, cameras, files, window_from, window_to, "
+                      "mode, profile, threshold, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
+    if (!s.prepared()) return db.error("cannot prepare the search insert");
+    s.bind(1, r.case_id);
+    s.bind(2, r.legal_basis);
+    s.bind(3, r.requested_by);
+    s.bind(4, now);
+    s.bind(5, nlohmann::json(r.cameras).dump());
+    s.bind(6, nlohmann::json(r.files).dump());
+    if (r.window_from) s.bind(7, *r.window_from);
+    if (r.window_to) s.bind(8, *r.window_to);
+    s.bind(9, r.mode.text());
+    s.bind(10, r.profile);
+    s.bind_real(11, r.threshold);
+    s.bind(12, r.expires_at);
+    if (s.step() != SQLITE_DONE) return db.error("cannot store the search");
+    id = sqlite3_last_insert_rowid(db.handle());
+    for (const EntryTemplate& p : probes) {
+      SqliteStatement insert(db.handle(), "INSERT INTO search_probes (search_id, key_id, sealed, photo_name, photo_sha256) VALUES (?, ?, ?, ?, ?)");
+      if (!insert.prepared()) return db.error("cannot prepare the probe insert");
+      insert.bind(1, id);
+      insert.bind(2, key.id());
+      insert.bind_bytes(3, key.seal_probe(p.vector, id, r.profile));
+      insert.bind(4, p.photo_name);
+      insert.bind(5, p.photo_sha256);
+      if (insert.step() != SQLITE_DONE) return db.error("cannot store a probe");
+    }
+    nlohmann::json details = {{"case", r.case_id},          {"legal_basis", r.legal_basis}, {"cameras", r.cameras},
+                              {"files", r.files},           {"mode", r.mode.text()},        {"profile", r.profile},
+                              {"expires", format_utc(r.expires_at)}, {"probes", probes.size()}};
+    details["from"] = r.window_from ? nlohmann::json(format_utc(*r.window_from)) : nlohmann::json(nullptr);
+    details["to"] = r.window_to ? nlohmann::json(format_utc(*r.window_to)) : nlohmann::json(nullptr);
+    nlohmann::json photos = nlohmann::json::array();
+    for (const EntryTemplate& p : probes) photos.push_back({{"name", p.photo_name}, {"sha256", p.photo_sha256}});
+    details["probe_photos"] = photos;
+    return audit::append(db, {r.requested_by, "search.request", object_of(id), details}, now);
+  });
+  if (!done) return done.error();
+  return id;
+}
+
+Status approve_search(SqliteDatabase& db, std::int64_t id, const std::string& approver, UnixSeconds now) {
+  return db.transaction([&]() -> Status {
+    auto search = load_search(db, id);
+    if (!search) return search.error();
+    if (!search->has_value()) return Error{"search " + std::to_string(id) + " does not exist"};
+    const StoredSearch& s = **search;
+    if (s.request.requested_by == approver)
+      return Error{"search " + std::to_string(id) + ": approval must come from someone other than its requester (" + approver + ")"};
+    if (s.status != "pending") return Error{"search " + std::to_string(id) + " is " + s.status + ", not pending"};
+    if (s.request.expires_at <= now) return Error{"search " + std::to_string(id) + " has expired"};
+    SqliteStatement u(db.handle(), "UPDATE searches SET status = 'approved', approved_by = ?, approved_at = ? WHERE id = ?");
+    if (!u.prepared()) return db.error("cannot prepare the approval");
+    u.bind(1, approver);
+    u.bind(2, now);
+    u.bind(3, id);
+    if (u.step() != SQLITE_DONE) return db.error("cannot approve search " + std::to_string(id));
+    return audit::append(db, {approver, "search.approve", object_of(id), {{"case", s.request.case_id}}}, now);
+  });
+}
+
+Status start_search(SqliteDatabase& db, std::int64_t id, UnixSeconds now) {
+  return db.transaction([&]() -> Status {
+    if (auto s = set_status(db, id, {"approved"}, "running", now, false); !s) return s;
+    return audit::append(db, {"system", "search.run", object_of(id), nlohmann::json::object()}, now);
+  });
+}
+
+Status cancel_search(SqliteDatabase& db, std::int64_t id, const std::string& actor, UnixSeconds now) {
+  return db.transaction([&]() -> Status {
+    if (auto s = set_status(db, id, {"pending", "approved"}, "cancelled", now, true); !s) return s;
+    if (auto s = delete_probes(db, id); !s) return s;
+    return audit::append(db, {actor, "search.cancel", object_of(id), nlohmann::json::object()}, now);
+  });
+}
+
+Status finish_search(SqliteDatabase& db, std::int64_t id, const SearchOutcome& outcome, UnixSeconds now) {
+  const std::string status = outcome.cancelled ? "cancelled" : "done";
+  return db.transaction([&]() -> Status {
+    if (auto s = set_status(db, id, {"running"}, status, now, true); !s) return s;
+    int ordinal = 0;
+    for (const Visit& v : outcome.visits) {
+      SqliteStatement insert(db.handle(),
+                             "INSERT INTO search_visits (search_id, ordinal, source, camera, start_s, end_s, start_ms, end_ms, best_score, "
+                             "best_at_s, hits, crop) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      if (!insert.prepared()) return db.error("cannot prepare the visit insert");
+      insert.bind(1, id);
+      insert.bind(2, static_cast<std::int64_t>(++ordinal));
+      insert.bind(3, v.source);
+      if (!v.camera.empty()) insert.bind(4, v.camera);
+      insert.bind_real(5, v.start_s);
+      insert.bind_real(6, v.end_s);
+      if (v.start_ms) insert.bind(7, *v.start_ms);
+      if (v.end_ms) insert.bind(8, *v.end_ms);
+      insert.bind_real(9, v.best_score);
+      insert.bind_real(10, v.best_at_s);
+      insert.bind(11, static_cast<std::int64_t>(v.hits));
+      std::vector<unsigned char> jpeg;
+      if (!v.crop.empty() && cv::imencode(".jpg", v.crop, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90})) insert.bind_bytes(12, jpeg);
+      if (insert.step() != SQLITE_DONE) return db.error("cannot store a visit");
+    }
+    nlohmann::json errors = nlohmann::json::array();
+    for (const RecordingError& e : outcome.errors) errors.push_back({{"recording", e.recording}, {"error", e.error}});
+    SqliteStatement u(db.handle(), "UPDATE searches SET stats = ?, errors = ? WHERE id = ?");
+    if (!u.prepared()) return db.error("cannot prepare the search result");
+    u.bind(1, outcome.stats.to_json().dump());
+    u.bind(2, errors.dump());
+    u.bind(3, id);
+    if (u.step() != SQLITE_DONE) return db.error("cannot store the result of search " + std::to_string(id));
+    if (auto s = delete_probes(db, id); !s) return s;
+    return audit::append(db,
+                         {"system", "search.finish", object_of(id),
+                          {{"status", status},
+                           {"visits", outcome.visits.size()},
+                           {"errors", outcome.errors.size()},
+                           {"footage_s", outcome.stats.footage_s},
+                           {"faces_compared", outcome.stats.faces_compared}}},
+                         now);
+  });
+}
+
+Status fail_search(SqliteDatabase& db, std::int64_t id, const std::string& reason, UnixSeconds now) {
+  return db.transaction([&]() -> Status {
+    if (auto s = set_status(db, id, {"running", "approved"}, "failed", now, true); !s) return s;
+    SqliteStatement u(db.handle(), "UPDATE searches SET errors = ? WHERE id = ?");
+    if (!u.prepared()) return db.error("cannot prepare the search failure");
+    u.bind(1, nlohmann::json::array({{{"recording", nullptr}, {"error", reason}}}).dump());
+    u.bind(2, id);
+    if (u.step() != SQLITE_DONE) return db.error("cannot record the failure of search " + std::to_string(id));
+    if (auto s = delete_probes(db, id); !s) return s;
+    return audit::append(db, {"system", "search.finish", object_of(id), {{"status", "failed"}, {"error", reason}}}, now);
+  });
+}
+
+Result<int> expire_searches(SqliteDatabase& db, UnixSeconds now) {
+  std::vector<std::int64_t> ids;
+  {
+    SqliteStatement s(db.handle(), "SELECT id FROM searches WHERE expired = 0 AND expires_at <= ? ORDER BY id");
+    if (!s.prepared()) return db.error("cannot prepare the expiry query");
+    s.bind(1, now);
+    while (s.step() == SQLITE_ROW) ids.push_back(s.int64(0));
+  }
+  for (std::int64_t id : ids) {
+    Status done = db.transaction([&]() -> Status {
+      SqliteStatement visits(db.handle(), "DELETE FROM search_visits WHERE search_id = ?");
+      if (!visits.prepared()) return db.error("cannot prepare the visit removal");
+      visits.bind(1, id);
+      if (visits.step() != SQLITE_DONE) return db.error("cannot delete the visits of search " + std::to_string(id));
+      const int deleted = sqlite3_changes(db.handle());
+      if (auto s = delete_probes(db, id); !s) return s;
+      // A search that never ran cannot run any more: it is cancelled by its expiry.
+      SqliteStatement u(db.handle(),
+                        "UPDATE searches SET expired = 1, status = CASE WHEN status IN ('pending', 'approved') THEN 'cancelled' "
+                        "ELSE status END, finished_at = coalesce(finished_at, ?) WHERE id = ?");
+      if (!u.prepared()) return db.error("cannot prepare the search expiry");
+      u.bind(1, now);
+      u.bind(2, id);
+      if (u.step() != SQLITE_DONE) return db.error("cannot expire search " + std::to_string(id));
+      return audit::append(db, {"system", "search.expire", object_of(id), {{"visits_deleted", deleted}}}, now);
+    });
+    if (!done) return done.error();
+  }
+  return static_cast<int>(ids.size());
+}
+
+Result<std::optional<StoredSearch>> load_search(SqliteDatabase& db, std::int64_t id) {
+  SqliteStatement s(db.handle(),
+                    "SELECT case_id, legal_basis, requested_by, requested_at, approved_by, approved_at, cameras, files, window_from, "
+                    "window_to, mode, profile, threshold, expires_at, status, finished_at, expired, stats, errors FROM searches WHERE id = ?");
+  if (!s.prepared()) return db.error("cannot prepare the search query");
+  s.bind(1, id);
+  const int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<StoredSearch>{};
+  if (rc != SQLITE_ROW) return db.error("cannot read search " + std::to_string(id));
+  StoredSearch out;
+  out.id = id;
+  SearchRequest& r = out.request;
+  r.case_id = s.text(0);
+  r.legal_basis = s.text(1);
+  r.requested_by = s.text(2);
+  out.requested_at = s.int64(3);
+  if (!s.is_null(4)) out.approved_by = s.text(4);
+  if (!s.is_null(5)) out.approved_at = s.int64(5);
+  r.cameras = strings(parse_array(s.text(6)));
+  r.files = strings(parse_array(s.text(7)));
+  if (!s.is_null(8)) r.window_from = s.int64(8);
+  if (!s.is_null(9)) r.window_to = s.int64(9);
+  auto mode = SamplingMode::parse(s.text(10));
+  if (mode) r.mode = *mode;
+  r.profile = s.text(11);
+  r.threshold = s.real(12);
+  r.expires_at = s.int64(13);
+  out.status = s.text(14);
+  if (!s.is_null(15)) out.finished_at = s.int64(15);
+  out.expired = s.int64(16) != 0;
+  out.stats = nlohmann::json::parse(s.text(17), nullptr, false);
+  out.errors = parse_array(s.text(18));
+  return std::optional<StoredSearch>{std::move(out)};
+}
+
+Result<std::vector<std::int64_t>> approved_searches(SqliteDatabase& db) {
+  SqliteStatement s(db.handle(), "SELECT id FROM searches WHERE status = 'approved' AND expired = 0 ORDER BY approved_at, id");
+  if (!s.prepared()) return db.error("cannot prepare the approved-search query");
+  std::vector<std::int64_t> ids;
+  while (s.step() == SQLITE_ROW) ids.push_back(s.int64(0));
+  return ids;
+}
+
+Result<std::vector<std::vector<float>>> probe_templates(SqliteDatabase& db, std::int64_t id, const TemplateKey& key) {
+  auto search = load_search(db, id);
+  if (!search) return search.error();
+  if (!search->has_value()) return Error{"search " + std::to_string(id) + " does not exist"};
+  SqliteStatement s(db.handle(), "SELECT sealed FROM search_probes WHERE search_id = ?");
+  if (!s.prepared()) return db.error("cannot prepare the probe query");
+  s.bind(1, id);
+  std::vector<std::vector<float>> out;
+  while (s.step() == SQLITE_ROW) {
+    auto vector = key.open_probe(s.bytes(0), id, (*search)->request.profile);
+    if (!vector) return vector.error();
+    out.push_back(std::move(*vector));
+  }
+  if (out.empty()) return Error{"search " + std::to_string(id) + " has no probe (it has ended)"};
+  return out;
+}
+
+nlohmann::json search_to_json(const StoredSearch& s) {
+  const SearchRequest& r = s.request;
+  nlohmann::json j = {{"id", s.id},
+                      {"case", r.case_id},
+                      {"legal_basis", r.legal_basis},
+                      {"requested_by", r.requested_by},
+                      {"requested_at", format_utc(s.requested_at)},
+                      {"approved_by", nullable(s.approved_by)},
+                      {"cameras", r.cameras},
+                      {"files", r.files},
+                      {"mode", r.mode.text()},
+                      {"profile", r.profile},
+                      {"threshold", r.threshold},
+                      {"expires", format_utc(r.expires_at)},
+                      {"status", s.status},
+                      {"expired", s.expired},
+                      {"stats", s.stats},
+                      {"errors", s.errors.size()}};
+  j["approved_at"] = s.approved_at ? nlohmann::json(format_utc(*s.approved_at)) : nlohmann::json(nullptr);
+  j["finished_at"] = s.finished_at ? nlohmann::json(format_utc(*s.finished_at)) : nlohmann::json(nullptr);
+  j["from"] = r.window_from ? nlohmann::json(format_utc(*r.window_from)) : nlohmann::json(nullptr);
+  j["to"] = r.window_to ? nlohmann::json(format_utc(*r.window_to)) : nlohmann::json(nullptr);
+  return j;
+}
+
+Result<nlohmann::json> list_searches_json(SqliteDatabase& db) {
+  std::vector<std::int64_t> ids;
+  {
+    SqliteStatement s(db.handle(), "SELECT id FROM searches ORDER BY id");
+    if (!s.prepared()) return db.error("cannot prepare the search listing");
+    while (s.step() == SQLITE_ROW) ids.push_back(s.int64(0));
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (std::int64_t id : ids) {
+    auto search = load_search(db, id);
+    if (!search) return search.error();
+    if (search->has_value()) out.push_back(search_to_json(**search));
+  }
+  return out;
+}
+
+Result<nlohmann::json> search_result_json(SqliteDatabase& db, const StoredSearch& search) {
+  nlohmann::json j = {{"search", search.id},          {"case", search.request.case_id}, {"status", search.status},
+                      {"mode", search.request.mode.text()}, {"profile", search.request.profile},
+                      {"threshold", search.request.threshold}, {"expires", format_utc(search.request.expires_at)},
+                      {"expired", search.expired},    {"errors", search.errors},         {"stats", search.stats}};
+  nlohmann::json visits = nlohmann::json::array();
+  SqliteStatement s(db.handle(),
+                    "SELECT ordinal, source, camera, start_s, end_s, start_ms, end_ms, best_score, best_at_s, hits, crop IS NOT NULL "
+                    "FROM search_visits WHERE search_id = ? ORDER BY ordinal");
+  if (!s.prepared()) return db.error("cannot prepare the visit query");
+  s.bind(1, search.id);
+  while (s.step() == SQLITE_ROW) {
+    nlohmann::json v = {{"visit", s.int64(0)},      {"source", s.text(1)},      {"start_s", s.real(3)},
+                        {"end_s", s.real(4)},       {"best_score", s.real(7)},  {"best_at_s", s.real(8)},
+                        {"hits", s.int64(9)},       {"has_crop", s.int64(10) != 0}};
+    v["camera"] = s.is_null(2) ? nlohmann::json(nullptr) : nlohmann::json(s.text(2));
+    v["start"] = s.is_null(5) ? nlohmann::json(nullptr) : nlohmann::json(format_utc_ms(s.int64(5)));
+    v["end"] = s.is_null(6) ? nlohmann::json(nullptr) : nlohmann::json(format_utc_ms(s.int64(6)));
+    visits.push_back(std::move(v));
+  }
+  j["visits"] = std::move(visits);
+  return j;
+}
+
+Result<std::optional<std::vector<unsigned char>>> visit_crop(SqliteDatabase& db, std::int64_t id, int ordinal) {
+  SqliteStatement s(db.handle(), "SELECT crop FROM search_visits WHERE search_id = ? AND ordinal = ? AND crop IS NOT NULL");
+  if (!s.prepared()) return db.error("cannot prepare the crop query");
+  s.bind(1, id);
+  s.bind(2, static_cast<std::int64_t>(ordinal));
+  if (s.step() != SQLITE_ROW) return std::optional<std::vector<unsigned char>>{};
+  return std::optional<std::vector<unsigned char>>{s.bytes(0)};
+}
+
+Result<std::int64_t> add_segment(SqliteDatabase& db, const std::string& camera, const std::string& path, std::int64_t start_ms) {
+  SqliteStatement s(db.handle(), "INSERT INTO recording_segments (camera, path, start_ms) VALUES (?, ?, ?)");
+  if (!s.prepared()) return db.error("cannot prepare the segment insert");
+  s.bind(1, camera);
+  s.bind(2, path);
+  s.bind(3, start_ms);
+  if (s.step() != SQLITE_DONE) return db.error("cannot index segment " + path);
+  return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db.handle()));
+}
+
+Status complete_segment(SqliteDatabase& db, std::int64_t id, std::int64_t end_ms, std::int64_t bytes) {
+  SqliteStatement s(db.handle(), "UPDATE recording_segments SET end_ms = max(?, start_ms), bytes = ? WHERE id = ?");
+  if (!s.prepared()) return db.error("cannot prepare the segment update");
+  s.bind(1, end_ms);
+  s.bind(2, bytes);
+  s.bind(3, id);
+  if (s.step() != SQLITE_DONE) return db.error("cannot complete segment " + std::to_string(id));
+  return ok_status();
+}
+
+Status drop_segment(SqliteDatabase& db, std::int64_t id) {
+  SqliteStatement s(db.handle(), "DELETE FROM recording_segments WHERE id = ?");
+  if (!s.prepared()) return db.error("cannot prepare the segment removal");
+  s.bind(1, id);
+  if (s.step() != SQLITE_DONE) return db.error("cannot drop segment " + std::to_string(id));
+  return ok_status();
+}
+
+namespace {
+
+Result<std::vector<RecordedSegment>> read_segments(SqliteDatabase& db, SqliteStatement& s) {
+  std::vector<RecordedSegment> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    RecordedSegment seg;
+    seg.id = s.int64(0);
+    seg.camera = s.text(1);
+    seg.path = s.text(2);
+    seg.start_ms = s.int64(3);
+    if (!s.is_null(4)) seg.end_ms = s.int64(4);
+    seg.bytes = s.int64(5);
+    out.push_back(std::move(seg));
+  }
+  if (rc != SQLITE_DONE) return db.error("cannot read the segment index");
+  return out;
+}
+
+constexpr const char* kSegmentColumns = "SELECT id, camera, path, start_ms, end_ms, bytes FROM recording_segments ";
+
+}  // namespace
+
+Result<std::vector<RecordedSegment>> segments_in_window(SqliteDatabase& db, const std::string& camera, std::int64_t from_ms,
+                                                        std::int64_t to_ms) {
+  SqliteStatement s(db.handle(), (std::string(kSegmentColumns) +
+                                  "WHERE camera = ? AND end_ms IS NOT NULL AND end_ms > ? AND start_ms < ? ORDER BY start_ms").c_str());
+  if (!s.prepared()) return db.error("cannot prepare the segment query");
+  s.bind(1, camera);
+  s.bind(2, from_ms);
+  s.bind(3, to_ms);
+  return read_segments(db, s);
+}
+
+Result<std::vector<RecordedSegment>> unfinished_segments(SqliteDatabase& db) {
+  SqliteStatement s(db.handle(), (std::string(kSegmentColumns) + "WHERE end_ms IS NULL ORDER BY id").c_str());
+  if (!s.prepared()) return db.error("cannot prepare the segment query");
+  return read_segments(db, s);
+}
+
+Result<std::vector<RecordedSegment>> purge_segments(SqliteDatabase& db, const std::string& camera, std::int64_t before_ms,
+                                                    UnixSeconds now) {
+  std::vector<RecordedSegment> purged;
+  Status done = db.transaction([&]() -> Status {
+    SqliteStatement s(db.handle(), (std::string(kSegmentColumns) + "WHERE camera = ? AND end_ms IS NOT NULL AND end_ms < ? ORDER BY start_ms").c_str());
+    if (!s.prepared()) return db.error("cannot prepare the segment query");
+    s.bind(1, camera);
+    s.bind(2, before_ms);
+    auto old = read_segments(db, s);
+    if (!old) return old.error();
+    purged = std::move(*old);
+    if (purged.empty()) return ok_status();
+    std::int64_t bytes = 0;
+    for (const RecordedSegment& seg : purged) {
+      SqliteStatement d(db.handle(), "DELETE FROM recording_segments WHERE id = ?");
+      if (!d.prepared()) return db.error("cannot prepare the segment removal");
+      d.bind(1, seg.id);
+      if (d.step() != SQLITE_DONE) return db.error("cannot remove segment " + seg.path);
+      bytes += seg.bytes;
+    }
+    return audit::append(db,
+                         {"system", "recording.purge", "camera/" + camera,
+                          {{"segments", purged.size()},
+                           {"bytes", bytes},
+                           {"from", format_utc_ms(purged.front().start_ms)},
+                           {"to", format_utc_ms(*purged.back().end_ms)}}},
+                         now);
+  });
+  if (!done) return done.error();
+  return purged;
+}
+
+Result<std::vector<SearchRecording>> camera_recordings(SqliteDatabase& db, const std::vector<std::string>& cameras, UnixSeconds from,
+                                                       UnixSeconds to) {
+  std::vector<SearchRecording> out;
+  const std::int64_t from_ms = from * 1000;
+  const std::int64_t to_ms = to * 1000;
+  for (const std::string& camera : cameras) {
+    auto segments = segments_in_window(db, camera, from_ms, to_ms);
+    if (!segments) return segments.error();
+    for (const RecordedSegment& seg : *segments) {
+      SearchRecording r;
+      r.source = camera;
+      r.camera = camera;
+      r.path = seg.path;
+      r.start_ms = seg.start_ms;
+      r.duration_s = static_cast<double>(*seg.end_ms - seg.start_ms) / 1000.0;
+      r.from_s = std::max(0.0, static_cast<double>(from_ms - seg.start_ms) / 1000.0);
+      if (to_ms < *seg.end_ms) r.to_s = static_cast<double>(to_ms - seg.start_ms) / 1000.0;
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+}  // namespace glassbox

@@ -1,0 +1,112 @@
+// Searches of recordings in the database (docs/search.md, schema v9): a request with its case,
+// legal basis, recordings, window and sealed probe templates; its approval by someone else; its
+// run, result (visits with one crop each) and expiry. Every change appends its audit record in
+// the same transaction (fail closed). Probes are deleted when a search ends; visits and crops
+// when it expires.
+// Thread-safety: functions on a connection the caller owns (one thread at a time).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/dates.h"
+#include "enroll/enrollment.h"
+#include "ingest/recording_reader.h"
+#include "search/search_runner.h"
+#include "store/sqlite_database.h"
+#include "store/template_key.h"
+#include "store/watchlist_store.h"
+
+namespace glassbox {
+
+struct SearchRequest {
+  std::string case_id;
+  std::string legal_basis;
+  std::string requested_by;
+  std::vector<std::string> cameras;  // recorded cameras, searched inside the window
+  std::vector<std::string> files;    // or files, as named
+  std::optional<UnixSeconds> window_from;
+  std::optional<UnixSeconds> window_to;
+  SamplingMode mode;
+  std::string profile;
+  double threshold = 0.0;
+  UnixSeconds expires_at = 0;
+};
+
+// Every problem at once, each naming its field as the command line or the API calls it.
+Status validate_search_request(const SearchRequest& request, std::size_t probes, UnixSeconds now, FieldNames names);
+
+struct StoredSearch {
+  std::int64_t id = 0;
+  SearchRequest request;
+  std::string status;                 // pending, approved, running, done, cancelled, failed
+  UnixSeconds requested_at = 0;
+  std::optional<std::string> approved_by;
+  std::optional<UnixSeconds> approved_at;
+  std::optional<UnixSeconds> finished_at;
+  bool expired = false;
+  nlohmann::json stats = nlohmann::json::object();
+  nlohmann::json errors = nlohmann::json::array();
+};
+
+// Stores a pending search with its probes sealed under `key`, and its search.request record.
+Result<std::int64_t> request_search(SqliteDatabase& db, const SearchRequest& request, const std::vector<EntryTemplate>& probes,
+                                    const TemplateKey& key, UnixSeconds now);
+// Approval by `approver`: refused for the requester, for a search not pending, or expired.
+Status approve_search(SqliteDatabase& db, std::int64_t id, const std::string& approver, UnixSeconds now);
+// approved -> running, with its search.run record.
+Status start_search(SqliteDatabase& db, std::int64_t id, UnixSeconds now);
+// Cancels a search that has not started (pending or approved); a running one is cancelled by
+// its runner and finished as cancelled.
+Status cancel_search(SqliteDatabase& db, std::int64_t id, const std::string& actor, UnixSeconds now);
+// Stores the outcome (visits with JPEG crops, errors, counts), deletes the probes, and records
+// search.finish (status done, or cancelled when the outcome says so).
+Status finish_search(SqliteDatabase& db, std::int64_t id, const SearchOutcome& outcome, UnixSeconds now);
+// The run failed as a whole (models, no recording): status failed, probes deleted.
+Status fail_search(SqliteDatabase& db, std::int64_t id, const std::string& reason, UnixSeconds now);
+// Deletes visits and crops of every search past its expiry (search.expire each); returns how many.
+Result<int> expire_searches(SqliteDatabase& db, UnixSeconds now);
+
+Result<std::optional<StoredSearch>> load_search(SqliteDatabase& db, std::int64_t id);
+// The searches in approval order that are approved and waiting to run.
+Result<std::vector<std::int64_t>> approved_searches(SqliteDatabase& db);
+Result<std::vector<std::vector<float>>> probe_templates(SqliteDatabase& db, std::int64_t id, const TemplateKey& key);
+
+// Metadata, status and counts: what GET /api/searches/{id} shows (no visits).
+nlohmann::json search_to_json(const StoredSearch& search);
+Result<nlohmann::json> list_searches_json(SqliteDatabase& db);
+// The result object of docs/search.md: metadata, visits, errors, stats.
+Result<nlohmann::json> search_result_json(SqliteDatabase& db, const StoredSearch& search);
+// The JPEG of visit `ordinal` (1-based); nullopt when there is none (or it expired).
+Result<std::optional<std::vector<unsigned char>>> visit_crop(SqliteDatabase& db, std::int64_t id, int ordinal);
+
+// The segment index (recording_segments).
+struct RecordedSegment {
+  std::int64_t id = 0;
+  std::string camera;
+  std::string path;
+  std::int64_t start_ms = 0;
+  std::optional<std::int64_t> end_ms;
+  std::int64_t bytes = 0;
+};
+Result<std::int64_t> add_segment(SqliteDatabase& db, const std::string& camera, const std::string& path, std::int64_t start_ms);
+Status complete_segment(SqliteDatabase& db, std::int64_t id, std::int64_t end_ms, std::int64_t bytes);
+Status drop_segment(SqliteDatabase& db, std::int64_t id);
+// Finished segments of `camera` overlapping [from_ms, to_ms), oldest first.
+Result<std::vector<RecordedSegment>> segments_in_window(SqliteDatabase& db, const std::string& camera, std::int64_t from_ms,
+                                                        std::int64_t to_ms);
+// Segments left unfinished (by a crash).
+Result<std::vector<RecordedSegment>> unfinished_segments(SqliteDatabase& db);
+// Removes from the index the finished segments of `camera` that ended before `before_ms`, with
+// one recording.purge record; returns them so the caller deletes their files.
+Result<std::vector<RecordedSegment>> purge_segments(SqliteDatabase& db, const std::string& camera, std::int64_t before_ms,
+                                                    UnixSeconds now);
+// The recordings a camera search reads: the segments overlapping the window, each limited to it.
+Result<std::vector<SearchRecording>> camera_recordings(SqliteDatabase& db, const std::vector<std::string>& cameras,
+                                                       UnixSeconds from, UnixSeconds to);
+
+}  // namespace glassbox
