@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alert/json_lines.h"
+#include "api/http_util.h"
 #include "api/openapi_document.h"
 #include "audit/audit_log.h"
 #include "store/sqlite_statement.h"
@@ -20,11 +21,13 @@
 #include "embed/onnx_embedder.h"
 #include "ingest/video_source.h"
 #include "pipeline/watchlist_loader.h"
+#include "store/search_store.h"
 
 namespace glassbox {
 namespace {
 
 using nlohmann::json;
+using namespace glassbox::http;
 
 json alert_record_json(const AlertRecord& r) {
   json j = {{"id", r.id},
@@ -47,19 +50,6 @@ json alert_record_json(const AlertRecord& r) {
   return j;
 }
 
-void reply_json(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(body.dump(), "application/json");
-}
-
-// Who may use a route (docs/accounts.md has the table). An empty set: any account.
-const std::set<Role> kAnyRole = {};
-const std::set<Role> kReviewers = {Role::kOperator, Role::kSupervisor};
-const std::set<Role> kSupervisors = {Role::kSupervisor};
-const std::set<Role> kAdmins = {Role::kAdmin};
-const std::set<Role> kAuditors = {Role::kAuditor};
-const std::set<Role> kCameraReaders = {Role::kOperator, Role::kSupervisor, Role::kAdmin};
-
 std::string cookie_value(const httplib::Request& req, const std::string& name) {
   const std::string header = req.get_header_value("Cookie");
   std::size_t at = 0;
@@ -75,34 +65,6 @@ std::string cookie_value(const httplib::Request& req, const std::string& name) {
   return {};
 }
 
-void reply_error(httplib::Response& res, int status, const std::string& message) { reply_json(res, status, {{"error", message}}); }
-
-Result<json> parse_json_body(const httplib::Request& req) {
-  try {
-    return json::parse(req.body);
-  } catch (const json::exception& e) {
-    return Error{std::string("the body must be JSON: ") + e.what()};
-  }
-}
-
-// The numeric id in a route's first group; nullopt when it does not fit (no such object).
-std::optional<std::int64_t> path_id(const httplib::Request& req) {
-  try {
-    return std::stoll(req.matches[1]);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
-// The HTTP status for a refusal from the stores, from what it says.
-int refusal_status(const std::string& message) {
-  if (message.find("does not exist") != std::string::npos) return 404;
-  if (message.find("someone other than") != std::string::npos) return 403;
-  if (message.find("needs a reason") != std::string::npos) return 400;
-  return 409;
-}
-
-
 }  // namespace
 
 Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data_dir, ServiceConfig config) {
@@ -113,6 +75,10 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   service->data_dir_ = data_dir;
   service->db_path_ = (std::filesystem::path(data_dir) / "glassbox.db").string();
   service->config_ = std::move(config);
+  // Absolute, so the segment index stays right whatever the working folder of a later reader.
+  service->recordings_dir_ = std::filesystem::absolute(service->config_.recordings_dir.empty()
+                                                           ? std::filesystem::path(data_dir) / "recordings"
+                                                           : std::filesystem::path(service->config_.recordings_dir));
   auto profile = load_model_profile(service->config_.profile);
   if (!profile) return profile.error();
   service->profile_ = *profile;
@@ -168,6 +134,9 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     if (service->config_.mqtt) details["mqtt"] = service->config_.mqtt->host + ":" + std::to_string(service->config_.mqtt->port);
     if (auto s = database.transaction([&] { return audit::append(database, {"system", "service.start", "service", details}, now_utc()); }); !s)
       return s.error().within("the service start could not be audited, so it does not start");
+    if (auto s = service->recover_segments(); !s) return s.error();
+    // A search that was running when the service died cannot be resumed: it has failed.
+    if (auto s = fail_running_searches(database, "the service stopped while the search ran", now_utc()); !s) return s.error();
   }
   auto users = SqliteUserStore::open(service->db_path_);
   if (!users) return users.error();
@@ -209,11 +178,38 @@ std::shared_ptr<LiveService::Camera> LiveService::make_camera(const CameraConfig
   analysis.min_face_px = c.min_face_px;
   analysis.threshold = profile_.threshold;
   camera->analysis = analyzer_->add_camera(c.name, *camera->queue, analysis);
+  if (c.record) {
+    RecorderOptions recording;
+    recording.directory = recordings_dir_ / c.name;
+    recording.segment_s = config_.record_segment_s;
+    recording.open_timeout_s = c.stall_timeout_s;
+    recording.read_timeout_s = c.stall_timeout_s;
+    recording.loop = c.loop;
+    recording.realtime = !looks_like_url(c.url);
+    SegmentIndex index;
+    index.opened = [this, name = c.name](const std::string& path, std::int64_t start_ms) -> Result<std::int64_t> {
+      std::lock_guard lock(service_db_mutex_);
+      auto id = add_segment(*service_db_, name, path, start_ms);
+      if (!id) ++segment_index_errors_;
+      return id;
+    };
+    index.closed = [this](std::int64_t id, std::int64_t end_ms, std::int64_t bytes) {
+      std::lock_guard lock(service_db_mutex_);
+      if (!complete_segment(*service_db_, id, end_ms, bytes)) ++segment_index_errors_;
+    };
+    camera->recorder = std::make_unique<SegmentRecorder>(c.name, c.url, recording, std::move(index));
+  }
   return camera;
+}
+
+void LiveService::start_camera(Camera& camera) {
+  camera.ingest->start();
+  if (camera.recorder && camera.config.enabled) camera.recorder->start();
 }
 
 void LiveService::retire_camera(Camera& camera) {
   camera.ingest->stop();
+  if (camera.recorder) camera.recorder->stop();  // its last segment is closed and indexed
   flush_analysis_counts();  // its counts so far, before they go with it
   analyzer_->remove_camera(camera.analysis);
 }
@@ -272,6 +268,7 @@ Status LiveService::reload_watchlist() {
 
 void LiveService::maintenance_loop() {
   auto next_purge = std::chrono::steady_clock::now();
+  auto next_recording_purge = std::chrono::steady_clock::now();
   auto next_checkpoint = std::chrono::steady_clock::now();
   std::int64_t checkpointed_size = 0;
   while (true) {
@@ -305,6 +302,12 @@ void LiveService::maintenance_loop() {
       const UnixSeconds cutoff = now_utc() - static_cast<UnixSeconds>(config_.alert_retention_days) * 86400;
       if (auto purged = alert_store_->purge_alerts(cutoff, now_utc()); purged) alerts_purged_ += static_cast<std::uint64_t>(*purged);
     }
+    if (std::chrono::steady_clock::now() >= next_recording_purge) {
+      next_recording_purge = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+      purge_recordings();
+      std::lock_guard lock(service_db_mutex_);
+      (void)expire_searches(*service_db_, now_utc());  // retried next time on failure
+    }
   }
 }
 
@@ -315,10 +318,11 @@ Status LiveService::start(const std::string& host, int port) {
   analyzer_->start();
   {
     std::lock_guard lock(cameras_mutex_);
-    for (auto& [name, camera] : cameras_) camera->ingest->start();
+    for (auto& [name, camera] : cameras_) start_camera(*camera);
     cameras_started_ = true;
   }
   maintenance_thread_ = std::thread([this] { maintenance_loop(); });
+  search_thread_ = std::thread([this] { search_loop(); });
   http_thread_ = std::thread([this] { http_->listen_after_bind(); });
   ready_ = true;
   return ok_status();
@@ -328,7 +332,10 @@ void LiveService::stop() {
   if (!ready_.exchange(false)) return;
   {
     std::lock_guard changes(camera_changes_mutex_);  // no camera is being replaced meanwhile
-    for (const auto& camera : camera_snapshot()) camera->ingest->stop();  // no new frames
+    for (const auto& camera : camera_snapshot()) {
+      camera->ingest->stop();  // no new frames
+      if (camera->recorder) camera->recorder->stop();
+    }
     std::lock_guard lock(cameras_mutex_);
     cameras_started_ = false;
   }
@@ -340,6 +347,9 @@ void LiveService::stop() {
   }
   maintenance_wake_.notify_all();
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
+  cancel_running_search_ = true;  // a search running now ends as cancelled
+  searches_wake_.notify_all();
+  if (search_thread_.joinable()) search_thread_.join();
   http_->stop();
   if (http_thread_.joinable()) http_thread_.join();
   for (auto& hook : webhooks_) hook->stop();
@@ -426,6 +436,22 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_alerts_purged_total " << alerts_purged_.load() << "\n";
   family("glassbox_evidence_purged_total", "counter", "Evidence crops deleted after their retention");
   m << "glassbox_evidence_purged_total " << evidence_purged_.load() << "\n";
+  const std::vector<std::pair<const char*, std::function<double(const RecorderCounters&)>>> recorder_rows = {
+      {"glassbox_recorder_segments_total", [](const RecorderCounters& r) { return double(r.segments.load()); }},
+      {"glassbox_recorder_bytes_total", [](const RecorderCounters& r) { return double(r.bytes.load()); }},
+      {"glassbox_recorder_reconnects_total", [](const RecorderCounters& r) { return double(r.reconnects.load()); }},
+      {"glassbox_recorder_errors_total", [](const RecorderCounters& r) { return double(r.errors.load()); }}};
+  for (const auto& [name, value] : recorder_rows) {
+    family(name, "counter", "Recorded cameras: segments closed, bytes written, reconnects, failed opens, reads and writes");
+    for (const auto& c : cameras)
+      if (c->recorder) m << name << "{camera=\"" << c->config.name << "\"} " << value(c->recorder->counters()) << "\n";
+  }
+  family("glassbox_recording_segments_purged_total", "counter", "Recorded segments deleted after their retention");
+  m << "glassbox_recording_segments_purged_total " << segments_purged_.load() << "\n";
+  family("glassbox_recording_index_errors_total", "counter", "Segments that could not be written to or completed in the index");
+  m << "glassbox_recording_index_errors_total " << segment_index_errors_.load() << "\n";
+  family("glassbox_searches_finished_total", "counter", "Searches of recordings run to their end (done, cancelled or failed)");
+  m << "glassbox_searches_finished_total " << searches_finished_.load() << "\n";
   return m.str();
 }
 
@@ -457,6 +483,7 @@ void LiveService::register_routes() {
   register_account_routes();
   register_camera_routes();
   register_entry_routes();
+  register_search_routes();
   http_->Get("/api/transparency", guard(kAnyRole, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
     const UnixSeconds now = now_utc();
     const std::string today = format_date_utc(now);
@@ -691,7 +718,7 @@ void LiveService::register_camera_routes() {
     auto camera = make_camera(*config, false);
     {
       std::lock_guard lock(cameras_mutex_);
-      if (cameras_started_) camera->ingest->start();
+      if (cameras_started_) start_camera(*camera);
       cameras_[config->name] = camera;
     }
     reply_json(res, 201, camera_json(*camera));
@@ -721,7 +748,7 @@ void LiveService::register_camera_routes() {
     auto camera = make_camera(*config, false);
     {
       std::lock_guard lock(cameras_mutex_);
-      if (cameras_started_) camera->ingest->start();
+      if (cameras_started_) start_camera(*camera);
       cameras_[config->name] = camera;
     }
     reply_json(res, 200, camera_json(*camera));

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <set>
@@ -25,7 +27,9 @@
 #include "auth/user_store.h"
 #include "embed/model_profile.h"
 #include "ingest/camera_ingest.h"
+#include "ingest/segment_recorder.h"
 #include "pipeline/live_analyzer.h"
+#include "search/search_runner.h"
 #include "store/alert_store.h"
 #include "store/camera_store.h"
 #include "store/sqlite_store.h"
@@ -64,11 +68,20 @@ class LiveService {
   void register_routes();
   void register_camera_routes();
   void register_entry_routes();
+  void register_search_routes();  // api/search_routes.cc
+  // Runs approved searches one at a time, on its own connection, until the service stops.
+  void search_loop();
+  // Deletes recorded segments past their camera's retention (audited), files and rows.
+  void purge_recordings();
+  // Completes the index rows of segments a crash left open (or drops them with their file).
+  Status recover_segments();
   void maintenance_loop();
   Status reload_watchlist();
 
   // A camera's queue, ingest and place in the analyzer; started when the service runs.
   std::shared_ptr<Camera> make_camera(const CameraConfig& config, bool from_config_file);
+  // Starts its ingest, and its recorder when it is recorded and enabled.
+  void start_camera(Camera& camera);
   // Stops its ingest (waiting for a read in progress) and takes it out of the analysis.
   void retire_camera(Camera& camera);
   std::vector<std::shared_ptr<Camera>> camera_snapshot() const;
@@ -94,6 +107,7 @@ class LiveService {
     std::unique_ptr<DropOldestQueue<CapturedFrame>> queue;
     std::unique_ptr<CameraIngest> ingest;
     LiveAnalyzer::CameraHandle analysis = 0;
+    std::unique_ptr<SegmentRecorder> recorder;  // when the camera is recorded
   };
   std::unique_ptr<LiveAnalyzer> analyzer_;
   mutable std::mutex cameras_mutex_;  // guards cameras_ and cameras_started_
@@ -126,6 +140,19 @@ class LiveService {
   std::atomic<std::uint64_t> alerts_purged_{0};
   std::atomic<std::uint64_t> audit_checkpoints_{0};
 
+  std::filesystem::path recordings_dir_;
+  // Recorded segments of cameras no longer configured keep this retention.
+  static constexpr double kDefaultRecordRetentionDays = 7.0;
+  std::atomic<std::uint64_t> segments_purged_{0};
+  std::atomic<std::uint64_t> segment_index_errors_{0};
+  // Searches of recordings: approved ones run one at a time on search_thread_.
+  std::thread search_thread_;
+  std::mutex searches_mutex_;
+  std::condition_variable searches_wake_;
+  std::optional<std::int64_t> running_search_;             // guarded by searches_mutex_
+  std::optional<SearchProgress> running_progress_;         // guarded by searches_mutex_
+  std::atomic<bool> cancel_running_search_{false};
+  std::atomic<std::uint64_t> searches_finished_{0};
   std::unique_ptr<httplib::Server> http_;
   std::thread http_thread_;
   std::thread maintenance_thread_;

@@ -41,7 +41,8 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   }
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
   static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
-                                              "session_idle_s", "cookie_secure", "alert_retention_days"};
+                                              "session_idle_s", "cookie_secure", "alert_retention_days",
+                                              "recordings_dir", "record_segment_s", "search_workers"};
   for (const auto& [key, value] : doc.items())
     if (!kKeys.count(key)) return Error{origin + ": " + key + ": unknown setting"};
   ServiceConfig config;
@@ -80,6 +81,17 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   auto checkpoints = number_in<double>(doc, "audit_checkpoint_interval_s", root + ": config", config.audit_checkpoint_interval_s, 1.0, 86400.0);
   if (!checkpoints) return checkpoints.error();
   config.audit_checkpoint_interval_s = *checkpoints;
+  if (doc.contains("recordings_dir")) {
+    if (!doc["recordings_dir"].is_string() || doc["recordings_dir"].get<std::string>().empty())
+      return field_error(root + ": recordings_dir", "must be a folder path");
+    config.recordings_dir = doc["recordings_dir"];
+  }
+  auto segment = number_in<double>(doc, "record_segment_s", root + ": config", config.record_segment_s, 1.0, 3600.0);
+  if (!segment) return segment.error();
+  config.record_segment_s = *segment;
+  auto search_workers = number_in<int>(doc, "search_workers", root + ": config", config.search_workers, 0, 64);
+  if (!search_workers) return search_workers.error();
+  config.search_workers = *search_workers;
 
   if (doc.contains("cameras")) {
     if (!doc["cameras"].is_array()) return field_error(root + ": cameras", "must be a list");

@@ -26,6 +26,9 @@ struct ServiceConfig {
   int queue_frames = 8;               // per camera, 1..1000
   double watchlist_reload_s = 5.0;    // how often approvals, revocations and expiry are picked up
   double audit_checkpoint_interval_s = 300.0;  // how often the audit log's head is signed when it grew
+  std::string recordings_dir;         // recorded segments; empty: DATA_DIR/recordings
+  double record_segment_s = 60.0;     // a segment is cut at the first keyframe after this; 1..3600
+  int search_workers = 0;             // threads of an approved search; 0: one per core
   std::vector<CameraConfig> cameras;
   std::vector<WebhookConfig> webhooks;  // alert events POSTed as JSON
   std::optional<MqttConfig> mqtt;       // alert events published to a broker

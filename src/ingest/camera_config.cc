@@ -55,12 +55,15 @@ Status validate_camera(const CameraConfig& c, const std::string& where) {
   if (c.rate_fps < 0.1 || c.rate_fps > 30) return field_error(where + ".rate", "must be between 0.1 and 30");
   if (c.min_face_px < 8 || c.min_face_px > 4096) return field_error(where + ".min_face", "must be between 8 and 4096");
   if (c.stall_timeout_s < 1 || c.stall_timeout_s > 600) return field_error(where + ".stall_timeout_s", "must be between 1 and 600");
+  if (c.record_retention_days <= 0 || c.record_retention_days > 3650)
+    return field_error(where + ".record_retention_days", "must be more than 0 and at most 3650");
   return ok_status();
 }
 
 Result<CameraConfig> parse_camera_json(const json& c, const std::string& where, CameraConfig camera, bool allow_name) {
   if (!c.is_object()) return field_error(where, "must be an object");
-  static const std::set<std::string> kKeys = {"name", "url", "rate", "min_face", "enabled", "loop", "stall_timeout_s"};
+  static const std::set<std::string> kKeys = {"name", "url", "rate", "min_face", "enabled", "loop", "stall_timeout_s",
+                                              "record", "record_retention_days"};
   for (const auto& [key, value] : c.items())
     if (!kKeys.count(key)) return field_error(where + "." + key, "unknown setting");
   if (!allow_name && c.contains("name") && c["name"] != camera.name)
@@ -68,7 +71,8 @@ Result<CameraConfig> parse_camera_json(const json& c, const std::string& where, 
   for (Status s : {read_string(c, "name", where, camera.name), read_string(c, "url", where, camera.url),
                    read_number(c, "rate", where, camera.rate_fps), read_number(c, "min_face", where, camera.min_face_px),
                    read_number(c, "stall_timeout_s", where, camera.stall_timeout_s), read_bool(c, "enabled", where, camera.enabled),
-                   read_bool(c, "loop", where, camera.loop)})
+                   read_bool(c, "loop", where, camera.loop), read_bool(c, "record", where, camera.record),
+                   read_number(c, "record_retention_days", where, camera.record_retention_days)})
     if (!s) return s.error();
   if (auto s = validate_camera(camera, where); !s) return s.error();
   return camera;
@@ -76,7 +80,8 @@ Result<CameraConfig> parse_camera_json(const json& c, const std::string& where, 
 
 json camera_to_json(const CameraConfig& c) {
   return {{"name", c.name},   {"url", c.url},   {"rate", c.rate_fps}, {"min_face", c.min_face_px},
-          {"enabled", c.enabled}, {"loop", c.loop}, {"stall_timeout_s", c.stall_timeout_s}};
+          {"enabled", c.enabled}, {"loop", c.loop}, {"stall_timeout_s", c.stall_timeout_s},
+          {"record", c.record}, {"record_retention_days", c.record_retention_days}};
 }
 
 }  // namespace glassbox

@@ -1,5 +1,5 @@
 // CameraConfig: what defines one camera of the live service — name, URL, analysis rate,
-// minimum face size, enabled, looping (files standing in for cameras), stall timeout — with the
+// minimum face size, enabled, looping (files standing in for cameras), stall timeout, recording — with the
 // one parser and validator used by the configuration file, the API and the camera table.
 // Every error names the field ("cameras[1].rate: ...").
 // Thread-safety: plain values and reentrant functions.
@@ -21,6 +21,8 @@ struct CameraConfig {
   bool enabled = true;
   bool loop = false;             // files only: play again from the start (tests, demos)
   double stall_timeout_s = 10.0; // 1..600
+  bool record = false;           // also record it to disk, remuxed into segments (docs/search.md)
+  double record_retention_days = 7.0;  // segments older than this are deleted (audited)
 
   bool operator==(const CameraConfig&) const = default;
 };

@@ -159,7 +159,10 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, W
     }
   }
   account(piece.expected_end_s);  // the rest of the piece counts as done for the progress
-  result.footage_read_s = std::max(0.0, last_t - piece.from_s);
+  // Footage covered: the whole piece when it was read to its end; up to the last frame read
+  // when it was cut short (cancelled, truncated, failed).
+  const bool whole = !result.error && !(cancel != nullptr && cancel->load()) && std::isfinite(piece.expected_end_s);
+  result.footage_read_s = whole ? piece.footage_s() : std::max(0.0, last_t - piece.from_s);
   result.reader = (*reader)->counts();
   if (!result.error && result.reader.decode_errors > 0) {
     result.error = recording.path + ": " + std::to_string(result.reader.decode_errors) +

@@ -15,7 +15,7 @@ Result<std::unique_ptr<SqliteCameraStore>> SqliteCameraStore::open(const std::st
 
 Result<std::vector<CameraConfig>> SqliteCameraStore::list() {
   SqliteStatement s(db_->handle(),
-                    "SELECT name, url, rate_fps, min_face_px, enabled, loop, stall_timeout_s FROM cameras ORDER BY name");
+                    "SELECT name, url, rate_fps, min_face_px, enabled, loop, stall_timeout_s, record, record_retention_days FROM cameras ORDER BY name");
   if (!s.prepared()) return db_->error("cannot prepare the camera listing");
   std::vector<CameraConfig> out;
   int rc;
@@ -28,6 +28,8 @@ Result<std::vector<CameraConfig>> SqliteCameraStore::list() {
     c.enabled = s.int64(4) != 0;
     c.loop = s.int64(5) != 0;
     c.stall_timeout_s = s.real(6);
+    c.record = s.int64(7) != 0;
+    c.record_retention_days = s.real(8);
     out.push_back(std::move(c));
   }
   if (rc != SQLITE_DONE) return db_->error("cannot list the cameras");
@@ -37,8 +39,8 @@ Result<std::vector<CameraConfig>> SqliteCameraStore::list() {
 Status SqliteCameraStore::insert(const CameraConfig& c, const std::string& actor, UnixSeconds now) {
   return db_->transaction([&]() -> Status {
     SqliteStatement s(db_->handle(),
-                      "INSERT INTO cameras (name, url, rate_fps, min_face_px, enabled, loop, stall_timeout_s, created_at, updated_at) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                      "INSERT INTO cameras (name, url, rate_fps, min_face_px, enabled, loop, stall_timeout_s, created_at, updated_at, "
+                      "record, record_retention_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!s.prepared()) return db_->error("cannot prepare the camera insert");
     s.bind(1, c.name);
     s.bind(2, c.url);
@@ -49,6 +51,8 @@ Status SqliteCameraStore::insert(const CameraConfig& c, const std::string& actor
     s.bind_real(7, c.stall_timeout_s);
     s.bind(8, now);
     s.bind(9, now);
+    s.bind(10, static_cast<std::int64_t>(c.record));
+    s.bind_real(11, c.record_retention_days);
     const int rc = s.step();
     if (rc == SQLITE_CONSTRAINT) return Error{"camera '" + c.name + "' exists already"};
     if (rc != SQLITE_DONE) return db_->error("cannot store camera '" + c.name + "'");
@@ -60,7 +64,7 @@ Status SqliteCameraStore::update(const CameraConfig& c, const std::string& actor
   return db_->transaction([&]() -> Status {
     SqliteStatement s(db_->handle(),
                       "UPDATE cameras SET url = ?, rate_fps = ?, min_face_px = ?, enabled = ?, loop = ?, stall_timeout_s = ?, "
-                      "updated_at = ? WHERE name = ?");
+                      "updated_at = ?, record = ?, record_retention_days = ? WHERE name = ?");
     if (!s.prepared()) return db_->error("cannot prepare the camera update");
     s.bind(1, c.url);
     s.bind_real(2, c.rate_fps);
@@ -69,7 +73,9 @@ Status SqliteCameraStore::update(const CameraConfig& c, const std::string& actor
     s.bind(5, static_cast<std::int64_t>(c.loop));
     s.bind_real(6, c.stall_timeout_s);
     s.bind(7, now);
-    s.bind(8, c.name);
+    s.bind(8, static_cast<std::int64_t>(c.record));
+    s.bind_real(9, c.record_retention_days);
+    s.bind(10, c.name);
     if (s.step() != SQLITE_DONE) return db_->error("cannot update camera '" + c.name + "'");
     if (sqlite3_changes(db_->handle()) == 0) return Error{"camera '" + c.name + "' does not exist"};
     return audit::append(*db_, {actor, "camera.update", "camera/" + c.name, camera_to_json(c)}, now);

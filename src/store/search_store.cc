@@ -226,6 +226,18 @@ Status fail_search(SqliteDatabase& db, std::int64_t id, const std::string& reaso
   });
 }
 
+Result<int> fail_running_searches(SqliteDatabase& db, const std::string& reason, UnixSeconds now) {
+  std::vector<std::int64_t> ids;
+  {
+    SqliteStatement s(db.handle(), "SELECT id FROM searches WHERE status = 'running' ORDER BY id");
+    if (!s.prepared()) return db.error("cannot prepare the running-search query");
+    while (s.step() == SQLITE_ROW) ids.push_back(s.int64(0));
+  }
+  for (std::int64_t id : ids)
+    if (auto s = fail_search(db, id, reason, now); !s) return s.error();
+  return static_cast<int>(ids.size());
+}
+
 Result<int> expire_searches(SqliteDatabase& db, UnixSeconds now) {
   std::vector<std::int64_t> ids;
   {

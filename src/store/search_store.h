@@ -68,6 +68,8 @@ Status cancel_search(SqliteDatabase& db, std::int64_t id, const std::string& act
 Status finish_search(SqliteDatabase& db, std::int64_t id, const SearchOutcome& outcome, UnixSeconds now);
 // The run failed as a whole (models, no recording): status failed, probes deleted.
 Status fail_search(SqliteDatabase& db, std::int64_t id, const std::string& reason, UnixSeconds now);
+// Every search left running (by a crash): failed with `reason`. Returns how many.
+Result<int> fail_running_searches(SqliteDatabase& db, const std::string& reason, UnixSeconds now);
 // Deletes visits and crops of every search past its expiry (search.expire each); returns how many.
 Result<int> expire_searches(SqliteDatabase& db, UnixSeconds now);
 

@@ -55,6 +55,10 @@ Result<nlohmann::json> transparency_report(SqliteDatabase& db, const std::string
       {"entries_approved", "SELECT count(*) FROM watchlist_entries WHERE approved_at >= ?1 AND approved_at < ?2"},
       {"entries_revoked", "SELECT count(*) FROM watchlist_entries WHERE revoked_at >= ?1 AND revoked_at < ?2"},
       {"entries_expired", "SELECT count(*) FROM watchlist_entries WHERE expires_at >= ?1 AND expires_at < min(?2, ?3)"},
+      {"searches_requested", "SELECT count(*) FROM searches WHERE requested_at >= ?1 AND requested_at < ?2"},
+      // Run: approved in the period and started (a search cancelled before it started has no stats).
+      {"searches_run", "SELECT count(*) FROM searches WHERE approved_at >= ?1 AND approved_at < ?2 AND "
+                       "(status IN ('running', 'done', 'failed') OR (status = 'cancelled' AND stats <> '{}'))"},
   };
   nlohmann::json counts = nlohmann::json::object();
   for (const Query& q : queries) {
@@ -62,8 +66,6 @@ Result<nlohmann::json> transparency_report(SqliteDatabase& db, const std::string
     if (!n) return n.error();
     counts[q.key] = *n;
   }
-  // Searches of recordings arrive with the case-scoped search; none can have run before it.
-  counts["searches_run"] = 0;
   auto active = count(db, "SELECT count(*) FROM watchlist_entries WHERE status = 'active' AND expires_at > ?1 AND ?2 > 0", now, 1);
   if (!active) return active.error();
   return nlohmann::json{{"deployment", deployment},
@@ -90,7 +92,8 @@ std::string transparency_table(const nlohmann::json& r) {
       {"entries_approved", "Watchlist entries approved"},
       {"entries_revoked", "Watchlist entries revoked"},
       {"entries_expired", "Watchlist entries expired"},
-      {"searches_run", "Searches of recordings run"},
+      {"searches_requested", "Searches of recordings requested"},
+      {"searches_run", "Searches of recordings run (approved by a second person)"},
   };
   for (const auto& [key, label] : rows)
     out << std::left << std::setw(50) << label << std::right << std::setw(12) << r["counts"].value(key, std::int64_t{0}) << "\n";
