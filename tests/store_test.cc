@@ -211,6 +211,9 @@ TEST_F(StoreTest, PlaintextTemplatesOfAnOlderDatabaseAreEncryptedByTheMigration)
       "CREATE TABLE entry_templates (id INTEGER PRIMARY KEY, entry_id INTEGER NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE, "
       "profile TEXT NOT NULL, dimension INTEGER NOT NULL, vector BLOB NOT NULL, photo_name TEXT NOT NULL, photo_sha256 TEXT NOT NULL);"
       "INSERT INTO watchlist_entries VALUES (1, 'P', 'W', 'S', 'alice', 1, " + std::to_string(kExpiry) + ", 'active', 'bob', 1, NULL, NULL, NULL);"
+      // Of the other tables of version 4, the one a later migration changes (version 9).
+      "CREATE TABLE cameras (name TEXT PRIMARY KEY, url TEXT NOT NULL, rate_fps REAL NOT NULL, min_face_px INTEGER NOT NULL, "
+      "enabled INTEGER NOT NULL, loop INTEGER NOT NULL, stall_timeout_s REAL NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
       "PRAGMA user_version = 4;";
   ASSERT_EQ(sqlite3_exec(raw, ddl.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_stmt* insert = nullptr;

@@ -1,5 +1,6 @@
 #include "ingest/recording_reader.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -14,9 +15,6 @@ extern "C" {
 
 namespace glassbox {
 namespace {
-
-// Corrupt packets in a row after which a file is given up on.
-constexpr int kMaxConsecutiveDecodeErrors = 50;
 
 std::string av_message(int code) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {};
@@ -74,6 +72,9 @@ Result<std::unique_ptr<RecordingReader>> RecordingReader::open(const std::string
   // latency and memory.
   av->decoder->thread_count = 1;
   if (keyframes_only) av->decoder->skip_frame = AVDISCARD_NONKEY;
+  // A damaged packet is refused with an error (and counted) rather than silently concealed or
+  // dropped, so the result can say which recording is damaged.
+  av->decoder->err_recognition |= AV_EF_EXPLODE;
   if (int rc = avcodec_open2(av->decoder, codec, nullptr); rc < 0)
     return Error{path + ": cannot open the " + codec->name + " decoder: " + av_message(rc)};
   av->packet = av_packet_alloc();
@@ -133,10 +134,11 @@ Result<bool> RecordingReader::feed_decoder() {
     }
     const int sent = avcodec_send_packet(av_->decoder, av_->packet);
     av_packet_unref(av_->packet);
+    if (sent >= 0) ++counts_.packets_sent;
     if (sent < 0 && sent != AVERROR(EAGAIN)) {
+      // Damaged data: counted, and reading goes on; the decoder recovers at the next keyframe.
+      // The file's size bounds how long this can go on.
       ++counts_.decode_errors;
-      if (++consecutive_decode_errors_ >= kMaxConsecutiveDecodeErrors)
-        return Error{path_ + ": " + std::to_string(consecutive_decode_errors_) + " corrupt packets in a row; giving up on this file"};
       continue;
     }
     return true;
@@ -147,8 +149,10 @@ Result<std::optional<double>> RecordingReader::next() {
   while (!finished_) {
     const int rc = avcodec_receive_frame(av_->decoder, av_->frame);
     if (rc == 0) {
-      consecutive_decode_errors_ = 0;
       ++counts_.frames_decoded;
+      // The decoder conceals damage (missing slices, broken bitstream) and still returns the
+      // frame; it is analysed, and counted so the result can say the recording is damaged.
+      if (av_->frame->decode_error_flags != 0 || (av_->frame->flags & AV_FRAME_FLAG_CORRUPT) != 0) ++counts_.damaged_frames;
       std::int64_t pts = av_->frame->best_effort_timestamp;
       if (pts == AV_NOPTS_VALUE) pts = av_->frame->pts;
       if (pts == AV_NOPTS_VALUE) pts = av_->start_pts;
@@ -161,8 +165,6 @@ Result<std::optional<double>> RecordingReader::next() {
     if (rc != AVERROR(EAGAIN)) {
       // A frame the decoder could not rebuild (missing references, damaged slices): skip it.
       ++counts_.decode_errors;
-      if (++consecutive_decode_errors_ >= kMaxConsecutiveDecodeErrors)
-        return Error{path_ + ": " + std::to_string(consecutive_decode_errors_) + " frames in a row could not be decoded; giving up on this file"};
       continue;
     }
     if (draining_) {
@@ -177,6 +179,11 @@ Result<std::optional<double>> RecordingReader::next() {
     }
   }
   return std::optional<double>{};
+}
+
+std::int64_t RecordingReader::lost_packets() const {
+  const std::int64_t in_flight = finished_ ? 0 : av_->decoder->has_b_frames + 1;
+  return std::max<std::int64_t>(0, counts_.packets_sent - counts_.frames_decoded - in_flight);
 }
 
 Result<cv::Mat> RecordingReader::pixels() {

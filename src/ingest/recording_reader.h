@@ -30,6 +30,8 @@ struct ReaderCounts {
   std::int64_t packets_skipped = 0;   // not keyframes, in keyframe mode: never decoded
   std::int64_t frames_decoded = 0;
   std::int64_t decode_errors = 0;     // packets the decoder refused (corrupt data); reading goes on
+  std::int64_t damaged_frames = 0;    // frames decoded with concealed errors
+  std::int64_t packets_sent = 0;      // handed to the decoder
 };
 
 class RecordingReader {
@@ -42,14 +44,17 @@ class RecordingReader {
 
   const RecordingInfo& info() const { return info_; }
   const ReaderCounts& counts() const { return counts_; }
+  // Packets the decoder took but gave no frame for (damaged beyond use: dropped without an
+  // error), not counting the few a decoder may still hold when reading stopped early.
+  std::int64_t lost_packets() const;
   const std::string& path() const { return path_; }
 
   // Moves to the keyframe at or before `seconds`; the frames before `seconds` that follow are
   // still returned by next() (the caller skips them: they may be needed as references).
   Status seek(double seconds);
   // Decodes the next frame (the next keyframe in keyframe mode) and returns its time, or nullopt
-  // at the end of the file. A truncated file ends early without an error; an error means the
-  // file could not be read on (I/O), or too many packets in a row were corrupt.
+  // at the end of the file. A truncated file ends early without an error, damaged packets are
+  // counted and skipped; an error means the file could not be read on (I/O).
   Result<std::optional<double>> next();
   // The frame last returned by next(), as BGR pixels at full size.
   Result<cv::Mat> pixels();
@@ -67,7 +72,6 @@ class RecordingReader {
   ReaderCounts counts_;
   bool draining_ = false;
   bool finished_ = false;
-  int consecutive_decode_errors_ = 0;
 };
 
 // How a search samples footage: every keyframe, or N frames per second of every decoded frame.

@@ -22,6 +22,9 @@ using Clock = std::chrono::steady_clock;
 // A piece that ends this much before where its file says it should is reported as truncated:
 // more than a keyframe interval of any camera we know.
 constexpr double kTruncationToleranceS = 5.0;
+// Decoded frames further apart than this mean footage that could not be read in between (no
+// camera we know sends keyframes further apart).
+constexpr double kCoverageGapS = 12.0;
 
 struct Piece {
   std::size_t recording = 0;
@@ -67,6 +70,7 @@ struct PieceResult {
   ReaderCounts reader;
   std::int64_t frames_analysed = 0;
   std::int64_t faces_detected = 0;
+  std::optional<std::pair<double, double>> gap;  // the first stretch with no decodable frame
 };
 
 PieceResult search_piece(const SearchRecording& recording, const Piece& piece, Worker& worker, const WatchlistMatrix& probe,
@@ -123,6 +127,7 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, W
     }
     const double t = **next;
     if (t < piece.from_s) continue;  // decoded only as a reference for what follows
+    if (t - last_t > kCoverageGapS && !result.gap) result.gap = std::make_pair(last_t, t);
     if (t >= piece.to_s) break;
     last_t = t;
     account(t);
@@ -164,9 +169,16 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, W
   const bool whole = !result.error && !(cancel != nullptr && cancel->load()) && std::isfinite(piece.expected_end_s);
   result.footage_read_s = whole ? piece.footage_s() : std::max(0.0, last_t - piece.from_s);
   result.reader = (*reader)->counts();
-  if (!result.error && result.reader.decode_errors > 0) {
-    result.error = recording.path + ": " + std::to_string(result.reader.decode_errors) +
-                   " damaged packets or frames were skipped; the rest was searched";
+  const std::int64_t undecodable = result.reader.decode_errors + (*reader)->lost_packets();
+  if (!result.error && (undecodable > 0 || result.reader.damaged_frames > 0 || result.gap)) {
+    std::string what = recording.path + ": damaged:";
+    if (result.gap) {
+      char text[96];
+      std::snprintf(text, sizeof text, " no frame could be decoded between %.1f s and %.1f s;", result.gap->first, result.gap->second);
+      what += text;
+    }
+    result.error = what + " " + std::to_string(undecodable) + " packets could not be decoded and " +
+                   std::to_string(result.reader.damaged_frames) + " frames were decoded with errors; the rest was searched";
   }
   return result;
 }

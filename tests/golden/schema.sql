@@ -1,6 +1,9 @@
--- user_version 8
+-- user_version 9
 CREATE TRIGGER audit_records_append_only_d BEFORE DELETE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_records_append_only_u BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER searches_approval_is_final BEFORE UPDATE OF approved_by ON searches
+  WHEN OLD.approved_by IS NOT NULL AND NEW.approved_by IS NOT OLD.approved_by
+  BEGIN SELECT RAISE(ABORT, 'a search approval cannot be changed'); END;
 CREATE TRIGGER watchlist_entries_revocation_complete
 BEFORE UPDATE OF status ON watchlist_entries
 WHEN NEW.status = 'revoked' AND (NEW.revoked_by IS NULL OR NEW.revoked_at IS NULL
@@ -81,7 +84,7 @@ CREATE TABLE cameras (
   stall_timeout_s REAL    NOT NULL CHECK (stall_timeout_s > 0),
   created_at      INTEGER NOT NULL,
   updated_at      INTEGER NOT NULL
-);
+, record INTEGER NOT NULL DEFAULT 0 CHECK (record IN (0, 1)), record_retention_days REAL NOT NULL DEFAULT 7 CHECK (record_retention_days > 0));
 CREATE TABLE "entry_templates" (
   id            INTEGER PRIMARY KEY,
   entry_id      INTEGER NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE,
@@ -91,6 +94,61 @@ CREATE TABLE "entry_templates" (
   sealed        BLOB    NOT NULL CHECK (length(sealed) = 40 + 4 * dimension),
   photo_name    TEXT    NOT NULL,
   photo_sha256  TEXT    NOT NULL
+);
+CREATE TABLE recording_segments (
+  id        INTEGER PRIMARY KEY,
+  camera    TEXT    NOT NULL,
+  path      TEXT    NOT NULL UNIQUE,
+  start_ms  INTEGER NOT NULL,
+  end_ms    INTEGER,
+  bytes     INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+  CHECK (end_ms IS NULL OR end_ms >= start_ms)
+);
+CREATE TABLE search_probes (
+  search_id     INTEGER NOT NULL REFERENCES searches(id) ON DELETE CASCADE,
+  key_id        TEXT    NOT NULL,
+  sealed        BLOB    NOT NULL,
+  photo_name    TEXT    NOT NULL,
+  photo_sha256  TEXT    NOT NULL
+);
+CREATE TABLE search_visits (
+  search_id     INTEGER NOT NULL REFERENCES searches(id) ON DELETE CASCADE,
+  ordinal       INTEGER NOT NULL CHECK (ordinal > 0),
+  source        TEXT    NOT NULL,
+  camera        TEXT,
+  start_s       REAL    NOT NULL,
+  end_s         REAL    NOT NULL CHECK (end_s >= start_s),
+  start_ms      INTEGER,
+  end_ms        INTEGER,
+  best_score    REAL    NOT NULL,
+  best_at_s     REAL    NOT NULL,
+  hits          INTEGER NOT NULL CHECK (hits > 0),
+  crop          BLOB,
+  PRIMARY KEY (search_id, ordinal)
+);
+CREATE TABLE searches (
+  id            INTEGER PRIMARY KEY,
+  case_id       TEXT    NOT NULL CHECK (length(case_id) > 0),
+  legal_basis   TEXT    NOT NULL CHECK (length(legal_basis) > 0),
+  requested_by  TEXT    NOT NULL,
+  requested_at  INTEGER NOT NULL,
+  approved_by   TEXT,
+  approved_at   INTEGER,
+  cameras       TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(cameras) AND json_type(cameras) = 'array'),
+  files         TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(files) AND json_type(files) = 'array'),
+  window_from   INTEGER,
+  window_to     INTEGER,
+  mode          TEXT    NOT NULL,
+  profile       TEXT    NOT NULL,
+  threshold     REAL    NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  status        TEXT    NOT NULL CHECK (status IN ('pending', 'approved', 'running', 'done', 'cancelled', 'failed')),
+  finished_at   INTEGER,
+  expired       INTEGER NOT NULL DEFAULT 0 CHECK (expired IN (0, 1)),
+  stats         TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(stats)),
+  errors        TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(errors)),
+  CHECK (approved_by IS NULL OR approved_by <> requested_by),
+  CHECK (status IN ('pending', 'cancelled') OR (approved_by IS NOT NULL AND approved_at IS NOT NULL))
 );
 CREATE TABLE sessions (
   token_hash     BLOB    PRIMARY KEY CHECK (length(token_hash) = 32),
@@ -125,3 +183,4 @@ CREATE TABLE watchlist_entries (
 CREATE INDEX alert_evidence_by_purge ON alert_evidence(purge_after);
 CREATE INDEX alerts_by_status ON alerts(status, raised_at);
 CREATE INDEX entry_templates_by_profile ON entry_templates(profile, entry_id);
+CREATE INDEX recording_segments_by_camera ON recording_segments(camera, start_ms);

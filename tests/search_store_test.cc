@@ -1,0 +1,200 @@
+// Searches in the database (docs/search.md): the four-eyes rule, sealed probes deleted when the
+// search ends, visits deleted at expiry, the segment index and its audited purge; and the small
+// parsers the search command relies on.
+#include <gtest/gtest.h>
+
+#include <opencv2/core.hpp>
+
+#include "audit/audit_log.h"
+#include "store/search_store.h"
+#include "store/sqlite_statement.h"
+#include "support/test_support.h"
+
+namespace glassbox {
+namespace {
+
+const UnixSeconds kNow = *parse_date_utc("2026-12-01") + 9 * 3600;
+
+std::int64_t count(SqliteDatabase& db, const std::string& sql) {
+  SqliteStatement s(db.handle(), sql.c_str());
+  return s.prepared() && s.step() == SQLITE_ROW ? s.int64(0) : -1;
+}
+
+class SearchStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = SqliteDatabase::open((dir_ / "g.db").string(), OpenMode::kReadWriteCreate);
+    ASSERT_TRUE(opened) << opened.error().message;
+    db_ = std::move(*opened);
+    auto k = TemplateKey::load((dir_ / "g.db").string(), true);
+    ASSERT_TRUE(k);
+    key_ = *k;
+  }
+  SearchRequest request() const {
+    SearchRequest r;
+    r.case_id = "2026-114";
+    r.legal_basis = "Warrant 2026/114";
+    r.requested_by = "olga";
+    r.files = {"cam.mp4"};
+    r.profile = "p";
+    r.threshold = 0.5;
+    r.expires_at = kNow + 30 * 86400;
+    return r;
+  }
+  std::vector<EntryTemplate> probes() const { return {EntryTemplate{"p", probe_, "probe.jpg", "ab"}}; }
+  std::vector<std::string> actions() {
+    std::vector<std::string> out;
+    auto records = audit::read_records(*db_);
+    for (const auto& r : *records) out.push_back(nlohmann::json::parse(r)["action"]);
+    return out;
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<SqliteDatabase> db_;
+  TemplateKey key_ = TemplateKey::generate();
+  std::vector<float> probe_ = {0.125f, -0.5f, 0.75f, 0.0625f};
+};
+
+TEST_F(SearchStoreTest, ASearchRunsOnlyAfterAnotherPersonApprovesAndItsProbeIsSealedThenDeleted) {
+  auto id = request_search(*db_, request(), probes(), key_, kNow);
+  ASSERT_TRUE(id) << id.error().message;
+  const std::string plaintext(reinterpret_cast<const char*>(probe_.data()), probe_.size() * sizeof(float));
+  db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  EXPECT_EQ(test::read_file(dir_ / "g.db").find(plaintext), std::string::npos) << "the probe is kept sealed only";
+  auto opened = probe_templates(*db_, *id, key_);
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_EQ(opened->front(), probe_);
+
+  EXPECT_FALSE(start_search(*db_, *id, kNow)) << "not approved";
+  auto own = approve_search(*db_, *id, "olga", kNow);
+  ASSERT_FALSE(own);
+  EXPECT_NE(own.error().message.find("someone other than"), std::string::npos);
+  EXPECT_FALSE(db_->exec(("UPDATE searches SET approved_by = 'olga', approved_at = 1, status = 'approved' WHERE id = " + std::to_string(*id)).c_str()))
+      << "the database refuses a self-approval too";
+  ASSERT_TRUE(approve_search(*db_, *id, "alice", kNow + 10));
+  EXPECT_FALSE(approve_search(*db_, *id, "carol", kNow + 20)) << "approved once";
+  EXPECT_FALSE(db_->exec(("UPDATE searches SET approved_by = 'carol' WHERE id = " + std::to_string(*id)).c_str())) << "an approval is final";
+  ASSERT_TRUE(start_search(*db_, *id, kNow + 30));
+
+  SearchOutcome outcome;
+  Visit v;
+  v.source = "cam.mp4";
+  v.start_s = 12;
+  v.end_s = 16;
+  v.best_score = 0.4;
+  v.best_at_s = 14;
+  v.hits = 3;
+  v.crop = cv::Mat(40, 30, CV_8UC3, cv::Scalar(10, 200, 30));
+  outcome.visits = {v, v};
+  outcome.errors = {RecordingError{"bad.mp4", "bad.mp4: cannot open as video"}};
+  outcome.stats.footage_s = 120;
+  ASSERT_TRUE(finish_search(*db_, *id, outcome, kNow + 60));
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM search_probes"), 0) << "the probe goes when the search ends";
+  EXPECT_FALSE(probe_templates(*db_, *id, key_));
+  auto stored = load_search(*db_, *id);
+  ASSERT_TRUE(stored && stored->has_value());
+  EXPECT_EQ((*stored)->status, "done");
+  auto result = search_result_json(*db_, **stored);
+  ASSERT_TRUE(result);
+  EXPECT_EQ((*result)["visits"].size(), 2u);
+  EXPECT_EQ((*result)["errors"][0]["recording"], "bad.mp4");
+  auto crop = visit_crop(*db_, *id, 2);
+  ASSERT_TRUE(crop && crop->has_value());
+  EXPECT_GT((*crop)->size(), 100u);
+  EXPECT_EQ(actions(), (std::vector<std::string>{"search.request", "search.approve", "search.run", "search.finish"}));
+}
+
+TEST_F(SearchStoreTest, ResultsAreDeletedWhenTheSearchExpiresAndUnstartedSearchesAreCancelled) {
+  auto done = request_search(*db_, request(), probes(), key_, kNow);
+  ASSERT_TRUE(done && approve_search(*db_, *done, "alice", kNow) && start_search(*db_, *done, kNow));
+  SearchOutcome outcome;
+  Visit v;
+  v.source = "cam.mp4";
+  v.best_score = 0.4;
+  v.hits = 1;
+  outcome.visits = {v};
+  ASSERT_TRUE(finish_search(*db_, *done, outcome, kNow));
+  auto waiting = request_search(*db_, request(), probes(), key_, kNow);
+  ASSERT_TRUE(waiting);
+  auto later = request();
+  later.expires_at = kNow + 90 * 86400;
+  auto kept = request_search(*db_, later, probes(), key_, kNow);
+  ASSERT_TRUE(kept);
+
+  auto none = expire_searches(*db_, kNow + 86400);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, 0);
+  auto expired = expire_searches(*db_, kNow + 31 * 86400);
+  ASSERT_TRUE(expired);
+  EXPECT_EQ(*expired, 2);
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM search_visits"), 0);
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM search_probes"), 1) << "only the unexpired search keeps its probe";
+  auto stored = load_search(*db_, *done);
+  EXPECT_TRUE((*stored)->expired);
+  EXPECT_EQ((*stored)->status, "done") << "the row stays, with its counts";
+  EXPECT_EQ((*load_search(*db_, *waiting))->status, "cancelled");
+  EXPECT_FALSE(approve_search(*db_, *waiting, "alice", kNow + 31 * 86400));
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM audit_records WHERE json_extract(record, '$.action') = 'search.expire'"), 2);
+}
+
+TEST_F(SearchStoreTest, SegmentsAreFoundByWindowAndPurgedWithAnAuditRecord) {
+  const std::int64_t t0 = kNow * 1000;
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto id = add_segment(*db_, "gate", "/rec/gate/" + std::to_string(i) + ".mp4", t0 + i * 60000);
+    ASSERT_TRUE(id);
+    ids.push_back(*id);
+  }
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(complete_segment(*db_, ids[i], t0 + i * 60000 + 60000, 1000));
+  ASSERT_TRUE(add_segment(*db_, "door", "/rec/door/0.mp4", t0));
+  auto open = unfinished_segments(*db_);
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->size(), 2u) << "the one being written on each camera";
+
+  // A window from 1:30 to 2:30 touches the second and third segments, each limited to it.
+  auto recordings = camera_recordings(*db_, {"gate"}, kNow + 90, kNow + 150);
+  ASSERT_TRUE(recordings);
+  ASSERT_EQ(recordings->size(), 2u);
+  EXPECT_EQ((*recordings)[0].path, "/rec/gate/1.mp4");
+  EXPECT_DOUBLE_EQ((*recordings)[0].from_s, 30.0);
+  EXPECT_FALSE((*recordings)[0].to_s.has_value());
+  EXPECT_DOUBLE_EQ((*recordings)[1].from_s, 0.0);
+  EXPECT_DOUBLE_EQ(*(*recordings)[1].to_s, 30.0);
+  EXPECT_EQ(*(*recordings)[1].start_ms, t0 + 120000);
+
+  auto purged = purge_segments(*db_, "gate", t0 + 150000, kNow);
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(purged->size(), 2u) << "the two that ended before the cutoff";
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM recording_segments WHERE camera = 'gate'"), 3);
+  EXPECT_EQ(actions(), (std::vector<std::string>{"recording.purge"}));
+  auto nothing = purge_segments(*db_, "gate", t0 + 150000, kNow);
+  ASSERT_TRUE(nothing);
+  EXPECT_TRUE(nothing->empty());
+  EXPECT_EQ(actions().size(), 1u) << "no record for a purge that deleted nothing";
+}
+
+TEST(SearchParsing, ModesTimesAndRequests) {
+  EXPECT_TRUE(SamplingMode::parse("keyframes")->keyframes_only);
+  EXPECT_DOUBLE_EQ(SamplingMode::parse("rate:2.5")->rate_fps, 2.5);
+  EXPECT_EQ(SamplingMode::parse("rate:2.5")->text(), "rate:2.5");
+  for (const char* bad : {"rate:0", "rate:", "rate:61", "rate:x", "keyframe", "", "rate:2s"}) EXPECT_FALSE(SamplingMode::parse(bad)) << bad;
+  EXPECT_EQ(*parse_time_utc("2026-12-01T10:04:05Z"), *parse_date_utc("2026-12-01") + 36245);
+  EXPECT_EQ(*parse_time_utc("2026-12-01"), *parse_date_utc("2026-12-01"));
+  for (const char* bad : {"2026-12-01T24:00:00Z", "2026-12-01 10:04:05", "2026-12-01T10:04:05", "2026-02-30T00:00:00Z"})
+    EXPECT_FALSE(parse_time_utc(bad)) << bad;
+  EXPECT_EQ(format_utc_ms(1796094600111), "2026-12-01T03:10:00.111Z");
+
+  SearchRequest r;
+  r.case_id = " ";
+  r.legal_basis = "W";
+  r.requested_by = "olga";
+  r.cameras = {"gate"};
+  r.expires_at = kNow - 1;
+  auto s = validate_search_request(r, 0, kNow, FieldNames::kJson);
+  ASSERT_FALSE(s);
+  for (const char* expected : {"case is required", "time window", "expires must be in the future", "probe"})
+    EXPECT_NE(s.error().message.find(expected), std::string::npos) << expected << " in " << s.error().message;
+}
+
+}  // namespace
+}  // namespace glassbox
