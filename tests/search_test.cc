@@ -289,6 +289,22 @@ TEST_F(SearchTest, TheServiceRecordsACameraAndSearchesItThroughTheApiWithAnAppro
   ASSERT_EQ(crop->status, 200);
   EXPECT_EQ(crop->get_header_value("Content-Type"), "image/jpeg");
   EXPECT_FALSE(cv::imdecode(std::vector<unsigned char>(crop->body.begin(), crop->body.end()), cv::IMREAD_COLOR).empty());
+  // Every documented search route answers, on this real search, with a status it documents.
+  const json api = json::parse(as("alice")->Get("/openapi.json")->body);
+  int routes = 0;
+  for (const auto& [doc_path, methods] : api["paths"].items()) {
+    if (doc_path.rfind("/api/searches/", 0) != 0) continue;
+    std::string concrete = doc_path;
+    concrete.replace(concrete.find("{id}"), 4, std::to_string(search["id"].get<int>()));
+    if (auto at = concrete.find("{visit}"); at != std::string::npos) concrete.replace(at, 7, "1");
+    for (const auto& [method, spec] : methods.items()) {
+      auto reply = method == "get" ? as("alice")->Get(concrete) : as("alice")->Post(concrete, "", "application/json");
+      ASSERT_TRUE(reply) << method << " " << concrete;
+      EXPECT_TRUE(spec["responses"].contains(std::to_string(reply->status))) << method << " " << concrete << " answered " << reply->status;
+      ++routes;
+    }
+  }
+  EXPECT_EQ(routes, 5);
   auto metrics = as("olga")->Get("/metrics");
   EXPECT_NE(metrics->body.find("glassbox_recorder_segments_total{camera=\"gate\"}"), std::string::npos);
   EXPECT_NE(metrics->body.find("glassbox_searches_finished_total 1"), std::string::npos);
