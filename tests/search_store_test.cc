@@ -59,7 +59,7 @@ TEST_F(SearchStoreTest, ASearchRunsOnlyAfterAnotherPersonApprovesAndItsProbeIsSe
   auto id = request_search(*db_, request(), probes(), key_, kNow);
   ASSERT_TRUE(id) << id.error().message;
   const std::string plaintext(reinterpret_cast<const char*>(probe_.data()), probe_.size() * sizeof(float));
-  db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  ASSERT_TRUE(db_->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   EXPECT_EQ(test::read_file(dir_ / "g.db").find(plaintext), std::string::npos) << "the probe is kept sealed only";
   auto opened = probe_templates(*db_, *id, key_);
   ASSERT_TRUE(opened) << opened.error().message;

@@ -29,6 +29,7 @@ Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const Fram
 
   const ModelProfile& profile = embedder_.profile();
   for (const TrackAssignment& a : tracker.update(faces, header.timestamp_s)) {
+    if (a.matched) ++counts.matched_sightings;
     if (!a.embed) continue;
     const DetectedFace& face = faces[a.detection];
     auto vector = embed_face(embedder_, frame, face.landmarks);

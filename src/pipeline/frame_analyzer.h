@@ -32,6 +32,7 @@ struct FrameCounts {
   int faces_too_small = 0;
   int faces_embedded = 0;
   int alerts = 0;
+  int matched_sightings = 0;  // faces of tracks identified in earlier frames, seen again here
   std::vector<Error> errors;  // faces that could not be embedded (the frame goes on)
   double detect_seconds = 0.0;  // stage times, for the latency histograms
   double embed_seconds = 0.0;   // alignment, embedding and matching of the views embedded

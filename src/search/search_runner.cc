@@ -10,9 +10,9 @@
 #include <mutex>
 #include <thread>
 
-#include "embed/embed_face.h"
 #include "embed/onnx_embedder.h"
 #include "ingest/rate_gate.h"
+#include "pipeline/frame_analyzer.h"
 
 namespace glassbox {
 namespace {
@@ -57,11 +57,11 @@ struct Counters {
 
 bool better(Metric metric, double a, double b) { return metric == Metric::kEuclidean ? a < b : a > b; }
 
-cv::Mat crop_with_margin(const cv::Mat& frame, const cv::Rect& box) {
-  const int margin = std::max(box.width, box.height) / 5;
-  const cv::Rect crop = (box + cv::Size(2 * margin, 2 * margin) - cv::Point(margin, margin)) & cv::Rect(0, 0, frame.cols, frame.rows);
-  return crop.area() > 0 ? frame(crop).clone() : cv::Mat();
-}
+// Where the frame step's matches go: the worker turns them into hits after each frame.
+struct HitSink final : AlertSink {
+  std::vector<Alert> alerts;
+  void publish(const Alert& alert) override { alerts.push_back(alert); }
+};
 
 struct PieceResult {
   std::vector<Hit> hits;
@@ -94,7 +94,12 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, W
   const double sample_gap_s = options.mode.keyframes_only ? 4.0 : 1.0 / options.mode.rate_fps;
   tracker_options.max_gap_s = std::max(tracker_options.max_gap_s, 1.25 * sample_gap_s);
   Tracker tracker(tracker_options);
-  std::vector<std::uint64_t> matched_tracks;
+  HitSink hits;
+  FrameAnalyzer frames(*worker.detector, *worker.embedder, hits);
+  AnalysisOptions analysis;
+  analysis.rate_fps = 0.0;  // the gate above samples
+  analysis.min_face_px = options.min_face_px;
+  analysis.threshold = options.threshold;
   double progress_s = piece.from_s;  // footage counted into the progress so far
   double last_t = piece.from_s;
   std::int64_t decoded_before = 0;
@@ -136,32 +141,21 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, W
     if (!frame) continue;
     ++result.frames_analysed;
 
-    auto detected = worker.detector->detect(*frame);
-    if (!detected) continue;
-    std::vector<DetectedFace> faces;
-    for (const DetectedFace& f : *detected)
-      if (f.size() >= static_cast<float>(options.min_face_px)) faces.push_back(f);
-    result.faces_detected += static_cast<std::int64_t>(faces.size());
-    for (const TrackAssignment& a : tracker.update(faces, t)) {
-      const bool already_matched = std::find(matched_tracks.begin(), matched_tracks.end(), a.track_id) != matched_tracks.end();
-      if (already_matched) {
-        // The same face, followed by the tracker: the person is still there.
-        result.hits.push_back(Hit{piece.recording, t, std::nullopt, {}});
-        ++counters.hits;
-        continue;
-      }
-      if (!a.embed) continue;
-      // The face's template lives only in this scope: compared, then dropped unless it matches.
-      auto vector = embed_face(*worker.embedder, *frame, faces[a.detection].landmarks);
-      if (!vector) continue;
-      ++counters.faces_compared;
-      const auto match = probe.best_match(*vector, options.threshold);
-      if (!match) continue;
-      tracker.mark_matched(a.track_id);
-      matched_tracks.push_back(a.track_id);
-      result.hits.push_back(Hit{piece.recording, t, match->score, crop_with_margin(*frame, cv::Rect(faces[a.detection].box))});
-      ++counters.hits;
-    }
+    FrameHeader header;
+    header.index = result.frames_analysed;
+    header.timestamp_s = t;
+    // The live path's frame step: detect, track, embed new tracks and better views, compare
+    // with the probe only. A face's template never leaves it; a match comes back as a hit.
+    auto counts = frames.analyze(recording.source, header, *frame, tracker, probe, analysis);
+    if (!counts) continue;
+    result.faces_detected += counts->faces_detected;
+    counters.faces_compared += counts->faces_embedded;
+    // A face the tracker follows from an earlier hit: the person is still there.
+    const bool still_there = counts->matched_sightings > 0 && hits.alerts.empty();
+    counters.hits += static_cast<std::int64_t>(hits.alerts.size()) + (still_there ? 1 : 0);
+    for (Alert& hit : hits.alerts) result.hits.push_back(Hit{piece.recording, t, hit.score, std::move(hit.face)});
+    if (still_there) result.hits.push_back(Hit{piece.recording, t, std::nullopt, {}});
+    hits.alerts.clear();
   }
   account(piece.expected_end_s);  // the rest of the piece counts as done for the progress
   // Footage covered: the whole piece when it was read to its end; up to the last frame read

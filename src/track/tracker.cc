@@ -85,6 +85,7 @@ std::vector<TrackAssignment> Tracker::update(const std::vector<DetectedFace>& fa
     track.box = faces[f].box;
     track.last_seen_s = timestamp_s;
     a.track_id = track.id;
+    a.matched = track.matched;
     if (recognisable && !track.matched && track.embeddings < options_.max_embeddings_per_track &&
         quality >= track.best_embedded_quality * options_.better_view_gain) {
       a.embed = true;

@@ -43,6 +43,7 @@ struct TrackAssignment {
   std::uint64_t track_id = 0;
   bool new_track = false;
   bool embed = false;         // this view should be embedded and matched
+  bool matched = false;       // the track's person was identified earlier (mark_matched)
 };
 
 class Tracker {

@@ -2,6 +2,7 @@
 // scoring of a search's result against it (docs/search.md, "Ground-truth footage").
 //
 //   search_footage make --out F.mp4 --truth F.json --seconds N [--seed S] [--target NAME]
+//   search_footage repeat --video U.mp4 --truth U.json --times N --out F.mp4 --truth-out F.json
 //   search_footage score --truth F.json --result R.json [--source NAME] [--offset S]
 //
 // `make` lays LFW photos over a real street clip (../shared/data/video/walking, upscaled to
@@ -198,6 +199,46 @@ int make(int argc, char** argv) {
   return 0;
 }
 
+// The footage `times` times over, end to end, without re-encoding (ffmpeg's concat demuxer),
+// with the ground truth shifted for each copy: long footage for the benchmark at the cost of
+// making one unit.
+int repeat(int argc, char** argv) {
+  const std::string video = arg(argc, argv, "--video", "");
+  const std::string truth_path = arg(argc, argv, "--truth", "");
+  const std::string out = arg(argc, argv, "--out", "");
+  const std::string truth_out = arg(argc, argv, "--truth-out", "");
+  const int times = std::stoi(arg(argc, argv, "--times", "2"));
+  std::ifstream truth_file(truth_path);
+  if (video.empty() || out.empty() || truth_out.empty() || !truth_file || times < 1) {
+    std::cerr << "repeat needs --video, --truth, --out, --truth-out and --times N\n";
+    return 2;
+  }
+  const nlohmann::json unit = nlohmann::json::parse(truth_file);
+  const std::string list = out + ".list";
+  {
+    std::ofstream l(list);
+    for (int i = 0; i < times; ++i) l << "file '" << std::filesystem::absolute(video).string() << "'\n";
+  }
+  const std::string command = "ffmpeg -v error -y -f concat -safe 0 -i '" + list + "' -c copy -movflags +faststart '" + out + "'";
+  if (std::system(command.c_str()) != 0) return 1;
+  std::filesystem::remove(list);
+  nlohmann::json truth = unit;
+  const double seconds = unit["seconds"].get<double>();
+  truth["video"] = out;
+  truth["seconds"] = seconds * times;
+  truth["repeats"] = times;
+  nlohmann::json all = nlohmann::json::array();
+  for (int i = 0; i < times; ++i)
+    for (nlohmann::json a : unit["appearances"]) {
+      a["start"] = a["start"].get<double>() + i * seconds;
+      a["end"] = a["end"].get<double>() + i * seconds;
+      all.push_back(a);
+    }
+  truth["appearances"] = all;
+  std::ofstream(truth_out) << truth.dump(2) << "\n";
+  return 0;
+}
+
 int score(int argc, char** argv) {
   std::ifstream truth_file(arg(argc, argv, "--truth", ""));
   std::ifstream result_file(arg(argc, argv, "--result", ""));
@@ -237,6 +278,10 @@ int score(int argc, char** argv) {
                         {"recall", eligible > 0 ? static_cast<double>(found) / eligible : 0.0},
                         {"visits", visits.size()},
                         {"false_visits", false_visits},
+                        {"wall_s", result["stats"].value("wall_s", 0.0)},
+                        {"footage_s", result["stats"].value("footage_s", 0.0)},
+                        {"frames_decoded", result["stats"].value("frames_decoded", 0)},
+                        {"faces_compared", result["stats"].value("faces_compared", 0)},
                         {"missed", missed}};
   std::cout << out.dump(2) << "\n";
   return 0;
@@ -248,7 +293,9 @@ int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   if (command == "make") return make(argc, argv);
   if (command == "score") return score(argc, argv);
+  if (command == "repeat") return repeat(argc, argv);
   std::cerr << "usage: search_footage make --out F.mp4 --truth F.json --seconds N [--seed S] [--target NAME] [--preset P]\n"
+               "       search_footage repeat --video U.mp4 --truth U.json --times N --out F.mp4 --truth-out F.json\n"
                "       search_footage score --truth F.json --result R.json [--source NAME] [--offset S]\n";
   return 2;
 }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Speed and recall of `glassbox search` on an hour of 1080p25 H.264 footage with known ground
+# truth (docs/search.md, "Ground-truth footage"): a unit of UNIT_S seconds is made once (LFW faces
+# over a real street clip, a keyframe every 2 s) and repeated REPEATS times without re-encoding.
+# Each mode is run RUNS times; the median wall time is reported with the recall of the target's
+# appearances of two seconds or more and the false visits. Writes build/bench/search-bench.json.
+#   scripts/search-bench.sh                       # 600 s x 6 = one hour, modes keyframes and rate:1
+#   UNIT_S=120 REPEATS=2 RUNS=1 scripts/search-bench.sh   # a quick look
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${GLASSBOX_BUILD_DIR:-build}
+unit_s=${UNIT_S:-600}
+repeats=${REPEATS:-6}
+runs=${RUNS:-3}
+modes=${MODES:-"keyframes rate:1"}
+out="$build/bench"
+mkdir -p "$out"
+cmake --build "$build" --target glassbox search_footage >/dev/null
+footage="$build/tests/search_footage"
+unit="$out/search_unit_${unit_s}s.mp4"
+long="$out/search_${unit_s}s_x${repeats}.mp4"
+if [ ! -f "$unit" ]; then
+  echo "making $unit_s s of ground-truth footage (about a third of real time on 2 cores)" >&2
+  "$footage" make --seconds "$unit_s" --seed 11 --out "$unit" --truth "${unit%.mp4}.json"
+fi
+if [ ! -f "$long" ]; then
+  "$footage" repeat --video "$unit" --truth "${unit%.mp4}.json" --times "$repeats" --out "$long" --truth-out "${long%.mp4}.json"
+fi
+probe=$(sed -n 's/.*"probe": "\(.*\)".*/\1/p' "${long%.mp4}.json" | head -1)
+field() { sed -n "s/.*\"$1\": \([0-9.e+-]*\).*/\1/p" "$2" | head -1; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+echo "{" > "$out/search-bench.json"
+first=1
+for mode in $modes; do
+  walls=()
+  for run in $(seq "$runs"); do
+    db=$(mktemp -d)/bench.db
+    "$build/src/glassbox" search --db "$db" --case bench --legal-basis "benchmark" --requested-by bench-a --approved-by bench-b \
+      --probe "$probe" --mode "$mode" "$long" > "$out/search-result.json" 2>/dev/null
+    "$footage" score --truth "${long%.mp4}.json" --result "$out/search-result.json" > "$out/search-score.json"
+    walls+=("$(field wall_s "$out/search-score.json")")
+    rm -rf "$(dirname "$db")"
+  done
+  wall=$(printf '%s\n' "${walls[@]}" | median)
+  footage_s=$(field footage_s "$out/search-score.json")
+  recall=$(field recall "$out/search-score.json")
+  found=$(field found "$out/search-score.json")
+  appearances=$(field appearances "$out/search-score.json")
+  false_visits=$(field false_visits "$out/search-score.json")
+  rate=$(awk -v f="$footage_s" -v w="$wall" 'BEGIN {printf "%.2f", f / 3600 / (w / 60)}')
+  printf '%-10s footage %6.0f s  median wall %6.1f s (runs: %s)  %s hours/min  recall %s (%s of %s)  false visits %s\n' \
+    "$mode" "$footage_s" "$wall" "${walls[*]}" "$rate" "$recall" "$found" "$appearances" "$false_visits"
+  [ $first -eq 1 ] || echo "," >> "$out/search-bench.json"
+  first=0
+  printf '  "%s": {"footage_s": %s, "median_wall_s": %s, "runs": %s, "footage_hours_per_minute": %s, "recall": %s, "appearances": %s, "false_visits": %s}' \
+    "$mode" "$footage_s" "$wall" "$runs" "$rate" "$recall" "$appearances" "$false_visits" >> "$out/search-bench.json"
+done
+printf '\n}\n' >> "$out/search-bench.json"
+echo "machine: $(nproc) cores, $(sed -n 's/model name\s*: //p' /proc/cpuinfo | head -1); command: UNIT_S=$unit_s REPEATS=$repeats RUNS=$runs MODES=\"$modes\" $0" >&2
