@@ -305,12 +305,38 @@ TEST_F(SearchTest, TheServiceRecordsACameraAndSearchesItThroughTheApiWithAnAppro
     }
   }
   EXPECT_EQ(routes, 5);
+  // A running search is cancelled through the API: it stops between frames and is kept as
+  // cancelled, with what it found so far.
+  form.push_back({"mode", "rate:25", "", ""});
+  auto slow = as("olga")->Post("/api/searches", form);
+  ASSERT_EQ(slow->status, 201) << slow->body;
+  const std::string slow_path = "/api/searches/" + std::to_string(json::parse(slow->body)["id"].get<int>());
+  ASSERT_EQ(as("alice")->Post(slow_path + "/approve", "", "application/json")->status, 200);
+  json running;
+  for (int i = 0; i < 120; ++i) {
+    running = json::parse(as("olga")->Get(slow_path)->body);
+    if (running["status"] == "running" && running.contains("progress")) break;
+    std::this_thread::sleep_for(250ms);
+  }
+  ASSERT_EQ(running["status"], "running") << running.dump(2);
+  EXPECT_GT(running["progress"]["pieces_total"].get<int>(), 0) << running.dump(2);
+  auto cancel = as("olga")->Post(slow_path + "/cancel", "", "application/json");
+  ASSERT_EQ(cancel->status, 202) << cancel->body;
+  for (int i = 0; i < 120; ++i) {
+    running = json::parse(as("olga")->Get(slow_path)->body);
+    if (running["status"] != "running") break;
+    std::this_thread::sleep_for(250ms);
+  }
+  EXPECT_EQ(running["status"], "cancelled") << running.dump(2);
+  EXPECT_EQ(as("olga")->Get(slow_path + "/results")->status, 200);
   auto metrics = as("olga")->Get("/metrics");
   EXPECT_NE(metrics->body.find("glassbox_recorder_segments_total{camera=\"gate\"}"), std::string::npos);
-  EXPECT_NE(metrics->body.find("glassbox_searches_finished_total 1"), std::string::npos);
+  EXPECT_NE(metrics->body.find("glassbox_searches_finished_total 2"), std::string::npos);
   EXPECT_EQ(serve->stop(SIGTERM, 30), 0);
   for (const std::string action : {"search.request", "search.approve", "search.run", "search.finish"})
-    EXPECT_EQ(query(db(), "SELECT count(*) FROM audit_records WHERE json_extract(record, '$.action') = '" + action + "'"), 1) << action;
+    EXPECT_EQ(query(db(), "SELECT count(*) FROM audit_records WHERE json_extract(record, '$.action') = '" + action + "'"), 2) << action;
+  EXPECT_EQ(query(db(), "SELECT count(*) FROM audit_records WHERE json_extract(record, '$.action') = 'search.cancel' AND "
+                        "json_extract(record, '$.actor') = 'olga'"), 1);
 }
 
 }  // namespace

@@ -35,6 +35,7 @@ struct SearchArgs {
   int workers = 0;
   double visit_gap_s = 10.0;
   int min_face = 32;
+  int detect_size = 640;
   std::string crops;
   std::vector<std::string> recordings;
 };
@@ -132,6 +133,7 @@ int run_search_command(const SearchArgs& args) {
   options.workers = args.workers;
   options.visit_gap_s = args.visit_gap_s;
   options.min_face_px = args.min_face;
+  options.detect_size = args.detect_size;
   SearchHooks hooks;
   hooks.cancel = &interrupted();
   hooks.progress_interval_s = 1.0;
@@ -186,6 +188,7 @@ void add_search_command(CLI::App& app, int& exit_status) {
   search->add_option("--workers", args->workers, "Parallel workers (default: one per core)")->check(CLI::Range(0, 256));
   search->add_option("--visit-gap", args->visit_gap_s, "Hits closer than this (seconds) are one visit")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
   search->add_option("--min-face", args->min_face, "Smallest face compared, pixels")->capture_default_str()->check(CLI::Range(16, 4096));
+  search->add_option("--detect-size", args->detect_size, "Longer side of the image the detector sees, pixels")->capture_default_str()->check(CLI::Range(64, 4096));
   search->add_option("--crops", args->crops, "Also write each visit's best crop to DIR/visit-N.jpg");
   search->add_option("recordings", args->recordings, "Video files to search");
   search->callback([args, &exit_status] { exit_status = run_search_command(*args); });

@@ -8,15 +8,10 @@
 
 #include <opencv2/core.hpp>
 
-#include "embed/onnx_embedder.h"
+#include "pipeline/recognizers.h"
 
 namespace glassbox {
 namespace {
-
-struct Worker {
-  std::unique_ptr<YuNetDetector> detector;
-  std::unique_ptr<OnnxEmbedder> embedder;
-};
 
 }  // namespace
 
@@ -41,22 +36,12 @@ Result<WatchReport> run_watch(const std::vector<std::string>& sources, const Mod
 
   const int wanted = options.jobs > 0 ? options.jobs : static_cast<int>(sources.size());
   const int worker_count = std::clamp(wanted, 1, static_cast<int>(sources.size()));
-  // Models are loaded up front, on this thread, so a missing model is one clear error.
-  std::vector<Worker> workers(static_cast<std::size_t>(worker_count));
-  for (Worker& w : workers) {
-    auto detector = YuNetDetector::create(options.detector);
-    if (!detector) return detector.error();
-    auto embedder = OnnxEmbedder::create(profile);
-    if (!embedder) return embedder.error();
-    w.detector = std::move(*detector);
-    w.embedder = std::move(*embedder);
-  }
-  // Several workers each running OpenCV's own thread pool would oversubscribe the cores.
-  const int cores = std::max(1u, std::thread::hardware_concurrency());
-  cv::setNumThreads(std::max(1, cores / worker_count));
+  auto loaded = load_recognizers(worker_count, profile, options.detector);
+  if (!loaded) return loaded.error();
+  std::vector<Recognizer>& workers = *loaded;
 
   std::atomic<std::size_t> next_source{0};
-  auto work = [&](Worker& worker) {
+  auto work = [&](Recognizer& worker) {
     while (true) {
       const std::size_t i = next_source.fetch_add(1);
       if (i >= sources.size()) return;
@@ -89,7 +74,7 @@ Result<WatchReport> run_watch(const std::vector<std::string>& sources, const Mod
   } else {
     std::vector<std::thread> threads;
     threads.reserve(workers.size());
-    for (Worker& w : workers) threads.emplace_back(work, std::ref(w));
+    for (Recognizer& w : workers) threads.emplace_back(work, std::ref(w));
     for (auto& t : threads) t.join();
   }
   report.workers = worker_count;

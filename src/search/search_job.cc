@@ -42,6 +42,7 @@ Result<SearchOutcome> run_stored_search(SqliteDatabase& db, std::int64_t id, con
   run_options.piece_s = options.piece_s;
   run_options.visit_gap_s = options.visit_gap_s;
   run_options.min_face_px = options.min_face_px;
+  run_options.detector.max_side = options.detect_size;
   auto outcome = run_search(recordings, probe, *profile, run_options, hooks);
   if (!outcome) return fail(outcome.error());
   if (auto s = finish_search(db, id, *outcome, now_utc()); !s) return s.error();

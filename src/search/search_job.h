@@ -16,6 +16,7 @@ struct SearchJobOptions {
   double piece_s = 60.0;
   double visit_gap_s = 10.0;
   int min_face_px = 32;
+  int detect_size = 640;  // longer side of the image the detector sees
 };
 
 // Fails (and marks the search failed, when it got as far as starting) only when the search could

@@ -10,9 +10,9 @@
 #include <mutex>
 #include <thread>
 
-#include "embed/onnx_embedder.h"
 #include "ingest/rate_gate.h"
 #include "pipeline/frame_analyzer.h"
+#include "pipeline/recognizers.h"
 
 namespace glassbox {
 namespace {
@@ -31,6 +31,7 @@ struct Piece {
   double from_s = 0.0;
   double to_s = std::numeric_limits<double>::infinity();
   double expected_end_s = std::numeric_limits<double>::infinity();  // where the file says this piece ends
+  double file_duration_s = 0.0;                                     // what the file says it lasts (0: unknown)
   double footage_s() const { return std::isfinite(expected_end_s) ? std::max(0.0, expected_end_s - from_s) : 0.0; }
 };
 
@@ -39,11 +40,6 @@ struct Hit {
   double t = 0.0;                 // in the file
   std::optional<double> score;    // compared hits; a tracked face already matched has none
   cv::Mat crop;                   // compared hits only
-};
-
-struct Worker {
-  std::unique_ptr<YuNetDetector> detector;
-  std::unique_ptr<OnnxEmbedder> embedder;
 };
 
 // Shared between the workers and the thread reporting progress.
@@ -71,9 +67,12 @@ struct PieceResult {
   std::int64_t frames_analysed = 0;
   std::int64_t faces_detected = 0;
   std::optional<std::pair<double, double>> gap;  // the first stretch with no decodable frame
+  double decode_s = 0.0;  // reading, decoding and converting to BGR
+  double detect_s = 0.0;
+  double embed_s = 0.0;   // alignment, embedding and comparison
 };
 
-PieceResult search_piece(const SearchRecording& recording, const Piece& piece, Worker& worker, const WatchlistMatrix& probe,
+PieceResult search_piece(const SearchRecording& recording, const Piece& piece, Recognizer& worker, const WatchlistMatrix& probe,
                          const SearchOptions& options, Counters& counters, const std::atomic<bool>* cancel) {
   PieceResult result;
   auto reader = RecordingReader::open(recording.path, options.mode.keyframes_only);
@@ -113,7 +112,9 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, W
 
   while (true) {
     if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) break;
+    const auto decode_start = Clock::now();
     auto next = (*reader)->next();
+    result.decode_s += std::chrono::duration<double>(Clock::now() - decode_start).count();
     const std::int64_t decoded = (*reader)->counts().frames_decoded;
     counters.frames_decoded += decoded - decoded_before;
     decoded_before = decoded;
@@ -124,8 +125,8 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, W
     if (!next->has_value()) {
       if (std::isfinite(piece.expected_end_s) && piece.expected_end_s - last_t > kTruncationToleranceS) {
         char text[160];
-        std::snprintf(text, sizeof text, ": the video ends at %.1f s although the file says %.1f s (truncated or damaged); searched up to there",
-                      last_t, piece.expected_end_s);
+        std::snprintf(text, sizeof text, ": the video ends at %.1f s although the file says it lasts %.1f s (truncated or damaged); searched up to there",
+                      last_t, std::max(piece.file_duration_s, piece.expected_end_s));
         result.error = recording.path + text;
       }
       break;
@@ -137,7 +138,9 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, W
     last_t = t;
     account(t);
     if (!gate.admit(t)) continue;
+    const auto convert_start = Clock::now();
     auto frame = (*reader)->pixels();
+    result.decode_s += std::chrono::duration<double>(Clock::now() - convert_start).count();
     if (!frame) continue;
     ++result.frames_analysed;
 
@@ -148,6 +151,8 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, W
     // with the probe only. A face's template never leaves it; a match comes back as a hit.
     auto counts = frames.analyze(recording.source, header, *frame, tracker, probe, analysis);
     if (!counts) continue;
+    result.detect_s += counts->detect_seconds;
+    result.embed_s += counts->embed_seconds;
     result.faces_detected += counts->faces_detected;
     counters.faces_compared += counts->faces_embedded;
     // A face the tracker follows from an earlier hit: the person is still there.
@@ -195,7 +200,7 @@ std::vector<Piece> plan_pieces(const std::vector<SearchRecording>& recordings, c
     }
     const double end = duration > 0.0 ? std::min(duration, r.to_s.value_or(duration)) : r.to_s.value_or(std::numeric_limits<double>::infinity());
     if (!std::isfinite(end)) {
-      pieces.push_back(Piece{i, r.from_s, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()});
+      pieces.push_back(Piece{i, r.from_s, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(), duration});
       continue;
     }
     // A camera segment is one piece; a long file is cut so the workers share it.
@@ -203,7 +208,7 @@ std::vector<Piece> plan_pieces(const std::vector<SearchRecording>& recordings, c
     for (double from = r.from_s; from < end; from += step) {
       const double to = std::min(end, from + step);
       if (to - from < 1e-3) break;
-      pieces.push_back(Piece{i, from, to >= end && !r.to_s ? std::numeric_limits<double>::infinity() : to, to});
+      pieces.push_back(Piece{i, from, to >= end && !r.to_s ? std::numeric_limits<double>::infinity() : to, to, duration});
     }
   }
   // Longest first, so no worker is left with a long piece at the end.
@@ -286,6 +291,9 @@ nlohmann::json SearchStats::to_json() const {
           {"hits", hits},
           {"wall_s", wall_s},
           {"workers", workers},
+          {"decode_s", decode_s},
+          {"detect_s", detect_s},
+          {"embed_s", embed_s},
           {"footage_hours_per_minute", wall_s > 0.0 ? footage_s / 3600.0 / (wall_s / 60.0) : 0.0}};
 }
 
@@ -302,20 +310,9 @@ Result<SearchOutcome> run_search(const std::vector<SearchRecording>& recordings,
 
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   const int worker_count = std::clamp(options.workers > 0 ? options.workers : cores, 1, std::max<int>(1, static_cast<int>(pieces.size())));
-  std::vector<Worker> workers;
-  if (!pieces.empty()) {
-    workers.resize(static_cast<std::size_t>(worker_count));
-    for (Worker& w : workers) {
-      auto detector = YuNetDetector::create(options.detector);
-      if (!detector) return detector.error();
-      auto embedder = OnnxEmbedder::create(profile);
-      if (!embedder) return embedder.error();
-      w.detector = std::move(*detector);
-      w.embedder = std::move(*embedder);
-    }
-    // Each worker is one core's worth; OpenCV's own pool would oversubscribe them.
-    cv::setNumThreads(std::max(1, cores / worker_count));
-  }
+  auto loaded = load_recognizers(pieces.empty() ? 0 : worker_count, profile, options.detector);
+  if (!loaded) return loaded.error();
+  std::vector<Recognizer>& workers = *loaded;
 
   Counters counters;
   std::vector<PieceResult> results(pieces.size());
@@ -323,7 +320,7 @@ Result<SearchOutcome> run_search(const std::vector<SearchRecording>& recordings,
   std::mutex done_mutex;
   std::condition_variable done_changed;
   int running = worker_count;
-  auto work = [&](Worker& worker) {
+  auto work = [&](Recognizer& worker) {
     while (true) {
       if (hooks.cancel != nullptr && hooks.cancel->load()) break;
       const std::size_t i = next_piece.fetch_add(1);
@@ -336,7 +333,7 @@ Result<SearchOutcome> run_search(const std::vector<SearchRecording>& recordings,
     done_changed.notify_all();
   };
   std::vector<std::thread> threads;
-  for (Worker& w : workers) threads.emplace_back(work, std::ref(w));
+  for (Recognizer& w : workers) threads.emplace_back(work, std::ref(w));
 
   auto snapshot = [&] {
     SearchProgress p;
@@ -383,6 +380,9 @@ Result<SearchOutcome> run_search(const std::vector<SearchRecording>& recordings,
     stats.frames_decoded += r.reader.frames_decoded;
     stats.frames_analysed += r.frames_analysed;
     stats.faces_detected += r.faces_detected;
+    stats.decode_s += r.decode_s;
+    stats.detect_s += r.detect_s;
+    stats.embed_s += r.embed_s;
     auto& first = piece_errors[pieces[i].recording];
     if (r.error && (!first || pieces[i].from_s < first->first)) first = std::make_pair(pieces[i].from_s, *r.error);
     for (Hit& h : r.hits) hits.push_back(std::move(h));

@@ -73,6 +73,10 @@ struct SearchStats {
   std::int64_t hits = 0;
   double wall_s = 0.0;
   int workers = 0;
+  // Time spent per stage, summed over the workers (core-seconds): where the wall time goes.
+  double decode_s = 0.0;  // reading, decoding and converting to BGR
+  double detect_s = 0.0;
+  double embed_s = 0.0;   // alignment, embedding and comparison
   nlohmann::json to_json() const;
 };
 
