@@ -1,5 +1,5 @@
 // Fuzz target for the parsers of text a user or a file supplies: model profiles (JSON), expiry
-// dates and the enrolment fields. Built two ways: with clang's libFuzzer when
+// dates, search windows and sampling modes, and the enrolment fields. Built two ways: with clang's libFuzzer when
 // -DGLASSBOX_FUZZ=ON (cmake -DCMAKE_CXX_COMPILER=clang++), and always as a regression runner
 // that replays fuzz/corpus/ in the test suite.
 #include <cstddef>
@@ -10,11 +10,14 @@
 #include "core/dates.h"
 #include "embed/model_profile.h"
 #include "enroll/enrollment.h"
+#include "ingest/recording_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   (void)glassbox::parse_model_profile(text, "fuzz");
   (void)glassbox::parse_date_utc(text);
+  (void)glassbox::parse_time_utc(text);
+  (void)glassbox::SamplingMode::parse(text);
 
   // The same bytes as five NUL-separated enrolment fields.
   std::vector<std::string> fields(5);

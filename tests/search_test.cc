@@ -171,6 +171,29 @@ TEST_F(SearchTest, BadRecordingsAreReportedPerFileAndTheRestIsSearched) {
   EXPECT_GE(visits[truncated.string()], 1) << "the first 40% of the file holds appearances";
 }
 
+// Every video of the robustness corpus (fuzzed, truncated, odd sizes and formats), searched at
+// once on two workers, twice: the search runs to its end and reports, never crashes. (This found
+// swscale writing past the end of rows of odd width.)
+TEST_F(SearchTest, TheBrokenVideosOfTheRobustnessCorpusNeverCrashASearch) {
+  std::vector<std::string> files;
+  for (const auto& f : test::files_under(test::data("robustness/video"))) files.push_back(f.string());
+  for (const auto& f : test::files_under(test::data("robustness/minimal")))
+    if (f.extension() == ".mp4" || f.extension() == ".flv") files.push_back(f.string());
+  ASSERT_GE(files.size(), 50u);
+  for (int round = 0; round < 2; ++round) {
+    std::vector<std::string> extra = {"--workers", "2"};
+    extra.insert(extra.end(), files.begin(), files.end());
+    auto run = test::run_glassbox(search_args(extra), 300);
+    ASSERT_EQ(run.exit_code, 0) << run.err.substr(run.err.size() > 2000 ? run.err.size() - 2000 : 0);
+    const json result = json::parse(run.out);
+    EXPECT_EQ(result["status"], "done");
+    EXPECT_EQ(result["stats"]["recordings"].get<std::size_t>(), files.size());
+    EXPECT_GE(result["errors"].size(), 10u) << "most of the corpus is broken, and says so";
+    for (const auto& e : result["errors"]) EXPECT_FALSE(e["error"].get<std::string>().empty());
+    EXPECT_TRUE(result["visits"].empty()) << "none of these shows the person sought";
+  }
+}
+
 TEST_F(SearchTest, RefusedWithoutAnApprovalBySomeoneElseOrBySomeoneWhoMayApprove) {
   auto same = test::run_glassbox({"search", "--db", db().string(), "--case", "C", "--legal-basis", "W", "--requested-by", "alice",
                                   "--approved-by", "alice", "--probe", probe(), footage().string()});

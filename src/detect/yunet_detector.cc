@@ -36,6 +36,9 @@ Result<std::vector<DetectedFace>> YuNetDetector::detect(const cv::Mat& bgr) {
     cv::resize(bgr, scaled_, cv::Size(), scale, scale, cv::INTER_AREA);
     input = &scaled_;
   }
+  // The network halves its input five times: below this, OpenCV 4.6 computes negative layer
+  // shapes (and writes out of bounds). No face the recognizer could use fits in such an image.
+  if (std::min(input->cols, input->rows) < kMinInputSide) return std::vector<DetectedFace>{};
   cv::Mat rows;
   try {
     if (input->size() != input_size_) {

@@ -25,6 +25,8 @@ class YuNetDetector final : public FaceDetector {
   static Result<std::unique_ptr<YuNetDetector>> create(const DetectorOptions& options);
 
   Result<std::vector<DetectedFace>> detect(const cv::Mat& bgr) override;
+  // Images with a side shorter than this (after downscaling) hold no face: nothing is detected.
+  static constexpr int kMinInputSide = 32;
 
  private:
   YuNetDetector(cv::Ptr<cv::FaceDetectorYN> net, DetectorOptions options);

@@ -192,11 +192,15 @@ Result<cv::Mat> RecordingReader::pixels() {
   av_->sws = sws_getCachedContext(av_->sws, f->width, f->height, static_cast<AVPixelFormat>(f->format), f->width, f->height,
                                   AV_PIX_FMT_BGR24, SWS_POINT, nullptr, nullptr, nullptr);
   if (av_->sws == nullptr) return Error{path_ + ": cannot convert its pixel format to BGR"};
-  cv::Mat bgr(f->height, f->width, CV_8UC3);
-  std::uint8_t* planes[1] = {bgr.data};
-  const int strides[1] = {static_cast<int>(bgr.step)};
+  // swscale's vectorised converters write whole blocks of pixels, past the end of a row whose
+  // width is not a multiple of the block (seen as heap corruption on odd-sized videos of the
+  // robustness corpus). The rows are padded and a spare row added; the frame is a view of them.
+  const int padded_width = (f->width + 63) & ~63;
+  cv::Mat buffer(f->height + 1, padded_width, CV_8UC3);
+  std::uint8_t* planes[1] = {buffer.data};
+  const int strides[1] = {static_cast<int>(buffer.step)};
   sws_scale(av_->sws, f->data, f->linesize, 0, f->height, planes, strides);
-  return bgr;
+  return buffer(cv::Rect(0, 0, f->width, f->height));
 }
 
 Result<SamplingMode> SamplingMode::parse(const std::string& text) {

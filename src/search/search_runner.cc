@@ -102,7 +102,10 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, R
   double progress_s = piece.from_s;  // footage counted into the progress so far
   double last_t = piece.from_s;
   std::int64_t decoded_before = 0;
+  // Only pieces of known length count towards the progress (the total counts only them too);
+  // a bogus timestamp of a damaged file cannot push it past the piece's end.
   auto account = [&](double t) {
+    if (!std::isfinite(piece.expected_end_s)) return;
     const double clamped = std::min(t, piece.expected_end_s);
     if (clamped > progress_s) {
       counters.footage_progress_ms += static_cast<std::int64_t>((clamped - progress_s) * 1000.0);
@@ -319,7 +322,7 @@ Result<SearchOutcome> run_search(const std::vector<SearchRecording>& recordings,
   std::atomic<std::size_t> next_piece{0};
   std::mutex done_mutex;
   std::condition_variable done_changed;
-  int running = worker_count;
+  int running = static_cast<int>(workers.size());  // none when nothing could be opened
   auto work = [&](Recognizer& worker) {
     while (true) {
       if (hooks.cancel != nullptr && hooks.cancel->load()) break;
