@@ -173,6 +173,33 @@ TEST_F(SearchStoreTest, SegmentsAreFoundByWindowAndPurgedWithAnAuditRecord) {
   EXPECT_EQ(actions().size(), 1u) << "no record for a purge that deleted nothing";
 }
 
+TEST_F(SearchStoreTest, UploadsAreAppendedAtTheirOffsetCheckedAtTheEndAndPurgedWhenExpired) {
+  const std::string folder = (dir_ / "uploads").string();
+  auto u = create_upload(*db_, "cam3.mp4", folder, "olga", kNow, kNow + 86400);
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_FALSE(create_upload(*db_, "../etc/passwd", folder, "olga", kNow, kNow + 86400)) << "a name, not a path";
+  ASSERT_TRUE(append_upload(*db_, u->id, 0, "hello ", "olga"));
+  auto wrong = append_upload(*db_, u->id, 0, "again", "olga");
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().message.find("6 bytes are stored"), std::string::npos) << wrong.error().message;
+  EXPECT_FALSE(append_upload(*db_, u->id, 6, "world", "alice")) << "someone else's upload";
+  ASSERT_TRUE(append_upload(*db_, u->id, 6, "world", "olga"));
+  EXPECT_EQ(test::read_file(u->path), "hello world");
+  EXPECT_FALSE(finish_upload(*db_, u->id, std::string(64, 'a'), "olga", kNow));
+  auto digest = sha256_file(u->path);
+  auto done = finish_upload(*db_, u->id, *digest, "olga", kNow);
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_FALSE(append_upload(*db_, u->id, 11, "more", "olga")) << "finished";
+  auto kept = purge_uploads(*db_, kNow + 3600);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(*kept, 0);
+  auto purged = purge_uploads(*db_, kNow + 86400);
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 1);
+  EXPECT_FALSE(std::filesystem::exists(u->path));
+  EXPECT_EQ(actions(), (std::vector<std::string>{"upload.create", "upload.finish", "upload.purge"}));
+}
+
 TEST(SearchParsing, ModesTimesAndRequests) {
   EXPECT_TRUE(SamplingMode::parse("keyframes")->keyframes_only);
   EXPECT_DOUBLE_EQ(SamplingMode::parse("rate:2.5")->rate_fps, 2.5);

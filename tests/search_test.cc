@@ -16,6 +16,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <sqlite3.h>
 
+#include "enroll/enrollment.h"
 #include "support/test_support.h"
 
 namespace glassbox {
@@ -312,22 +313,69 @@ TEST_F(SearchTest, TheServiceRecordsACameraAndSearchesItThroughTheApiWithAnAppro
   ASSERT_EQ(crop->status, 200);
   EXPECT_EQ(crop->get_header_value("Content-Type"), "image/jpeg");
   EXPECT_FALSE(cv::imdecode(std::vector<unsigned char>(crop->body.begin(), crop->body.end()), cv::IMREAD_COLOR).empty());
+  // A recording uploaded in chunks and searched whole.
+  auto created_upload = as("olga")->Post("/api/uploads", R"({"name": "cam3.mp4"})", "application/json");
+  ASSERT_EQ(created_upload->status, 201) << created_upload->body;
+  const std::string upload_id = std::to_string(json::parse(created_upload->body)["id"].get<int>());
+  const std::string upload_path = "/api/uploads/" + upload_id;
+  const std::string bytes = test::read_file(footage());
+  const std::size_t chunk = bytes.size() / 3 + 1;
+  for (std::size_t at = 0; at < bytes.size(); at += chunk) {
+    const httplib::Headers offset = {{"Upload-Offset", std::to_string(at)}};
+    if (at == chunk) {
+      auto wrong = as("olga")->Put(upload_path, {{"Upload-Offset", "7"}}, bytes.substr(at, chunk), "application/octet-stream");
+      EXPECT_EQ(wrong->status, 409) << "a chunk at the wrong offset: " << wrong->body;
+      EXPECT_EQ(as("alice")->Put(upload_path, offset, bytes.substr(at, chunk), "application/octet-stream")->status, 403)
+          << "someone else's upload";
+    }
+    auto put = as("olga")->Put(upload_path, offset, bytes.substr(at, chunk), "application/octet-stream");
+    ASSERT_EQ(put->status, 200) << put->body;
+  }
+  auto digest = sha256_file(footage());
+  ASSERT_TRUE(digest);
+  EXPECT_EQ(as("olga")->Post(upload_path + "/finish", R"({"sha256": ")" + std::string(64, '0') + R"("})", "application/json")->status, 400);
+  auto finished = as("olga")->Post(upload_path + "/finish", json{{"sha256", *digest}}.dump(), "application/json");
+  ASSERT_EQ(finished->status, 200) << finished->body;
+  EXPECT_EQ(json::parse(finished->body)["bytes"].get<std::size_t>(), bytes.size());
+  httplib::MultipartFormDataItems upload_form = {{"case_id", "2026-114", "", ""},
+                                                 {"legal_basis", "Warrant 2026/114", "", ""},
+                                                 {"uploads", upload_id, "", ""},
+                                                 {"probe", probe_bytes, "probe.jpg", "image/jpeg"}};
+  auto upload_search = as("olga")->Post("/api/searches", upload_form);
+  ASSERT_EQ(upload_search->status, 201) << upload_search->body;
+  const std::string upload_search_path = "/api/searches/" + std::to_string(json::parse(upload_search->body)["id"].get<int>());
+  ASSERT_EQ(as("alice")->Post(upload_search_path + "/approve", "", "application/json")->status, 200);
+  json upload_state;
+  for (int i = 0; i < 120; ++i) {
+    upload_state = json::parse(as("olga")->Get(upload_search_path)->body);
+    if (upload_state["status"] == "done" || upload_state["status"] == "failed") break;
+    std::this_thread::sleep_for(500ms);
+  }
+  ASSERT_EQ(upload_state["status"], "done") << upload_state.dump(2);
+  auto upload_results = as("olga")->Get(upload_search_path + "/results");
+  const json upload_visits = json::parse(upload_results->body)["visits"];
+  EXPECT_GE(upload_visits.size(), 4u) << upload_results->body;
+  const json upload_score = score(truth(), upload_results->body, dir_.path());
+  EXPECT_EQ(upload_score["false_visits"], 0) << upload_score.dump(2);
+
   // Every documented search route answers, on this real search, with a status it documents.
   const json api = json::parse(as("alice")->Get("/openapi.json")->body);
   int routes = 0;
   for (const auto& [doc_path, methods] : api["paths"].items()) {
-    if (doc_path.rfind("/api/searches/", 0) != 0) continue;
+    if (doc_path.rfind("/api/searches/", 0) != 0 && doc_path.rfind("/api/uploads/", 0) != 0) continue;
     std::string concrete = doc_path;
-    concrete.replace(concrete.find("{id}"), 4, std::to_string(search["id"].get<int>()));
+    concrete.replace(concrete.find("{id}"), 4, doc_path.rfind("/api/uploads/", 0) == 0 ? upload_id : std::to_string(search["id"].get<int>()));
     if (auto at = concrete.find("{visit}"); at != std::string::npos) concrete.replace(at, 7, "1");
     for (const auto& [method, spec] : methods.items()) {
-      auto reply = method == "get" ? as("alice")->Get(concrete) : as("alice")->Post(concrete, "", "application/json");
+      auto reply = method == "get"   ? as("alice")->Get(concrete)
+                   : method == "put" ? as("alice")->Put(concrete, "", "application/octet-stream")
+                                     : as("alice")->Post(concrete, "", "application/json");
       ASSERT_TRUE(reply) << method << " " << concrete;
       EXPECT_TRUE(spec["responses"].contains(std::to_string(reply->status))) << method << " " << concrete << " answered " << reply->status;
       ++routes;
     }
   }
-  EXPECT_EQ(routes, 5);
+  EXPECT_EQ(routes, 7);
   // A running search is cancelled through the API: it stops between frames and is kept as
   // cancelled, with what it found so far.
   form.push_back({"mode", "rate:25", "", ""});
@@ -354,10 +402,11 @@ TEST_F(SearchTest, TheServiceRecordsACameraAndSearchesItThroughTheApiWithAnAppro
   EXPECT_EQ(as("olga")->Get(slow_path + "/results")->status, 200);
   auto metrics = as("olga")->Get("/metrics");
   EXPECT_NE(metrics->body.find("glassbox_recorder_segments_total{camera=\"gate\"}"), std::string::npos);
-  EXPECT_NE(metrics->body.find("glassbox_searches_finished_total 2"), std::string::npos);
+  EXPECT_NE(metrics->body.find("glassbox_searches_finished_total 3"), std::string::npos);
   EXPECT_EQ(serve->stop(SIGTERM, 30), 0);
   for (const std::string action : {"search.request", "search.approve", "search.run", "search.finish"})
-    EXPECT_EQ(query(db(), "SELECT count(*) FROM audit_records WHERE json_extract(record, '$.action') = '" + action + "'"), 2) << action;
+    EXPECT_EQ(query(db(), "SELECT count(*) FROM audit_records WHERE json_extract(record, '$.action') = '" + action + "'"), 3) << action;
+  EXPECT_EQ(query(db(), "SELECT count(*) FROM audit_records WHERE json_extract(record, '$.action') = 'upload.finish'"), 1);
   EXPECT_EQ(query(db(), "SELECT count(*) FROM audit_records WHERE json_extract(record, '$.action') = 'search.cancel' AND "
                         "json_extract(record, '$.actor') = 'olga'"), 1);
 }

@@ -307,6 +307,7 @@ void LiveService::maintenance_loop() {
       purge_recordings();
       std::lock_guard lock(service_db_mutex_);
       (void)expire_searches(*service_db_, now_utc());  // retried next time on failure
+      (void)purge_uploads(*service_db_, now_utc());
     }
   }
 }

@@ -69,6 +69,7 @@ class LiveService {
   void register_camera_routes();
   void register_entry_routes();
   void register_search_routes();  // api/search_routes.cc
+  void register_upload_routes();  // api/search_routes.cc: recordings uploaded for searches
   // Runs approved searches one at a time, on its own connection, until the service stops.
   void search_loop();
   // Deletes recorded segments past their camera's retention (audited), files and rows.

@@ -105,6 +105,7 @@ void LiveService::search_loop() {
 }
 
 void LiveService::register_search_routes() {
+  register_upload_routes();
   // A request: multipart/form-data with the fields of docs/search.md and one or more `probe`
   // photos, decoded in memory; only their templates are kept, sealed, until the search ends.
   http_->Post("/api/searches", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
@@ -115,7 +116,7 @@ void LiveService::register_search_routes() {
     if (req.has_file("requested_by") && field("requested_by") != who.name)
       return reply_error(res, 400, "requested_by: searches are requested by the user logged in (" + who.name + ")");
     if (req.has_file("files"))
-      return reply_error(res, 400, "files: the service searches its recorded cameras; search files with `glassbox search` where they are");
+      return reply_error(res, 400, "files: upload recordings through /api/uploads and name them in the field uploads");
     const UnixSeconds now = now_utc();
     SearchRequest request;
     request.case_id = field("case_id");
@@ -125,6 +126,21 @@ void LiveService::register_search_routes() {
     for (std::string camera; std::getline(cameras, camera, ',');)
       if (!camera.empty()) request.cameras.push_back(camera);
     std::vector<std::string> problems;
+    // uploads: ids of finished uploads, separated by commas; searched whole, like files.
+    std::stringstream upload_ids(field("uploads"));
+    for (std::string text; std::getline(upload_ids, text, ',');) {
+      if (text.empty()) continue;
+      std::optional<Upload> upload;
+      try {
+        std::lock_guard lock(service_db_mutex_);
+        auto loaded = load_upload(*service_db_, std::stoll(text));
+        if (loaded) upload = std::move(*loaded);
+      } catch (const std::exception&) {
+      }
+      if (!upload) problems.push_back("uploads: " + text + " is not an upload");
+      else if (!upload->sha256) problems.push_back("uploads: " + text + " is not finished (POST /api/uploads/" + text + "/finish)");
+      else request.files.push_back(upload->path);
+    }
     for (const char* name : {"from", "to"}) {
       if (field(name).empty()) continue;
       auto t = parse_time_utc(field(name));
@@ -268,6 +284,52 @@ void LiveService::register_search_routes() {
     if (!jpeg->has_value()) return reply_error(res, 404, "no crop for this visit (unknown, or the search has expired)");
     res.status = 200;
     res.set_content(std::string((*jpeg)->begin(), (*jpeg)->end()), "image/jpeg");
+  }));
+}
+
+void LiveService::register_upload_routes() {
+  // Recordings for a search arrive in chunks, each within the request size limit, appended at
+  // the offset the server holds; the client finishes with the file's SHA-256, which is checked.
+  http_->Post("/api/uploads", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+    auto body = parse_json_body(req);
+    if (!body) return reply_error(res, 400, body.error().message);
+    if (!body->is_object() || !body->contains("name") || !(*body)["name"].is_string())
+      return reply_error(res, 400, "name: give the recording's file name");
+    const UnixSeconds now = now_utc();
+    std::lock_guard lock(service_db_mutex_);
+    auto upload = create_upload(*service_db_, (*body)["name"], (std::filesystem::path(data_dir_) / "uploads").string(), who.name, now,
+                                now + static_cast<UnixSeconds>(config_.upload_retention_days) * 86400);
+    if (!upload) return reply_error(res, upload.error().message.find("name must") != std::string::npos ? 400 : 500, upload.error().message);
+    reply_json(res, 201, upload->to_json());
+  }));
+  http_->Put(R"(/api/uploads/(\d+))", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+    const auto id = path_id(req);
+    if (!id) return reply_error(res, 404, "upload does not exist");
+    std::int64_t offset = -1;
+    try {
+      offset = std::stoll(req.get_header_value("Upload-Offset"));
+    } catch (const std::exception&) {
+      return reply_error(res, 400, "Upload-Offset: give the byte offset of this chunk (the upload's size so far)");
+    }
+    std::lock_guard lock(service_db_mutex_);
+    auto upload = append_upload(*service_db_, *id, offset, req.body, who.name);
+    if (!upload) return reply_error(res, refusal_status(upload.error().message), upload.error().message);
+    reply_json(res, 200, upload->to_json());
+  }));
+  http_->Post(R"(/api/uploads/(\d+)/finish)", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+    const auto id = path_id(req);
+    if (!id) return reply_error(res, 404, "upload does not exist");
+    auto body = parse_json_body(req);
+    if (!body) return reply_error(res, 400, body.error().message);
+    if (!body->is_object() || !body->contains("sha256") || !(*body)["sha256"].is_string())
+      return reply_error(res, 400, "sha256: give the SHA-256 of the whole file (lower-case hex)");
+    std::lock_guard lock(service_db_mutex_);
+    auto upload = finish_upload(*service_db_, *id, (*body)["sha256"], who.name, now_utc());
+    if (!upload) {
+      const std::string& m = upload.error().message;
+      return reply_error(res, m.find("SHA-256 is") != std::string::npos ? 400 : refusal_status(m), m);
+    }
+    reply_json(res, 200, upload->to_json());
   }));
 }
 

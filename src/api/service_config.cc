@@ -42,7 +42,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
   static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
                                               "session_idle_s", "cookie_secure", "alert_retention_days",
-                                              "recordings_dir", "record_segment_s", "search_workers"};
+                                              "recordings_dir", "record_segment_s", "search_workers", "upload_retention_days"};
   for (const auto& [key, value] : doc.items())
     if (!kKeys.count(key)) return Error{origin + ": " + key + ": unknown setting"};
   ServiceConfig config;
@@ -92,6 +92,9 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   auto search_workers = number_in<int>(doc, "search_workers", root + ": config", config.search_workers, 0, 64);
   if (!search_workers) return search_workers.error();
   config.search_workers = *search_workers;
+  auto upload_retention = number_in<int>(doc, "upload_retention_days", root + ": config", config.upload_retention_days, 1, 3650);
+  if (!upload_retention) return upload_retention.error();
+  config.upload_retention_days = *upload_retention;
 
   if (doc.contains("cameras")) {
     if (!doc["cameras"].is_array()) return field_error(root + ": cameras", "must be a list");

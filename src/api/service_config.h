@@ -29,6 +29,7 @@ struct ServiceConfig {
   std::string recordings_dir;         // recorded segments; empty: DATA_DIR/recordings
   double record_segment_s = 60.0;     // a segment is cut at the first keyframe after this; 1..3600
   int search_workers = 0;             // threads of an approved search; 0: one per core
+  int upload_retention_days = 30;     // recordings uploaded for searches are deleted after this; 1..3650
   std::vector<CameraConfig> cameras;
   std::vector<WebhookConfig> webhooks;  // alert events POSTed as JSON
   std::optional<MqttConfig> mqtt;       // alert events published to a broker

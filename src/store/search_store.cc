@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -69,7 +71,7 @@ Status validate_search_request(const SearchRequest& r, std::size_t probes, UnixS
   if (auto s = validate_user_name(field_name("requested-by", names), r.requested_by); !s) problems.push_back(s.error().message);
   if (r.cameras.empty() && r.files.empty())
     problems.push_back(names == FieldNames::kOptions ? "give recordings to search: files, or --camera with --from and --to"
-                                                     : "cameras: give at least one camera");
+                                                     : "cameras or uploads: give at least one");
   for (const std::string& c : r.cameras)
     if (!valid_camera_name(c)) problems.push_back(field_name("camera", names) + " '" + c + "' is not a camera name");
   if (!r.cameras.empty() && (!r.window_from || !r.window_to))
@@ -524,6 +526,144 @@ Result<std::vector<SearchRecording>> camera_recordings(SqliteDatabase& db, const
     }
   }
   return out;
+}
+
+nlohmann::json Upload::to_json() const {
+  nlohmann::json j = {{"id", id},         {"name", name},   {"bytes", bytes}, {"uploaded_by", uploaded_by},
+                      {"created_at", format_utc(created_at)}, {"expires", format_utc(expires_at)}, {"finished", sha256.has_value()}};
+  j["sha256"] = sha256 ? nlohmann::json(*sha256) : nlohmann::json(nullptr);
+  return j;
+}
+
+Result<std::optional<Upload>> load_upload(SqliteDatabase& db, std::int64_t id) {
+  SqliteStatement s(db.handle(), "SELECT name, path, bytes, sha256, uploaded_by, created_at, expires_at FROM uploads WHERE id = ?");
+  if (!s.prepared()) return db.error("cannot prepare the upload query");
+  s.bind(1, id);
+  const int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<Upload>{};
+  if (rc != SQLITE_ROW) return db.error("cannot read upload " + std::to_string(id));
+  Upload u;
+  u.id = id;
+  u.name = s.text(0);
+  u.path = s.text(1);
+  u.bytes = s.int64(2);
+  if (!s.is_null(3)) u.sha256 = s.text(3);
+  u.uploaded_by = s.text(4);
+  u.created_at = s.int64(5);
+  u.expires_at = s.int64(6);
+  return std::optional<Upload>{std::move(u)};
+}
+
+Result<Upload> create_upload(SqliteDatabase& db, const std::string& name, const std::string& folder, const std::string& actor,
+                             UnixSeconds now, UnixSeconds expires_at) {
+  // The stored file's name is ours (the id and a random part); the given name is only shown.
+  if (name.empty() || name.size() > 200 || name.find('/') != std::string::npos ||
+      std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+    return Error{"name must be a file name of 1 to 200 characters, without '/' or control characters"};
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec) return Error{folder + ": cannot create the upload folder: " + ec.message()};
+  std::int64_t id = 0;
+  Status done = db.transaction([&]() -> Status {
+    SqliteStatement s(db.handle(), "INSERT INTO uploads (name, path, uploaded_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
+    if (!s.prepared()) return db.error("cannot prepare the upload insert");
+    // Replaced by the id-based path below, inside this transaction: never seen twice.
+    s.bind(1, name);
+    s.bind(2, folder + "/upload-new");
+    s.bind(3, actor);
+    s.bind(4, now);
+    s.bind(5, expires_at);
+    if (s.step() != SQLITE_DONE) return db.error("cannot store the upload");
+    id = sqlite3_last_insert_rowid(db.handle());
+    SqliteStatement p(db.handle(), "UPDATE uploads SET path = ? WHERE id = ?");
+    if (!p.prepared()) return db.error("cannot prepare the upload path");
+    p.bind(1, folder + "/upload-" + std::to_string(id) + ".bin");
+    p.bind(2, id);
+    if (p.step() != SQLITE_DONE) return db.error("cannot set the upload's path");
+    return audit::append(db, {actor, "upload.create", "upload/" + std::to_string(id), {{"name", name}}}, now);
+  });
+  if (!done) return done.error();
+  auto u = load_upload(db, id);
+  if (!u || !u->has_value()) return Error{"upload " + std::to_string(id) + " cannot be read back"};
+  std::ofstream(u->value().path, std::ios::binary | std::ios::trunc);
+  return std::move(**u);
+}
+
+Result<Upload> append_upload(SqliteDatabase& db, std::int64_t id, std::int64_t offset, const std::string& bytes, const std::string& actor) {
+  auto loaded = load_upload(db, id);
+  if (!loaded) return loaded.error();
+  if (!loaded->has_value()) return Error{"upload " + std::to_string(id) + " does not exist"};
+  Upload u = std::move(**loaded);
+  if (u.uploaded_by != actor) return Error{"upload " + std::to_string(id) + " belongs to someone other than " + actor};
+  if (u.sha256) return Error{"upload " + std::to_string(id) + " is finished"};
+  if (offset != u.bytes)
+    return Error{"upload " + std::to_string(id) + ": the offset is " + std::to_string(offset) + " but " + std::to_string(u.bytes) +
+                 " bytes are stored; send from there"};
+  {
+    std::ofstream out(u.path, std::ios::binary | std::ios::app);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) return Error{u.path + ": cannot append to the upload"};
+  }
+  SqliteStatement s(db.handle(), "UPDATE uploads SET bytes = ? WHERE id = ?");
+  if (!s.prepared()) return db.error("cannot prepare the upload update");
+  u.bytes += static_cast<std::int64_t>(bytes.size());
+  s.bind(1, u.bytes);
+  s.bind(2, id);
+  if (s.step() != SQLITE_DONE) return db.error("cannot update upload " + std::to_string(id));
+  return u;
+}
+
+Result<Upload> finish_upload(SqliteDatabase& db, std::int64_t id, const std::string& sha256, const std::string& actor, UnixSeconds now) {
+  auto loaded = load_upload(db, id);
+  if (!loaded) return loaded.error();
+  if (!loaded->has_value()) return Error{"upload " + std::to_string(id) + " does not exist"};
+  Upload u = std::move(**loaded);
+  if (u.uploaded_by != actor) return Error{"upload " + std::to_string(id) + " belongs to someone other than " + actor};
+  if (u.sha256) return Error{"upload " + std::to_string(id) + " is finished"};
+  auto digest = sha256_file(u.path);
+  if (!digest) return digest.error();
+  if (*digest != sha256)
+    return Error{"upload " + std::to_string(id) + ": the file's SHA-256 is " + *digest + ", not " + sha256 + "; the upload is incomplete or damaged"};
+  Status done = db.transaction([&]() -> Status {
+    SqliteStatement s(db.handle(), "UPDATE uploads SET sha256 = ?, finished_at = ? WHERE id = ?");
+    if (!s.prepared()) return db.error("cannot prepare the upload finish");
+    s.bind(1, sha256);
+    s.bind(2, now);
+    s.bind(3, id);
+    if (s.step() != SQLITE_DONE) return db.error("cannot finish upload " + std::to_string(id));
+    return audit::append(db, {actor, "upload.finish", "upload/" + std::to_string(id), {{"name", u.name}, {"bytes", u.bytes}, {"sha256", sha256}}},
+                         now);
+  });
+  if (!done) return done.error();
+  u.sha256 = sha256;
+  return u;
+}
+
+Result<int> purge_uploads(SqliteDatabase& db, UnixSeconds now) {
+  std::vector<Upload> expired;
+  {
+    SqliteStatement s(db.handle(), "SELECT id FROM uploads WHERE expires_at <= ? ORDER BY id");
+    if (!s.prepared()) return db.error("cannot prepare the upload expiry query");
+    s.bind(1, now);
+    while (s.step() == SQLITE_ROW) {
+      auto u = load_upload(db, s.int64(0));
+      if (u && u->has_value()) expired.push_back(**u);
+    }
+  }
+  for (const Upload& u : expired) {
+    Status done = db.transaction([&]() -> Status {
+      SqliteStatement d(db.handle(), "DELETE FROM uploads WHERE id = ?");
+      if (!d.prepared()) return db.error("cannot prepare the upload removal");
+      d.bind(1, u.id);
+      if (d.step() != SQLITE_DONE) return db.error("cannot remove upload " + std::to_string(u.id));
+      return audit::append(db, {"system", "upload.purge", "upload/" + std::to_string(u.id), {{"name", u.name}, {"bytes", u.bytes}}}, now);
+    });
+    if (!done) return done.error();
+    std::error_code ec;
+    std::filesystem::remove(u.path, ec);
+  }
+  return static_cast<int>(expired.size());
 }
 
 }  // namespace glassbox

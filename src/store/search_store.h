@@ -111,4 +111,29 @@ Result<std::vector<RecordedSegment>> purge_segments(SqliteDatabase& db, const st
 Result<std::vector<SearchRecording>> camera_recordings(SqliteDatabase& db, const std::vector<std::string>& cameras,
                                                        UnixSeconds from, UnixSeconds to);
 
+// Recordings uploaded through the API for a search (docs/search.md, "Uploads"): created empty,
+// filled by appending chunks at the offset the server holds, finished with the file's SHA-256
+// (checked), and deleted with an audit record when they expire.
+struct Upload {
+  std::int64_t id = 0;
+  std::string name;
+  std::string path;
+  std::int64_t bytes = 0;
+  std::optional<std::string> sha256;  // set once finished
+  std::string uploaded_by;
+  UnixSeconds created_at = 0;
+  UnixSeconds expires_at = 0;
+  nlohmann::json to_json() const;
+};
+Result<Upload> create_upload(SqliteDatabase& db, const std::string& name, const std::string& folder, const std::string& actor,
+                             UnixSeconds now, UnixSeconds expires_at);
+Result<std::optional<Upload>> load_upload(SqliteDatabase& db, std::int64_t id);
+// Appends `bytes` at `offset`, which must be the upload's size so far; only its uploader may,
+// and only before it is finished.
+Result<Upload> append_upload(SqliteDatabase& db, std::int64_t id, std::int64_t offset, const std::string& bytes, const std::string& actor);
+// Checks the file against `sha256` and finishes the upload (upload.finish record).
+Result<Upload> finish_upload(SqliteDatabase& db, std::int64_t id, const std::string& sha256, const std::string& actor, UnixSeconds now);
+// Deletes expired uploads, file and row, each with an upload.purge record; returns how many.
+Result<int> purge_uploads(SqliteDatabase& db, UnixSeconds now);
+
 }  // namespace glassbox

@@ -237,6 +237,18 @@ CREATE TABLE search_visits (
   crop          BLOB,
   PRIMARY KEY (search_id, ordinal)
 );
+CREATE TABLE uploads (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT    NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  path          TEXT    NOT NULL UNIQUE,
+  bytes         INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+  sha256        TEXT,
+  uploaded_by   TEXT    NOT NULL,
+  created_at    INTEGER NOT NULL,
+  finished_at   INTEGER,
+  expires_at    INTEGER NOT NULL,
+  CHECK ((sha256 IS NULL) = (finished_at IS NULL))
+);
 ALTER TABLE cameras ADD COLUMN record INTEGER NOT NULL DEFAULT 0 CHECK (record IN (0, 1));
 ALTER TABLE cameras ADD COLUMN record_retention_days REAL NOT NULL DEFAULT 7 CHECK (record_retention_days > 0);
 )sql",

@@ -157,6 +157,18 @@ CREATE TABLE sessions (
   created_at     INTEGER NOT NULL,
   last_seen      INTEGER NOT NULL
 );
+CREATE TABLE uploads (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT    NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  path          TEXT    NOT NULL UNIQUE,
+  bytes         INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+  sha256        TEXT,
+  uploaded_by   TEXT    NOT NULL,
+  created_at    INTEGER NOT NULL,
+  finished_at   INTEGER,
+  expires_at    INTEGER NOT NULL,
+  CHECK ((sha256 IS NULL) = (finished_at IS NULL))
+);
 CREATE TABLE users (
   name           TEXT    PRIMARY KEY,
   password_hash  TEXT    NOT NULL,
