@@ -148,7 +148,7 @@ class LiveService {
   std::atomic<std::uint64_t> segment_index_errors_{0};
   // Searches of recordings: approved ones run one at a time on search_thread_.
   std::thread search_thread_;
-  std::mutex searches_mutex_;
+  std::mutex searches_mutex_;  // taken before service_db_mutex_ (cancelling a running search), never after
   std::condition_variable searches_wake_;
   std::optional<std::int64_t> running_search_;             // guarded by searches_mutex_
   std::optional<SearchProgress> running_progress_;         // guarded by searches_mutex_

@@ -239,12 +239,15 @@ void LiveService::register_search_routes() {
     {
       std::lock_guard lock(searches_mutex_);
       if (running_search_ == *id) {
-        // It stops between frames and is stored as cancelled, with what it found so far.
-        cancel_running_search_ = true;
+        // Recorded first (no record, no cancellation); it then stops between frames and is
+        // stored as cancelled, with what it found so far.
         std::lock_guard db_lock(service_db_mutex_);
-        (void)service_db_->transaction([&] {
-          return audit::append(*service_db_, {who.name, "search.cancel", "search/" + std::to_string(*id), json::object()}, now_utc());
-        });
+        if (auto s = service_db_->transaction([&] {
+              return audit::append(*service_db_, {who.name, "search.cancel", "search/" + std::to_string(*id), json::object()}, now_utc());
+            });
+            !s)
+          return reply_error(res, 500, "the cancellation could not be audited, so the search goes on: " + s.error().message);
+        cancel_running_search_ = true;
         return reply_json(res, 202, {{"id", *id}, {"status", "cancelling"}});
       }
     }
