@@ -451,7 +451,7 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_recording_segments_purged_total " << segments_purged_.load() << "\n";
   family("glassbox_recording_index_errors_total", "counter", "Segments that could not be written to or completed in the index");
   m << "glassbox_recording_index_errors_total " << segment_index_errors_.load() << "\n";
-  family("glassbox_searches_finished_total", "counter", "Searches of recordings run to their end (done, cancelled or failed)");
+  family("glassbox_searches_finished_total", "counter", "Runs of approved searches that ended (done, cancelled, failed, or not able to start)");
   m << "glassbox_searches_finished_total " << searches_finished_.load() << "\n";
   return m.str();
 }

@@ -85,6 +85,12 @@ void LiveService::search_loop() {
       std::lock_guard lock(searches_mutex_);
       running_search_ = id;
       running_progress_.reset();
+    }
+    {
+      // stop() sets stopping_ before it cancels: a search either does not start (it stays
+      // approved and runs at the next start) or is cancelled by it.
+      std::lock_guard lock(maintenance_mutex_);
+      if (stopping_) return;
       cancel_running_search_ = false;
     }
     SearchJobOptions options;
@@ -96,11 +102,14 @@ void LiveService::search_loop() {
       std::lock_guard lock(searches_mutex_);
       running_progress_ = p;
     };
-    (void)run_stored_search(**db, id, *key, options, hooks);  // its failure is recorded on the search
+    auto outcome = run_stored_search(**db, id, *key, options, hooks);  // a failure is recorded on the search
     ++searches_finished_;
-    std::lock_guard lock(searches_mutex_);
+    std::unique_lock lock(searches_mutex_);
     running_search_.reset();
     running_progress_.reset();
+    // One that could not even be started (the database busy, its record refused) is still
+    // approved: try again in a while, not at once.
+    if (!outcome) searches_wake_.wait_for(lock, std::chrono::seconds(2));
   }
 }
 
