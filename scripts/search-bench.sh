@@ -3,7 +3,7 @@
 # truth (docs/search.md, "Ground-truth footage"): a unit of UNIT_S seconds is made once (LFW faces
 # over a real street clip, a keyframe every 2 s) and repeated REPEATS times without re-encoding.
 # Each configuration MODE/PROBES (PROBES photos of the target: the first, which the footage never
-# shows, and its last ones, which it never shows either) is run RUNS times; the median wall time
+# shows, and its last ones, which a unit under about two hours never reaches either) is run RUNS times; the median wall time
 # is reported with the recall of the target's appearances of two seconds or more and the false
 # visits. Writes build/bench/search-bench.json.
 #   scripts/search-bench.sh                       # 600 s x 6 = one hour
