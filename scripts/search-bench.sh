@@ -2,10 +2,10 @@
 # Speed and recall of `glassbox search` on an hour of 1080p25 H.264 footage with known ground
 # truth (docs/search.md, "Ground-truth footage"): a unit of UNIT_S seconds is made once (LFW faces
 # over a real street clip, a keyframe every 2 s) and repeated REPEATS times without re-encoding.
-# Each configuration MODE/PROBES (PROBES photos of the target: the first, which the footage never
-# shows, and its last ones, which a unit under about two hours never reaches either) is run RUNS times; the median wall time
-# is reported with the recall of the target's appearances of two seconds or more and the false
-# visits. Writes build/bench/search-bench.json.
+# Each configuration MODE/PROBES is run RUNS times. PROBES photos of the target are given: the
+# first, which the footage never shows, and its last ones, which a unit under about two hours
+# never reaches either. The median wall time is reported with the recall of the target's
+# appearances of two seconds or more and the false visits. Writes build/bench/search-bench.json.
 #   scripts/search-bench.sh                       # 600 s x 6 = one hour
 #   UNIT_S=120 REPEATS=2 RUNS=1 CONFIGS=keyframes/1 scripts/search-bench.sh   # a quick look
 set -euo pipefail
