@@ -3,7 +3,9 @@
 // Thread-safety: pure functions and constants.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,6 +15,7 @@
 
 #include "auth/user_store.h"
 #include "core/result.h"
+#include "enroll/enrollment.h"
 
 namespace glassbox::http {
 
@@ -49,6 +52,30 @@ inline std::optional<std::int64_t> path_id(const httplib::Request& req) {
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+// A form field holding names or ids separated by commas; empty items are skipped.
+inline std::vector<std::string> comma_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const auto end = std::min(text.find(',', at), text.size());
+    if (end > at) items.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return items;
+}
+
+// The files a multipart form sends under `field` (photos, probes), with their names ("photo 2"
+// when the client sent none). They stay in memory: only their templates are ever kept.
+inline std::vector<PhotoUpload> uploaded_photos(const httplib::Request& req, const std::string& field) {
+  std::vector<PhotoUpload> photos;
+  const auto [first, last] = req.files.equal_range(field);
+  for (auto it = first; it != last; ++it) {
+    const std::string name = it->second.filename.empty() ? field + " " + std::to_string(photos.size() + 1) : it->second.filename;
+    photos.push_back({name, std::vector<unsigned char>(it->second.content.begin(), it->second.content.end())});
+  }
+  return photos;
 }
 
 // The HTTP status for a refusal from the stores, from what it says.

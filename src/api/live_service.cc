@@ -202,6 +202,17 @@ std::shared_ptr<LiveService::Camera> LiveService::make_camera(const CameraConfig
   return camera;
 }
 
+Status LiveService::load_photo_models() {
+  if (enrol_detector_) return ok_status();
+  auto detector = YuNetDetector::create({});
+  if (!detector) return detector.error();
+  auto embedder = OnnxEmbedder::create(profile_);
+  if (!embedder) return embedder.error();
+  enrol_detector_ = std::move(*detector);
+  enrol_embedder_ = std::move(*embedder);
+  return ok_status();
+}
+
 void LiveService::start_camera(Camera& camera) {
   camera.ingest->start();
   if (camera.recorder && camera.config.enabled) camera.recorder->start();
@@ -805,27 +816,12 @@ void LiveService::register_entry_routes() {
     if (req.has_file("submitted_by") && field("submitted_by") != who.name)
       return reply_error(res, 400, "submitted_by: entries are submitted by the user logged in (" + who.name + ")");
     EnrollmentFields fields{field("subject"), field("legal_basis"), field("source"), field("expires"), who.name, {}};
-    // scope: camera names separated by commas; absent or empty, all cameras.
-    std::stringstream scope(field("scope"));
-    for (std::string camera; std::getline(scope, camera, ',');)
-      if (!camera.empty()) fields.scope.push_back(camera);
-    std::vector<PhotoUpload> photos;
-    const auto [first, last] = req.files.equal_range("photo");
-    for (auto it = first; it != last; ++it) {
-      const std::string name = it->second.filename.empty() ? "photo " + std::to_string(photos.size() + 1) : it->second.filename;
-      photos.push_back({name, std::vector<unsigned char>(it->second.content.begin(), it->second.content.end())});
-    }
+    fields.scope = comma_list(field("scope"));  // absent or empty: all cameras
+    const std::vector<PhotoUpload> photos = uploaded_photos(req, "photo");
     const UnixSeconds now = now_utc();
     if (auto checked = validate_entry_fields(fields, now, FieldNames::kJson); !checked) return reply_error(res, 400, checked.error().message);
     std::lock_guard lock(entries_mutex_);
-    if (!enrol_detector_) {
-      auto detector = YuNetDetector::create({});
-      if (!detector) return reply_error(res, 500, detector.error().message);
-      auto embedder = OnnxEmbedder::create(profile_);
-      if (!embedder) return reply_error(res, 500, embedder.error().message);
-      enrol_detector_ = std::move(*detector);
-      enrol_embedder_ = std::move(*embedder);
-    }
+    if (auto loaded = load_photo_models(); !loaded) return reply_error(res, 500, loaded.error().message);
     auto id = enroll_uploaded_entry(*entry_store_, fields, photos, *enrol_detector_, *enrol_embedder_, PhotoOptions{}, now);
     if (!id) return reply_error(res, id.error().message.find("refused") != std::string::npos ? 400 : 500, id.error().message);
     auto entry = entry_store_->get_entry(*id);

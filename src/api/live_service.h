@@ -81,6 +81,9 @@ class LiveService {
 
   // A camera's queue, ingest and place in the analyzer; started when the service runs.
   std::shared_ptr<Camera> make_camera(const CameraConfig& config, bool from_config_file);
+  // Loads, on first use, the detector and recognizer that turn uploaded photos (entries, search
+  // probes) into templates. The caller holds entries_mutex_.
+  Status load_photo_models();
   // Starts its ingest, and its recorder when it is recorded and enabled.
   void start_camera(Camera& camera);
   // Stops its ingest (waiting for a read in progress) and takes it out of the analysis.

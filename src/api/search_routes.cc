@@ -4,19 +4,14 @@
 // Thread-safety: as LiveService (see live_service.h for which mutex guards what).
 #include <httplib.h>
 
-#include <sstream>
-
 #include "api/http_util.h"
 #include "api/live_service.h"
-#include "detect/yunet_detector.h"
-#include "embed/onnx_embedder.h"
-#include "search/search_job.h"
 #include "audit/audit_log.h"
+#include "search/search_job.h"
 #include "store/search_store.h"
 #include "store/sqlite_statement.h"
 
 namespace glassbox {
-
 using namespace glassbox::http;
 
 Status LiveService::recover_segments() {
@@ -131,14 +126,10 @@ void LiveService::register_search_routes() {
     request.case_id = field("case_id");
     request.legal_basis = field("legal_basis");
     request.requested_by = who.name;
-    std::stringstream cameras(field("cameras"));
-    for (std::string camera; std::getline(cameras, camera, ',');)
-      if (!camera.empty()) request.cameras.push_back(camera);
+    request.cameras = comma_list(field("cameras"));
     std::vector<std::string> problems;
-    // uploads: ids of finished uploads, separated by commas; searched whole, like files.
-    std::stringstream upload_ids(field("uploads"));
-    for (std::string text; std::getline(upload_ids, text, ',');) {
-      if (text.empty()) continue;
+    // uploads: ids of finished uploads; searched whole, like files.
+    for (const std::string& text : comma_list(field("uploads"))) {
       std::optional<Upload> upload;
       try {
         std::lock_guard lock(service_db_mutex_);
@@ -168,29 +159,13 @@ void LiveService::register_search_routes() {
     }
     request.profile = profile_.name;
     request.threshold = profile_.threshold;
-    const auto [first, last] = req.files.equal_range("probe");
-    std::vector<PhotoUpload> photos;
-    for (auto it = first; it != last; ++it) {
-      const std::string name = it->second.filename.empty() ? "probe " + std::to_string(photos.size() + 1) : it->second.filename;
-      photos.push_back({name, std::vector<unsigned char>(it->second.content.begin(), it->second.content.end())});
-    }
+    const std::vector<PhotoUpload> photos = uploaded_photos(req, "probe");
     if (auto s = validate_search_request(request, photos.size(), now, FieldNames::kJson); !s) problems.push_back(s.error().message);
-    if (!problems.empty()) {
-      std::string message;
-      for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p;
-      return reply_error(res, 400, message);
-    }
+    if (!problems.empty()) return reply_error(res, 400, join_problems(problems));
     std::vector<EntryTemplate> probes;
     {
       std::lock_guard lock(entries_mutex_);  // the enrolment detector and recognizer serve probes too
-      if (!enrol_detector_) {
-        auto detector = YuNetDetector::create({});
-        if (!detector) return reply_error(res, 500, detector.error().message);
-        auto embedder = OnnxEmbedder::create(profile_);
-        if (!embedder) return reply_error(res, 500, embedder.error().message);
-        enrol_detector_ = std::move(*detector);
-        enrol_embedder_ = std::move(*embedder);
-      }
+      if (auto loaded = load_photo_models(); !loaded) return reply_error(res, 500, loaded.error().message);
       for (const PhotoUpload& photo : photos) {
         auto t = template_from_upload(photo, *enrol_detector_, *enrol_embedder_, PhotoOptions{});
         if (!t) return reply_error(res, 400, "probe " + t.error().message);

@@ -85,11 +85,7 @@ int run_search_command(const SearchArgs& args) {
     request.expires_at = *e;
   }
   if (auto s = validate_user_name("--approved-by", args.approved_by); !s) problems.push_back(s.error().message);
-  if (!problems.empty()) {
-    std::string message;
-    for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p;
-    return refuse(message);
-  }
+  if (!problems.empty()) return refuse(join_problems(problems));
   auto profile = load_model_profile(args.profile);
   if (!profile) return refuse(profile.error().message);
   request.profile = profile->name;

@@ -38,6 +38,12 @@ void check_text(const std::string& field, const std::string& value, std::size_t 
   }
 }
 
+std::string join_problems(const std::vector<std::string>& problems) {
+  std::string message;
+  for (const std::string& p : problems) message += (message.empty() ? "" : "; ") + p;
+  return message;
+}
+
 // A field's name as the user typed it: a command-line option or an API field.
 std::string field_name(const char* option, FieldNames names) {
   if (names == FieldNames::kOptions) return std::string("--") + option;

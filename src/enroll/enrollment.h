@@ -35,6 +35,8 @@ Result<NewEntry> validate_entry_fields(const EnrollmentFields& fields, UnixSecon
 // A required free-text field (subject, legal basis, case id): not blank, at most `max_length`
 // bytes, no control characters. Each problem is appended to `problems`, naming `field`.
 void check_text(const std::string& field, const std::string& value, std::size_t max_length, std::vector<std::string>& problems);
+// Several problems as one message, separated by "; " (the search's refusals).
+std::string join_problems(const std::vector<std::string>& problems);
 // How a field is called: "--legal-basis" for the command line, "legal_basis" for the API.
 std::string field_name(const char* option, FieldNames names);
 

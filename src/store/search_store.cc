@@ -84,9 +84,7 @@ Status validate_search_request(const SearchRequest& r, std::size_t probes, UnixS
   if (probes == 0) problems.push_back(field_name("probe", names) + ": give at least one photo of the person sought");
   if (probes > 20) problems.push_back(field_name("probe", names) + ": at most 20 photos");
   if (problems.empty()) return ok_status();
-  std::string message;
-  for (const std::string& p : problems) message += (message.empty() ? "" : "; ") + p;
-  return Error{message};
+  return Error{join_problems(problems)};
 }
 
 Result<std::int64_t> request_search(SqliteDatabase& db, const SearchRequest& r, const std::vector<EntryTemplate>& probes,
