@@ -2,17 +2,112 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
+#include <thread>
+
+#include "match/int8_scan.h"
 
 namespace glassbox {
+namespace {
+
+// Rows kept from the 8-bit scan for each probe and scored exactly. The bound usually proves
+// the answer from far fewer; more only matter when many rows are about equally close.
+constexpr std::size_t kCandidates = 32;
+// Blocks scanned between two updates of the floors (the heaps' lowest keys).
+constexpr std::size_t kChunkBlocks = 128;
+// Below this many blocks a search runs on the calling thread alone.
+constexpr std::size_t kMinBlocksPerThread = 2048;
+// The lowest floor: padding rows' keys (-infinity) stay below it.
+constexpr float kNoFloor = std::numeric_limits<float>::lowest();
+
+// The key ranks rows "higher is closer" in both metrics: the dot product for cosine, and
+// 2 p.t - |t|^2 = |p|^2 - distance^2 for euclidean (|p|^2 is the same for every row).
+double key_factor(Metric metric) { return metric == Metric::kEuclidean ? 2.0 : 1.0; }
+
+struct Heap {
+  std::vector<int8::Candidate> items;  // a min-heap on key: the lowest is dropped first
+  bool overflowed = false;             // some row was left out for being below the kept ones
+
+  static bool lower(const int8::Candidate& a, const int8::Candidate& b) { return a.key > b.key; }
+  void push(const int8::Candidate& c) {
+    items.push_back(c);
+    std::push_heap(items.begin(), items.end(), lower);
+    if (items.size() > kCandidates) {
+      std::pop_heap(items.begin(), items.end(), lower);
+      items.pop_back();
+      overflowed = true;
+    }
+  }
+  bool full() const { return items.size() >= kCandidates; }
+  float lowest() const { return items.front().key; }
+};
+
+}  // namespace
+
+// One probe's state through a search.
+struct WatchlistMatrix::Query {
+  const std::vector<float>* probe = nullptr;
+  std::optional<double> threshold;     // the caller's, in the metric; nullopt: closest
+  std::optional<double> threshold_key; // the same in key units
+  std::vector<std::int8_t> bytes;
+  std::int32_t offset = 0;
+  float scale = 0.0f;
+  double bound = 0.0;                  // |true key - 8-bit key| is at most this for every row
+  double squared = 0.0;
+  bool valid = false;
+  std::optional<MatchResult> result;
+};
+
+WatchlistMatrix::WatchlistMatrix(Metric metric, int dimension)
+    : metric_(metric), dimension_(dimension), dims4_((std::max(dimension, 1) + 3) / 4) {}
+
+void WatchlistMatrix::reserve(std::size_t rows) {
+  values_.reserve(rows * static_cast<std::size_t>(dimension_));
+  squared_norms_.reserve(rows);
+  const std::size_t padded = (rows + int8::kBlockRows - 1) / int8::kBlockRows * int8::kBlockRows;
+  blocks_.reserve(padded * static_cast<std::size_t>(dims4_) * 4);
+  factor_.reserve(padded);
+  term_.reserve(padded);
+  entry_ids_.reserve(rows);
+  subjects_.reserve(rows);
+  scopes_.reserve(rows);
+}
 
 Status WatchlistMatrix::add(const WatchlistTemplate& row) {
   if (static_cast<int>(row.vector.size()) != dimension_) {
     return Error{"template of entry " + std::to_string(row.entry_id) + " has " + std::to_string(row.vector.size()) +
                  " values, the profile expects " + std::to_string(dimension_)};
   }
-  double squared = 0.0;
-  for (float v : row.vector) squared += static_cast<double>(v) * v;
+  double squared = 0.0, l1 = 0.0, largest = 0.0;
+  for (float v : row.vector) {
+    if (!std::isfinite(v)) return Error{"template of entry " + std::to_string(row.entry_id) + " holds a value that is not a number"};
+    squared += static_cast<double>(v) * v;
+    l1 += std::fabs(v);
+    largest = std::max(largest, static_cast<double>(std::fabs(v)));
+  }
+  const std::size_t r = rows();
+  if (r % int8::kBlockRows == 0) {
+    // A new block; its rows stay padding (never reaching a floor) until they are filled.
+    blocks_.resize(blocks_.size() + static_cast<std::size_t>(dims4_) * 64, 128);
+    factor_.resize(factor_.size() + int8::kBlockRows, 0.0f);
+    term_.resize(term_.size() + int8::kBlockRows, std::numeric_limits<float>::infinity());
+  }
+  // Symmetric 8-bit quantisation with the row's own scale; stored offset by 128 (unsigned).
+  const double scale = largest > 0.0 ? largest / 127.0 : 0.0;
+  std::uint8_t* block = blocks_.data() + (r / int8::kBlockRows) * static_cast<std::size_t>(dims4_) * 64;
+  const std::size_t lane = r % int8::kBlockRows;
+  for (int i = 0; i < dimension_; ++i) {
+    const long q = scale > 0.0 ? std::lround(row.vector[static_cast<std::size_t>(i)] / scale) : 0;
+    block[static_cast<std::size_t>(i / 4) * 64 + lane * 4 + static_cast<std::size_t>(i % 4)] =
+        static_cast<std::uint8_t>(std::clamp<long>(q, -127, 127) + 128);
+  }
+  factor_[r] = static_cast<float>(key_factor(metric_) * scale);
+  term_[r] = metric_ == Metric::kEuclidean ? static_cast<float>(squared) : 0.0f;
+  max_row_scale_ = std::max(max_row_scale_, scale);
+  max_row_l1_ = std::max(max_row_l1_, l1);
+  max_row_norm_ = std::max(max_row_norm_, std::sqrt(squared));
+
   values_.insert(values_.end(), row.vector.begin(), row.vector.end());
   squared_norms_.push_back(squared);
   entry_ids_.push_back(row.entry_id);
@@ -23,35 +118,198 @@ Status WatchlistMatrix::add(const WatchlistTemplate& row) {
 
 std::size_t WatchlistMatrix::entries() const { return std::set<std::int64_t>(entry_ids_.begin(), entry_ids_.end()).size(); }
 
-std::optional<MatchResult> WatchlistMatrix::closest(const std::vector<float>& probe, const std::string& camera) const {
-  if (rows() == 0 || static_cast<int>(probe.size()) != dimension_) return std::nullopt;
-  auto in_scope = [&](std::size_t r) {
-    const auto& scope = scopes_[r];
-    return camera.empty() || scope.empty() || std::find(scope.begin(), scope.end(), camera) != scope.end();
-  };
-  double probe_squared = 0.0;
-  for (float v : probe) probe_squared += static_cast<double>(v) * v;
-  std::optional<std::size_t> best_row;
-  double best_score = 0.0;
-  for (std::size_t r = 0; r < rows(); ++r) {
-    if (!in_scope(r)) continue;
-    const float* row = values_.data() + r * static_cast<std::size_t>(dimension_);
-    double dot = 0.0;
-    for (int k = 0; k < dimension_; ++k) dot += static_cast<double>(row[k]) * probe[static_cast<std::size_t>(k)];
-    const double score = metric_ == Metric::kCosine ? dot : std::sqrt(std::max(0.0, probe_squared + squared_norms_[r] - 2.0 * dot));
-    if (!best_row || ModelProfile::is_better(metric_, score, best_score)) {
-      best_score = score;
-      best_row = r;
-    }
-  }
-  if (!best_row) return std::nullopt;
-  return MatchResult{entry_ids_[*best_row], subjects_[*best_row], best_score};
+std::size_t WatchlistMatrix::template_bytes() const {
+  return values_.size() * sizeof(float) + squared_norms_.size() * sizeof(double) + blocks_.size() +
+         (factor_.size() + term_.size()) * sizeof(float);
+}
+
+bool WatchlistMatrix::in_scope(std::size_t row, const std::string& camera) const {
+  const auto& scope = scopes_[row];
+  return camera.empty() || scope.empty() || std::find(scope.begin(), scope.end(), camera) != scope.end();
+}
+
+double WatchlistMatrix::exact_key(std::size_t row, const std::vector<float>& probe) const {
+  const float* t = values_.data() + row * static_cast<std::size_t>(dimension_);
+  double dot = 0.0;
+  for (int k = 0; k < dimension_; ++k) dot += static_cast<double>(t[k]) * probe[static_cast<std::size_t>(k)];
+  return metric_ == Metric::kEuclidean ? 2.0 * dot - squared_norms_[row] : dot;
 }
 
 std::optional<MatchResult> WatchlistMatrix::best_match(const std::vector<float>& probe, double threshold, const std::string& camera) const {
-  auto best = closest(probe, camera);
-  if (!best || !ModelProfile::is_match(metric_, best->score, threshold)) return std::nullopt;
-  return best;
+  return std::move(best_matches({probe}, threshold, camera).front());
+}
+
+std::optional<MatchResult> WatchlistMatrix::closest(const std::vector<float>& probe, const std::string& camera) const {
+  return std::move(closest_all({probe}, camera).front());
+}
+
+std::vector<std::optional<MatchResult>> WatchlistMatrix::best_matches(const std::vector<std::vector<float>>& probes, double threshold,
+                                                                      const std::string& camera, int threads, MatchWork* work) const {
+  return search(probes, threshold, camera, threads, work);
+}
+
+std::vector<std::optional<MatchResult>> WatchlistMatrix::closest_all(const std::vector<std::vector<float>>& probes,
+                                                                     const std::string& camera, int threads, MatchWork* work) const {
+  return search(probes, std::nullopt, camera, threads, work);
+}
+
+std::vector<std::optional<MatchResult>> WatchlistMatrix::search(const std::vector<std::vector<float>>& probes,
+                                                                std::optional<double> threshold, const std::string& camera, int threads,
+                                                                MatchWork* work) const {
+  std::vector<Query> queries(probes.size());
+  const double c = key_factor(metric_);
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    Query& q = queries[i];
+    q.probe = &probes[i];
+    q.threshold = threshold;
+    if (rows() == 0 || static_cast<int>(probes[i].size()) != dimension_) continue;
+    double largest = 0.0, l1 = 0.0, squared = 0.0;
+    bool finite = true;
+    for (float v : probes[i]) {
+      finite = finite && std::isfinite(v);
+      largest = std::max(largest, static_cast<double>(std::fabs(v)));
+      l1 += std::fabs(v);
+      squared += static_cast<double>(v) * v;
+    }
+    if (!finite) continue;
+    q.valid = true;
+    q.squared = squared;
+    const double scale = largest > 0.0 ? largest / int8::kProbeMax : 1.0;
+    q.scale = static_cast<float>(scale);
+    q.bytes.assign(static_cast<std::size_t>(dims4_) * 4, 0);
+    std::int32_t sum = 0;
+    for (int k = 0; k < dimension_; ++k) {
+      const long b = std::clamp<long>(std::lround(probes[i][static_cast<std::size_t>(k)] / scale), -int8::kProbeMax, int8::kProbeMax);
+      q.bytes[static_cast<std::size_t>(k)] = static_cast<std::int8_t>(b);
+      sum += static_cast<std::int32_t>(b);
+    }
+    q.offset = 128 * sum;
+    // Each of the two quantisations moves a value by at most half its scale:
+    // |p.t - (8-bit dot)| <= |t|_1 s_p / 2 + |p|_1 s_t / 2 + d s_p s_t / 4, with the largest row
+    // scale and L1 norm standing for every row. A margin covers float rounding of the key.
+    const double quantisation = max_row_l1_ * scale / 2.0 + l1 * max_row_scale_ / 2.0 + dimension_ * scale * max_row_scale_ / 4.0;
+    const double rounding = 1e-5 * (c * std::sqrt(squared) * max_row_norm_ + max_row_norm_ * max_row_norm_ + 1.0);
+    q.bound = c * quantisation + rounding;
+    if (threshold) {
+      if (metric_ == Metric::kEuclidean) {
+        q.threshold_key = *threshold >= 0.0 ? squared - *threshold * *threshold : std::numeric_limits<double>::infinity();
+      } else {
+        q.threshold_key = *threshold;
+      }
+    }
+  }
+  MatchWork local;
+  for (std::size_t first = 0; first < queries.size(); first += int8::kMaxProbes) {
+    std::vector<Query*> group;
+    for (std::size_t i = first; i < std::min(queries.size(), first + int8::kMaxProbes); ++i)
+      if (queries[i].valid) group.push_back(&queries[i]);
+    if (!group.empty()) search_group(group, camera, threads, local);
+  }
+  if (work != nullptr) {
+    work->candidates += local.candidates;
+    work->rescans += local.rescans;
+  }
+  std::vector<std::optional<MatchResult>> out;
+  out.reserve(queries.size());
+  for (Query& q : queries) out.push_back(std::move(q.result));
+  return out;
+}
+
+void WatchlistMatrix::search_group(const std::vector<Query*>& queries, const std::string& camera, int threads, MatchWork& work) const {
+  const int count = static_cast<int>(queries.size());
+  const std::size_t blocks = factor_.size() / int8::kBlockRows;
+  std::vector<std::int8_t> bytes(static_cast<std::size_t>(count) * dims4_ * 4);
+  std::vector<std::int32_t> offsets(static_cast<std::size_t>(count));
+  std::vector<float> scales(static_cast<std::size_t>(count));
+  std::vector<float> base_floor(static_cast<std::size_t>(count));
+  for (std::size_t p = 0; p < queries.size(); ++p) {
+    const Query& q = *queries[p];
+    std::copy(q.bytes.begin(), q.bytes.end(), bytes.begin() + static_cast<std::ptrdiff_t>(p) * dims4_ * 4);
+    offsets[p] = q.offset;
+    scales[p] = q.scale;
+    // Rows whose 8-bit key is below the threshold by more than the bound cannot match.
+    base_floor[p] = q.threshold_key ? static_cast<float>(*q.threshold_key - q.bound) : kNoFloor;
+  }
+  const int8::RowSet row_set{blocks_.data(), factor_.data(), term_.data(), dims4_};
+
+  // Scans blocks [from, to) into one heap per probe, raising each probe's floor to its heap's
+  // lowest key once the heap is full.
+  auto scan_range = [&](std::size_t from, std::size_t to, std::vector<Heap>& heaps) {
+    std::vector<float> floors = base_floor;
+    std::vector<int8::Candidate> found;
+    const int8::ProbeSet probe_set{bytes.data(), offsets.data(), scales.data(), floors.data(), count};
+    for (std::size_t b = from; b < to; b += kChunkBlocks) {
+      found.clear();
+      int8::scan(row_set, b, std::min(kChunkBlocks, to - b), probe_set, found);
+      for (const int8::Candidate& c : found) {
+        const auto p = static_cast<std::size_t>(c.probe);
+        if (c.key < floors[p] || c.row >= rows() || !in_scope(c.row, camera)) continue;
+        heaps[p].push(c);
+        if (heaps[p].full()) floors[p] = std::max(floors[p], heaps[p].lowest());
+      }
+    }
+  };
+
+  std::vector<Heap> heaps(static_cast<std::size_t>(count));
+  const int parts = static_cast<int>(std::clamp<std::size_t>(blocks / kMinBlocksPerThread, 1, static_cast<std::size_t>(std::max(threads, 1))));
+  if (parts <= 1) {
+    scan_range(0, blocks, heaps);
+  } else {
+    std::vector<std::vector<Heap>> partial(static_cast<std::size_t>(parts), std::vector<Heap>(static_cast<std::size_t>(count)));
+    std::vector<std::thread> pool;
+    const std::size_t per = (blocks + static_cast<std::size_t>(parts) - 1) / static_cast<std::size_t>(parts);
+    for (int t = 1; t < parts; ++t) {
+      const std::size_t from = per * static_cast<std::size_t>(t), to = std::min(blocks, from + per);
+      pool.emplace_back([&, from, to, t] { scan_range(from, to, partial[static_cast<std::size_t>(t)]); });
+    }
+    scan_range(0, std::min(blocks, per), partial[0]);
+    for (auto& th : pool) th.join();
+    // The union's best kCandidates: a row dropped here is below every kept one.
+    for (auto& part : partial)
+      for (std::size_t p = 0; p < heaps.size(); ++p) {
+        heaps[p].overflowed = heaps[p].overflowed || part[p].overflowed;
+        for (const auto& c : part[p].items) heaps[p].push(c);
+      }
+  }
+
+  for (int p = 0; p < count; ++p) {
+    Query& q = *queries[static_cast<std::size_t>(p)];
+    Heap& heap = heaps[static_cast<std::size_t>(p)];
+    std::optional<std::size_t> best_row;
+    double best_key = -std::numeric_limits<double>::infinity();
+    auto consider = [&](std::size_t row) {
+      ++work.candidates;
+      const double key = exact_key(row, *q.probe);
+      if (!best_row || key > best_key || (key == best_key && row < *best_row)) {
+        best_key = key;
+        best_row = row;
+      }
+    };
+    for (const auto& c : heap.items) consider(c.row);
+    // Every row left out has an 8-bit key at most the heap's lowest, so a true key at most that
+    // plus the bound. If that cannot reach the best exact key (nor the threshold), the answer
+    // stands; otherwise every row within the bound of it is scored.
+    const double needed = std::max(best_key, q.threshold_key.value_or(-std::numeric_limits<double>::infinity()));
+    if (heap.overflowed && !heap.items.empty() && static_cast<double>(heap.lowest()) + q.bound >= needed) {
+      ++work.rescans;
+      std::vector<std::int8_t> one(q.bytes);
+      const std::int32_t offset = q.offset;
+      const float scale = q.scale;
+      const float floor = static_cast<float>(needed - q.bound);
+      std::vector<int8::Candidate> found;
+      const int8::ProbeSet probe_set{one.data(), &offset, &scale, &floor, 1};
+      for (std::size_t b = 0; b < blocks; b += kChunkBlocks) {
+        found.clear();
+        int8::scan(row_set, b, std::min(kChunkBlocks, blocks - b), probe_set, found);
+        for (const auto& c : found)
+          if (c.row < rows() && in_scope(c.row, camera)) consider(c.row);
+      }
+    }
+    if (!best_row) continue;
+    const double score = metric_ == Metric::kEuclidean ? std::sqrt(std::max(0.0, q.squared - best_key)) : best_key;
+    if (q.threshold && !ModelProfile::is_match(metric_, score, *q.threshold)) continue;
+    q.result = MatchResult{entry_ids_[*best_row], subjects_[*best_row], score};
+  }
 }
 
 }  // namespace glassbox

@@ -1,7 +1,16 @@
 // WatchlistMatrix: the templates of the active, unexpired watchlist entries for one model
-// profile, kept as one contiguous row-major float matrix so that matching a probe is one pass
-// over memory (a GEMM when probes are batched). Scores are exact.
-// Thread-safety: immutable after construction; any number of threads may call best_match().
+// profile, and the search for a probe's closest in-scope row.
+//
+// Every row is kept twice: as floats (row-major, for exact scores) and as 8-bit integers in the
+// int8 kernel's block layout (match/int8_scan.h), a quarter of the bytes. A search scans the
+// 8-bit copy once for up to eight probes, keeps the few rows that come close, and scores those
+// exactly from the floats. The answer is still the exact one: each 8-bit key is within a
+// bound of the true key (from the two quantisation steps), and the rows left out are only those
+// the bound proves cannot beat the best exact score, or cannot reach the threshold. When the
+// bound cannot prove it (many rows equally close), the rows within the bound are scored too.
+// Scores are exact; docs/PERFORMANCE.md ("Matching") has the arithmetic and the measurements.
+// Thread-safety: add() while building; afterwards immutable, and any number of threads may
+// search it at once.
 #pragma once
 
 #include <cstdint>
@@ -26,12 +35,20 @@ struct MatchResult {
   double score = 0.0;  // in the profile's metric: distance (euclidean) or similarity (cosine)
 };
 
+// How much work a search did, for the benchmark and the tests.
+struct MatchWork {
+  std::int64_t candidates = 0;  // rows scored exactly
+  std::int64_t rescans = 0;     // searches the bound could not settle from the first candidates
+};
+
 class WatchlistMatrix {
  public:
-  WatchlistMatrix(Metric metric, int dimension) : metric_(metric), dimension_(dimension) {}
+  WatchlistMatrix(Metric metric, int dimension);
 
-  // Rows whose dimension differs from the matrix's are refused with an error.
+  // Rows whose dimension differs from the matrix's, or that hold a value that is not finite,
+  // are refused with an error.
   Status add(const WatchlistTemplate& row);
+  void reserve(std::size_t rows);
 
   // The closest row to `probe` among the entries whose scope includes `camera` (an empty
   // camera: every row), if it passes `threshold`; nullopt otherwise or when none is in scope.
@@ -39,19 +56,47 @@ class WatchlistMatrix {
   // The closest row's score whatever the threshold (nullopt only when no row is in scope).
   std::optional<MatchResult> closest(const std::vector<float>& probe, const std::string& camera = {}) const;
 
+  // best_match for several probes in one pass over the matrix (eight at a time), with the
+  // matrix split over `threads` threads when it is large. One result per probe, in order.
+  std::vector<std::optional<MatchResult>> best_matches(const std::vector<std::vector<float>>& probes, double threshold,
+                                                       const std::string& camera = {}, int threads = 1, MatchWork* work = nullptr) const;
+  std::vector<std::optional<MatchResult>> closest_all(const std::vector<std::vector<float>>& probes, const std::string& camera = {},
+                                                      int threads = 1, MatchWork* work = nullptr) const;
+
   std::size_t rows() const { return entry_ids_.size(); }
   std::size_t entries() const;
   Metric metric() const { return metric_; }
   int dimension() const { return dimension_; }
+  // Bytes held for the templates (floats, 8-bit copy, per-row factors).
+  std::size_t template_bytes() const;
 
  private:
+  struct Query;
+  std::vector<std::optional<MatchResult>> search(const std::vector<std::vector<float>>& probes, std::optional<double> threshold,
+                                                 const std::string& camera, int threads, MatchWork* work) const;
+  void search_group(const std::vector<Query*>& queries, const std::string& camera, int threads, MatchWork& work) const;
+  bool in_scope(std::size_t row, const std::string& camera) const;
+  double exact_key(std::size_t row, const std::vector<float>& probe) const;
+
   Metric metric_;
   int dimension_;
+  int dims4_;  // groups of four dimensions in the 8-bit copy (zero-padded)
+  // Exact copy.
   std::vector<float> values_;         // rows() x dimension_, row-major
-  std::vector<double> squared_norms_; // per row, for euclidean distance via dot products
+  std::vector<double> squared_norms_; // per row
+  // 8-bit copy (int8_scan.h's layout) and per padded row: key = dot * probe_scale * factor - term.
+  std::vector<std::uint8_t> blocks_;
+  std::vector<float> factor_;
+  std::vector<float> term_;
+  // For the error bound of an 8-bit key: the largest row scale and L1 norm, and the largest
+  // magnitude of a key's parts (for float rounding).
+  double max_row_scale_ = 0.0;
+  double max_row_l1_ = 0.0;
+  double max_row_norm_ = 0.0;
+  // Row metadata.
   std::vector<std::int64_t> entry_ids_;
   std::vector<std::string> subjects_;
-  std::vector<std::vector<std::string>> scopes_;  // per row
+  std::vector<std::vector<std::string>> scopes_;  // per row; empty: every camera
 };
 
 }  // namespace glassbox
