@@ -10,7 +10,7 @@
 #include "core/dates.h"
 #include "embed/model_profile.h"
 #include "enroll/enrollment.h"
-#include "ingest/recording_reader.h"
+#include "ingest/sampling_mode.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

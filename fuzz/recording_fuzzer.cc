@@ -8,10 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
-#include "ingest/recording_reader.h"
+#include "ingest/video_decoder.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   // libavformat reads files; the input is written to one first.
@@ -22,12 +23,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   close(fd);
   if (written) {
     for (const bool keyframes : {true, false}) {
-      auto reader = glassbox::RecordingReader::open(path, keyframes);
+      glassbox::DecoderOptions options;
+      options.keyframes_only = keyframes;
+      auto reader = glassbox::VideoDecoder::open(path, options);
       if (!reader) continue;
       for (int frames = 0; frames < 200; ++frames) {
         auto t = (*reader)->next();
         if (!t || !t->has_value()) break;
-        (void)(*reader)->pixels();
+        if (auto frame = (*reader)->frame()) {
+          // What the frame path asks of a frame: the detector's scaled input and a region.
+          cv::Mat scaled;
+          if (frame->width() >= 2 && frame->height() >= 2) frame->scaled_bgr({std::max(1, frame->width() / 3), std::max(1, frame->height() / 3)}, scaled);
+          (void)frame->region_bgr({frame->width() / 4, frame->height() / 4, frame->width() / 2 + 1, frame->height() / 2 + 1});
+        }
       }
       if ((*reader)->info().duration_s > 1.0) (void)(*reader)->seek((*reader)->info().duration_s / 2);
       (void)(*reader)->next();

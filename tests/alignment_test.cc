@@ -66,7 +66,7 @@ TEST(Alignment, ChipPutsMarkedPixelsWhereTheTemplateSays) {
   cv::Mat image(600, 800, CV_8UC3, cv::Scalar(0, 0, 0));
   const Landmarks seen = transformed(kDlibTemplate, 2.0, 0.3, {250.0, 80.0});
   for (const auto& p : seen) cv::circle(image, p, 3, cv::Scalar(255, 255, 255), cv::FILLED);
-  const cv::Mat chip = align_face(image, seen, kDlibTemplate, cv::Size(150, 150));
+  const cv::Mat chip = align_face(Frame::from_bgr(image), seen, kDlibTemplate, cv::Size(150, 150));
   ASSERT_EQ(chip.size(), cv::Size(150, 150));
   for (const auto& p : kDlibTemplate) {
     const cv::Vec3b pixel = chip.at<cv::Vec3b>(cvRound(p.y), cvRound(p.x));

@@ -33,9 +33,10 @@ TEST(LivePipeline, SharedWorkersServeTwoCamerasAndPickUpANewWatchlistWithoutRest
   auto embedder = OnnxEmbedder::create(*profile);
   ASSERT_TRUE(detector && embedder);
   auto still = read_image(dir / "still.png");
-  auto faces = (*detector)->detect(*still);
+  const Frame still_frame = Frame::from_bgr(*still);
+  auto faces = (*detector)->detect(still_frame);
   ASSERT_TRUE(faces && faces->size() == 1u);
-  auto vector = embed_face(**embedder, *still, faces->front().landmarks);
+  auto vector = embed_face(**embedder, still_frame, faces->front().landmarks);
   ASSERT_TRUE(vector);
   auto watchlist = std::make_shared<WatchlistMatrix>(profile->metric, profile->dimension);
   ASSERT_TRUE(watchlist->add({7, "Person B", *vector}));

@@ -182,7 +182,7 @@ TEST_P(PipelineTest, TalkingHeadsOneAlertPerClipForTheRightPersonAndOnlyThere) {
       auto header = (*source)->grab();
       ASSERT_TRUE(header && header->has_value());
       if ((*header)->timestamp_s >= 1.0) {
-        still = *(*source)->retrieve();
+        still = (*source)->retrieve()->bgr();
         break;
       }
     }

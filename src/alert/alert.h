@@ -6,6 +6,7 @@
 // Thread-safety: implementations of AlertSink must accept publish() from several threads.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -29,6 +30,9 @@ struct Alert {
   std::uint64_t track_id = 0;
   cv::Rect box;             // in the frame's full-resolution pixels
   cv::Mat face;             // evidence: the matched face with a margin, cut from the frame (BGR)
+  // Live cameras: when the frame was decoded (unset elsewhere); now - captured_at at publish
+  // is the frame-to-alert latency.
+  std::chrono::steady_clock::time_point captured_at{};
 };
 
 class AlertSink {

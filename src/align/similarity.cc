@@ -1,5 +1,9 @@
 #include "align/similarity.h"
 
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
 #include <opencv2/imgproc.hpp>
 
 namespace glassbox {
@@ -42,10 +46,40 @@ cv::Mat estimate_similarity(const Landmarks& source, const Template5& destinatio
   return m;
 }
 
-cv::Mat align_face(const cv::Mat& image, const Landmarks& landmarks, const Template5& destination, cv::Size chip_size) {
-  const cv::Mat m = estimate_similarity(landmarks, destination);
-  cv::Mat chip;
-  cv::warpAffine(image, chip, m, chip_size, cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0, 0, 0));
+cv::Rect chip_footprint(const cv::Mat& m, cv::Size chip_size, cv::Size frame_size) {
+  cv::Mat inverse;
+  cv::invertAffineTransform(m, inverse);
+  const double w = chip_size.width, h = chip_size.height;
+  double min_x = 1e18, min_y = 1e18, max_x = -1e18, max_y = -1e18;
+  for (const auto& [cx, cy] : {std::pair{0.0, 0.0}, std::pair{w, 0.0}, std::pair{0.0, h}, std::pair{w, h}}) {
+    const double x = inverse.at<double>(0, 0) * cx + inverse.at<double>(0, 1) * cy + inverse.at<double>(0, 2);
+    const double y = inverse.at<double>(1, 0) * cx + inverse.at<double>(1, 1) * cy + inverse.at<double>(1, 2);
+    min_x = std::min(min_x, x);
+    max_x = std::max(max_x, x);
+    min_y = std::min(min_y, y);
+    max_y = std::max(max_y, y);
+  }
+  // Two pixels of margin: bilinear sampling reads the neighbours of each source position.
+  constexpr double kMargin = 2.0;
+  const cv::Rect frame(0, 0, frame_size.width, frame_size.height);
+  if (!(max_x - min_x < 1e7 && max_y - min_y < 1e7)) return frame;  // degenerate: take everything
+  const int x0 = static_cast<int>(std::floor(std::max(min_x - kMargin, 0.0)));
+  const int y0 = static_cast<int>(std::floor(std::max(min_y - kMargin, 0.0)));
+  const int x1 = static_cast<int>(std::ceil(std::min(max_x + kMargin, static_cast<double>(frame_size.width))));
+  const int y1 = static_cast<int>(std::ceil(std::min(max_y + kMargin, static_cast<double>(frame_size.height))));
+  return cv::Rect(x0, y0, std::max(0, x1 - x0), std::max(0, y1 - y0)) & frame;
+}
+
+cv::Mat align_face(const Frame& frame, const Landmarks& landmarks, const Template5& destination, cv::Size chip_size) {
+  cv::Mat m = estimate_similarity(landmarks, destination);
+  cv::Mat chip(chip_size, CV_8UC3, cv::Scalar(0, 0, 0));
+  const cv::Rect region = chip_footprint(m, chip_size, frame.size());
+  if (region.empty()) return chip;  // the chip lies wholly outside the frame: all border
+  // The warp from the region's own coordinates: shifted by the region's origin.
+  m.at<double>(0, 2) += m.at<double>(0, 0) * region.x + m.at<double>(0, 1) * region.y;
+  m.at<double>(1, 2) += m.at<double>(1, 0) * region.x + m.at<double>(1, 1) * region.y;
+  const cv::Mat pixels = frame.region_bgr(region);
+  cv::warpAffine(pixels, chip, m, chip_size, cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0, 0, 0));
   return chip;
 }
 

@@ -8,6 +8,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "core/frame.h"
 #include "detect/face_detector.h"
 
 namespace glassbox {
@@ -18,7 +19,13 @@ using Template5 = std::array<cv::Point2f, 5>;
 // Umeyama 1991 restricted to 2-D). Degenerate input (all points equal) gives a pure translation.
 cv::Mat estimate_similarity(const Landmarks& source, const Template5& destination);
 
-// The aligned chip of `chip_size`, cut from `image` so that `landmarks` land on `destination`.
-cv::Mat align_face(const cv::Mat& image, const Landmarks& landmarks, const Template5& destination, cv::Size chip_size);
+// The aligned chip of `chip_size`, cut from `frame` so that `landmarks` land on `destination`.
+// Only the part of the frame the chip covers is converted to BGR (a video frame stays YUV
+// elsewhere); the chip is the same as one cut from the whole frame converted.
+cv::Mat align_face(const Frame& frame, const Landmarks& landmarks, const Template5& destination, cv::Size chip_size);
+
+// The frame's pixels an aligned chip of `chip_size` samples for the similarity `m` (2x3,
+// CV_64F), with a margin for bilinear interpolation, clipped to `frame_size`.
+cv::Rect chip_footprint(const cv::Mat& m, cv::Size chip_size, cv::Size frame_size);
 
 }  // namespace glassbox

@@ -20,6 +20,7 @@
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
 #include "ingest/video_source.h"
+#include "pipeline/recognizers.h"
 #include "pipeline/watchlist_loader.h"
 #include "store/search_store.h"
 
@@ -100,14 +101,12 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     for (auto& hook : self->webhooks_) hook->deliver(text);
     if (self->mqtt_) self->mqtt_->deliver(alert.source, text);
   });
+  // One OpenCV thread per worker on a machine of as many cores (load_recognizers sizes the
+  // pool): the workers are the parallelism, and OpenCV's own threads would only contend.
+  auto recognizers = load_recognizers(service->config_.workers, service->profile_, DetectorOptions{});
+  if (!recognizers) return recognizers.error();
   std::vector<LiveAnalyzer::Worker> workers;
-  for (int i = 0; i < service->config_.workers; ++i) {
-    auto detector = YuNetDetector::create({});
-    if (!detector) return detector.error();
-    auto embedder = OnnxEmbedder::create(service->profile_);
-    if (!embedder) return embedder.error();
-    workers.push_back({std::move(*detector), std::move(*embedder)});
-  }
+  for (Recognizer& r : *recognizers) workers.push_back({std::move(r.detector), std::move(r.embedder)});
   service->analyzer_ = std::make_unique<LiveAnalyzer>(std::move(workers), *service->sink_,
                                                       std::make_shared<WatchlistMatrix>(service->profile_.metric, service->profile_.dimension));
   if (auto s = service->reload_watchlist(); !s) return s.error();

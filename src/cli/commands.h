@@ -34,6 +34,6 @@ void add_serve_command(CLI::App& app, int& exit_status);
 void add_audit_command(CLI::App& app, int& exit_status);
 void add_transparency_command(CLI::App& app, int& exit_status);
 void add_user_command(CLI::App& app, int& exit_status);
-void add_search_command(CLI::App& app, int& exit_status);  // user add, user token  // audit export, verify, prove, checkpoint
+void add_search_command(CLI::App& app, int& exit_status);
 
 }  // namespace glassbox::cli

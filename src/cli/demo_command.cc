@@ -64,7 +64,7 @@ Status save_still(const fs::path& video, double at_s, const fs::path& out) {
     if ((*header)->timestamp_s + 1e-6 < at_s) continue;
     auto pixels = (*source)->retrieve();
     if (!pixels) return pixels.error();
-    if (!cv::imwrite(out.string(), *pixels)) return Error{out.string() + ": cannot write"};
+    if (!cv::imwrite(out.string(), pixels->bgr())) return Error{out.string() + ": cannot write"};
     return ok_status();
   }
 }

@@ -30,9 +30,6 @@ extern "C" void on_signal(int) { glassbox::cli::interrupted().store(true); }
 }  // namespace
 
 int main(int argc, char** argv) {
-  // FFmpeg's own messages about broken input would drown ours (which name the source); a user
-  // who wants them sets OPENCV_FFMPEG_LOGLEVEL (16 = errors) before running.
-  setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", /*overwrite=*/0);
   CLI::App app{"Glassbox: accountable face recognition for video — watchlist alerts with a legal basis, "
                "an approver and an expiry for every entry, and no trace of anyone else."};
   app.require_subcommand(1);

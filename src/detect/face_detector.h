@@ -1,5 +1,6 @@
-// FaceDetector: finds faces (box, five landmarks, confidence) in a BGR image. One interface for
-// every detector backend and for the fakes in tests. Coordinates are in the input image's pixels.
+// FaceDetector: finds faces (box, five landmarks, confidence) in a frame. One interface for
+// every detector backend and for the fakes in tests. Coordinates are in the frame's
+// full-resolution pixels, whatever size the detector looked at.
 // Thread-safety: an instance is used by one thread at a time; create one per worker.
 #pragma once
 
@@ -8,6 +9,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "core/frame.h"
 #include "core/result.h"
 
 namespace glassbox {
@@ -28,7 +30,7 @@ struct DetectedFace {
 class FaceDetector {
  public:
   virtual ~FaceDetector() = default;
-  virtual Result<std::vector<DetectedFace>> detect(const cv::Mat& bgr) = 0;
+  virtual Result<std::vector<DetectedFace>> detect(const Frame& frame) = 0;
 };
 
 }  // namespace glassbox

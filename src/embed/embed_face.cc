@@ -4,10 +4,17 @@
 
 namespace glassbox {
 
-Result<std::vector<float>> embed_face(Embedder& embedder, const cv::Mat& image, const Landmarks& landmarks) {
+std::vector<Result<std::vector<float>>> embed_faces(Embedder& embedder, const Frame& frame, const std::vector<Landmarks>& faces) {
   const ModelProfile& profile = embedder.profile();
-  const cv::Mat chip = align_face(image, landmarks, profile.alignment_template, profile.input_size);
-  return embedder.embed(chip);
+  std::vector<cv::Mat> chips;
+  chips.reserve(faces.size());
+  for (const Landmarks& landmarks : faces) chips.push_back(align_face(frame, landmarks, profile.alignment_template, profile.input_size));
+  return embedder.embed_batch(chips);
+}
+
+Result<std::vector<float>> embed_face(Embedder& embedder, const Frame& frame, const Landmarks& landmarks) {
+  auto out = embed_faces(embedder, frame, {landmarks});
+  return std::move(out.front());
 }
 
 }  // namespace glassbox

@@ -134,7 +134,8 @@ namespace {
 // as the photo's file name.
 Result<EntryTemplate> template_from_image(const std::string& name, const cv::Mat& image, const std::string& sha256,
                                           FaceDetector& detector, Embedder& embedder, const PhotoOptions& options) {
-  auto faces = detector.detect(image);
+  const Frame frame = Frame::from_bgr(image);
+  auto faces = detector.detect(frame);
   if (!faces) return faces.error().within(name);
   if (faces->empty()) return Error{name + ": no face found; enrol from a photo that shows the subject's face"};
   if (faces->size() > 1) {
@@ -146,7 +147,7 @@ Result<EntryTemplate> template_from_image(const std::string& name, const cv::Mat
     return Error{name + ": the face is " + std::to_string(static_cast<int>(face.size())) + " px, smaller than the " +
                  std::to_string(options.min_face_px) + " px needed for a reliable template"};
   }
-  auto vector = embed_face(embedder, image, face.landmarks);
+  auto vector = embed_face(embedder, frame, face.landmarks);
   if (!vector) return vector.error().within(name);
   return EntryTemplate{embedder.profile().name, std::move(*vector), std::filesystem::path(name).filename().string(), sha256};
 }

@@ -53,7 +53,8 @@ Result<std::unique_ptr<PhotoTemplateExtractor>> PhotoTemplateExtractor::create(c
 Result<PhotoTemplates> PhotoTemplateExtractor::extract(const std::filesystem::path& photo) {
   auto image = read_image(photo);
   if (!image) return image.error();
-  auto faces = detector_->detect(*image);
+  const Frame frame = Frame::from_bgr(*image);
+  auto faces = detector_->detect(frame);
   if (!faces) return faces.error().within(photo.string());
   PhotoTemplates out;
   Landmarks landmarks;
@@ -65,7 +66,7 @@ Result<PhotoTemplates> PhotoTemplateExtractor::extract(const std::filesystem::pa
     landmarks = (*faces)[static_cast<std::size_t>(centre_face(*faces, image->size()))].landmarks;
   }
   for (auto& embedder : embedders_) {
-    auto vector = embed_face(*embedder, *image, landmarks);
+    auto vector = embed_face(*embedder, frame, landmarks);
     if (!vector) return vector.error().within(photo.string());
     out.templates.push_back(std::move(*vector));
   }

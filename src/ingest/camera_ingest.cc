@@ -96,8 +96,10 @@ void CameraIngest::run() {
     std::string ended_because;
     CameraState ended_state = CameraState::kBackingOff;
     while (!stopping()) {
+      const auto grab_started = Clock::now();
       auto grabbed = (*source)->grab();
-      const auto since_last = Clock::now() - last_frame_at;
+      const auto decoded_at = Clock::now();
+      const auto since_last = decoded_at - last_frame_at;
       if (!grabbed || !grabbed->has_value()) {
         if (since_last >= options_.stall_timeout) {
           ended_state = CameraState::kStalled;
@@ -117,20 +119,25 @@ void CameraIngest::run() {
         std::lock_guard lock(mutex_);
         ++status_.frames_decoded;
       }
-      const FrameHeader header = **grabbed;
+      FrameHeader header = **grabbed;
+      header.captured_at = decoded_at;
       if (options_.realtime) {
-        // A file stands in for a camera: hold each frame until its time comes.
+        // A file stands in for a camera: hold each frame until its time comes. Its latency
+        // counts from then, when a camera would have sent it, plus what decoding would have
+        // added after that arrival (here the frame may have been decoded ahead of its time).
         if (first_timestamp_s < 0.0) first_timestamp_s = header.timestamp_s;
         const auto due = opened_at + std::chrono::duration_cast<Clock::duration>(
                                          std::chrono::duration<double>(header.timestamp_s - first_timestamp_s));
         const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now());
         if (wait.count() > 0 && !sleep_unless_stopped(wait)) break;
+        const auto would_be_ready = std::max(due, grab_started) + (decoded_at - grab_started);
+        header.captured_at = due - (would_be_ready - std::max(due, decoded_at));
         last_frame_at = Clock::now();
       }
       if (!gate.admit(header.timestamp_s)) continue;
       auto pixels = (*source)->retrieve();
       if (!pixels) continue;  // one undecodable frame; the next may be fine
-      if (queue_.push(CapturedFrame{name_, header, std::move(*pixels), Clock::now()})) {
+      if (queue_.push(CapturedFrame{name_, header, std::move(*pixels)})) {
         std::lock_guard lock(mutex_);
         ++status_.frames_queued;
       }

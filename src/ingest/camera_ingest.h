@@ -27,9 +27,8 @@ const char* camera_state_name(CameraState state);
 
 struct CapturedFrame {
   std::string camera;
-  FrameHeader header;
-  cv::Mat image;
-  std::chrono::steady_clock::time_point captured_at;  // for frame-to-alert latency
+  FrameHeader header;  // header.captured_at: when it was decoded, for frame-to-alert latency
+  Frame image;
 };
 
 struct CameraIngestOptions {

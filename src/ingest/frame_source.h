@@ -1,15 +1,15 @@
 // FrameSource: the one interface through which frames enter Glassbox (video files, RTSP/HTTP
 // streams, image folders, single images; a fake in tests). Grabbing and decoding are separate
-// so that frames the analysis rate skips are never converted to pixels.
+// so that frames the analysis rate skips are never handed on or converted.
 // Thread-safety: a FrameSource is used by one thread at a time.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include <opencv2/core.hpp>
-
+#include "core/frame.h"
 #include "core/result.h"
 
 namespace glassbox {
@@ -18,11 +18,15 @@ struct FrameHeader {
   std::int64_t index = 0;     // 0-based position in the source
   double timestamp_s = 0.0;   // position in the stream (seconds); image sources count 1 s per image
   std::string item;           // image sources: the image's file name; empty for video
+  // Live cameras: when the frame had been decoded (set by CameraIngest), for frame-to-alert
+  // latency. Unset elsewhere.
+  std::chrono::steady_clock::time_point captured_at{};
 };
 
 struct SourceOptions {
   double open_timeout_s = 10.0;  // network sources: give up connecting after this
   double read_timeout_s = 10.0;  // network sources: give up when no data arrives for this long
+  int decoder_threads = 1;       // video: FFmpeg's decoding threads per source (0: FFmpeg chooses)
 };
 
 class FrameSource {
@@ -31,8 +35,8 @@ class FrameSource {
 
   // Advances to the next frame. Returns nullopt at the end of the source.
   virtual Result<std::optional<FrameHeader>> grab() = 0;
-  // Decodes the frame last grabbed into BGR pixels.
-  virtual Result<cv::Mat> retrieve() = 0;
+  // The frame last grabbed, as pixels (video: the decoder's YUV, converted only where needed).
+  virtual Result<Frame> retrieve() = 0;
 
   // True when consecutive frames are unrelated photos (an image folder): no tracking across them.
   virtual bool independent_frames() const { return false; }

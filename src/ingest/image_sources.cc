@@ -75,9 +75,11 @@ Result<std::optional<FrameHeader>> ImageListSource::grab() {
   return std::optional<FrameHeader>{header};
 }
 
-Result<cv::Mat> ImageListSource::retrieve() {
+Result<Frame> ImageListSource::retrieve() {
   if (next_ == 0) return Error{name_ + ": retrieve before grab"};
-  return read_image(files_[next_ - 1]);
+  auto image = read_image(files_[next_ - 1]);
+  if (!image) return image.error();
+  return Frame::from_bgr(std::move(*image));
 }
 
 }  // namespace glassbox

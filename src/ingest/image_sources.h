@@ -24,7 +24,7 @@ class ImageListSource final : public FrameSource {
   static Result<std::unique_ptr<FrameSource>> open_file(const std::string& spec);
 
   Result<std::optional<FrameHeader>> grab() override;
-  Result<cv::Mat> retrieve() override;
+  Result<Frame> retrieve() override;
   bool independent_frames() const override { return true; }
   const std::string& name() const override { return name_; }
 

@@ -7,7 +7,7 @@
 
 namespace glassbox {
 
-Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const FrameHeader& header, const cv::Mat& frame,
+Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const FrameHeader& header, const Frame& frame,
                                            Tracker& tracker, const WatchlistMatrix& watchlist, const AnalysisOptions& options) {
   using Clock = std::chrono::steady_clock;
   const auto detect_start = Clock::now();
@@ -28,11 +28,23 @@ Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const Fram
   counts.faces_detected = static_cast<int>(faces.size());
 
   const ModelProfile& profile = embedder_.profile();
+  std::vector<TrackAssignment> to_embed;
   for (const TrackAssignment& a : tracker.update(faces, header.timestamp_s)) {
     if (a.matched) ++counts.matched_sightings;
-    if (!a.embed) continue;
+    if (a.embed) to_embed.push_back(a);
+  }
+  if (to_embed.empty()) {
+    counts.embed_seconds = std::chrono::duration<double>(Clock::now() - embed_start).count();
+    return counts;
+  }
+  std::vector<Landmarks> landmarks;
+  landmarks.reserve(to_embed.size());
+  for (const TrackAssignment& a : to_embed) landmarks.push_back(faces[a.detection].landmarks);
+  auto vectors = embed_faces(embedder_, frame, landmarks);
+  for (std::size_t i = 0; i < to_embed.size(); ++i) {
+    const TrackAssignment& a = to_embed[i];
     const DetectedFace& face = faces[a.detection];
-    auto vector = embed_face(embedder_, frame, face.landmarks);
+    const auto& vector = vectors[i];
     if (!vector) {
       counts.errors.push_back(vector.error().within(source));
       continue;
@@ -52,12 +64,13 @@ Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const Fram
     alert.item = header.item;
     alert.timestamp_s = header.timestamp_s;
     alert.frame_index = header.index;
+    alert.captured_at = header.captured_at;
     alert.track_id = a.track_id;
     alert.box = cv::Rect(face.box);
     // Evidence: the face with a fifth of its size as margin, clipped to the frame, copied out.
     const int margin = std::max(alert.box.width, alert.box.height) / 5;
-    const cv::Rect crop = (alert.box + cv::Size(2 * margin, 2 * margin) - cv::Point(margin, margin)) & cv::Rect(0, 0, frame.cols, frame.rows);
-    if (crop.area() > 0) alert.face = frame(crop).clone();
+    const cv::Rect crop = (alert.box + cv::Size(2 * margin, 2 * margin) - cv::Point(margin, margin)) & cv::Rect(0, 0, frame.width(), frame.height());
+    if (crop.area() > 0) alert.face = frame.region_bgr(crop).clone();
     ++counts.alerts;
     sink_.publish(alert);
   }

@@ -1,6 +1,6 @@
 // FrameAnalyzer: one decoded frame through the recognition path — detect, drop faces below the
-// minimum size, track, embed new tracks and clearly better views, match, and publish one alert
-// per matched track. Shared by `watch` (SourceAnalyzer) and the live service, so both behave
+// minimum size, track, embed new tracks and clearly better views (the frame's views as one
+// batch), match, and publish one alert per matched track. Shared by `watch` (SourceAnalyzer) and the live service, so both behave
 // the same. The chip and the template of a face exist only inside analyze(): nothing about a
 // face that matches no entry outlives the call.
 // Thread-safety: one analyzer per thread (it drives that thread's detector and embedder); the
@@ -53,7 +53,7 @@ class FrameAnalyzer {
   FrameAnalyzer(FaceDetector& detector, Embedder& embedder, AlertSink& sink) : detector_(detector), embedder_(embedder), sink_(sink) {}
 
   // Fails only when detection fails on the frame.
-  Result<FrameCounts> analyze(const std::string& source, const FrameHeader& header, const cv::Mat& frame, Tracker& tracker,
+  Result<FrameCounts> analyze(const std::string& source, const FrameHeader& header, const Frame& frame, Tracker& tracker,
                               const WatchlistMatrix& watchlist, const AnalysisOptions& options);
 
  private:

@@ -115,10 +115,11 @@ void LiveAnalyzer::work(std::size_t worker_index) {
     std::optional<Result<FrameCounts>> counts;
     double latency = 0.0;
     if (frame && watchlist) {
-      latencies_.queued.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->captured_at).count());
+      latencies_.queued.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->header.captured_at).count());
       counts = analyzer.analyze(camera->name, frame->header, frame->image, camera->tracker, *watchlist, camera->options);
-      latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->captured_at).count();
+      latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->header.captured_at).count();
       latencies_.total.record(latency);
+      if (frame_observer_) frame_observer_(camera->name, latency);
       if (*counts) {
         latencies_.detect.record((*counts)->detect_seconds);
         latencies_.embed.record((*counts)->embed_seconds);

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,6 +58,10 @@ class LiveAnalyzer {
   bool remove_camera(CameraHandle camera);
   std::optional<LiveCameraStats> camera_stats(CameraHandle camera) const;
   void set_watchlist(std::shared_ptr<const WatchlistMatrix> watchlist);
+  // Called from the worker after each analysed frame with its camera and capture-to-analysed
+  // latency (glassbox bench takes exact percentiles from it). Set before start().
+  using FrameObserver = std::function<void(const std::string& camera, double latency_s)>;
+  void set_frame_observer(FrameObserver observer) { frame_observer_ = std::move(observer); }
   void start();
   // Finishes the frames being analysed, then stops; frames still queued are left in the queues.
   void stop();
@@ -98,6 +103,7 @@ class LiveAnalyzer {
   bool stopping_ = false;                             // guarded by mutex_
   std::vector<std::thread> threads_;
   Latencies latencies_;
+  FrameObserver frame_observer_;  // set before start(), then only read
 };
 
 }  // namespace glassbox

@@ -66,7 +66,7 @@ SourceOutcome SourceAnalyzer::run(FrameSource& source, const AnalyzerHooks& hook
     }
     consecutive_errors = 0;
     ++stats.frames_analysed;
-    const cv::Mat& frame = *pixels;
+    const Frame& frame = *pixels;
 
     if (independent) tracker.reset();  // unrelated photos share no tracks
     auto counts = frames.analyze(source.name(), header, frame, tracker, watchlist_, options_);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
@@ -53,6 +54,17 @@ struct Counters {
 
 bool better(Metric metric, double a, double b) { return metric == Metric::kEuclidean ? a < b : a > b; }
 
+// A recording as a search reads it: one decoding thread (a worker per core already), keyframes
+// only or every frame.
+Result<std::unique_ptr<VideoDecoder>> open_recording(const std::string& path, const SamplingMode& mode) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return Error{path + ": no such recording (not a file)"};
+  DecoderOptions options;
+  options.keyframes_only = mode.keyframes_only;
+  options.threads = 1;
+  return VideoDecoder::open(path, options);
+}
+
 // Where the frame step's matches go: the worker turns them into hits after each frame.
 struct HitSink final : AlertSink {
   std::vector<Alert> alerts;
@@ -63,11 +75,11 @@ struct PieceResult {
   std::vector<Hit> hits;
   std::optional<std::string> error;
   double footage_read_s = 0.0;
-  ReaderCounts reader;
+  DecoderCounts reader;
   std::int64_t frames_analysed = 0;
   std::int64_t faces_detected = 0;
   std::optional<std::pair<double, double>> gap;  // the first stretch with no decodable frame
-  double decode_s = 0.0;  // reading, decoding and converting to BGR
+  double decode_s = 0.0;  // reading and decoding (BGR conversion is done by detection and embedding, as they need it)
   double detect_s = 0.0;
   double embed_s = 0.0;   // alignment, embedding and comparison
 };
@@ -75,7 +87,7 @@ struct PieceResult {
 PieceResult search_piece(const SearchRecording& recording, const Piece& piece, Recognizer& worker, const WatchlistMatrix& probe,
                          const SearchOptions& options, Counters& counters, const std::atomic<bool>* cancel) {
   PieceResult result;
-  auto reader = RecordingReader::open(recording.path, options.mode.keyframes_only);
+  auto reader = open_recording(recording.path, options.mode);
   if (!reader) {
     result.error = reader.error().message;
     return result;
@@ -142,7 +154,7 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, R
     account(t);
     if (!gate.admit(t)) continue;
     const auto convert_start = Clock::now();
-    auto frame = (*reader)->pixels();
+    auto frame = (*reader)->frame();
     result.decode_s += std::chrono::duration<double>(Clock::now() - convert_start).count();
     if (!frame) continue;
     ++result.frames_analysed;
@@ -194,7 +206,7 @@ std::vector<Piece> plan_pieces(const std::vector<SearchRecording>& recordings, c
     const SearchRecording& r = recordings[i];
     double duration = r.duration_s.value_or(0.0);
     if (!r.duration_s) {
-      auto reader = RecordingReader::open(r.path, options.mode.keyframes_only);
+      auto reader = open_recording(r.path, options.mode);
       if (!reader) {
         open_errors[i] = reader.error().message;
         continue;

@@ -20,7 +20,8 @@
 
 #include "detect/yunet_detector.h"
 #include "embed/model_profile.h"
-#include "ingest/recording_reader.h"
+#include "ingest/sampling_mode.h"
+#include "ingest/video_decoder.h"
 #include "match/watchlist_matrix.h"
 #include "track/tracker.h"
 

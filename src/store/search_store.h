@@ -15,7 +15,7 @@
 
 #include "core/dates.h"
 #include "enroll/enrollment.h"
-#include "ingest/recording_reader.h"
+#include "ingest/sampling_mode.h"
 #include "search/search_runner.h"
 #include "store/sqlite_database.h"
 #include "store/template_key.h"

@@ -37,7 +37,7 @@ class FakeFrameSource final : public FrameSource {
     }
     return std::optional<FrameHeader>{};
   }
-  Result<cv::Mat> retrieve() override { return cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)); }
+  Result<Frame> retrieve() override { return Frame::from_bgr(cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3))); }
   double nominal_fps() const override { return fps_; }
   const std::string& name() const override { return name_; }
 
