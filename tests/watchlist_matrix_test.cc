@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "match/int8_scan.h"
+#include "match/packed_scan.h"
 #include "match/watchlist_matrix.h"
 
 namespace glassbox {
@@ -110,7 +110,7 @@ TEST(WatchlistMatrix, ScopedEntriesMatchOnlyOnTheirCameras) {
 }  // namespace
 }  // namespace glassbox
 
-// The 8-bit scan with an exact re-rank (docs/PERFORMANCE.md, "Matching"): whatever the data,
+// The 4-bit scan with an exact re-rank (docs/PERFORMANCE.md, "Matching"): whatever the data,
 // the answer must be the one an exact scan over every row gives — the bound may only save work.
 namespace glassbox {
 namespace {
@@ -167,15 +167,15 @@ void expect_exact(const WatchlistMatrix& m, const std::vector<std::vector<float>
   }
 }
 
-class Int8Scan : public ::testing::TestWithParam<std::string> {
+class PackedScan : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (!int8::use_kernel(GetParam())) GTEST_SKIP() << "this processor cannot run the " << GetParam() << " kernel";
+    if (!packed::use_kernel(GetParam())) GTEST_SKIP() << "this processor cannot run the " << GetParam() << " kernel";
   }
-  void TearDown() override { int8::use_kernel(""); }
+  void TearDown() override { packed::use_kernel(""); }
 };
 
-TEST_P(Int8Scan, AnswersAreThoseOfAnExactScanForBothMetrics) {
+TEST_P(PackedScan, AnswersAreThoseOfAnExactScanForBothMetrics) {
   std::mt19937 rng(11);
   for (const Metric metric : {Metric::kEuclidean, Metric::kCosine}) {
     const bool cosine = metric == Metric::kCosine;
@@ -197,7 +197,7 @@ TEST_P(Int8Scan, AnswersAreThoseOfAnExactScanForBothMetrics) {
   }
 }
 
-TEST_P(Int8Scan, EveryKernelFindsTheSameCandidates) {
+TEST_P(PackedScan, EveryKernelFindsTheSameCandidates) {
   std::mt19937 rng(5);
   const auto rows = people(rng, 500, 128, false, 2);
   WatchlistMatrix m(Metric::kEuclidean, 128);
@@ -206,14 +206,14 @@ TEST_P(Int8Scan, EveryKernelFindsTheSameCandidates) {
   for (int i = 0; i < 5; ++i) probes.push_back(random_vector(rng, 128, false));
   MatchWork here, portable;
   const auto a = m.closest_all(probes, {}, 1, &here);
-  ASSERT_TRUE(int8::use_kernel("portable"));
+  ASSERT_TRUE(packed::use_kernel("portable"));
   const auto b = m.closest_all(probes, {}, 1, &portable);
   EXPECT_EQ(here.candidates, portable.candidates) << GetParam() << " and portable kept different rows";
   EXPECT_EQ(here.rescans, portable.rescans);
   for (std::size_t i = 0; i < probes.size(); ++i) EXPECT_EQ(a[i]->entry_id, b[i]->entry_id);
 }
 
-INSTANTIATE_TEST_SUITE_P(Kernels, Int8Scan, ::testing::Values("portable", "avx2", "avx512-vnni"));
+INSTANTIATE_TEST_SUITE_P(Kernels, PackedScan, ::testing::Values("portable", "avx2", "avx512-vnni"));
 
 TEST(WatchlistMatrix, WhenTheBoundCannotDecideTheCloseRowsAreScoredExactly) {
   // Hundreds of rows almost equally close to the probe (one person enrolled many times, and

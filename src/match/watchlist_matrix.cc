@@ -6,12 +6,12 @@
 #include <set>
 #include <thread>
 
-#include "match/int8_scan.h"
+#include "match/packed_scan.h"
 
 namespace glassbox {
 namespace {
 
-// Rows kept from the 8-bit scan for each probe and scored exactly. The bound usually proves
+// Rows kept from the 4-bit scan for each probe and scored exactly. The bound usually proves
 // the answer from far fewer; more only matter when many rows are about equally close.
 constexpr std::size_t kCandidates = 32;
 // Blocks scanned between two updates of the floors (the heaps' lowest keys).
@@ -26,11 +26,11 @@ constexpr float kNoFloor = std::numeric_limits<float>::lowest();
 double key_factor(Metric metric) { return metric == Metric::kEuclidean ? 2.0 : 1.0; }
 
 struct Heap {
-  std::vector<int8::Candidate> items;  // a min-heap on key: the lowest is dropped first
+  std::vector<packed::Candidate> items;  // a min-heap on key: the lowest is dropped first
   bool overflowed = false;             // some row was left out for being below the kept ones
 
-  static bool lower(const int8::Candidate& a, const int8::Candidate& b) { return a.key > b.key; }
-  void push(const int8::Candidate& c) {
+  static bool lower(const packed::Candidate& a, const packed::Candidate& b) { return a.key > b.key; }
+  void push(const packed::Candidate& c) {
     items.push_back(c);
     std::push_heap(items.begin(), items.end(), lower);
     if (items.size() > kCandidates) {
@@ -53,20 +53,20 @@ struct WatchlistMatrix::Query {
   std::vector<std::int8_t> bytes;
   std::int32_t offset = 0;
   float scale = 0.0f;
-  double bound = 0.0;                  // |true key - 8-bit key| is at most this for every row
+  double bound = 0.0;                  // |true key - 4-bit key| is at most this for every row
   double squared = 0.0;
   bool valid = false;
   std::optional<MatchResult> result;
 };
 
 WatchlistMatrix::WatchlistMatrix(Metric metric, int dimension)
-    : metric_(metric), dimension_(dimension), dims4_((std::max(dimension, 1) + 3) / 4) {}
+    : metric_(metric), dimension_(dimension), dims8_((std::max(dimension, 1) + 7) / 8) {}
 
 void WatchlistMatrix::reserve(std::size_t rows) {
   values_.reserve(rows * static_cast<std::size_t>(dimension_));
   squared_norms_.reserve(rows);
-  const std::size_t padded = (rows + int8::kBlockRows - 1) / int8::kBlockRows * int8::kBlockRows;
-  blocks_.reserve(padded * static_cast<std::size_t>(dims4_) * 4);
+  const std::size_t padded = (rows + packed::kBlockRows - 1) / packed::kBlockRows * packed::kBlockRows;
+  blocks_.reserve(padded / packed::kBlockRows * packed::block_bytes(dims8_));
   factor_.reserve(padded);
   term_.reserve(padded);
   entry_ids_.reserve(rows);
@@ -87,20 +87,21 @@ Status WatchlistMatrix::add(const WatchlistTemplate& row) {
     largest = std::max(largest, static_cast<double>(std::fabs(v)));
   }
   const std::size_t r = rows();
-  if (r % int8::kBlockRows == 0) {
+  if (r % packed::kBlockRows == 0) {
     // A new block; its rows stay padding (never reaching a floor) until they are filled.
-    blocks_.resize(blocks_.size() + static_cast<std::size_t>(dims4_) * 64, 128);
-    factor_.resize(factor_.size() + int8::kBlockRows, 0.0f);
-    term_.resize(term_.size() + int8::kBlockRows, std::numeric_limits<float>::infinity());
+    blocks_.resize(blocks_.size() + packed::block_bytes(dims8_), 0);
+    factor_.resize(factor_.size() + packed::kBlockRows, 0.0f);
+    term_.resize(term_.size() + packed::kBlockRows, std::numeric_limits<float>::infinity());
   }
-  // Symmetric 8-bit quantisation with the row's own scale; stored offset by 128 (unsigned).
-  const double scale = largest > 0.0 ? largest / 127.0 : 0.0;
-  std::uint8_t* block = blocks_.data() + (r / int8::kBlockRows) * static_cast<std::size_t>(dims4_) * 64;
-  const std::size_t lane = r % int8::kBlockRows;
-  for (int i = 0; i < dimension_; ++i) {
-    const long q = scale > 0.0 ? std::lround(row.vector[static_cast<std::size_t>(i)] / scale) : 0;
-    block[static_cast<std::size_t>(i / 4) * 64 + lane * 4 + static_cast<std::size_t>(i % 4)] =
-        static_cast<std::uint8_t>(std::clamp<long>(q, -127, 127) + 128);
+  // Symmetric 4-bit quantisation with the row's own scale; stored offset by 8 (unsigned).
+  const double scale = largest > 0.0 ? largest / packed::kTemplateMax : 0.0;
+  std::uint8_t* block = blocks_.data() + (r / packed::kBlockRows) * packed::block_bytes(dims8_);
+  const std::size_t lane = r % packed::kBlockRows;
+  for (int k = 0; k < dims8_ * 8; ++k) {
+    const long q = scale > 0.0 && k < dimension_ ? std::lround(row.vector[static_cast<std::size_t>(k)] / scale) : 0;
+    const auto nibble = static_cast<std::uint8_t>(std::clamp<long>(q, -packed::kTemplateMax, packed::kTemplateMax) + packed::kTemplateOffset);
+    std::uint8_t& byte = block[packed::nibble_byte(k, lane)];
+    byte = packed::nibble_half(k) == 0 ? static_cast<std::uint8_t>((byte & 0xF0) | nibble) : static_cast<std::uint8_t>((byte & 0x0F) | (nibble << 4));
   }
   factor_[r] = static_cast<float>(key_factor(metric_) * scale);
   term_[r] = metric_ == Metric::kEuclidean ? static_cast<float>(squared) : 0.0f;
@@ -174,18 +175,18 @@ std::vector<std::optional<MatchResult>> WatchlistMatrix::search(const std::vecto
     if (!finite) continue;
     q.valid = true;
     q.squared = squared;
-    const double scale = largest > 0.0 ? largest / int8::kProbeMax : 1.0;
+    const double scale = largest > 0.0 ? largest / packed::kProbeMax : 1.0;
     q.scale = static_cast<float>(scale);
-    q.bytes.assign(static_cast<std::size_t>(dims4_) * 4, 0);
+    q.bytes.assign(static_cast<std::size_t>(dims8_) * 8, 0);
     std::int32_t sum = 0;
     for (int k = 0; k < dimension_; ++k) {
-      const long b = std::clamp<long>(std::lround(probes[i][static_cast<std::size_t>(k)] / scale), -int8::kProbeMax, int8::kProbeMax);
+      const long b = std::clamp<long>(std::lround(probes[i][static_cast<std::size_t>(k)] / scale), -packed::kProbeMax, packed::kProbeMax);
       q.bytes[static_cast<std::size_t>(k)] = static_cast<std::int8_t>(b);
       sum += static_cast<std::int32_t>(b);
     }
-    q.offset = 128 * sum;
+    q.offset = packed::kTemplateOffset * sum;
     // Each of the two quantisations moves a value by at most half its scale:
-    // |p.t - (8-bit dot)| <= |t|_1 s_p / 2 + |p|_1 s_t / 2 + d s_p s_t / 4, with the largest row
+    // |p.t - (quantised dot)| <= |t|_1 s_p / 2 + |p|_1 s_t / 2 + d s_p s_t / 4, with the largest row
     // scale and L1 norm standing for every row. A margin covers float rounding of the key.
     const double quantisation = max_row_l1_ * scale / 2.0 + l1 * max_row_scale_ / 2.0 + dimension_ * scale * max_row_scale_ / 4.0;
     const double rounding = 1e-5 * (c * std::sqrt(squared) * max_row_norm_ + max_row_norm_ * max_row_norm_ + 1.0);
@@ -199,9 +200,9 @@ std::vector<std::optional<MatchResult>> WatchlistMatrix::search(const std::vecto
     }
   }
   MatchWork local;
-  for (std::size_t first = 0; first < queries.size(); first += int8::kMaxProbes) {
+  for (std::size_t first = 0; first < queries.size(); first += packed::kMaxProbes) {
     std::vector<Query*> group;
-    for (std::size_t i = first; i < std::min(queries.size(), first + int8::kMaxProbes); ++i)
+    for (std::size_t i = first; i < std::min(queries.size(), first + packed::kMaxProbes); ++i)
       if (queries[i].valid) group.push_back(&queries[i]);
     if (!group.empty()) search_group(group, camera, threads, local);
   }
@@ -217,31 +218,31 @@ std::vector<std::optional<MatchResult>> WatchlistMatrix::search(const std::vecto
 
 void WatchlistMatrix::search_group(const std::vector<Query*>& queries, const std::string& camera, int threads, MatchWork& work) const {
   const int count = static_cast<int>(queries.size());
-  const std::size_t blocks = factor_.size() / int8::kBlockRows;
-  std::vector<std::int8_t> bytes(static_cast<std::size_t>(count) * dims4_ * 4);
+  const std::size_t blocks = factor_.size() / packed::kBlockRows;
+  std::vector<std::int8_t> bytes(static_cast<std::size_t>(count) * dims8_ * 8);
   std::vector<std::int32_t> offsets(static_cast<std::size_t>(count));
   std::vector<float> scales(static_cast<std::size_t>(count));
   std::vector<float> base_floor(static_cast<std::size_t>(count));
   for (std::size_t p = 0; p < queries.size(); ++p) {
     const Query& q = *queries[p];
-    std::copy(q.bytes.begin(), q.bytes.end(), bytes.begin() + static_cast<std::ptrdiff_t>(p) * dims4_ * 4);
+    std::copy(q.bytes.begin(), q.bytes.end(), bytes.begin() + static_cast<std::ptrdiff_t>(p) * dims8_ * 8);
     offsets[p] = q.offset;
     scales[p] = q.scale;
-    // Rows whose 8-bit key is below the threshold by more than the bound cannot match.
+    // Rows whose 4-bit key is below the threshold by more than the bound cannot match.
     base_floor[p] = q.threshold_key ? static_cast<float>(*q.threshold_key - q.bound) : kNoFloor;
   }
-  const int8::RowSet row_set{blocks_.data(), factor_.data(), term_.data(), dims4_};
+  const packed::RowSet row_set{blocks_.data(), factor_.data(), term_.data(), dims8_};
 
   // Scans blocks [from, to) into one heap per probe, raising each probe's floor to its heap's
   // lowest key once the heap is full.
   auto scan_range = [&](std::size_t from, std::size_t to, std::vector<Heap>& heaps) {
     std::vector<float> floors = base_floor;
-    std::vector<int8::Candidate> found;
-    const int8::ProbeSet probe_set{bytes.data(), offsets.data(), scales.data(), floors.data(), count};
+    std::vector<packed::Candidate> found;
+    const packed::ProbeSet probe_set{bytes.data(), offsets.data(), scales.data(), floors.data(), count};
     for (std::size_t b = from; b < to; b += kChunkBlocks) {
       found.clear();
-      int8::scan(row_set, b, std::min(kChunkBlocks, to - b), probe_set, found);
-      for (const int8::Candidate& c : found) {
+      packed::scan(row_set, b, std::min(kChunkBlocks, to - b), probe_set, found);
+      for (const packed::Candidate& c : found) {
         const auto p = static_cast<std::size_t>(c.probe);
         if (c.key < floors[p] || c.row >= rows() || !in_scope(c.row, camera)) continue;
         heaps[p].push(c);
@@ -286,7 +287,7 @@ void WatchlistMatrix::search_group(const std::vector<Query*>& queries, const std
       }
     };
     for (const auto& c : heap.items) consider(c.row);
-    // Every row left out has an 8-bit key at most the heap's lowest, so a true key at most that
+    // Every row left out has a 4-bit key at most the heap's lowest, so a true key at most that
     // plus the bound. If that cannot reach the best exact key (nor the threshold), the answer
     // stands; otherwise every row within the bound of it is scored.
     const double needed = std::max(best_key, q.threshold_key.value_or(-std::numeric_limits<double>::infinity()));
@@ -296,11 +297,11 @@ void WatchlistMatrix::search_group(const std::vector<Query*>& queries, const std
       const std::int32_t offset = q.offset;
       const float scale = q.scale;
       const float floor = static_cast<float>(needed - q.bound);
-      std::vector<int8::Candidate> found;
-      const int8::ProbeSet probe_set{one.data(), &offset, &scale, &floor, 1};
+      std::vector<packed::Candidate> found;
+      const packed::ProbeSet probe_set{one.data(), &offset, &scale, &floor, 1};
       for (std::size_t b = 0; b < blocks; b += kChunkBlocks) {
         found.clear();
-        int8::scan(row_set, b, std::min(kChunkBlocks, blocks - b), probe_set, found);
+        packed::scan(row_set, b, std::min(kChunkBlocks, blocks - b), probe_set, found);
         for (const auto& c : found)
           if (c.row < rows() && in_scope(c.row, camera)) consider(c.row);
       }

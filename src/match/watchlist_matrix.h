@@ -1,13 +1,14 @@
 // WatchlistMatrix: the templates of the active, unexpired watchlist entries for one model
 // profile, and the search for a probe's closest in-scope row.
 //
-// Every row is kept twice: as floats (row-major, for exact scores) and as 8-bit integers in the
-// int8 kernel's block layout (match/int8_scan.h), a quarter of the bytes. A search scans the
-// 8-bit copy once for up to eight probes, keeps the few rows that come close, and scores those
-// exactly from the floats. The answer is still the exact one: each 8-bit key is within a
-// bound of the true key (from the two quantisation steps), and the rows left out are only those
-// the bound proves cannot beat the best exact score, or cannot reach the threshold. When the
-// bound cannot prove it (many rows equally close), the rows within the bound are scored too.
+// Every row is kept twice: as floats (row-major, for exact scores) and as 4-bit integers in the
+// scan kernel's block layout (match/packed_scan.h), an eighth of the bytes: a scan of a large
+// list is bound by memory bandwidth, so bytes per row are its cost. A search reads the 4-bit
+// copy once for up to eight probes, keeps the few rows that come close, and scores those
+// exactly from the floats. The answer is still the exact one: each 4-bit key is within a bound
+// of the true key (from the two quantisation steps), and the rows left out are only those the
+// bound proves cannot beat the best exact score, or cannot reach the threshold. When the bound
+// cannot prove it (many rows about equally close), the rows within it are scored too.
 // Scores are exact; docs/PERFORMANCE.md ("Matching") has the arithmetic and the measurements.
 // Thread-safety: add() while building; afterwards immutable, and any number of threads may
 // search it at once.
@@ -67,7 +68,7 @@ class WatchlistMatrix {
   std::size_t entries() const;
   Metric metric() const { return metric_; }
   int dimension() const { return dimension_; }
-  // Bytes held for the templates (floats, 8-bit copy, per-row factors).
+  // Bytes held for the templates (floats, 4-bit copy, per-row factors).
   std::size_t template_bytes() const;
 
  private:
@@ -80,15 +81,15 @@ class WatchlistMatrix {
 
   Metric metric_;
   int dimension_;
-  int dims4_;  // groups of four dimensions in the 8-bit copy (zero-padded)
+  int dims8_;  // groups of eight dimensions in the 4-bit copy (zero-padded)
   // Exact copy.
   std::vector<float> values_;         // rows() x dimension_, row-major
   std::vector<double> squared_norms_; // per row
-  // 8-bit copy (int8_scan.h's layout) and per padded row: key = dot * probe_scale * factor - term.
+  // 4-bit copy (packed_scan.h's layout) and per padded row: key = dot * probe_scale * factor - term.
   std::vector<std::uint8_t> blocks_;
   std::vector<float> factor_;
   std::vector<float> term_;
-  // For the error bound of an 8-bit key: the largest row scale and L1 norm, and the largest
+  // For the error bound of a 4-bit key: the largest row scale and L1 norm, and the largest
   // magnitude of a key's parts (for float rounding).
   double max_row_scale_ = 0.0;
   double max_row_l1_ = 0.0;

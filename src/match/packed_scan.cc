@@ -1,10 +1,10 @@
-#include "match/int8_scan.h"
+#include "match/packed_scan.h"
 
 #include <immintrin.h>
 
 #include <atomic>
 
-namespace glassbox::int8 {
+namespace glassbox::packed {
 namespace {
 
 // The key of one row for one probe, from its exact integer dot product. The vector kernels do
@@ -15,18 +15,21 @@ inline float key_of(std::int32_t dot, std::int32_t offset, float probe_scale, fl
 
 void scan_portable(const RowSet& rows, std::size_t first_block, std::size_t block_count, const ProbeSet& probes,
                    std::vector<Candidate>& out) {
-  const std::size_t block_bytes = static_cast<std::size_t>(rows.dims4) * 64;
+  const std::size_t bytes = block_bytes(rows.dims8);
   for (std::size_t b = first_block; b < first_block + block_count; ++b) {
-    const std::uint8_t* block = rows.blocks + b * block_bytes;
+    const std::uint8_t* block = rows.blocks + b * bytes;
     for (int p = 0; p < probes.count; ++p) {
-      const std::int8_t* q = probes.bytes + static_cast<std::size_t>(p) * rows.dims4 * 4;
-      for (int j = 0; j < kBlockRows; ++j) {
+      const std::int8_t* q = probes.bytes + static_cast<std::size_t>(p) * rows.dims8 * 8;
+      for (std::size_t j = 0; j < static_cast<std::size_t>(kBlockRows); ++j) {
         std::int32_t dot = 0;
-        for (int k = 0; k < rows.dims4; ++k) {
-          const std::uint8_t* t = block + k * 64 + j * 4;
-          for (int i = 0; i < 4; ++i) dot += static_cast<std::int32_t>(t[i]) * q[k * 4 + i];
+        for (int g = 0; g < rows.dims8; ++g) {
+          const std::uint8_t* t = block + g * 64 + j * 4;
+          for (int i = 0; i < 4; ++i) {
+            dot += static_cast<std::int32_t>(t[i] & 0x0F) * q[g * 8 + i];
+            dot += static_cast<std::int32_t>(t[i] >> 4) * q[g * 8 + 4 + i];
+          }
         }
-        const std::size_t row = b * kBlockRows + static_cast<std::size_t>(j);
+        const std::size_t row = b * kBlockRows + j;
         const float key = key_of(dot, probes.offset[p], probes.scale[p], rows.factor[row], rows.term[row]);
         if (key >= probes.floor[p]) out.push_back({p, static_cast<std::uint32_t>(row), key});
       }
@@ -39,22 +42,25 @@ void scan_portable(const RowSet& rows, std::size_t first_block, std::size_t bloc
 template <int P>
 __attribute__((target("avx2,fma"))) void scan_avx2_fixed(const RowSet& rows, std::size_t first_block, std::size_t block_count,
                                                          const ProbeSet& probes, std::vector<Candidate>& out) {
-  const std::size_t block_bytes = static_cast<std::size_t>(rows.dims4) * 64;
+  const std::size_t bytes = block_bytes(rows.dims8);
   const std::int32_t* q[P];
-  for (int p = 0; p < P; ++p) q[p] = reinterpret_cast<const std::int32_t*>(probes.bytes + static_cast<std::size_t>(p) * rows.dims4 * 4);
+  for (int p = 0; p < P; ++p) q[p] = reinterpret_cast<const std::int32_t*>(probes.bytes + static_cast<std::size_t>(p) * rows.dims8 * 8);
   const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
   for (std::size_t b = first_block; b < first_block + block_count; ++b) {
-    const std::uint8_t* block = rows.blocks + b * block_bytes;
+    const std::uint8_t* block = rows.blocks + b * bytes;
     for (int half = 0; half < 2; ++half) {
       __m256i sum[P];
       for (int p = 0; p < P; ++p) sum[p] = _mm256_setzero_si256();
-      for (int k = 0; k < rows.dims4; ++k) {
-        const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + k * 64 + half * 32));
+      for (int g = 0; g < rows.dims8; ++g) {
+        const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + g * 64 + half * 32));
+        const __m256i lo = _mm256_and_si256(packed, low_nibbles);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
         for (int p = 0; p < P; ++p) {
-          // u8 x s8 pairs summed to 16 bits (|probe| <= 63 keeps them below saturation), then
-          // pairs of those to 32 bits: four products per row and lane.
-          const __m256i pairs = _mm256_maddubs_epi16(t, _mm256_set1_epi32(q[p][k]));
-          sum[p] = _mm256_add_epi32(sum[p], _mm256_madd_epi16(pairs, ones));
+          // u8 x s8 pairs summed to 16 bits, then pairs of those to 32: four products per row.
+          const __m256i a = _mm256_maddubs_epi16(lo, _mm256_set1_epi32(q[p][2 * g]));
+          const __m256i c = _mm256_maddubs_epi16(hi, _mm256_set1_epi32(q[p][2 * g + 1]));
+          sum[p] = _mm256_add_epi32(sum[p], _mm256_madd_epi16(_mm256_add_epi16(a, c), ones));
         }
       }
       const std::size_t row0 = b * kBlockRows + static_cast<std::size_t>(half) * 8;
@@ -81,18 +87,24 @@ template <int P>
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void scan_avx512_fixed(const RowSet& rows, std::size_t first_block,
                                                                                std::size_t block_count, const ProbeSet& probes,
                                                                                std::vector<Candidate>& out) {
-  const std::size_t block_bytes = static_cast<std::size_t>(rows.dims4) * 64;
+  const std::size_t bytes = block_bytes(rows.dims8);
   const std::int32_t* q[P];
-  for (int p = 0; p < P; ++p) q[p] = reinterpret_cast<const std::int32_t*>(probes.bytes + static_cast<std::size_t>(p) * rows.dims4 * 4);
+  for (int p = 0; p < P; ++p) q[p] = reinterpret_cast<const std::int32_t*>(probes.bytes + static_cast<std::size_t>(p) * rows.dims8 * 8);
+  const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
   for (std::size_t b = first_block; b < first_block + block_count; ++b) {
-    const std::uint8_t* block = rows.blocks + b * block_bytes;
+    const std::uint8_t* block = rows.blocks + b * bytes;
     __m512i sum[P];
     for (int p = 0; p < P; ++p) sum[p] = _mm512_setzero_si512();
-    for (int k = 0; k < rows.dims4; ++k) {
-      const __m512i t = _mm512_loadu_si512(block + k * 64);
-      // Four u8 x s8 products added to each of the 16 rows' sums, the probe's four bytes
-      // broadcast to every row.
-      for (int p = 0; p < P; ++p) sum[p] = _mm512_dpbusd_epi32(sum[p], t, _mm512_set1_epi32(q[p][k]));
+    for (int g = 0; g < rows.dims8; ++g) {
+      const __m512i packed = _mm512_loadu_si512(block + g * 64);
+      const __m512i lo = _mm512_and_si512(packed, low_nibbles);
+      const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles);
+      // Four u8 x s8 products added to each of the 16 rows' sums, twice, the probe's four
+      // bytes broadcast to every row.
+      for (int p = 0; p < P; ++p) {
+        sum[p] = _mm512_dpbusd_epi32(sum[p], lo, _mm512_set1_epi32(q[p][2 * g]));
+        sum[p] = _mm512_dpbusd_epi32(sum[p], hi, _mm512_set1_epi32(q[p][2 * g + 1]));
+      }
     }
     const std::size_t row0 = b * kBlockRows;
     const __m512 factor = _mm512_loadu_ps(rows.factor + row0);
@@ -202,4 +214,4 @@ bool use_kernel(const std::string& name) {
   return true;
 }
 
-}  // namespace glassbox::int8
+}  // namespace glassbox::packed
