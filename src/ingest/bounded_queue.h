@@ -1,6 +1,9 @@
-// DropOldestQueue: the bounded queue between a live camera and analysis. push() never blocks:
-// when the queue is full the oldest item is dropped and counted, so a camera that outruns the
-// analysis keeps delivering its newest frames and never stalls its decoder.
+// Bounded queues between a decoder and analysis.
+// DropOldestQueue: for a live camera. push() never blocks: when the queue is full the oldest
+// item is dropped and counted, so a camera that outruns the analysis keeps delivering its
+// newest frames and never stalls its decoder.
+// BlockingQueue: for a file, where every frame counts. push() waits for room, so a decoder
+// running ahead holds at most `capacity` frames.
 // Thread-safety: any number of producers and consumers.
 #pragma once
 
@@ -76,6 +79,52 @@ class DropOldestQueue {
   std::uint64_t dropped_ = 0; // guarded by mutex_
   std::uint64_t pushed_ = 0;  // guarded by mutex_
   bool closed_ = false;       // guarded by mutex_
+};
+
+template <typename T>
+class BlockingQueue {
+ public:
+  explicit BlockingQueue(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+
+  // Waits for room; false when the queue was closed (the item is discarded).
+  bool push(T item) {
+    std::unique_lock lock(mutex_);
+    room_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    if (closed_) return false;
+    items_.push_back(std::move(item));
+    lock.unlock();
+    ready_.notify_one();
+    return true;
+  }
+
+  // The oldest item, waiting for one; nullopt once closed and empty.
+  std::optional<T> pop() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    lock.unlock();
+    room_.notify_one();
+    return item;
+  }
+
+  // Wakes everyone waiting; later pushes are refused, queued items can still be popped.
+  void close() {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    ready_.notify_all();
+    room_.notify_all();
+  }
+
+ private:
+  const std::size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable ready_, room_;
+  std::deque<T> items_;  // guarded by mutex_
+  bool closed_ = false;  // guarded by mutex_
 };
 
 }  // namespace glassbox

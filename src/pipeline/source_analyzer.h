@@ -1,8 +1,10 @@
-// SourceAnalyzer: one source from start to end — grab every frame, decode only those the
-// analysis rate selects, and hand each to the FrameAnalyzer (detect, track, embed, match,
-// alert) with this source's tracker; count everything and report progress.
-// Thread-safety: one analyzer per thread; the detector and embedder are that thread's own; the
-// matrix is shared read-only; the sink must be thread-safe.
+// SourceAnalyzer: one source from start to end — decode every frame on a thread of its own,
+// a few frames ahead, hand on only those the analysis rate selects, and analyse each with the
+// FrameAnalyzer (detect, track, embed, match, alert) and this source's tracker; count
+// everything and report progress.
+// Thread-safety: one analyzer per thread (run() starts and joins its decoding thread, which
+// alone touches the source); the detector and embedder are that thread's own; the matrix is
+// shared read-only; the sink must be thread-safe.
 #pragma once
 
 #include <atomic>
