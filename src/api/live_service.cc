@@ -103,7 +103,9 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   });
   // One OpenCV thread per worker on a machine of as many cores (load_recognizers sizes the
   // pool): the workers are the parallelism, and OpenCV's own threads would only contend.
-  auto recognizers = load_recognizers(service->config_.workers, service->profile_, DetectorOptions{});
+  DetectorOptions detector;
+  detector.max_side = service->config_.detect_size;
+  auto recognizers = load_recognizers(service->config_.workers, service->profile_, detector);
   if (!recognizers) return recognizers.error();
   std::vector<LiveAnalyzer::Worker> workers;
   for (Recognizer& r : *recognizers) workers.push_back({std::move(r.detector), std::move(r.embedder)});
@@ -127,6 +129,7 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     for (const WebhookConfig& w : service->config_.webhooks) hooks.push_back(w.url);
     json details = {{"profile", service->config_.profile},
                     {"workers", service->config_.workers},
+                    {"detect_size", service->config_.detect_size},
                     {"evidence_retention_days", service->config_.evidence_retention_days},
                     {"cameras", cameras},
                     {"webhooks", hooks}};

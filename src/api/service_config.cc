@@ -42,7 +42,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
   static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
                                               "session_idle_s", "cookie_secure", "alert_retention_days",
-                                              "recordings_dir", "record_segment_s", "search_workers", "upload_retention_days"};
+                                              "recordings_dir", "record_segment_s", "search_workers", "upload_retention_days", "detect_size"};
   for (const auto& [key, value] : doc.items())
     if (!kKeys.count(key)) return Error{origin + ": " + key + ": unknown setting"};
   ServiceConfig config;
@@ -66,6 +66,9 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   auto workers = number_in<int>(doc, "workers", root + ": config", config.workers, 1, 64);
   if (!workers) return workers.error();
   config.workers = *workers;
+  auto detect_size = number_in<int>(doc, "detect_size", root + ": config", config.detect_size, 64, 4096);
+  if (!detect_size) return detect_size.error();
+  config.detect_size = *detect_size;
   auto retention = number_in<int>(doc, "evidence_retention_days", root + ": config", config.evidence_retention_days, 1, 3650);
   if (!retention) return retention.error();
   config.evidence_retention_days = *retention;

@@ -21,6 +21,7 @@ struct ServiceConfig {
   double session_idle_s = 1800.0;      // a browser session ends after this long unused
   bool cookie_secure = false;          // mark the session cookie Secure: set when clients reach serve over TLS
   int workers = 2;                    // shared inference workers, 1..64
+  int detect_size = 640;              // longer side of the image the detector sees, 64..4096 (docs/PERFORMANCE.md)
   int evidence_retention_days = 30;   // 1..3650
   int alert_retention_days = 365;     // decided alerts are deleted this long after they were raised; 1..36500
   int queue_frames = 8;               // per camera, 1..1000

@@ -35,5 +35,6 @@ void add_audit_command(CLI::App& app, int& exit_status);
 void add_transparency_command(CLI::App& app, int& exit_status);
 void add_user_command(CLI::App& app, int& exit_status);
 void add_search_command(CLI::App& app, int& exit_status);
+void add_bench_command(CLI::App& app, int& exit_status);
 
 }  // namespace glassbox::cli

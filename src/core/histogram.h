@@ -42,6 +42,10 @@ class LatencyHistogram {
     std::lock_guard lock(mutex_);
     return count_;
   }
+  double sum() const {
+    std::lock_guard lock(mutex_);
+    return sum_;
+  }
 
  private:
   mutable std::mutex mutex_;
