@@ -7,10 +7,13 @@
 namespace glassbox::packed {
 namespace {
 
-// The key of one row for one probe, from its exact integer dot product. The vector kernels do
-// the same operations in the same order, so every path gives the same float.
-inline float key_of(std::int32_t dot, std::int32_t offset, float probe_scale, float factor, float term) {
-  return static_cast<float>(dot - offset) * (factor * probe_scale) - term;
+// The bound of one row for one probe, from its exact integer dot product: the approximate key
+// plus the row's quantisation slack. The vector kernels do the same operations in the same
+// order, so every path gives the same float.
+inline float bound_of(std::int32_t dot, const ProbeSet& probes, int p, const RowSet& rows, std::size_t row) {
+  const float key = static_cast<float>(dot - probes.offset[p]) * (rows.factor[row] * probes.scale[p]) - rows.term[row];
+  const float slack = (probes.scale[p] * rows.alpha[row] + probes.half_l1[p] * rows.factor[row]) + probes.margin[p];
+  return key + slack;
 }
 
 void scan_portable(const RowSet& rows, std::size_t first_block, std::size_t block_count, const ProbeSet& probes,
@@ -30,8 +33,8 @@ void scan_portable(const RowSet& rows, std::size_t first_block, std::size_t bloc
           }
         }
         const std::size_t row = b * kBlockRows + j;
-        const float key = key_of(dot, probes.offset[p], probes.scale[p], rows.factor[row], rows.term[row]);
-        if (key >= probes.floor[p]) out.push_back({p, static_cast<std::uint32_t>(row), key});
+        const float bound = bound_of(dot, probes, p, rows, row);
+        if (bound >= probes.floor[p]) out.push_back({p, static_cast<std::uint32_t>(row), bound});
       }
     }
   }
@@ -66,13 +69,18 @@ __attribute__((target("avx2,fma"))) void scan_avx2_fixed(const RowSet& rows, std
       const std::size_t row0 = b * kBlockRows + static_cast<std::size_t>(half) * 8;
       const __m256 factor = _mm256_loadu_ps(rows.factor + row0);
       const __m256 term = _mm256_loadu_ps(rows.term + row0);
+      const __m256 alpha = _mm256_loadu_ps(rows.alpha + row0);
       for (int p = 0; p < P; ++p) {
         const __m256 dot = _mm256_cvtepi32_ps(_mm256_sub_epi32(sum[p], _mm256_set1_epi32(probes.offset[p])));
-        const __m256 key = _mm256_sub_ps(_mm256_mul_ps(dot, _mm256_mul_ps(factor, _mm256_set1_ps(probes.scale[p]))), term);
-        int mask = _mm256_movemask_ps(_mm256_cmp_ps(key, _mm256_set1_ps(probes.floor[p]), _CMP_GE_OQ));
+        const __m256 scale = _mm256_set1_ps(probes.scale[p]);
+        const __m256 key = _mm256_sub_ps(_mm256_mul_ps(dot, _mm256_mul_ps(factor, scale)), term);
+        const __m256 slack = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(scale, alpha), _mm256_mul_ps(_mm256_set1_ps(probes.half_l1[p]), factor)),
+                                           _mm256_set1_ps(probes.margin[p]));
+        const __m256 bound = _mm256_add_ps(key, slack);
+        int mask = _mm256_movemask_ps(_mm256_cmp_ps(bound, _mm256_set1_ps(probes.floor[p]), _CMP_GE_OQ));
         if (mask == 0) continue;
         alignas(32) float keys[8];
-        _mm256_store_ps(keys, key);
+        _mm256_store_ps(keys, bound);
         while (mask != 0) {
           const int j = __builtin_ctz(static_cast<unsigned>(mask));
           out.push_back({p, static_cast<std::uint32_t>(row0 + static_cast<std::size_t>(j)), keys[j]});
@@ -109,14 +117,19 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void scan_avx512_fixed(co
     const std::size_t row0 = b * kBlockRows;
     const __m512 factor = _mm512_loadu_ps(rows.factor + row0);
     const __m512 term = _mm512_loadu_ps(rows.term + row0);
+    const __m512 alpha = _mm512_loadu_ps(rows.alpha + row0);
     for (int p = 0; p < P; ++p) {
       // (The masked form: GCC 12 warns about the unmasked one's undefined pass-through operand.)
       const __m512 dot = _mm512_mask_cvtepi32_ps(_mm512_setzero_ps(), 0xFFFF, _mm512_sub_epi32(sum[p], _mm512_set1_epi32(probes.offset[p])));
-      const __m512 key = _mm512_sub_ps(_mm512_mul_ps(dot, _mm512_mul_ps(factor, _mm512_set1_ps(probes.scale[p]))), term);
-      __mmask16 mask = _mm512_cmp_ps_mask(key, _mm512_set1_ps(probes.floor[p]), _CMP_GE_OQ);
+      const __m512 scale = _mm512_set1_ps(probes.scale[p]);
+      const __m512 key = _mm512_sub_ps(_mm512_mul_ps(dot, _mm512_mul_ps(factor, scale)), term);
+      const __m512 slack = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(scale, alpha), _mm512_mul_ps(_mm512_set1_ps(probes.half_l1[p]), factor)),
+                                         _mm512_set1_ps(probes.margin[p]));
+      const __m512 bound = _mm512_add_ps(key, slack);
+      __mmask16 mask = _mm512_cmp_ps_mask(bound, _mm512_set1_ps(probes.floor[p]), _CMP_GE_OQ);
       if (mask == 0) continue;
       alignas(64) float keys[16];
-      _mm512_store_ps(keys, key);
+      _mm512_store_ps(keys, bound);
       while (mask != 0) {
         const int j = __builtin_ctz(static_cast<unsigned>(mask));
         out.push_back({p, static_cast<std::uint32_t>(row0 + static_cast<std::size_t>(j)), keys[j]});

@@ -1,7 +1,9 @@
-// The kernel under WatchlistMatrix: approximate keys of every template row for a few probes at
-// once, from a 4-bit copy of the templates (half a byte per value: an eighth of the bytes of a
-// float scan, which on this class of machine is what bounds a scan of a large watchlist), and
-// only the rows whose key reaches a floor handed back.
+// The kernel under WatchlistMatrix: for every template row and a few probes at once, an upper
+// bound of the row's key (higher is closer) from a 4-bit copy of the templates — half a byte
+// per value, an eighth of the bytes of a float scan, which on this class of machine is what
+// bounds a scan of a large watchlist — and only the rows whose bound reaches a floor handed back.
+// The bound is the approximate key from the quantised values plus the most the two
+// quantisations can have moved it for that row (docs/PERFORMANCE.md, "Matching").
 //
 // Layout (docs/PERFORMANCE.md, "Matching"): rows in blocks of 16; inside a block, for each
 // group of eight dimensions, 64 bytes: the 16 rows' four bytes side by side, byte i of a row
@@ -33,26 +35,31 @@ inline constexpr int kProbeMax = 127;      // probe bytes lie in [-127, 127]
 struct Candidate {
   int probe = 0;
   std::uint32_t row = 0;
-  float key = 0.0f;  // approximate: higher is closer
+  float bound = 0.0f;  // the row's true key is at most this
 };
 
 // What one scan needs about the probes: their bytes (dims8 * 8 each, padded with zeros), and
-// for each: 8 x the sum of its bytes, its scale, and the floor below which rows are skipped.
+// for each: 8 x the sum of its bytes, its scale, half its L1 norm, a margin for float rounding, and
+// the floor below which rows are skipped.
 struct ProbeSet {
   const std::int8_t* bytes = nullptr;
   const std::int32_t* offset = nullptr;
   const float* scale = nullptr;
+  const float* half_l1 = nullptr;
+  const float* margin = nullptr;
   const float* floor = nullptr;
   int count = 0;  // 1..kMaxProbes
 };
 
-// The matrix side: the blocks, and per row (padded to whole blocks) the factor and the term of
-// key = (dot - offset) * probe_scale * row_factor - row_term. Padding rows have factor 0 and
-// term +infinity, so they never reach a floor.
+// The matrix side: the blocks, and per row (padded to whole blocks)
+//   bound = (dot - offset) * probe_scale * factor - term            (the approximate key)
+//         + (probe_scale * alpha + probe_half_l1 * factor) + margin  (its slack)
+// Padding rows have factor 0 and term +infinity, so they never reach a floor.
 struct RowSet {
   const std::uint8_t* blocks = nullptr;
   const float* factor = nullptr;
   const float* term = nullptr;
+  const float* alpha = nullptr;
   int dims8 = 0;  // groups of eight dimensions
 };
 
@@ -65,7 +72,7 @@ inline std::size_t nibble_byte(int k, std::size_t lane) {
 inline int nibble_half(int k) { return (k % 8) / 4; }
 
 // Scans blocks [first_block, first_block + block_count), appending to `out` every (probe, row)
-// whose key reaches that probe's floor.
+// whose bound reaches that probe's floor.
 void scan(const RowSet& rows, std::size_t first_block, std::size_t block_count, const ProbeSet& probes, std::vector<Candidate>& out);
 
 // The instruction set scan() uses on this processor: "avx512-vnni", "avx2" or "portable".

@@ -11,14 +11,14 @@
 namespace glassbox {
 namespace {
 
-// Rows kept from the 4-bit scan for each probe and scored exactly. The bound usually proves
+// Rows kept from the 4-bit scan for each probe and scored exactly. The bounds usually prove
 // the answer from far fewer; more only matter when many rows are about equally close.
 constexpr std::size_t kCandidates = 32;
-// Blocks scanned between two updates of the floors (the heaps' lowest keys).
+// Blocks scanned between two updates of the floors (the heaps' lowest bounds).
 constexpr std::size_t kChunkBlocks = 128;
 // Below this many blocks a search runs on the calling thread alone.
 constexpr std::size_t kMinBlocksPerThread = 2048;
-// The lowest floor: padding rows' keys (-infinity) stay below it.
+// The lowest floor: padding rows' bounds (-infinity) stay below it.
 constexpr float kNoFloor = std::numeric_limits<float>::lowest();
 
 // The key ranks rows "higher is closer" in both metrics: the dot product for cosine, and
@@ -26,10 +26,10 @@ constexpr float kNoFloor = std::numeric_limits<float>::lowest();
 double key_factor(Metric metric) { return metric == Metric::kEuclidean ? 2.0 : 1.0; }
 
 struct Heap {
-  std::vector<packed::Candidate> items;  // a min-heap on key: the lowest is dropped first
+  std::vector<packed::Candidate> items;  // a min-heap on the bound: the lowest is dropped first
   bool overflowed = false;             // some row was left out for being below the kept ones
 
-  static bool lower(const packed::Candidate& a, const packed::Candidate& b) { return a.key > b.key; }
+  static bool lower(const packed::Candidate& a, const packed::Candidate& b) { return a.bound > b.bound; }
   void push(const packed::Candidate& c) {
     items.push_back(c);
     std::push_heap(items.begin(), items.end(), lower);
@@ -40,7 +40,7 @@ struct Heap {
     }
   }
   bool full() const { return items.size() >= kCandidates; }
-  float lowest() const { return items.front().key; }
+  float lowest() const { return items.front().bound; }
 };
 
 }  // namespace
@@ -53,7 +53,8 @@ struct WatchlistMatrix::Query {
   std::vector<std::int8_t> bytes;
   std::int32_t offset = 0;
   float scale = 0.0f;
-  double bound = 0.0;                  // |true key - 4-bit key| is at most this for every row
+  float half_l1 = 0.0f;
+  float margin = 0.0f;                 // float rounding of a bound
   double squared = 0.0;
   bool valid = false;
   std::optional<MatchResult> result;
@@ -69,6 +70,7 @@ void WatchlistMatrix::reserve(std::size_t rows) {
   blocks_.reserve(padded / packed::kBlockRows * packed::block_bytes(dims8_));
   factor_.reserve(padded);
   term_.reserve(padded);
+  alpha_.reserve(padded);
   entry_ids_.reserve(rows);
   subjects_.reserve(rows);
   scopes_.reserve(rows);
@@ -92,6 +94,7 @@ Status WatchlistMatrix::add(const WatchlistTemplate& row) {
     blocks_.resize(blocks_.size() + packed::block_bytes(dims8_), 0);
     factor_.resize(factor_.size() + packed::kBlockRows, 0.0f);
     term_.resize(term_.size() + packed::kBlockRows, std::numeric_limits<float>::infinity());
+    alpha_.resize(alpha_.size() + packed::kBlockRows, 0.0f);
   }
   // Symmetric 4-bit quantisation with the row's own scale; stored offset by 8 (unsigned).
   const double scale = largest > 0.0 ? largest / packed::kTemplateMax : 0.0;
@@ -105,8 +108,11 @@ Status WatchlistMatrix::add(const WatchlistTemplate& row) {
   }
   factor_[r] = static_cast<float>(key_factor(metric_) * scale);
   term_[r] = metric_ == Metric::kEuclidean ? static_cast<float>(squared) : 0.0f;
-  max_row_scale_ = std::max(max_row_scale_, scale);
-  max_row_l1_ = std::max(max_row_l1_, l1);
+  // Each quantisation moves a value by at most half its scale, so for probe p (scale s_p):
+  // |p.t - quantised dot| <= |t|_1 s_p / 2 + |p|_1 s_t / 2 + d s_p s_t / 4; the row's share of that
+  // (times the key's factor c) is alpha per unit of s_p, and c s_t / 2 = factor / 2 per unit of |p|_1.
+  const double c = key_factor(metric_);
+  alpha_[r] = static_cast<float>(c * (l1 / 2.0 + dimension_ * scale / 4.0));
   max_row_norm_ = std::max(max_row_norm_, std::sqrt(squared));
 
   values_.insert(values_.end(), row.vector.begin(), row.vector.end());
@@ -121,7 +127,7 @@ std::size_t WatchlistMatrix::entries() const { return std::set<std::int64_t>(ent
 
 std::size_t WatchlistMatrix::template_bytes() const {
   return values_.size() * sizeof(float) + squared_norms_.size() * sizeof(double) + blocks_.size() +
-         (factor_.size() + term_.size()) * sizeof(float);
+         (factor_.size() + term_.size() + alpha_.size()) * sizeof(float);
 }
 
 bool WatchlistMatrix::in_scope(std::size_t row, const std::string& camera) const {
@@ -185,12 +191,9 @@ std::vector<std::optional<MatchResult>> WatchlistMatrix::search(const std::vecto
       sum += static_cast<std::int32_t>(b);
     }
     q.offset = packed::kTemplateOffset * sum;
-    // Each of the two quantisations moves a value by at most half its scale:
-    // |p.t - (quantised dot)| <= |t|_1 s_p / 2 + |p|_1 s_t / 2 + d s_p s_t / 4, with the largest row
-    // scale and L1 norm standing for every row. A margin covers float rounding of the key.
-    const double quantisation = max_row_l1_ * scale / 2.0 + l1 * max_row_scale_ / 2.0 + dimension_ * scale * max_row_scale_ / 4.0;
-    const double rounding = 1e-5 * (c * std::sqrt(squared) * max_row_norm_ + max_row_norm_ * max_row_norm_ + 1.0);
-    q.bound = c * quantisation + rounding;
+    q.half_l1 = static_cast<float>(l1 / 2.0);
+    // Float rounding of a bound: a few units in the last place of its parts, with room to spare.
+    q.margin = static_cast<float>(1e-5 * (c * std::sqrt(squared) * max_row_norm_ + max_row_norm_ * max_row_norm_ + 1.0));
     if (threshold) {
       if (metric_ == Metric::kEuclidean) {
         q.threshold_key = *threshold >= 0.0 ? squared - *threshold * *threshold : std::numeric_limits<double>::infinity();
@@ -222,29 +225,32 @@ void WatchlistMatrix::search_group(const std::vector<Query*>& queries, const std
   std::vector<std::int8_t> bytes(static_cast<std::size_t>(count) * dims8_ * 8);
   std::vector<std::int32_t> offsets(static_cast<std::size_t>(count));
   std::vector<float> scales(static_cast<std::size_t>(count));
+  std::vector<float> half_l1s(static_cast<std::size_t>(count)), margins(static_cast<std::size_t>(count));
   std::vector<float> base_floor(static_cast<std::size_t>(count));
   for (std::size_t p = 0; p < queries.size(); ++p) {
     const Query& q = *queries[p];
     std::copy(q.bytes.begin(), q.bytes.end(), bytes.begin() + static_cast<std::ptrdiff_t>(p) * dims8_ * 8);
     offsets[p] = q.offset;
     scales[p] = q.scale;
-    // Rows whose 4-bit key is below the threshold by more than the bound cannot match.
-    base_floor[p] = q.threshold_key ? static_cast<float>(*q.threshold_key - q.bound) : kNoFloor;
+    half_l1s[p] = q.half_l1;
+    margins[p] = q.margin;
+    // Rows whose bound is below the threshold cannot match.
+    base_floor[p] = q.threshold_key ? static_cast<float>(*q.threshold_key) : kNoFloor;
   }
-  const packed::RowSet row_set{blocks_.data(), factor_.data(), term_.data(), dims8_};
+  const packed::RowSet row_set{blocks_.data(), factor_.data(), term_.data(), alpha_.data(), dims8_};
 
   // Scans blocks [from, to) into one heap per probe, raising each probe's floor to its heap's
   // lowest key once the heap is full.
   auto scan_range = [&](std::size_t from, std::size_t to, std::vector<Heap>& heaps) {
     std::vector<float> floors = base_floor;
     std::vector<packed::Candidate> found;
-    const packed::ProbeSet probe_set{bytes.data(), offsets.data(), scales.data(), floors.data(), count};
+    const packed::ProbeSet probe_set{bytes.data(), offsets.data(), scales.data(), half_l1s.data(), margins.data(), floors.data(), count};
     for (std::size_t b = from; b < to; b += kChunkBlocks) {
       found.clear();
       packed::scan(row_set, b, std::min(kChunkBlocks, to - b), probe_set, found);
       for (const packed::Candidate& c : found) {
         const auto p = static_cast<std::size_t>(c.probe);
-        if (c.key < floors[p] || c.row >= rows() || !in_scope(c.row, camera)) continue;
+        if (c.bound < floors[p] || c.row >= rows() || !in_scope(c.row, camera)) continue;
         heaps[p].push(c);
         if (heaps[p].full()) floors[p] = std::max(floors[p], heaps[p].lowest());
       }
@@ -287,18 +293,15 @@ void WatchlistMatrix::search_group(const std::vector<Query*>& queries, const std
       }
     };
     for (const auto& c : heap.items) consider(c.row);
-    // Every row left out has a 4-bit key at most the heap's lowest, so a true key at most that
-    // plus the bound. If that cannot reach the best exact key (nor the threshold), the answer
-    // stands; otherwise every row within the bound of it is scored.
+    // Every row left out has a bound, and so a true key, at most the heap's lowest. If that is
+    // below the best exact key (and the threshold), the answer stands; otherwise every row
+    // whose bound reaches them is scored too.
     const double needed = std::max(best_key, q.threshold_key.value_or(-std::numeric_limits<double>::infinity()));
-    if (heap.overflowed && !heap.items.empty() && static_cast<double>(heap.lowest()) + q.bound >= needed) {
+    if (heap.overflowed && !heap.items.empty() && static_cast<double>(heap.lowest()) >= needed) {
       ++work.rescans;
-      std::vector<std::int8_t> one(q.bytes);
-      const std::int32_t offset = q.offset;
-      const float scale = q.scale;
-      const float floor = static_cast<float>(needed - q.bound);
+      const float floor = static_cast<float>(needed);
       std::vector<packed::Candidate> found;
-      const packed::ProbeSet probe_set{one.data(), &offset, &scale, &floor, 1};
+      const packed::ProbeSet probe_set{q.bytes.data(), &q.offset, &q.scale, &q.half_l1, &q.margin, &floor, 1};
       for (std::size_t b = 0; b < blocks; b += kChunkBlocks) {
         found.clear();
         packed::scan(row_set, b, std::min(kChunkBlocks, blocks - b), probe_set, found);

@@ -5,10 +5,11 @@
 // scan kernel's block layout (match/packed_scan.h), an eighth of the bytes: a scan of a large
 // list is bound by memory bandwidth, so bytes per row are its cost. A search reads the 4-bit
 // copy once for up to eight probes, keeps the few rows that come close, and scores those
-// exactly from the floats. The answer is still the exact one: each 4-bit key is within a bound
-// of the true key (from the two quantisation steps), and the rows left out are only those the
-// bound proves cannot beat the best exact score, or cannot reach the threshold. When the bound
-// cannot prove it (many rows about equally close), the rows within it are scored too.
+// exactly from the floats. The answer is still the exact one: the scan gives each row an upper
+// bound of its true key (the quantised key plus the most the two quantisations can have moved
+// it, for that row), and the rows left out are only those whose bound proves they cannot beat
+// the best exact score, or cannot reach the threshold. When the bounds cannot prove it (many
+// rows about equally close), every row whose bound reaches the best is scored too.
 // Scores are exact; docs/PERFORMANCE.md ("Matching") has the arithmetic and the measurements.
 // Thread-safety: add() while building; afterwards immutable, and any number of threads may
 // search it at once.
@@ -39,7 +40,7 @@ struct MatchResult {
 // How much work a search did, for the benchmark and the tests.
 struct MatchWork {
   std::int64_t candidates = 0;  // rows scored exactly
-  std::int64_t rescans = 0;     // searches the bound could not settle from the first candidates
+  std::int64_t rescans = 0;     // searches the bounds could not settle from the first candidates
 };
 
 class WatchlistMatrix {
@@ -89,11 +90,9 @@ class WatchlistMatrix {
   std::vector<std::uint8_t> blocks_;
   std::vector<float> factor_;
   std::vector<float> term_;
-  // For the error bound of a 4-bit key: the largest row scale and L1 norm, and the largest
-  // magnitude of a key's parts (for float rounding).
-  double max_row_scale_ = 0.0;
-  double max_row_l1_ = 0.0;
-  double max_row_norm_ = 0.0;
+  // ... and the row's quantisation slack: bound = key + probe_scale * alpha + probe_l1 / 2 * factor.
+  std::vector<float> alpha_;
+  double max_row_norm_ = 0.0;  // for the margin of float rounding
   // Row metadata.
   std::vector<std::int64_t> entry_ids_;
   std::vector<std::string> subjects_;
