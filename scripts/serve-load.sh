@@ -4,14 +4,18 @@
 # Prints, per camera and in total: frames decoded and analysed per second, frames dropped, and
 # the service's resident memory (total, and per camera above a no-camera baseline).
 #   scripts/serve-load.sh [CAMERAS=4] [SECONDS=60] [RATE=5] [WORKERS=2] [DETECT_SIZE=640]
+#   GLASSBOX_BIN=/path/to/other/glassbox scripts/serve-load.sh ...   # another build, for a before/after
 # The clip is made once with FFmpeg from ../shared/data/video/walking (upscaled to 1920x1080,
 # 25 fps, camera-like: x264 veryfast at 4 Mbit/s, a keyframe every 2 s, no B-frames) into
 # build/bench/, as `glassbox bench` makes it. This is the whole service over HTTP, a cross-check
 # of the bench's in-process camera trials (docs/PERFORMANCE.md).
 set -euo pipefail
 cameras=${1:-4}; seconds=${2:-60}; rate=${3:-5}; workers=${4:-2}; detect_size=${5:-640}
+# Set only when asked for, so GLASSBOX_BIN can point at a build from before the setting existed.
+detect_setting=""
+[ -n "${5:-}" ] && detect_setting="\"detect_size\": $detect_size, "
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$root/build/src/glassbox
+bin=${GLASSBOX_BIN:-$root/build/src/glassbox}
 data=${GLASSBOX_DATA:-$root/../shared/data}
 bench=$root/build/bench
 mkdir -p "$bench"
@@ -40,7 +44,7 @@ start_serve() {  # config file
 }
 
 # Baseline: the service with its workers and models, no camera.
-echo "{\"workers\": $workers, \"detect_size\": $detect_size, \"cameras\": []}" >"$work/empty.json"
+echo "{\"workers\": $workers, $detect_setting\"cameras\": []}" >"$work/empty.json"
 start_serve "$work/empty.json"; sleep 3
 baseline=$(rss_kib $pid)
 kill -TERM $pid; wait $pid || true
@@ -49,7 +53,7 @@ list=""
 for i in $(seq 1 "$cameras"); do
   list+="${list:+,}{\"name\": \"cam$i\", \"url\": \"$clip\", \"loop\": true, \"rate\": $rate}"
 done
-echo "{\"workers\": $workers, \"detect_size\": $detect_size, \"queue_frames\": 8, \"cameras\": [$list]}" >"$work/config.json"
+echo "{\"workers\": $workers, $detect_setting\"queue_frames\": 8, \"cameras\": [$list]}" >"$work/config.json"
 start_serve "$work/config.json"
 sleep 15
 metric() { curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m"\\{" {split($1, a, "\""); print a[2], $2}' | sort; }

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -264,12 +265,18 @@ Result<CameraTrial> run_camera_trial(const std::vector<std::string>& clips, cons
   } else if (t.analysed_fps < 0.95 * want_analysed) {
     t.why_not = "analysis fell behind its rate";
   }
-  t.sustained = t.why_not.empty();
   {
     std::lock_guard lock(latency_mutex);
     t.frame_latency_p50_ms = 1000.0 * percentile(frame_latencies, 50.0);
     t.frame_latency_p99_ms = 1000.0 * percentile(frame_latencies, 99.0);
   }
+  if (t.why_not.empty() && t.frame_latency_p99_ms > 1000.0 * options.max_p99_latency_s) {
+    char text[96];
+    std::snprintf(text, sizeof text, "analysis lags: 99 %% of frames within %.2f s, more than %.2f s", t.frame_latency_p99_ms / 1000.0,
+                  options.max_p99_latency_s);
+    t.why_not = text;
+  }
+  t.sustained = t.why_not.empty();
   auto alerts = sink.latencies();
   t.alerts = alerts.size();
   t.alert_latency_p50_ms = 1000.0 * percentile(alerts, 50.0);
