@@ -41,16 +41,23 @@ Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const Fram
   landmarks.reserve(to_embed.size());
   for (const TrackAssignment& a : to_embed) landmarks.push_back(faces[a.detection].landmarks);
   auto vectors = embed_faces(embedder_, frame, landmarks);
+  // The frame's templates are matched together: one pass over the watchlist for all of them.
+  std::vector<std::vector<float>> templates;
+  std::vector<std::size_t> embedded;  // index into to_embed of each template
   for (std::size_t i = 0; i < to_embed.size(); ++i) {
-    const TrackAssignment& a = to_embed[i];
-    const DetectedFace& face = faces[a.detection];
-    const auto& vector = vectors[i];
-    if (!vector) {
-      counts.errors.push_back(vector.error().within(source));
+    if (!vectors[i]) {
+      counts.errors.push_back(vectors[i].error().within(source));
       continue;
     }
     ++counts.faces_embedded;
-    const auto match = watchlist.best_match(*vector, options.threshold, source);
+    templates.push_back(std::move(*vectors[i]));
+    embedded.push_back(i);
+  }
+  const auto matches = watchlist.best_matches(templates, options.threshold, source);
+  for (std::size_t k = 0; k < embedded.size(); ++k) {
+    const TrackAssignment& a = to_embed[embedded[k]];
+    const DetectedFace& face = faces[a.detection];
+    const auto& match = matches[k];
     if (!match) continue;
     tracker.mark_matched(a.track_id);
     Alert alert;
