@@ -144,19 +144,7 @@ Result<double> service_memory_per_camera(const std::vector<std::string>& clips, 
   return (*with - *none) / cameras;
 }
 
-double resident_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      double kib = 0.0;
-      status >> kib;
-      return kib / 1024.0;
-    }
-    std::getline(status, key);
-  }
-  return 0.0;
-}
+double resident_mib() { return resident_mib_of(getpid()); }
 
 double percentile(std::vector<double>& values, double p) {
   if (values.empty()) return 0.0;

@@ -12,17 +12,12 @@ extern "C" {
 
 #include "core/dates.h"
 #include "ingest/frame_source.h"
+#include "ingest/libav_error.h"
 
 namespace glassbox {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string av_message(int code) {
-  char text[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, text, sizeof text);
-  return text;
-}
 
 std::int64_t unix_ms_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();

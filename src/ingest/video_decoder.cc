@@ -15,17 +15,12 @@ extern "C" {
 }
 
 #include "ingest/frame_source.h"
+#include "ingest/libav_error.h"
 
 namespace glassbox {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string av_message(int code) {
-  char text[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, text, sizeof text);
-  return text;
-}
 
 // A blocking libavformat call (connect, read) gives up once its deadline passes: FFmpeg polls
 // this callback while it waits.
