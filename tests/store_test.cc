@@ -211,9 +211,18 @@ TEST_F(StoreTest, PlaintextTemplatesOfAnOlderDatabaseAreEncryptedByTheMigration)
       "CREATE TABLE entry_templates (id INTEGER PRIMARY KEY, entry_id INTEGER NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE, "
       "profile TEXT NOT NULL, dimension INTEGER NOT NULL, vector BLOB NOT NULL, photo_name TEXT NOT NULL, photo_sha256 TEXT NOT NULL);"
       "INSERT INTO watchlist_entries VALUES (1, 'P', 'W', 'S', 'alice', 1, " + std::to_string(kExpiry) + ", 'active', 'bob', 1, NULL, NULL, NULL);"
-      // Of the other tables of version 4, the one a later migration changes (version 9).
+      // Of the other tables of version 4, those later migrations change (cameras: version 9;
+      // alerts, rebuilt by version 10, with an alert and its evidence that must survive it).
       "CREATE TABLE cameras (name TEXT PRIMARY KEY, url TEXT NOT NULL, rate_fps REAL NOT NULL, min_face_px INTEGER NOT NULL, "
       "enabled INTEGER NOT NULL, loop INTEGER NOT NULL, stall_timeout_s REAL NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+      "CREATE TABLE alerts (id INTEGER PRIMARY KEY, entry_id INTEGER NOT NULL REFERENCES watchlist_entries(id), camera TEXT NOT NULL, "
+      "profile TEXT NOT NULL, score REAL NOT NULL, threshold REAL NOT NULL, stream_time_s REAL NOT NULL, frame_index INTEGER NOT NULL, "
+      "track INTEGER NOT NULL, box_x INTEGER NOT NULL, box_y INTEGER NOT NULL, box_w INTEGER NOT NULL, box_h INTEGER NOT NULL, "
+      "raised_at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'open', decided_by TEXT, decided_at INTEGER, dismiss_reason TEXT);"
+      "CREATE TABLE alert_evidence (alert_id INTEGER PRIMARY KEY REFERENCES alerts(id) ON DELETE CASCADE, face_jpeg BLOB NOT NULL, "
+      "purge_after INTEGER NOT NULL);"
+      "INSERT INTO alerts VALUES (7, 1, 'gate', 'p', 0.3, 0.4, 1.5, 15, 1, 10, 10, 50, 50, 100, 'open', NULL, NULL, NULL);"
+      "INSERT INTO alert_evidence VALUES (7, x'ffd8ffd9', 9999999999);"
       "PRAGMA user_version = 4;";
   ASSERT_EQ(sqlite3_exec(raw, ddl.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_stmt* insert = nullptr;
@@ -233,6 +242,18 @@ TEST_F(StoreTest, PlaintextTemplatesOfAnOlderDatabaseAreEncryptedByTheMigration)
   EXPECT_EQ(loaded->front().vector, v);
   for (const std::string& file : {db, db + "-wal"})
     EXPECT_EQ(test::read_file(file).find(pattern), std::string::npos) << "plaintext left in " << file;
+  // The alert and its evidence came through the rebuild of version 10; ids are never reused.
+  sqlite3* after = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &after), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(after, "SELECT a.camera, length(e.face_jpeg), (SELECT sql FROM sqlite_master WHERE name = 'alerts') "
+                                      "FROM alerts a JOIN alert_evidence e ON e.alert_id = a.id WHERE a.id = 7", -1, &q, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "gate");
+  EXPECT_EQ(sqlite3_column_int(q, 1), 4);
+  EXPECT_NE(std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, 2))).find("AUTOINCREMENT"), std::string::npos);
+  sqlite3_finalize(q);
+  sqlite3_close(after);
 }
 
 TEST_F(StoreTest, AFailedTemplateWriteLeavesNoEntry) {

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/owner_file.h"
+
 namespace glassbox::audit {
 namespace {
 
@@ -120,21 +122,17 @@ Result<KeyPair> load_or_create_keys(const std::string& database, bool create_if_
   KeyPair pair;
   if (!have_secret && !have_public && create_if_missing) {
     crypto_sign_keypair(pair.public_key.data(), pair.secret_key.data());
-    // The secret key file is created owner-only before anything is written to it.
-    const mode_t old_mask = umask(077);
-    {
-      std::ofstream out(secret_file, std::ios::trunc);
-      out << hex(pair.secret_key) << "\n";
-      if (!out) {
-        umask(old_mask);
-        return Error{secret_file.string() + ": cannot write the audit signing key"};
-      }
+    // Owner-only from its creation, and created once even when two processes start together:
+    // the loser uses the winner's key.
+    auto created = create_owner_only_once(secret_file, hex(pair.secret_key) + "\n");
+    if (!created) return created.error().within("cannot write the audit signing key");
+    if (*created) {
+      std::ofstream pub(public_file, std::ios::trunc);
+      pub << hex(pair.public_key) << "\n";
+      if (!pub) return Error{public_file.string() + ": cannot write the audit public key"};
+      return pair;
     }
-    umask(old_mask);
-    std::ofstream pub(public_file, std::ios::trunc);
-    pub << hex(pair.public_key) << "\n";
-    if (!pub) return Error{public_file.string() + ": cannot write the audit public key"};
-    return pair;
+    return load_or_create_keys(database, false);
   }
   if (!have_secret)
     return Error{secret_file.string() + ": the audit signing key is missing; without it nothing that must be audited can be done"};

@@ -1,5 +1,6 @@
 // glassbox: one binary, one subcommand per job. This file only wires the subcommands together
 // and installs the interrupt handler.
+#include <sys/stat.h>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -30,6 +31,9 @@ extern "C" void on_signal(int) { glassbox::cli::interrupted().store(true); }
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything Glassbox writes (the database with its evidence and password hashes, keys,
+  // recordings, uploads, exports) is for the account that runs it: docs/security.md.
+  ::umask(077);
   CLI::App app{"Glassbox: accountable face recognition for video — watchlist alerts with a legal basis, "
                "an approver and an expiry for every entry, and no trace of anyone else."};
   app.require_subcommand(1);

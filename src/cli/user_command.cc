@@ -11,8 +11,9 @@ namespace glassbox::cli {
 namespace {
 
 struct UserArgs {
-  std::string data_dir, db, name, label = "cli";
+  std::string data_dir, db, name, label = "cli", reason;
   std::vector<std::string> roles;
+  int days = 90;
 };
 
 Result<std::string> database_path(const UserArgs& a) { return database_option(a.db, a.data_dir, /*must_exist=*/false); }
@@ -52,10 +53,29 @@ int run_token(const UserArgs& a) {
   if (!path) return fail(path.error().message);
   auto store = SqliteUserStore::open(*path);
   if (!store) return fail(store.error().message);
-  auto token = (*store)->create_api_token(a.name, a.label, "cli", now_utc());
+  if (a.days < 1 || a.days > 3650) return fail("--days: from 1 to 3650");
+  const UnixSeconds now = now_utc();
+  auto token = (*store)->create_api_token(a.name, a.label, now + static_cast<UnixSeconds>(a.days) * 86400, "cli", now);
   if (!token) return fail(token.error().message);
-  std::cout << *token << "\n";
-  std::cerr << "API token for " << a.name << " (shown once; send it as Authorization: Bearer ...)\n";
+  std::cout << token->token << "\n";
+  std::cerr << "API token " << token->info.id << " for " << a.name << ", valid until " << format_utc(token->info.expires_at)
+            << " (shown once; send it as Authorization: Bearer ...)\n";
+  return kExitOk;
+}
+
+// The host's way out when no admin can act through the API (all of them lost, or suspected).
+int run_disable(const UserArgs& a) {
+  auto fail = [](const std::string& m) {
+    std::cerr << "glassbox user disable: " << m << "\n";
+    return kExitFailure;
+  };
+  auto path = database_path(a);
+  if (!path) return fail(path.error().message);
+  auto store = SqliteUserStore::open(*path);
+  if (!store) return fail(store.error().message);
+  if (auto s = (*store)->disable_account(a.name, "cli", a.reason, now_utc()); !s) return fail(s.error().message);
+  std::cerr << "account " << a.name << " disabled; its sessions and tokens are ended (a running serve ends its live event streams "
+            << "within watchlist_reload_s)\n";
   return kExitOk;
 }
 
@@ -76,7 +96,14 @@ void add_user_command(CLI::App& app, int& exit_status) {
   token->add_option("--db", args->db, "A database file");
   token->add_option("--name", args->name, "Account name")->required();
   token->add_option("--label", args->label, "What the token is for");
+  token->add_option("--days", args->days, "How long it is valid (1 to 3650 days)")->capture_default_str();
   token->callback([args, &exit_status] { exit_status = run_token(*args); });
+  CLI::App* disable = user->add_subcommand("disable", "Disable an account for good (its sessions end, its tokens are revoked)");
+  disable->add_option("--data-dir", args->data_dir, "The service's data folder");
+  disable->add_option("--db", args->db, "A database file");
+  disable->add_option("--name", args->name, "Account name")->required();
+  disable->add_option("--reason", args->reason, "Why (kept in the audit log)")->required();
+  disable->callback([args, &exit_status] { exit_status = run_disable(*args); });
 }
 
 }  // namespace glassbox::cli

@@ -1,6 +1,9 @@
 #include "store/sqlite_database.h"
 
+#include <sys/stat.h>
+
 #include <array>
+#include <filesystem>
 
 #include "store/sqlite_statement.h"
 #include "store/template_key.h"
@@ -10,7 +13,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 9> kMigrations = {
+constexpr std::array<const char*, 10> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -252,6 +255,82 @@ CREATE TABLE uploads (
 ALTER TABLE cameras ADD COLUMN record INTEGER NOT NULL DEFAULT 0 CHECK (record IN (0, 1));
 ALTER TABLE cameras ADD COLUMN record_retention_days REAL NOT NULL DEFAULT 7 CHECK (record_retention_days > 0);
 )sql",
+    // 10: credentials with a life cycle and accounts opened by two admins (docs/accounts.md);
+    // ids of uploads and alerts never handed out twice. Runs with foreign keys off (see
+    // migrate()): alerts and uploads are rebuilt as SQLite's guide to altering tables says.
+    R"sql(
+ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('pending', 'approved', 'active', 'disabled'));
+ALTER TABLE users ADD COLUMN approved_by TEXT;
+ALTER TABLE users ADD COLUMN approved_at INTEGER;
+ALTER TABLE users ADD COLUMN activation_maker_hash BLOB;
+ALTER TABLE users ADD COLUMN activation_checker_hash BLOB;
+ALTER TABLE users ADD COLUMN activation_expires_at INTEGER;
+ALTER TABLE users ADD COLUMN disabled_by TEXT;
+ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+ALTER TABLE users ADD COLUMN disable_reason TEXT;
+ALTER TABLE users ADD COLUMN password_changed_at INTEGER;
+ALTER TABLE users DROP COLUMN failed_logins;
+ALTER TABLE users DROP COLUMN locked_until;
+CREATE UNIQUE INDEX users_by_folded_name ON users(lower(name));
+CREATE TRIGGER users_approved_by_another_admin
+BEFORE UPDATE OF status ON users
+WHEN OLD.status = 'pending' AND NEW.status <> 'disabled'
+     AND (NEW.approved_by IS NULL OR NEW.approved_at IS NULL OR NEW.approved_by = OLD.created_by OR NEW.approved_by = OLD.name)
+BEGIN SELECT RAISE(ABORT, 'an account is approved by an admin other than the one who asked for it'); END;
+CREATE TRIGGER users_disabled_for_good
+BEFORE UPDATE ON users
+WHEN OLD.status = 'disabled'
+BEGIN SELECT RAISE(ABORT, 'a disabled account cannot change'); END;
+CREATE TRIGGER users_never_deleted
+BEFORE DELETE ON users
+BEGIN SELECT RAISE(ABORT, 'accounts are disabled, never deleted'); END;
+ALTER TABLE sessions ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_tokens ADD COLUMN revoked_by TEXT;
+UPDATE api_tokens SET expires_at = created_at + 90 * 86400;
+CREATE TABLE alerts_v10 (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  entry_id        INTEGER NOT NULL REFERENCES watchlist_entries(id),
+  camera          TEXT    NOT NULL,
+  profile         TEXT    NOT NULL,
+  score           REAL    NOT NULL,
+  threshold       REAL    NOT NULL,
+  stream_time_s   REAL    NOT NULL,
+  frame_index     INTEGER NOT NULL,
+  track           INTEGER NOT NULL,
+  box_x           INTEGER NOT NULL,
+  box_y           INTEGER NOT NULL,
+  box_w           INTEGER NOT NULL,
+  box_h           INTEGER NOT NULL,
+  raised_at       INTEGER NOT NULL,
+  status          TEXT    NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'confirmed', 'dismissed')),
+  decided_by      TEXT,
+  decided_at      INTEGER,
+  dismiss_reason  TEXT,
+  CHECK (status = 'open' OR (decided_by IS NOT NULL AND decided_at IS NOT NULL)),
+  CHECK (status <> 'dismissed' OR length(trim(coalesce(dismiss_reason, ''))) > 0)
+);
+INSERT INTO alerts_v10 SELECT id, entry_id, camera, profile, score, threshold, stream_time_s, frame_index, track, box_x, box_y, box_w, box_h,
+                              raised_at, status, decided_by, decided_at, dismiss_reason FROM alerts;
+DROP TABLE alerts;
+ALTER TABLE alerts_v10 RENAME TO alerts;
+CREATE INDEX alerts_by_status ON alerts(status, raised_at);
+CREATE TABLE uploads_v10 (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  name          TEXT    NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  path          TEXT    NOT NULL UNIQUE,
+  bytes         INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+  sha256        TEXT,
+  uploaded_by   TEXT    NOT NULL,
+  created_at    INTEGER NOT NULL,
+  finished_at   INTEGER,
+  expires_at    INTEGER NOT NULL,
+  CHECK ((sha256 IS NULL) = (finished_at IS NULL))
+);
+INSERT INTO uploads_v10 SELECT id, name, path, bytes, sha256, uploaded_by, created_at, finished_at, expires_at FROM uploads;
+DROP TABLE uploads;
+ALTER TABLE uploads_v10 RENAME TO uploads;
+)sql",
 };
 
 constexpr const char* kMigration5Finish = R"sql(
@@ -293,6 +372,8 @@ Status seal_plaintext_templates(SqliteDatabase& db) {
 Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& path, OpenMode mode) {
   if (path.empty()) return Error{"no database file given"};
   const int flags = mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  std::error_code exists_ec;
+  const bool new_file = mode != OpenMode::kReadOnly && !std::filesystem::exists(path, exists_ec);
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
@@ -301,6 +382,9 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
     if (mode == OpenMode::kReadOnly) return Error{path + ": cannot open the watchlist database (" + message + "); enrol entries first"};
     return Error{path + ": cannot open or create the watchlist database (" + message + ")"};
   }
+  // Evidence crops, password hashes and camera credentials: owner-only whatever the umask
+  // (SQLite gives its -wal and -shm files the database file's permissions).
+  if (new_file) ::chmod(path.c_str(), 0600);
   std::unique_ptr<SqliteDatabase> store(new SqliteDatabase(db, path));
   sqlite3_busy_timeout(db, 5000);
   if (auto s = store->exec("PRAGMA foreign_keys = ON"); !s) return s.error();
@@ -345,9 +429,18 @@ void SqliteDatabase::rollback() { (void)exec("ROLLBACK"); }
 
 Status SqliteDatabase::transaction(const std::function<Status()>& body) {
   if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
-  if (auto s = body(); !s) {
+  Status outcome = ok_status();
+  try {
+    outcome = body();
+  } catch (...) {
+    // A long-lived connection left inside BEGIN IMMEDIATE would make every other writer wait
+    // for good: roll back before the exception goes on.
     rollback();
-    return s;
+    throw;
+  }
+  if (!outcome) {
+    rollback();
+    return outcome;
   }
   if (auto s = exec("COMMIT"); !s) {
     rollback();
@@ -357,6 +450,14 @@ Status SqliteDatabase::transaction(const std::function<Status()>& body) {
 }
 
 Status SqliteDatabase::migrate() {
+  // Rebuilding a table (migration 10) drops the old one, which with foreign keys on would delete
+  // the rows that refer to it (alert evidence). SQLite's procedure: keys off outside the
+  // transaction, foreign_key_check before the commit, keys on again.
+  if (auto s = exec("PRAGMA foreign_keys = OFF"); !s) return s;
+  struct KeysBackOn {
+    SqliteDatabase& db;
+    ~KeysBackOn() { (void)db.exec("PRAGMA foreign_keys = ON"); }
+  } keys_back_on{*this};
   if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
   std::int64_t current = 0;
   {
@@ -380,6 +481,18 @@ Status SqliteDatabase::migrate() {
     if (!s) {
       rollback();
       return s.error().within("migration to schema version " + std::to_string(v + 1));
+    }
+  }
+  if (current < kSchemaVersion) {
+    std::string broken_table;
+    {
+      SqliteStatement broken(db_, "PRAGMA foreign_key_check");
+      if (!broken.prepared()) broken_table = "?";
+      else if (broken.step() == SQLITE_ROW) broken_table = broken.text(0);
+    }
+    if (!broken_table.empty()) {
+      rollback();
+      return Error{path_ + ": the migration left rows of " + broken_table + " that refer to nothing; nothing was changed"};
     }
   }
   const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);

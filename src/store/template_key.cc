@@ -1,5 +1,7 @@
 #include "store/template_key.h"
 
+#include "core/owner_file.h"
+
 #include <sodium.h>
 #include <sys/stat.h>
 
@@ -54,9 +56,14 @@ Result<TemplateKey> TemplateKey::load(const std::string& database, bool create_i
   if (!std::filesystem::exists(file, ec)) {
     if (!create_if_missing)
       return Error{file.string() + ": the template key is missing; without it no template can be read (it is never kept in the database)"};
+    // Two first users at once (the search thread and an enrolment) must end with one key: the
+    // loser of the race reads the winner's.
     TemplateKey k = generate();
-    if (auto s = k.write(file); !s) return s.error();
-    return k;
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, k.key_.data(), k.key_.size());
+    auto created = create_owner_only_once(file, std::string(hex) + "\n");
+    if (!created) return created.error();
+    if (*created) return k;
   }
   return read(file);
 }
@@ -82,18 +89,9 @@ Status TemplateKey::write(const std::filesystem::path& file) const {
   char hex[65];
   sodium_bin2hex(hex, sizeof hex, key_.data(), key_.size());
   const auto partial = file.string() + ".partial";
-  const mode_t old_mask = umask(077);
-  {
-    std::ofstream out(partial, std::ios::trunc);
-    out << hex << "\n";
-    out.flush();
-    if (!out) {
-      umask(old_mask);
-      return Error{partial + ": cannot write the template key"};
-    }
-  }
-  umask(old_mask);
   std::error_code ec;
+  std::filesystem::remove(partial, ec);  // left by an interrupted write
+  if (auto s = write_owner_only(partial, std::string(hex) + "\n"); !s) return s.error().within("cannot write the template key");
   std::filesystem::rename(partial, file, ec);
   if (ec) return Error{file.string() + ": cannot put the template key in place: " + ec.message()};
   return ok_status();

@@ -1,9 +1,21 @@
--- user_version 9
+-- user_version 10
 CREATE TRIGGER audit_records_append_only_d BEFORE DELETE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_records_append_only_u BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER searches_approval_is_final BEFORE UPDATE OF approved_by ON searches
   WHEN OLD.approved_by IS NOT NULL AND NEW.approved_by IS NOT OLD.approved_by
   BEGIN SELECT RAISE(ABORT, 'a search approval cannot be changed'); END;
+CREATE TRIGGER users_approved_by_another_admin
+BEFORE UPDATE OF status ON users
+WHEN OLD.status = 'pending' AND NEW.status <> 'disabled'
+     AND (NEW.approved_by IS NULL OR NEW.approved_at IS NULL OR NEW.approved_by = OLD.created_by OR NEW.approved_by = OLD.name)
+BEGIN SELECT RAISE(ABORT, 'an account is approved by an admin other than the one who asked for it'); END;
+CREATE TRIGGER users_disabled_for_good
+BEFORE UPDATE ON users
+WHEN OLD.status = 'disabled'
+BEGIN SELECT RAISE(ABORT, 'a disabled account cannot change'); END;
+CREATE TRIGGER users_never_deleted
+BEFORE DELETE ON users
+BEGIN SELECT RAISE(ABORT, 'accounts are disabled, never deleted'); END;
 CREATE TRIGGER watchlist_entries_revocation_complete
 BEFORE UPDATE OF status ON watchlist_entries
 WHEN NEW.status = 'revoked' AND (NEW.revoked_by IS NULL OR NEW.revoked_at IS NULL
@@ -22,8 +34,8 @@ CREATE TABLE alert_evidence (
   face_jpeg       BLOB    NOT NULL,
   purge_after     INTEGER NOT NULL
 );
-CREATE TABLE alerts (
-  id              INTEGER PRIMARY KEY,
+CREATE TABLE "alerts" (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
   entry_id        INTEGER NOT NULL REFERENCES watchlist_entries(id),
   camera          TEXT    NOT NULL,
   profile         TEXT    NOT NULL,
@@ -59,7 +71,7 @@ CREATE TABLE api_tokens (
   label          TEXT    NOT NULL,
   created_at     INTEGER NOT NULL,
   revoked_at     INTEGER
-);
+, expires_at INTEGER NOT NULL DEFAULT 0, revoked_by TEXT);
 CREATE TABLE audit_checkpoints (
   size       INTEGER PRIMARY KEY,
   root       BLOB    NOT NULL,
@@ -156,9 +168,10 @@ CREATE TABLE sessions (
   csrf_token     TEXT    NOT NULL,
   created_at     INTEGER NOT NULL,
   last_seen      INTEGER NOT NULL
-);
-CREATE TABLE uploads (
-  id            INTEGER PRIMARY KEY,
+, expires_at INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE sqlite_sequence(name,seq);
+CREATE TABLE "uploads" (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
   name          TEXT    NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
   path          TEXT    NOT NULL UNIQUE,
   bytes         INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
@@ -175,9 +188,7 @@ CREATE TABLE users (
   roles          TEXT    NOT NULL CHECK (length(roles) > 0),
   created_at     INTEGER NOT NULL,
   created_by     TEXT    NOT NULL,
-  failed_logins  INTEGER NOT NULL DEFAULT 0,
-  locked_until   INTEGER NOT NULL DEFAULT 0
-);
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('pending', 'approved', 'active', 'disabled')), approved_by TEXT, approved_at INTEGER, activation_maker_hash BLOB, activation_checker_hash BLOB, activation_expires_at INTEGER, disabled_by TEXT, disabled_at INTEGER, disable_reason TEXT, password_changed_at INTEGER);
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
   subject       TEXT    NOT NULL,
@@ -196,3 +207,4 @@ CREATE INDEX alert_evidence_by_purge ON alert_evidence(purge_after);
 CREATE INDEX alerts_by_status ON alerts(status, raised_at);
 CREATE INDEX entry_templates_by_profile ON entry_templates(profile, entry_id);
 CREATE INDEX recording_segments_by_camera ON recording_segments(camera, start_ms);
+CREATE UNIQUE INDEX users_by_folded_name ON users(lower(name));
