@@ -10,15 +10,19 @@ packages=(
   # the frame path: OpenCV 4.6 (dnn, objdetect's FaceDetectorYN, videoio) and FFmpeg's libraries
   libopencv-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   # storage, crypto, formats, logging, command line
-  libsqlite3-dev sqlite3 libsodium-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libcpp-httplib-dev libssl-dev
+  libsqlite3-dev sqlite3 libsodium-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libssl-dev
+  # the service's HTTP server: Boost.Beast on Asio (header-only), TLS through OpenSSL (docs/security.md);
+  # cpp-httplib stays for outgoing requests (webhooks) and the tests' clients
+  libboost1.81-dev libcpp-httplib-dev
   # alerts to MQTT: the client library; the broker and its command-line clients for the tests
   libmosquitto-dev mosquitto mosquitto-clients
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # the ffmpeg program: tests transcode clips and play cameras (HTTP, RTSP); an RTSP server for them
   ffmpeg rtsp-server-perl
-  # openssl: tests make a certificate for an HTTPS webhook endpoint
-  openssl
+  # openssl: tests make certificates (HTTPS webhooks, serve's own TLS); nginx: the reverse proxy
+  # of deploy/nginx, started in front of serve by the security suite
+  openssl nginx-light
 )
 
 missing=()
