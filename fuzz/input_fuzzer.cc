@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/dates.h"
 #include "embed/model_profile.h"
 #include "enroll/enrollment.h"
@@ -30,7 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   const glassbox::EnrollmentFields entry{fields[0], fields[1], fields[2], fields[3], fields[4]};
-  (void)glassbox::validate_entry_fields(entry, 1795910400);
+  // Every field an entry is accepted with survives strict JSON serialisation (a byte that is not
+  // UTF-8 would throw here, and in the service it would have thrown on an analysis thread).
+  if (auto accepted = glassbox::validate_entry_fields(entry, 1795910400))
+    (void)nlohmann::json{{"subject", accepted->subject}, {"legal_basis", accepted->legal_basis}, {"source", accepted->photo_source}}.dump();
   (void)glassbox::validate_user_name("submitted-by", fields[4]);
   return 0;
 }

@@ -162,14 +162,17 @@ TEST_F(SearchStoreTest, SegmentsAreFoundByWindowAndPurgedWithAnAuditRecord) {
   EXPECT_DOUBLE_EQ(*(*recordings)[1].to_s, 30.0);
   EXPECT_EQ(*(*recordings)[1].start_ms, t0 + 120000);
 
-  auto purged = purge_segments(*db_, "gate", t0 + 150000, kNow);
+  auto purged = segments_to_purge(*db_, "gate", t0 + 150000);
   ASSERT_TRUE(purged);
   EXPECT_EQ(purged->size(), 2u) << "the two that ended before the cutoff";
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM recording_segments WHERE camera = 'gate'"), 5) << "nothing removed before the files are";
+  ASSERT_TRUE(remove_purged_segments(*db_, "gate", *purged, kNow));
   EXPECT_EQ(count(*db_, "SELECT count(*) FROM recording_segments WHERE camera = 'gate'"), 3);
   EXPECT_EQ(actions(), (std::vector<std::string>{"recording.purge"}));
-  auto nothing = purge_segments(*db_, "gate", t0 + 150000, kNow);
+  auto nothing = segments_to_purge(*db_, "gate", t0 + 150000);
   ASSERT_TRUE(nothing);
   EXPECT_TRUE(nothing->empty());
+  ASSERT_TRUE(remove_purged_segments(*db_, "gate", *nothing, kNow));
   EXPECT_EQ(actions().size(), 1u) << "no record for a purge that deleted nothing";
 }
 
@@ -192,10 +195,10 @@ TEST_F(SearchStoreTest, UploadsAreAppendedAtTheirOffsetCheckedAtTheEndAndPurgedW
   EXPECT_FALSE(append_upload(*db_, u->id, 11, "more", "olga")) << "finished";
   auto kept = purge_uploads(*db_, kNow + 3600);
   ASSERT_TRUE(kept);
-  EXPECT_EQ(*kept, 0);
+  EXPECT_EQ(kept->purged, 0);
   auto purged = purge_uploads(*db_, kNow + 86400);
   ASSERT_TRUE(purged);
-  EXPECT_EQ(*purged, 1);
+  EXPECT_EQ(purged->purged, 1);
   EXPECT_FALSE(std::filesystem::exists(u->path));
   EXPECT_EQ(actions(), (std::vector<std::string>{"upload.create", "upload.finish", "upload.purge"}));
 }

@@ -1,11 +1,10 @@
 #include "api/live_service.h"
 
-#include <httplib.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -14,15 +13,17 @@
 #include "api/http_util.h"
 #include "api/openapi_document.h"
 #include "audit/audit_log.h"
-#include "store/sqlite_statement.h"
-#include "store/transparency.h"
-#include "enroll/enrollment.h"
+#include "core/json_text.h"
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
+#include "enroll/enrollment.h"
+#include "ingest/image_sources.h"
 #include "ingest/video_source.h"
 #include "pipeline/recognizers.h"
 #include "pipeline/watchlist_loader.h"
 #include "store/search_store.h"
+#include "store/sqlite_statement.h"
+#include "store/transparency.h"
 
 namespace glassbox {
 namespace {
@@ -51,19 +52,50 @@ json alert_record_json(const AlertRecord& r) {
   return j;
 }
 
-std::string cookie_value(const httplib::Request& req, const std::string& name) {
-  const std::string header = req.get_header_value("Cookie");
-  std::size_t at = 0;
-  while (at < header.size()) {
-    const auto end = header.find(';', at);
-    std::string part = header.substr(at, end == std::string::npos ? std::string::npos : end - at);
-    const auto first = part.find_first_not_of(' ');
-    if (first != std::string::npos) part = part.substr(first);
-    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
-    if (end == std::string::npos) break;
-    at = end + 1;
+// A live client's stream of alert events: polled by the HTTP server's I/O thread, woken by the
+// broadcaster; it ends with the credential it was opened with.
+class AlertEventStream final : public EventStream {
+ public:
+  AlertEventStream(AlertBroadcaster& broadcaster, AlertBroadcaster::Handle subscription)
+      : broadcaster_(broadcaster), subscription_(std::move(subscription)) {}
+  std::optional<std::string> poll() override {
+    std::string out;
+    for (int i = 0; i < 64; ++i) {
+      auto event = subscription_->next(now_utc());
+      if (!event) return out.empty() ? std::nullopt : std::optional<std::string>(out);  // the end comes at the next poll
+      if (event->empty()) break;
+      out += "event: alert\ndata: " + *event + "\n\n";
+    }
+    return out;
   }
-  return {};
+  void set_waker(std::function<void()> wake) override { subscription_->set_waker(std::move(wake)); }
+  void close() override { broadcaster_.unsubscribe(subscription_); }
+
+ private:
+  AlertBroadcaster& broadcaster_;
+  AlertBroadcaster::Handle subscription_;
+};
+
+// The data folder and what is in it readable by the service's account only: the database holds
+// evidence crops, password hashes and camera credentials. A folder made by an earlier version
+// (with the usual umask) is tightened.
+Status restrict_to_owner(const std::filesystem::path& folder) {
+  std::error_code ec;
+  std::filesystem::permissions(folder, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
+  if (ec) return Error{folder.string() + ": cannot make the data folder owner-only: " + ec.message()};
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    std::error_code file_ec;
+    if (!entry.is_regular_file(file_ec)) continue;
+    const auto perms = entry.status(file_ec).permissions();
+    if ((perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) != std::filesystem::perms::none)
+      std::filesystem::permissions(entry.path(), perms & ~(std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+                                   std::filesystem::perm_options::replace, file_ec);
+  }
+  return ok_status();
+}
+
+bool loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 }  // namespace
@@ -73,9 +105,12 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Error{data_dir + ": cannot create the data folder: " + ec.message()};
+  if (auto s = restrict_to_owner(data_dir); !s) return s.error();
   service->data_dir_ = data_dir;
   service->db_path_ = (std::filesystem::path(data_dir) / "glassbox.db").string();
   service->config_ = std::move(config);
+  if (!service->config_.access_log.empty())
+    if (auto s = service->security_log_.open_access_log(service->config_.access_log); !s) return s.error();
   // Absolute, so the segment index stays right whatever the working folder of a later reader.
   service->recordings_dir_ = std::filesystem::absolute(service->config_.recordings_dir.empty()
                                                            ? std::filesystem::path(data_dir) / "recordings"
@@ -91,15 +126,21 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   for (const WebhookConfig& hook : service->config_.webhooks) service->webhooks_.push_back(std::make_unique<WebhookSender>(hook));
   if (service->config_.mqtt) service->mqtt_ = std::make_unique<MqttPublisher>(*service->config_.mqtt);
   LiveService* self = service.get();
+  // Runs on an analysis worker: nothing may escape it (an exception there would end the process).
   service->sink_->on_stored([self](std::int64_t id, const Alert& alert) {
-    json event = alert_to_json(alert);
-    event["id"] = id;
-    event["camera"] = alert.source;
-    event["status"] = "open";
-    const std::string text = event.dump();
-    self->broadcaster_.publish(text);
-    for (auto& hook : self->webhooks_) hook->deliver(text);
-    if (self->mqtt_) self->mqtt_->deliver(alert.source, text);
+    try {
+      json event = alert_to_json(alert);
+      event["id"] = id;
+      event["camera"] = alert.source;
+      event["status"] = "open";
+      const std::string text = to_json_text(event);
+      self->broadcaster_.publish(text);
+      for (auto& hook : self->webhooks_) hook->deliver(text);
+      if (self->mqtt_) self->mqtt_->deliver(alert.source, text);
+    } catch (const std::exception& e) {
+      ++self->publish_failures_;
+      self->security_log_.internal_error("publishing alert " + std::to_string(id) + ": " + e.what());
+    }
   });
   // One OpenCV thread per worker on a machine of as many cores (load_recognizers sizes the
   // pool): the workers are the parallelism, and OpenCV's own threads would only contend.
@@ -118,6 +159,11 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   auto entry_store = SqliteWatchlistStore::open(service->db_path_, OpenMode::kReadWriteCreate);
   if (!entry_store) return entry_store.error();
   service->entry_store_ = std::move(*entry_store);
+  for (auto* connection : {&service->segment_db_, &service->audit_db_}) {
+    auto db = SqliteDatabase::open(service->db_path_, OpenMode::kReadWriteCreate);
+    if (!db) return db.error();
+    *connection = std::move(*db);
+  }
   // Starting with a configuration is a configuration change: audited, or no start.
   {
     auto db = SqliteDatabase::open(service->db_path_, OpenMode::kReadWriteCreate);
@@ -126,13 +172,19 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     SqliteDatabase& database = *service->service_db_;
     json cameras = json::array(), hooks = json::array();
     for (const CameraConfig& c : service->config_.cameras) cameras.push_back(camera_to_json(c));
-    for (const WebhookConfig& w : service->config_.webhooks) hooks.push_back(w.url);
+    // A webhook's URL often is its secret (the path): the record keeps its host.
+    for (const WebhookConfig& w : service->config_.webhooks) {
+      const auto target = parse_http_url(w.url);
+      hooks.push_back(target ? target->origin() : std::string("?"));
+    }
     json details = {{"profile", service->config_.profile},
                     {"workers", service->config_.workers},
                     {"detect_size", service->config_.detect_size},
                     {"evidence_retention_days", service->config_.evidence_retention_days},
                     {"cameras", cameras},
-                    {"webhooks", hooks}};
+                    {"webhooks", hooks},
+                    {"tls", !service->config_.tls_cert_file.empty()},
+                    {"behind_tls_proxy", service->config_.behind_tls_proxy}};
     if (service->config_.mqtt) details["mqtt"] = service->config_.mqtt->host + ":" + std::to_string(service->config_.mqtt->port);
     if (auto s = database.transaction([&] { return audit::append(database, {"system", "service.start", "service", details}, now_utc()); }); !s)
       return s.error().within("the service start could not be audited, so it does not start");
@@ -140,9 +192,11 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     // A search that was running when the service died cannot be resumed: it has failed.
     if (auto s = fail_running_searches(database, "the service stopped while the search ran", now_utc()); !s) return s.error();
   }
-  auto users = SqliteUserStore::open(service->db_path_);
-  if (!users) return users.error();
-  service->users_ = std::move(*users);
+  for (auto* store_ptr : {&service->users_, &service->auth_users_}) {
+    auto users = SqliteUserStore::open(service->db_path_);
+    if (!users) return users.error();
+    *store_ptr = std::move(*users);
+  }
   auto api_cameras = service->camera_store_->list();
   if (!api_cameras) return api_cameras.error();
   for (const CameraConfig& c : service->config_.cameras) service->cameras_[c.name] = service->make_camera(c, true);
@@ -188,16 +242,18 @@ std::shared_ptr<LiveService::Camera> LiveService::make_camera(const CameraConfig
     recording.read_timeout_s = c.stall_timeout_s;
     recording.loop = c.loop;
     recording.realtime = !looks_like_url(c.url);
+    // Below the free-space floor no new segment opens (the camera is still analysed).
+    recording.may_write = [this] { return !below_disk_floor(); };
     SegmentIndex index;
     index.opened = [this, name = c.name](const std::string& path, std::int64_t start_ms) -> Result<std::int64_t> {
-      std::lock_guard lock(service_db_mutex_);
-      auto id = add_segment(*service_db_, name, path, start_ms);
+      std::lock_guard lock(segment_db_mutex_);
+      auto id = add_segment(*segment_db_, name, path, start_ms);
       if (!id) ++segment_index_errors_;
       return id;
     };
     index.closed = [this](std::int64_t id, std::int64_t end_ms, std::int64_t bytes) {
-      std::lock_guard lock(service_db_mutex_);
-      if (!complete_segment(*service_db_, id, end_ms, bytes)) ++segment_index_errors_;
+      std::lock_guard lock(segment_db_mutex_);
+      if (!complete_segment(*segment_db_, id, end_ms, bytes)) ++segment_index_errors_;
     };
     camera->recorder = std::make_unique<SegmentRecorder>(c.name, c.url, recording, std::move(index));
   }
@@ -213,6 +269,33 @@ Status LiveService::load_photo_models() {
   enrol_detector_ = std::move(*detector);
   enrol_embedder_ = std::move(*embedder);
   return ok_status();
+}
+
+Result<std::vector<EntryTemplate>> LiveService::photo_templates(const std::vector<PhotoUpload>& photos) {
+  std::vector<EntryTemplate> templates;
+  std::vector<std::string> refused;
+  for (const PhotoUpload& photo : photos) {
+    // Checked (JPEG or PNG, size, pixels) and decoded without any lock; one at a time, so a
+    // request holds at most one decoded image.
+    auto image = decode_uploaded_photo(photo.name, photo.bytes);
+    if (!image) {
+      refused.push_back(image.error().message);
+      continue;
+    }
+    auto digest = sha256_bytes(photo.bytes);
+    if (!digest) return digest.error();
+    std::lock_guard lock(photo_models_mutex_);
+    if (auto loaded = load_photo_models(); !loaded) return loaded.error();
+    auto t = template_from_image(photo.name, *image, *digest, *enrol_detector_, *enrol_embedder_, PhotoOptions{});
+    if (t) templates.push_back(std::move(*t));
+    else refused.push_back(t.error().message);
+  }
+  if (!refused.empty()) {
+    std::string message = "refused, nothing stored:";
+    for (const auto& r : refused) message += "\n  - " + r;
+    return Error{message};
+  }
+  return templates;
 }
 
 void LiveService::start_camera(Camera& camera) {
@@ -293,6 +376,12 @@ void LiveService::maintenance_loop() {
     }
     (void)reload_watchlist();  // on failure the previous list stays in force
     flush_analysis_counts();
+    // Credentials ended by another process (the command line) end their live streams too.
+    broadcaster_.end_invalid([this](const std::string& key) {
+      std::lock_guard lock(auth_mutex_);
+      auto valid = auth_users_->credential_valid(key, now_utc());
+      return !valid || *valid;  // a database hiccup ends nothing
+    });
     if (std::chrono::steady_clock::now() >= next_checkpoint) {
       next_checkpoint = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(config_.audit_checkpoint_interval_s * 1000));
       std::lock_guard lock(service_db_mutex_);
@@ -320,15 +409,20 @@ void LiveService::maintenance_loop() {
       purge_recordings();
       std::lock_guard lock(service_db_mutex_);
       (void)expire_searches(*service_db_, now_utc());  // retried next time on failure
-      (void)purge_uploads(*service_db_, now_utc());
+      const UnixSeconds unfinished_before = now_utc() - static_cast<UnixSeconds>(config_.upload_unfinished_hours * 3600.0);
+      if (auto purged = purge_uploads(*service_db_, now_utc(), unfinished_before); purged) purge_failures_ += static_cast<std::uint64_t>(purged->failed);
     }
   }
 }
 
 Status LiveService::start(const std::string& host, int port) {
-  const int bound = port == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) return Error{host + ":" + std::to_string(port) + ": cannot listen (address in use or not allowed)"};
-  port_ = bound;
+  // Passwords, session cookies, tokens and face crops must not cross a network in clear.
+  if (!loopback_host(host) && !tls() && !config_.behind_tls_proxy)
+    return Error{host + ": serving beyond loopback needs TLS: set tls_cert_file and tls_key_file, or behind_tls_proxy when a proxy "
+                        "such as deploy/nginx adds it (docs/security.md)"};
+  auto bound = http_->listen(host, port);
+  if (!bound) return bound.error();
+  port_ = *bound;
   analyzer_->start();
   {
     std::lock_guard lock(cameras_mutex_);
@@ -337,7 +431,7 @@ Status LiveService::start(const std::string& host, int port) {
   }
   maintenance_thread_ = std::thread([this] { maintenance_loop(); });
   search_thread_ = std::thread([this] { search_loop(); });
-  http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+  http_->start();
   ready_ = true;
   return ok_status();
 }
@@ -353,7 +447,7 @@ void LiveService::stop() {
     std::lock_guard lock(cameras_mutex_);
     cameras_started_ = false;
   }
-  analyzer_->stop();                               // frames in analysis finish; their alerts are stored
+  analyzer_->stop();  // frames in analysis finish; their alerts are stored
   flush_analysis_counts();
   {
     std::lock_guard lock(maintenance_mutex_);
@@ -365,7 +459,6 @@ void LiveService::stop() {
   searches_wake_.notify_all();
   if (search_thread_.joinable()) search_thread_.join();
   http_->stop();
-  if (http_thread_.joinable()) http_thread_.join();
   for (auto& hook : webhooks_) hook->stop();
   if (mqtt_) mqtt_->stop();
 }
@@ -427,7 +520,11 @@ std::string LiveService::metrics_text() const {
       {"glassbox_webhook_dropped_total", [](const WebhookSender& w) { return w.dropped(); }}};
   for (const auto& [name, value] : hook_counters) {
     family(name, "counter", "Alert events per webhook: delivered, failed attempts, given up after retries, dropped from a full queue");
-    for (const auto& hook : webhooks_) m << name << "{url=\"" << hook->url() << "\"} " << value(*hook) << "\n";
+    // Labelled by position and host: a webhook's path is often its secret.
+    for (std::size_t i = 0; i < webhooks_.size(); ++i) {
+      const auto target = parse_http_url(webhooks_[i]->url());
+      m << name << "{webhook=\"" << i << "\",host=\"" << (target ? target->host : std::string("?")) << "\"} " << value(*webhooks_[i]) << "\n";
+    }
   }
   if (mqtt_) {
     const std::string broker = "{broker=\"" + mqtt_->config().host + ":" + std::to_string(mqtt_->config().port) + "\"} ";
@@ -466,234 +563,173 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_recording_index_errors_total " << segment_index_errors_.load() << "\n";
   family("glassbox_searches_finished_total", "counter", "Runs of approved searches that ended (done, cancelled, failed, or not able to start)");
   m << "glassbox_searches_finished_total " << searches_finished_.load() << "\n";
+  family("glassbox_alert_publish_failures_total", "counter", "Stored alerts that could not be pushed to live clients, webhooks or MQTT");
+  m << "glassbox_alert_publish_failures_total " << publish_failures_.load() << "\n";
+  // The HTTP layer (docs/security.md): connections, requests, refusals before any route ran.
+  const http::ServerStats server = http_->stats();
+  family("glassbox_http_connections", "gauge", "Open HTTP connections");
+  m << "glassbox_http_connections " << server.connections_open << "\n";
+  family("glassbox_http_connections_accepted_total", "counter", "HTTP connections accepted");
+  m << "glassbox_http_connections_accepted_total " << server.connections_accepted << "\n";
+  family("glassbox_http_requests_total", "counter", "HTTP requests answered (refusals included)");
+  m << "glassbox_http_requests_total " << server.requests << "\n";
+  family("glassbox_http_refused_total", "counter",
+         "Requests or connections the HTTP layer refused, by reason (too large, too slow, busy, malformed, over a limit)");
+  for (const auto& [reason, count] : server.refused) m << "glassbox_http_refused_total{reason=\"" << reason << "\"} " << count << "\n";
+  family("glassbox_http_denied_total", "counter", "Requests denied by authentication, role, CSRF or login throttling, by status");
+  for (const auto& [status, count] : security_log_.denials_by_status())
+    m << "glassbox_http_denied_total{status=\"" << status << "\"} " << count << "\n";
+  family("glassbox_login_throttled_total", "counter", "Login and activation attempts refused by the throttle before any password check");
+  m << "glassbox_login_throttled_total " << login_throttle_.refused() << "\n";
+  family("glassbox_internal_errors_total", "counter", "Requests that failed inside the service (500, with an incident number in the log)");
+  m << "glassbox_internal_errors_total " << security_log_.internal_errors() << "\n";
+  family("glassbox_log_lines_suppressed_total", "counter", "Log lines not written because more than 20 a second came");
+  m << "glassbox_log_lines_suppressed_total " << security_log_.lines_suppressed() << "\n";
+  family("glassbox_disk_free_bytes", "gauge", "Free space on the data folder's file system");
+  m << "glassbox_disk_free_bytes " << free_disk_bytes() << "\n";
+  family("glassbox_disk_below_floor", "gauge", "1 while free space is under min_free_disk_mb: uploads and recording are stopped");
+  m << "glassbox_disk_below_floor " << (below_disk_floor() ? 1 : 0) << "\n";
+  family("glassbox_purge_failures_total", "counter", "Files past their retention that could not be deleted (kept indexed, retried)");
+  m << "glassbox_purge_failures_total " << purge_failures_.load() << "\n";
   return m.str();
 }
 
 void LiveService::register_routes() {
-  http_ = std::make_unique<httplib::Server>();
-  http_->set_payload_max_length(64u << 20);  // enrolment photos; anything larger is refused with 413
-  http_->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+  http::ServerOptions options;
+  const HttpLimitsConfig& limits = config_.http;
+  options.workers = limits.workers;
+  options.queue = static_cast<std::size_t>(limits.queue);
+  options.max_connections = static_cast<std::size_t>(limits.max_connections);
+  options.max_connections_per_client = static_cast<std::size_t>(limits.max_connections_per_client);
+  options.header_timeout_s = limits.header_timeout_s;
+  options.body_timeout_s = limits.body_timeout_s;
+  options.event_keepalive_s = limits.event_keepalive_s;
+  options.trusted_proxies = config_.trusted_proxies;
+  if (!config_.tls_cert_file.empty()) options.tls = http::TlsSettings{config_.tls_cert_file, config_.tls_key_file};
+  options.decorate = [this](const Request& req, Response& res) { decorate(req, res); };
+  options.on_request = [this](const http::ServerOptions::Record& r) {
+    const auto space = r.principal.find(' ');
+    SecurityLog::Entry e{r.client, r.method, r.path, r.principal.substr(0, space),
+                         space == std::string::npos ? std::string() : r.principal.substr(space + 1), r.reason, r.status, r.body_bytes, r.seconds};
+    security_log_.request(e);
+    if (!r.reason.empty()) security_log_.denial(e);
+  };
+  http_ = std::make_unique<http::HttpServer>(std::move(options));
+
+  // Answered on the I/O thread: never waits for a worker, so it tells the truth under load.
+  open_route("GET", "/health", {}, [this](Request&, Response& res) {
     reply_json(res, ready_ ? 200 : 503, {{"status", ready_ ? "ok" : "starting"}, {"cameras", camera_snapshot().size()}});
-  });
-  http_->Get("/metrics", guard(kAnyRole, [this](const httplib::Request&, httplib::Response& res, const Principal&) {
+  }, /*on_io_thread=*/true);
+  open_route("GET", "/openapi.json", {}, [](Request&, Response& res) { res.set_content(kOpenApiDocument, "application/json"); },
+             /*on_io_thread=*/true);
+  guarded("GET", "/metrics", {}, kAnyRole, [this](const Request&, Response& res, const Principal&) {
     res.set_content(metrics_text(), "text/plain; version=0.0.4");
-  }));
-  http_->Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) { res.set_content(kOpenApiDocument, "application/json"); });
-  // Live alerts as Server-Sent Events; a comment every second keeps idle connections open and
-  // notices clients that went away.
-  http_->Get("/api/events", guard(kReviewers, [this](const httplib::Request&, httplib::Response& res, const Principal&) {
-    auto subscription = broadcaster_.subscribe();
-    res.set_header("Cache-Control", "no-store");
-    res.set_chunked_content_provider(
-        "text/event-stream",
-        [this, subscription](std::size_t, httplib::DataSink& sink) {
-          if (!ready_) return false;
-          auto event = subscription->pop(std::chrono::seconds(1));
-          const std::string chunk = event ? "event: alert\ndata: " + *event + "\n\n" : ": keep-alive\n\n";
-          return sink.write(chunk.data(), chunk.size());
-        },
-        [this, subscription](bool) { broadcaster_.unsubscribe(subscription); });
-  }));
+  });
+  // Live alerts as Server-Sent Events, served without a thread per client; the stream ends with
+  // the credential it was opened with (logout, revocation, disabling, expiry).
+  guarded("GET", "/api/events", {}, kReviewers, [this](const Request&, Response& res, const Principal& who) {
+    auto subscription = broadcaster_.subscribe(who.name, who.credential, who.credential_key, who.expires_at,
+                                               static_cast<std::size_t>(config_.http.max_event_streams),
+                                               static_cast<std::size_t>(config_.http.max_event_streams_per_user));
+    if (!subscription) {
+      security_log_.denial({"", "GET", "/api/events", who.name, who.credential, "event_streams", 429, 0, 0.0});
+      return reply_error(res, 429, "too many live event streams open (at most " + std::to_string(config_.http.max_event_streams_per_user) +
+                                       " per account, " + std::to_string(config_.http.max_event_streams) + " in all)");
+    }
+    res.set_header("Content-Type", "text/event-stream");
+    res.stream = std::make_shared<AlertEventStream>(broadcaster_, *subscription);
+  });
   register_account_routes();
   register_camera_routes();
   register_entry_routes();
   register_search_routes();
-  http_->Get("/api/transparency", guard(kAnyRole, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
+  guarded("GET", "/api/transparency", {}, kAnyRole, [this](const Request& req, Response& res, const Principal&) {
     const UnixSeconds now = now_utc();
     const std::string today = format_date_utc(now);
-    auto from = parse_date_utc(req.has_param("from") ? req.get_param_value("from") : today.substr(0, 8) + "01");
+    auto from = parse_date_utc(req.has_param("from") ? req.param("from") : today.substr(0, 8) + "01");
     if (!from) return reply_error(res, 400, "from: " + from.error().message);
-    auto to = req.has_param("to") ? parse_date_utc(req.get_param_value("to")) : Result<UnixSeconds>(*parse_date_utc(today) + 86400);
+    auto to = req.has_param("to") ? parse_date_utc(req.param("to")) : Result<UnixSeconds>(*parse_date_utc(today) + 86400);
     if (!to) return reply_error(res, 400, "to: " + to.error().message);
     flush_analysis_counts();  // up to the moment
     std::lock_guard lock(service_db_mutex_);
     auto report = transparency_report(*service_db_, config_.deployment, {*from, *to}, now);
     if (!report) return reply_error(res, 400, report.error().message);
     reply_json(res, 200, *report);
-  }));
-  http_->Get("/api/alerts", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
+  });
+  guarded("GET", "/api/alerts", {}, kReviewers, [this](const Request& req, Response& res, const Principal&) {
     AlertFilter filter;
     try {
       if (req.has_param("status")) {
-        const std::string s = req.get_param_value("status");
+        const std::string s = req.param("status");
         if (s != "open" && s != "confirmed" && s != "dismissed") return reply_error(res, 400, "status must be open, confirmed or dismissed");
         filter.status = s == "open" ? AlertStatus::kOpen : (s == "confirmed" ? AlertStatus::kConfirmed : AlertStatus::kDismissed);
       }
-      if (req.has_param("camera")) filter.camera = req.get_param_value("camera");
-      if (req.has_param("entry")) filter.entry_id = std::stoll(req.get_param_value("entry"));
-      if (req.has_param("since")) filter.since = std::stoll(req.get_param_value("since"));
-      if (req.has_param("limit")) filter.limit = std::stoi(req.get_param_value("limit"));
+      if (req.has_param("camera")) filter.camera = req.param("camera");
+      if (req.has_param("entry")) filter.entry_id = std::stoll(req.param("entry"));
+      if (req.has_param("since")) filter.since = std::stoll(req.param("since"));
+      if (req.has_param("limit")) filter.limit = std::stoi(req.param("limit"));
     } catch (const std::exception&) {
       return reply_error(res, 400, "entry, since and limit must be integers");
     }
-    std::lock_guard lock(store_mutex_);
-    auto list = alert_store_->list(filter);
-    if (!list) return reply_error(res, 500, list.error().message);
+    Result<std::vector<AlertRecord>> list = std::vector<AlertRecord>{};
+    {
+      std::lock_guard lock(store_mutex_);
+      list = alert_store_->list(filter);
+    }
+    if (!list) return reply_internal(res, "listing alerts", list.error());
     json out = json::array();
     for (const auto& r : *list) out.push_back(alert_record_json(r));
     reply_json(res, 200, out);
-  }));
-  http_->Get(R"(/api/alerts/(\d+))", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
+  });
+  guarded("GET", "/api/alerts/{int}", {}, kReviewers, [this](const Request& req, Response& res, const Principal&) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "no such alert");
     std::lock_guard lock(store_mutex_);
     auto r = alert_store_->get(*id);
-    if (!r) return reply_error(res, 500, r.error().message);
+    if (!r) return reply_internal(res, "reading an alert", r.error());
     if (!r->has_value()) return reply_error(res, 404, "no such alert");
     reply_json(res, 200, alert_record_json(**r));
-  }));
-  http_->Get(R"(/api/alerts/(\d+)/evidence)", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
+  });
+  // A face crop: every view is audited (who saw which alert's evidence), or it is not shown.
+  guarded("GET", "/api/alerts/{int}/evidence", {}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "no evidence for this alert (unknown, or purged after its retention)");
-    std::lock_guard lock(store_mutex_);
-    auto jpeg = alert_store_->evidence(*id);
-    if (!jpeg) return reply_error(res, 500, jpeg.error().message);
+    Result<std::optional<std::vector<unsigned char>>> jpeg = std::optional<std::vector<unsigned char>>{};
+    {
+      std::lock_guard lock(store_mutex_);
+      jpeg = alert_store_->evidence(*id);
+    }
+    if (!jpeg) return reply_internal(res, "reading evidence", jpeg.error());
     if (!jpeg->has_value()) return reply_error(res, 404, "no evidence for this alert (unknown, or purged after its retention)");
+    if (!audit_read(who, "evidence.view", "alert/" + std::to_string(*id), json::object(), res)) return;
     res.set_content(std::string((*jpeg)->begin(), (*jpeg)->end()), "image/jpeg");
-  }));
+  });
   auto decision = [this](bool confirm) {
-    return [this, confirm](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+    return [this, confirm](const Request& req, Response& res, const Principal& who) {
       // The person deciding is the one logged in; the body carries only a dismissal's reason.
-      auto parsed = req.body.empty() ? Result<json>(json::object()) : parse_json_body(req);
-      if (!parsed) return reply_error(res, 400, parsed.error().message);
-      const json& body = *parsed;
-      if (!body.is_object()) return reply_error(res, 400, "the body must be a JSON object");
-      const std::string& user = who.name;
-      const std::string reason = body.value("reason", std::string());
+      auto body = parse_json_object(req, /*empty_ok=*/true);
+      if (!body) return reply_error(res, 400, body.error().message);
+      auto reason = string_member(*body, "reason", false, 2000);
+      if (!reason) return reply_error(res, 400, reason.error().message);
       const auto parsed_id = path_id(req);
-      if (!parsed_id) return reply_error(res, 404, "alert " + std::string(req.matches[1]) + " does not exist");
+      if (!parsed_id) return reply_error(res, 404, "alert does not exist");
       const std::int64_t id = *parsed_id;
       std::lock_guard lock(store_mutex_);
-      auto s = confirm ? alert_store_->confirm(id, user, now_utc()) : alert_store_->dismiss(id, user, reason, now_utc());
+      auto s = confirm ? alert_store_->confirm(id, who.name, now_utc()) : alert_store_->dismiss(id, who.name, reason->value_or(""), now_utc());
       if (!s) {
-        const bool missing = s.error().message.find("does not exist") != std::string::npos;
-        const bool bad_request = s.error().message.find("needs a reason") != std::string::npos;
-        return reply_error(res, missing ? 404 : (bad_request ? 400 : 409), s.error().message);
+        const std::string& m = s.error().message;
+        if (m.find("does not exist") != std::string::npos) return reply_error(res, 404, m);
+        if (m.find("needs a reason") != std::string::npos || m.find("reason") != std::string::npos) return reply_error(res, 400, m);
+        if (m.find("was already") != std::string::npos) return reply_error(res, 409, m);
+        return reply_internal(res, "deciding an alert", s.error());
       }
       auto r = alert_store_->get(id);
+      if (!r || !r->has_value()) return reply_internal(res, "reading a decided alert back", r ? Error{"gone"} : r.error());
       reply_json(res, 200, alert_record_json(**r));
     };
   };
-  http_->Post(R"(/api/alerts/(\d+)/confirm)", guard(kReviewers, decision(true)));
-  http_->Post(R"(/api/alerts/(\d+)/dismiss)", guard(kReviewers, decision(false)));
-}
-
-}  // namespace glassbox
-
-namespace glassbox {
-
-std::optional<Principal> LiveService::authenticate(const httplib::Request& req) {
-  const std::string authorization = req.get_header_value("Authorization");
-  std::lock_guard lock(users_mutex_);
-  if (authorization.rfind("Bearer ", 0) == 0) {
-    auto p = users_->api_token(authorization.substr(7));
-    return p && p->has_value() ? std::optional<Principal>(**p) : std::nullopt;
-  }
-  const std::string session = cookie_value(req, "glassbox_session");
-  if (session.empty()) return std::nullopt;
-  auto p = users_->session(session, now_utc(), static_cast<UnixSeconds>(config_.session_idle_s));
-  return p && p->has_value() ? std::optional<Principal>(**p) : std::nullopt;
-}
-
-std::function<void(const httplib::Request&, httplib::Response&)> LiveService::guard(std::set<Role> allowed, GuardedHandler handler) {
-  return [this, allowed = std::move(allowed), handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
-    const auto who = authenticate(req);
-    if (!who) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      return reply_error(res, 401, "log in (POST /api/login) or send an API token (Authorization: Bearer ...)");
-    }
-    if (!allowed.empty() && std::none_of(allowed.begin(), allowed.end(), [&](Role r) { return who->has(r); })) {
-      std::string roles;
-      for (Role r : allowed) roles += std::string(roles.empty() ? "" : ", ") + role_name(r);
-      return reply_error(res, 403, who->name + " may not do this (it needs: " + roles + ")");
-    }
-    // A browser session changing something must echo its CSRF token (API tokens are not
-    // sent by browsers on their own, so they need none).
-    if (who->via_session && req.method != "GET" && req.method != "HEAD" && req.get_header_value("X-CSRF-Token") != who->csrf_token)
-      return reply_error(res, 403, "missing or wrong X-CSRF-Token (given at login)");
-    handler(req, res, *who);
-  };
-}
-
-void LiveService::register_account_routes() {
-  http_->Post("/api/login", [this](const httplib::Request& req, httplib::Response& res) {
-    auto body = parse_json_body(req);
-    if (!body || !body->is_object() || !(*body)["name"].is_string() || !(*body)["password"].is_string())
-      return reply_error(res, 400, "send {\"name\": ..., \"password\": ...}");
-    std::variant<NewSession, LoginError> outcome;
-    {
-      std::lock_guard lock(users_mutex_);
-      outcome = users_->login((*body)["name"], (*body)["password"], now_utc());
-    }
-    if (const auto* failure = std::get_if<LoginError>(&outcome))
-      return reply_error(res, failure->kind == LoginFailure::kLocked ? 429 : (failure->kind == LoginFailure::kInternal ? 500 : 401), failure->message);
-    const NewSession& session = std::get<NewSession>(outcome);
-    res.set_header("Set-Cookie", "glassbox_session=" + session.token + "; Path=/; HttpOnly; SameSite=Strict" +
-                                     std::string(config_.cookie_secure ? "; Secure" : ""));
-    json roles = json::array();
-    for (Role r : session.principal.roles) roles.push_back(role_name(r));
-    reply_json(res, 200, {{"user", session.principal.name}, {"roles", roles}, {"csrf_token", session.csrf_token}});
-  });
-  http_->Post("/api/logout", guard(kAnyRole, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    if (!who.via_session) return reply_error(res, 400, "an API token is not a session; nothing to log out");
-    std::lock_guard lock(users_mutex_);
-    if (auto s = users_->logout(cookie_value(req, "glassbox_session"), now_utc()); !s) return reply_error(res, 500, s.error().message);
-    res.set_header("Set-Cookie", "glassbox_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    res.status = 204;
-  }));
-  http_->Get("/api/me", guard(kAnyRole, [](const httplib::Request&, httplib::Response& res, const Principal& who) {
-    json roles = json::array();
-    for (Role r : who.roles) roles.push_back(role_name(r));
-    reply_json(res, 200, {{"user", who.name}, {"roles", roles}, {"via", who.via_session ? "session" : "token"}});
-  }));
-  http_->Post("/api/tokens", guard(kAnyRole, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    auto body = parse_json_body(req);
-    if (!body || !body->is_object() || !(*body)["label"].is_string()) return reply_error(res, 400, "send {\"label\": ...}");
-    std::lock_guard lock(users_mutex_);
-    auto token = users_->create_api_token(who.name, (*body)["label"], who.name, now_utc());
-    if (!token) return reply_error(res, 400, token.error().message);
-    reply_json(res, 201, {{"user", who.name}, {"label", (*body)["label"]}, {"token", *token}});
-  }));
-  http_->Get("/api/users", guard(kAdmins, [this](const httplib::Request&, httplib::Response& res, const Principal&) {
-    std::lock_guard lock(users_mutex_);
-    auto users = users_->list_users();
-    if (!users) return reply_error(res, 500, users.error().message);
-    json list = json::array();
-    for (const Principal& p : *users) {
-      json roles = json::array();
-      for (Role r : p.roles) roles.push_back(role_name(r));
-      list.push_back({{"name", p.name}, {"roles", roles}});
-    }
-    reply_json(res, 200, list);
-  }));
-  http_->Post("/api/users", guard(kAdmins, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    auto body = parse_json_body(req);
-    if (!body || !body->is_object() || !(*body)["name"].is_string() || !(*body)["password"].is_string() || !(*body)["roles"].is_array())
-      return reply_error(res, 400, "send {\"name\": ..., \"password\": ..., \"roles\": [...]}");
-    std::set<Role> roles;
-    for (const auto& r : (*body)["roles"]) {
-      auto role = r.is_string() ? parse_role(r.get<std::string>()) : Result<Role>(Error{"roles: names"});
-      if (!role) return reply_error(res, 400, role.error().message);
-      roles.insert(*role);
-    }
-    std::lock_guard lock(users_mutex_);
-    if (auto s = users_->add_user((*body)["name"], (*body)["password"], roles, who.name, now_utc()); !s)
-      return reply_error(res, s.error().message.find("exists already") != std::string::npos ? 409 : 400, s.error().message);
-    reply_json(res, 201, {{"name", (*body)["name"]}, {"roles", (*body)["roles"]}});
-  }));
-  // The audit log for auditors: the same export as `glassbox audit export` (itself audited).
-  http_->Get("/api/audit/export", guard(kAuditors, [this](const httplib::Request&, httplib::Response& res, const Principal& who) {
-    const auto file = std::filesystem::path(data_dir_) / ("audit-export-" + std::to_string(::getpid()) + "-" + std::to_string(now_utc()) + ".jsonl");
-    std::lock_guard lock(service_db_mutex_);
-    auto n = audit::export_log(*service_db_, who.name, file.string(), now_utc());
-    if (!n) return reply_error(res, 500, n.error().message);
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    std::error_code ec;
-    std::filesystem::remove(file, ec);
-    res.set_content(text.str(), "application/x-ndjson");
-  }));
+  guarded("POST", "/api/alerts/{int}/confirm", {BodyKind::kJson, kSmallJson}, kReviewers, decision(true));
+  guarded("POST", "/api/alerts/{int}/dismiss", {BodyKind::kJson, kSmallJson}, kReviewers, decision(false));
 }
 
 void LiveService::register_camera_routes() {
@@ -703,7 +739,11 @@ void LiveService::register_camera_routes() {
     json j = camera_to_json(c.config);
     j["managed_by"] = c.from_config_file ? "config" : "api";
     j["state"] = camera_state_name(s.state);
-    j["last_error"] = s.last_error;
+    // Libraries' messages repeat the URL they failed on: shown without its credentials.
+    std::string last_error = s.last_error;
+    for (std::size_t at = last_error.find(c.config.url); !c.config.url.empty() && at != std::string::npos; at = last_error.find(c.config.url))
+      last_error.replace(at, c.config.url.size(), redacted_url(c.config.url));
+    j["last_error"] = last_error;
     j["frames_decoded"] = s.frames_decoded;
     j["frames_analysed"] = a.frames_analysed;
     j["frames_dropped"] = c.queue->dropped();
@@ -711,21 +751,22 @@ void LiveService::register_camera_routes() {
     j["alerts"] = a.alerts;
     return j;
   };
-  http_->Get("/api/cameras", guard(kCameraReaders, [this, camera_json](const httplib::Request&, httplib::Response& res, const Principal&) {
+  guarded("GET", "/api/cameras", {}, kCameraReaders, [this, camera_json](const Request&, Response& res, const Principal&) {
     json list = json::array();
     for (const auto& c : camera_snapshot()) list.push_back(camera_json(*c));
     reply_json(res, 200, list);
-  }));
-  http_->Get(R"(/api/cameras/([^/]+))", guard(kCameraReaders, [this, camera_json](const httplib::Request& req, httplib::Response& res, const Principal&) {
-    const auto camera = find_camera(req.matches[1]);
-    if (!camera) return reply_error(res, 404, "no camera named '" + std::string(req.matches[1]) + "'");
+  });
+  guarded("GET", "/api/cameras/{name}", {}, kCameraReaders, [this, camera_json](const Request& req, Response& res, const Principal&) {
+    const auto camera = find_camera(req.path_params[0]);
+    if (!camera) return reply_error(res, 404, "no camera named '" + req.path_params[0] + "'");
     reply_json(res, 200, camera_json(*camera));
-  }));
-  http_->Post("/api/cameras", guard(kAdmins, [this, camera_json](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    auto body = parse_json_body(req);
+  });
+  guarded("POST", "/api/cameras", {BodyKind::kJson, kCameraJson}, kAdmins, [this, camera_json](const Request& req, Response& res, const Principal& who) {
+    auto body = parse_json_object(req);
     if (!body) return reply_error(res, 400, body.error().message);
     auto config = parse_camera_json(*body, "camera", CameraConfig{});
     if (!config) return reply_error(res, 400, config.error().message);
+    if (auto s = check_api_camera_url(config->url); !s) return reply_error(res, 400, s.error().message);
     std::lock_guard changes(camera_changes_mutex_);
     if (find_camera(config->name)) return reply_error(res, 409, "camera '" + config->name + "' exists already");
     if (auto s = camera_store_->insert(*config, who.name, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
@@ -736,9 +777,9 @@ void LiveService::register_camera_routes() {
       cameras_[config->name] = camera;
     }
     reply_json(res, 201, camera_json(*camera));
-  }));
+  });
   // Changes or removal of a camera through the API; file cameras are refused with the reason.
-  auto api_camera = [this](const std::string& name, httplib::Response& res) -> std::shared_ptr<Camera> {
+  auto api_camera = [this](const std::string& name, Response& res) -> std::shared_ptr<Camera> {
     auto camera = find_camera(name);
     if (!camera) {
       reply_error(res, 404, "no camera named '" + name + "'");
@@ -748,113 +789,144 @@ void LiveService::register_camera_routes() {
     }
     return camera;
   };
-  http_->Patch(R"(/api/cameras/([^/]+))", guard(kAdmins, [this, camera_json, api_camera](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    auto body = parse_json_body(req);
-    if (!body) return reply_error(res, 400, body.error().message);
+  guarded("PATCH", "/api/cameras/{name}", {BodyKind::kJson, kCameraJson}, kAdmins,
+          [this, camera_json, api_camera](const Request& req, Response& res, const Principal& who) {
+            auto body = parse_json_object(req);
+            if (!body) return reply_error(res, 400, body.error().message);
+            std::lock_guard changes(camera_changes_mutex_);
+            auto old = api_camera(req.path_params[0], res);
+            if (!old) return;
+            auto config = parse_camera_json(*body, "camera", old->config, /*allow_name=*/false);
+            if (!config) return reply_error(res, 400, config.error().message);
+            if (config->url != old->config.url)
+              if (auto s = check_api_camera_url(config->url); !s) return reply_error(res, 400, s.error().message);
+            if (auto s = camera_store_->update(*config, who.name, now_utc()); !s)
+              return reply_error(res, refusal_status(s.error().message), s.error().message);
+            // A changed camera starts afresh: new source, new tracks, counters from zero.
+            retire_camera(*old);
+            auto camera = make_camera(*config, false);
+            {
+              std::lock_guard lock(cameras_mutex_);
+              if (cameras_started_) start_camera(*camera);
+              cameras_[config->name] = camera;
+            }
+            reply_json(res, 200, camera_json(*camera));
+          });
+  guarded("DELETE", "/api/cameras/{name}", {}, kAdmins, [this, api_camera](const Request& req, Response& res, const Principal& who) {
     std::lock_guard changes(camera_changes_mutex_);
-    auto old = api_camera(req.matches[1], res);
-    if (!old) return;
-    auto config = parse_camera_json(*body, "camera", old->config, /*allow_name=*/false);
-    if (!config) return reply_error(res, 400, config.error().message);
-    if (auto s = camera_store_->update(*config, who.name, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
-    // A changed camera starts afresh: new source, new tracks, counters from zero.
-    retire_camera(*old);
-    auto camera = make_camera(*config, false);
-    {
-      std::lock_guard lock(cameras_mutex_);
-      if (cameras_started_) start_camera(*camera);
-      cameras_[config->name] = camera;
-    }
-    reply_json(res, 200, camera_json(*camera));
-  }));
-  http_->Delete(R"(/api/cameras/([^/]+))", guard(kAdmins, [this, api_camera](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    std::lock_guard changes(camera_changes_mutex_);
-    auto camera = api_camera(req.matches[1], res);
+    auto camera = api_camera(req.path_params[0], res);
     if (!camera) return;
-    if (auto s = camera_store_->remove(camera->config.name, who.name, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+    if (auto s = camera_store_->remove(camera->config.name, who.name, now_utc()); !s)
+      return reply_error(res, refusal_status(s.error().message), s.error().message);
     {
       std::lock_guard lock(cameras_mutex_);
       cameras_.erase(camera->config.name);
     }
     retire_camera(*camera);
     res.status = 204;
-  }));
+  });
 }
 
 void LiveService::register_entry_routes() {
-  http_->Get("/api/entries", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
+  // The watchlist's entries: who reads them is recorded (entry.list, entry.view).
+  guarded("GET", "/api/entries", {}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
     std::optional<std::string> status;
     if (req.has_param("status")) {
-      status = req.get_param_value("status");
+      status = req.param("status");
       if (*status != "pending" && *status != "active" && *status != "revoked")
         return reply_error(res, 400, "status must be pending, active or revoked");
     }
-    std::lock_guard lock(entries_mutex_);
-    auto entries = entry_store_->list_entries();
-    if (!entries) return reply_error(res, 500, entries.error().message);
+    Result<std::vector<EntryRecord>> entries = std::vector<EntryRecord>{};
+    {
+      std::lock_guard lock(entries_mutex_);
+      entries = entry_store_->list_entries();
+    }
+    if (!entries) return reply_internal(res, "listing entries", entries.error());
     const UnixSeconds now = now_utc();
     json list = json::array();
     for (const EntryRecord& e : *entries)
       if (!status || *status == entry_status_name(e.status)) list.push_back(entry_to_json(e, now));
+    if (!audit_read(who, "entry.list", "entries", {{"status", status.value_or("any")}, {"count", list.size()}}, res)) return;
     reply_json(res, 200, list);
-  }));
-  http_->Get(R"(/api/entries/(\d+))", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
+  });
+  guarded("GET", "/api/entries/{int}", {}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "no such entry");
-    std::lock_guard lock(entries_mutex_);
-    auto entry = entry_store_->get_entry(*id);
-    if (!entry) return reply_error(res, 500, entry.error().message);
+    Result<std::optional<EntryRecord>> entry = std::optional<EntryRecord>{};
+    {
+      std::lock_guard lock(entries_mutex_);
+      entry = entry_store_->get_entry(*id);
+    }
+    if (!entry) return reply_internal(res, "reading an entry", entry.error());
     if (!entry->has_value()) return reply_error(res, 404, "no such entry");
+    if (!audit_read(who, "entry.view", "entry/" + std::to_string(*id), json::object(), res)) return;
     reply_json(res, 200, entry_to_json(**entry, now_utc()));
-  }));
-  // Enrolment: multipart/form-data with the entry's fields and one or more `photo` files. The
-  // photos are decoded in memory; only their templates, names and hashes are stored.
-  http_->Post("/api/entries", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    if (!req.is_multipart_form_data())
+  });
+  // Enrolment: multipart/form-data with the entry's fields and one to ten `photo` files. The
+  // photos are checked and decoded in memory; only their templates, names and hashes are stored.
+  guarded("POST", "/api/entries", {BodyKind::kForm, kPhotoForm}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
+    if (req.form.empty())
       return reply_error(res, 415, "send the entry as multipart/form-data: fields subject, legal_basis, source, expires "
                                    "and one or more files named photo");
-    auto field = [&](const char* name) { return req.has_file(name) ? req.get_file_value(name).content : std::string(); };
     // The submitter is the one logged in.
-    if (req.has_file("submitted_by") && field("submitted_by") != who.name)
+    if (req.has_field("submitted_by") && req.field("submitted_by") != who.name)
       return reply_error(res, 400, "submitted_by: entries are submitted by the user logged in (" + who.name + ")");
-    EnrollmentFields fields{field("subject"), field("legal_basis"), field("source"), field("expires"), who.name, {}};
-    fields.scope = comma_list(field("scope"));  // absent or empty: all cameras
+    EnrollmentFields fields{req.field("subject"), req.field("legal_basis"), req.field("source"), req.field("expires"), who.name, {}};
+    fields.scope = comma_list(req.field("scope"));  // absent or empty: all cameras
     const std::vector<PhotoUpload> photos = uploaded_photos(req, "photo");
     const UnixSeconds now = now_utc();
-    if (auto checked = validate_entry_fields(fields, now, FieldNames::kJson); !checked) return reply_error(res, 400, checked.error().message);
+    auto checked = validate_entry_fields(fields, now, FieldNames::kJson);
+    if (!checked) return reply_error(res, 400, checked.error().message);
+    // Retention: an entry may not be kept matching for longer than the deployment allows.
+    if (checked->expires_at > now + static_cast<UnixSeconds>(config_.entry_max_days) * 86400)
+      return reply_error(res, 400, "entry refused:\n  - expires: at most " + std::to_string(config_.entry_max_days) +
+                                       " days ahead (entry_max_days); approve a new entry when this one expires");
+    if (photos.empty()) return reply_error(res, 400, "entry refused: at least one photo is required");
+    if (photos.size() > kMaxPhotos) return reply_error(res, 400, "entry refused: at most " + std::to_string(kMaxPhotos) + " photos per entry");
+    if (!photo_slots_.try_acquire_for(std::chrono::seconds(1))) return reply_error(res, 503, "photos are being processed for others; try again");
+    Result<std::vector<EntryTemplate>> templates = std::vector<EntryTemplate>{};
+    {
+      struct Release {
+        std::counting_semaphore<>& s;
+        ~Release() { s.release(); }
+      } release{photo_slots_};
+      templates = photo_templates(photos);
+    }
+    if (!templates) {
+      const std::string& m = templates.error().message;
+      if (m.find("refused") != std::string::npos) return reply_error(res, 400, "entry " + m);
+      return reply_internal(res, "enrolment", templates.error());
+    }
     std::lock_guard lock(entries_mutex_);
-    if (auto loaded = load_photo_models(); !loaded) return reply_error(res, 500, loaded.error().message);
-    auto id = enroll_uploaded_entry(*entry_store_, fields, photos, *enrol_detector_, *enrol_embedder_, PhotoOptions{}, now);
-    if (!id) return reply_error(res, id.error().message.find("refused") != std::string::npos ? 400 : 500, id.error().message);
+    auto id = entry_store_->add_pending_entry(*checked, *templates, now);
+    if (!id) return reply_internal(res, "storing an entry", id.error());
     auto entry = entry_store_->get_entry(*id);
-    if (!entry || !entry->has_value()) return reply_error(res, 500, "entry " + std::to_string(*id) + " stored but cannot be read back");
+    if (!entry || !entry->has_value()) return reply_internal(res, "reading an entry back", entry ? Error{"gone"} : entry.error());
     reply_json(res, 201, entry_to_json(**entry, now));
-  }));
+  });
   // Approval and revocation take effect at once: the watchlist is reloaded before answering.
   auto change = [this](bool approve) {
-    return [this, approve](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-      auto parsed = req.body.empty() ? Result<json>(json::object()) : parse_json_body(req);
-      if (!parsed) return reply_error(res, 400, parsed.error().message);
-      if (!parsed->is_object()) return reply_error(res, 400, "the body must be a JSON object");
-      const std::string& user = who.name;  // approver or revoker: the one logged in
-      const std::string reason = parsed->value("reason", std::string());
+    return [this, approve](const Request& req, Response& res, const Principal& who) {
+      auto body = parse_json_object(req, /*empty_ok=*/true);
+      if (!body) return reply_error(res, 400, body.error().message);
+      auto reason = string_member(*body, "reason", false, 2000);
+      if (!reason) return reply_error(res, 400, reason.error().message);
       const auto parsed_id = path_id(req);
-      if (!parsed_id) return reply_error(res, 404, "entry " + std::string(req.matches[1]) + " does not exist");
+      if (!parsed_id) return reply_error(res, 404, "entry does not exist");
       const std::int64_t id = *parsed_id;
       const UnixSeconds now = now_utc();
       std::lock_guard lock(entries_mutex_);
-      auto s = approve ? entry_store_->approve_entry(id, user, now) : entry_store_->revoke_entry(id, user, reason, now);
+      auto s = approve ? entry_store_->approve_entry(id, who.name, now) : entry_store_->revoke_entry(id, who.name, reason->value_or(""), now);
       if (!s) return reply_error(res, refusal_status(s.error().message), s.error().message);
       if (auto reloaded = reload_watchlist(); !reloaded)
-        return reply_error(res, 500, "stored, but the running watchlist could not be reloaded (retried every few seconds): " +
-                                         reloaded.error().message);
+        return reply_internal(res, "stored, but reloading the running watchlist (retried every few seconds)", reloaded.error());
       auto entry = entry_store_->get_entry(id);
-      if (!entry || !entry->has_value()) return reply_error(res, 500, "entry " + std::to_string(id) + " cannot be read back");
+      if (!entry || !entry->has_value()) return reply_internal(res, "reading an entry back", entry ? Error{"gone"} : entry.error());
       reply_json(res, 200, entry_to_json(**entry, now));
     };
   };
-  http_->Post(R"(/api/entries/(\d+)/approve)", guard(kSupervisors, change(true)));
-  http_->Post(R"(/api/entries/(\d+)/revoke)", guard(kSupervisors, change(false)));
+  guarded("POST", "/api/entries/{int}/approve", {BodyKind::kJson, kSmallJson}, kSupervisors, change(true));
+  guarded("POST", "/api/entries/{int}/revoke", {BodyKind::kJson, kSmallJson}, kSupervisors, change(false));
 }
 
 }  // namespace glassbox

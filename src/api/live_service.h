@@ -3,29 +3,35 @@
 // alerts stored with evidence for review; watchlist entries enrolled, approved and revoked
 // through the API; the watchlist reloaded on a timer (and at once after an approval or
 // revocation) so changes and expiry take effect without a restart; evidence purged after its
-// retention; and the HTTP API (docs/openapi.json) on one address.
+// retention; and the HTTP API (docs/openapi.json) on one address, bounded and guarded as
+// docs/security.md says (src/http for the server; api/access_control.cc for who may do what).
 // Thread-safety: start() and stop() from the controlling thread; HTTP handlers run on the
-// server's pool and reach shared state only through the locked members below.
+// server's worker threads and reach shared state only through the locked members below.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
-#include <optional>
-#include <set>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <semaphore>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "alert/storing_alert_sink.h"
 #include "api/alert_broadcaster.h"
+#include "api/security_log.h"
 #include "api/service_config.h"
+#include "auth/login_throttle.h"
 #include "auth/user_store.h"
 #include "embed/model_profile.h"
+#include "enroll/enrollment.h"
+#include "http/server.h"
 #include "ingest/camera_ingest.h"
 #include "ingest/segment_recorder.h"
 #include "pipeline/live_analyzer.h"
@@ -34,45 +40,68 @@
 #include "store/camera_store.h"
 #include "store/sqlite_store.h"
 
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}
-
 namespace glassbox {
 
 class LiveService {
  public:
-  // Opens (or creates) DATA_DIR/glassbox.db, loads the models for `config.profile`.
+  // Opens (or creates, owner-only) DATA_DIR/glassbox.db, loads the models for `config.profile`.
   static Result<std::unique_ptr<LiveService>> create(const std::string& data_dir, ServiceConfig config);
   ~LiveService();
 
   // Starts cameras, workers and the HTTP server on host:port (port 0 picks one; see port()).
+  // Refuses a non-loopback address in plain HTTP unless behind_tls_proxy is set.
   Status start(const std::string& host, int port);
   // Stops taking frames, finishes the frames in analysis, stores their alerts, stops HTTP.
   void stop();
   int port() const { return port_; }
+  bool tls() const;
 
   std::string metrics_text() const;
 
  private:
   LiveService() = default;
   struct Camera;
-  using GuardedHandler = std::function<void(const httplib::Request&, httplib::Response&, const Principal&)>;
-  // Authenticates the request (API token or session cookie), checks the role and, for a browser
-  // session changing something, the CSRF token; 401 / 403 otherwise.
-  std::function<void(const httplib::Request&, httplib::Response&)> guard(std::set<Role> allowed, GuardedHandler handler);
-  std::optional<Principal> authenticate(const httplib::Request& req);
-  void register_account_routes();
+  using GuardedHandler = std::function<void(const http::Request&, http::Response&, const Principal&)>;
+  // How much body a route takes, and of which kind (docs/security.md has the table).
+  struct BodyLimit {
+    http::BodyKind kind = http::BodyKind::kNone;
+    std::size_t max_bytes = 0;
+  };
+  // A route for the server: its admission check authenticates the request (API token or
+  // session cookie), checks the role and, for a browser session changing something, the CSRF
+  // token — all before the body is read — and logs and counts every 401 and 403.
+  void guarded(const char* method, const char* pattern, BodyLimit body, std::set<Role> allowed, GuardedHandler handler);
+  void open_route(const char* method, const char* pattern, BodyLimit body, std::function<void(http::Request&, http::Response&)> handler,
+                  bool on_io_thread = false);
+  std::optional<Principal> authenticate(const http::Request& req);
+  // TLS here or at a trusted proxy: cookies are Secure (and __Host-), HSTS is sent.
+  bool secure_transport() const;
+  std::string session_cookie() const;
+  // Headers on every response: no caching, no sniffing, no framing, CSP, HSTS under TLS.
+  void decorate(const http::Request& req, http::Response& res) const;
+  // A 500 whose detail goes to the log (with an incident number), not to the client.
+  void reply_internal(http::Response& res, const std::string& what, const Error& error);
+  // Writes `action` on `object` by `who` to the audit log (reads of biometric data); false, and
+  // the response filled with a refusal, when the record cannot be written.
+  bool audit_read(const Principal& who, const std::string& action, const std::string& object, const nlohmann::json& details,
+                  http::Response& res);
+  void register_account_routes();  // api/account_routes.cc
   void register_routes();
   void register_camera_routes();
   void register_entry_routes();
   void register_search_routes();  // api/search_routes.cc
   void register_upload_routes();  // api/search_routes.cc: recordings uploaded for searches
+  // Ends the live event streams of a credential (or of every credential of `user`, or of every
+  // one but `credential` when `all_but`).
+  void end_streams(const std::string& user, const std::string& credential, bool all_but = false);
+  // A camera URL from the API: its scheme allowed, its host outside the blocked networks.
+  Status check_api_camera_url(const std::string& url) const;
+  // Free space on the data folder's file system, in bytes (-1 when unknown).
+  std::int64_t free_disk_bytes() const;
+  bool below_disk_floor() const;
   // Runs approved searches one at a time, on its own connection, until the service stops.
   void search_loop();
-  // Deletes recorded segments past their camera's retention (audited), files and rows.
+  // Deletes recorded segments past their retention (audited), files and rows.
   void purge_recordings();
   // Completes the index rows of segments a crash left open (or drops them with their file).
   Status recover_segments();
@@ -82,8 +111,11 @@ class LiveService {
   // A camera's queue, ingest and place in the analyzer; started when the service runs.
   std::shared_ptr<Camera> make_camera(const CameraConfig& config, bool from_config_file);
   // Loads, on first use, the detector and recognizer that turn uploaded photos (entries, search
-  // probes) into templates. The caller holds entries_mutex_.
+  // probes) into templates. The caller holds photo_models_mutex_.
   Status load_photo_models();
+  // Templates from uploaded photos: each checked and decoded without a lock, then detected and
+  // embedded under photo_models_mutex_.
+  Result<std::vector<EntryTemplate>> photo_templates(const std::vector<PhotoUpload>& photos);
   // Starts its ingest, and its recorder when it is recorded and enabled.
   void start_camera(Camera& camera);
   // Stops its ingest (waiting for a read in progress) and takes it out of the analysis.
@@ -104,6 +136,7 @@ class LiveService {
   AlertBroadcaster broadcaster_;
   std::vector<std::unique_ptr<WebhookSender>> webhooks_;
   std::unique_ptr<MqttPublisher> mqtt_;
+  std::atomic<std::uint64_t> publish_failures_{0};  // events that could not be serialised or handed on
 
   struct Camera {
     CameraConfig config;
@@ -122,28 +155,49 @@ class LiveService {
   std::mutex camera_changes_mutex_;
   std::unique_ptr<SqliteCameraStore> camera_store_;  // guarded by camera_changes_mutex_
 
-  // Watchlist management through the API: one connection, and the detector and recognizer that
-  // turn uploaded photos into templates (loaded on first use).
+  // Watchlist management through the API: one connection for the entries, and the detector and
+  // recognizer that turn uploaded photos into templates (loaded on first use) under a lock of
+  // their own, so approvals and revocations never wait behind photo work.
   std::mutex entries_mutex_;
   std::unique_ptr<SqliteWatchlistStore> entry_store_;  // guarded by entries_mutex_
-  std::unique_ptr<FaceDetector> enrol_detector_;       // guarded by entries_mutex_
-  std::unique_ptr<Embedder> enrol_embedder_;           // guarded by entries_mutex_
+  std::mutex photo_models_mutex_;
+  std::unique_ptr<FaceDetector> enrol_detector_;  // guarded by photo_models_mutex_
+  std::unique_ptr<Embedder> enrol_embedder_;      // guarded by photo_models_mutex_
+  // Accounts: changes on one connection; authentication (every request) on its own, so a
+  // login's password hash never holds up anyone else's request.
   std::mutex users_mutex_;
   std::unique_ptr<SqliteUserStore> users_;  // guarded by users_mutex_
-  std::mutex reload_mutex_;                             // one reload at a time
+  std::mutex auth_mutex_;
+  std::unique_ptr<SqliteUserStore> auth_users_;  // guarded by auth_mutex_
+  LoginThrottle login_throttle_;
+  // Work bounded in concurrency: Argon2id (64 MiB each), photos (decoded images, models),
+  // upload writes and hashes, audit exports. A request that cannot get a slot soon is told 503.
+  std::counting_semaphore<> login_slots_{2};
+  std::counting_semaphore<> photo_slots_{2};
+  std::counting_semaphore<> upload_slots_{2};
+  std::counting_semaphore<> export_slots_{1};
+  std::mutex reload_mutex_;                             // one reload at a time, so an older list never replaces a newer one
   std::unique_ptr<SqliteWatchlistStore> reload_store_;  // guarded by reload_mutex_
-  // The service's own connection for its bookkeeping (analysis counts, checkpoints, audit
-  // exports), opened once: each open would run the schema check in a write transaction.
+  // The service's own connection for its bookkeeping (analysis counts, checkpoints, searches,
+  // uploads), opened once: each open would run the schema check in a write transaction.
   // Taken after camera_changes_mutex_ and before cameras_mutex_.
   std::mutex service_db_mutex_;
   std::unique_ptr<SqliteDatabase> service_db_;  // guarded by service_db_mutex_
-  std::map<LiveAnalyzer::CameraHandle, LiveCameraStats> flushed_;  // guarded by service_db_mutex_: counts written, per camera  // one reload at a time, so an older list never replaces a newer one
+  std::map<LiveAnalyzer::CameraHandle, LiveCameraStats> flushed_;  // guarded by service_db_mutex_: counts written, per camera
+  // The recorders' segment index on a connection of its own: nothing else holds its lock for long.
+  std::mutex segment_db_mutex_;
+  std::unique_ptr<SqliteDatabase> segment_db_;  // guarded by segment_db_mutex_
+  // Audit records of reads (evidence, entries, search results) on a connection of their own.
+  std::mutex audit_db_mutex_;
+  std::unique_ptr<SqliteDatabase> audit_db_;  // guarded by audit_db_mutex_
   std::atomic<std::size_t> watchlist_entries_{0};
   std::atomic<std::uint64_t> watchlist_reloads_{0};
   std::atomic<std::uint64_t> evidence_purged_{0};
   std::atomic<std::uint64_t> alerts_purged_{0};
   std::atomic<std::uint64_t> audit_checkpoints_{0};
+  std::atomic<std::uint64_t> purge_failures_{0};  // files that could not be deleted (retried)
 
+  SecurityLog security_log_;
   std::filesystem::path recordings_dir_;
   // Recorded segments of cameras no longer configured keep this retention.
   static constexpr double kDefaultRecordRetentionDays = 7.0;
@@ -153,12 +207,11 @@ class LiveService {
   std::thread search_thread_;
   std::mutex searches_mutex_;  // taken before service_db_mutex_ (cancelling a running search), never after
   std::condition_variable searches_wake_;
-  std::optional<std::int64_t> running_search_;             // guarded by searches_mutex_
-  std::optional<SearchProgress> running_progress_;         // guarded by searches_mutex_
+  std::optional<std::int64_t> running_search_;      // guarded by searches_mutex_
+  std::optional<SearchProgress> running_progress_;  // guarded by searches_mutex_
   std::atomic<bool> cancel_running_search_{false};
   std::atomic<std::uint64_t> searches_finished_{0};
-  std::unique_ptr<httplib::Server> http_;
-  std::thread http_thread_;
+  std::unique_ptr<http::HttpServer> http_;
   std::thread maintenance_thread_;
   std::mutex maintenance_mutex_;
   std::condition_variable maintenance_wake_;

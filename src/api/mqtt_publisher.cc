@@ -31,6 +31,17 @@ void MqttPublisher::stop() {
 void MqttPublisher::run() {
   mosquitto* client = mosquitto_new(config_.client_id.c_str(), true, this);
   if (client == nullptr) return;
+  if (config_.tls) {
+    // The broker's certificate is verified (against ca_file, or the system's CAs), TLS 1.2 at least.
+    const char* ca_file = config_.ca_file.empty() ? nullptr : config_.ca_file.c_str();
+    const char* ca_path = config_.ca_file.empty() ? "/etc/ssl/certs" : nullptr;
+    if (mosquitto_tls_set(client, ca_file, ca_path, nullptr, nullptr, nullptr) != MOSQ_ERR_SUCCESS ||
+        mosquitto_tls_opts_set(client, 1 /* SSL_VERIFY_PEER */, "tlsv1.2", nullptr) != MOSQ_ERR_SUCCESS) {
+      ++failed_attempts_;
+      mosquitto_destroy(client);
+      return;
+    }
+  }
   if (!config_.username.empty())
     mosquitto_username_pw_set(client, config_.username.c_str(), config_.password.empty() ? nullptr : config_.password.c_str());
   mosquitto_connect_callback_set(client, [](mosquitto*, void* self, int rc) {

@@ -27,6 +27,9 @@ struct MqttConfig {
   std::string username;                 // optional, with password
   std::string password;
   int keepalive_s = 30;                 // 5..3600
+  bool tls = false;                     // TLS 1.2+ to the broker, its certificate verified
+  std::string ca_file;                  // with tls: the CA of the broker's certificate (default: the system's)
+  bool insecure = false;                // allow a username and password without TLS
 };
 
 class MqttPublisher {

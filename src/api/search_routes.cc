@@ -2,9 +2,8 @@
 // after a crash, recordings purged after their retention, approved searches run one at a time
 // on their own thread and connection, and the /api/searches routes.
 // Thread-safety: as LiveService (see live_service.h for which mutex guards what).
-#include <httplib.h>
-
 #include "api/http_util.h"
+#include "ingest/libav_input.h"
 #include "api/live_service.h"
 #include "audit/audit_log.h"
 #include "search/search_job.h"
@@ -17,6 +16,7 @@ using namespace glassbox::http;
 Status LiveService::recover_segments() {
   auto open = unfinished_segments(*service_db_);
   if (!open) return open.error();
+  int completed = 0, dropped = 0;
   for (const RecordedSegment& seg : *open) {
     auto duration = media_duration(seg.path);
     std::error_code ec;
@@ -24,13 +24,24 @@ Status LiveService::recover_segments() {
       const auto bytes = static_cast<std::int64_t>(std::filesystem::file_size(seg.path, ec));
       if (auto s = complete_segment(*service_db_, seg.id, seg.start_ms + static_cast<std::int64_t>(*duration * 1000.0), ec ? 0 : bytes); !s)
         return s;
+      ++completed;
     } else {
-      // Nothing readable was written before the crash: no footage to keep.
+      // Nothing readable was written before the crash: no footage to keep. The file goes
+      // first; one that cannot be deleted stays indexed (and is tried again at the next start).
       std::filesystem::remove(seg.path, ec);
+      if (ec && ec != std::errc::no_such_file_or_directory) {
+        ++purge_failures_;
+        continue;
+      }
       if (auto s = drop_segment(*service_db_, seg.id); !s) return s;
+      ++dropped;
     }
   }
-  return ok_status();
+  if (completed + dropped == 0) return ok_status();
+  // What the recovery did to the recordings is on the record too.
+  return service_db_->transaction([&] {
+    return audit::append(*service_db_, {"system", "recording.recover", "recordings", {{"completed", completed}, {"dropped_empty", dropped}}}, now_utc());
+  });
 }
 
 void LiveService::purge_recordings() {
@@ -46,17 +57,25 @@ void LiveService::purge_recordings() {
     if (retention.count(camera->config.name)) retention[camera->config.name] = camera->config.record_retention_days;
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (const auto& [camera, days] : retention) {
-    Result<std::vector<RecordedSegment>> purged = std::vector<RecordedSegment>{};
+    Result<std::vector<RecordedSegment>> expired = std::vector<RecordedSegment>{};
     {
       std::lock_guard lock(service_db_mutex_);
-      purged = purge_segments(*service_db_, camera, now_ms - static_cast<std::int64_t>(days * 86400.0 * 1000.0), now_utc());
+      expired = segments_to_purge(*service_db_, camera, now_ms - static_cast<std::int64_t>(days * 86400.0 * 1000.0));
     }
-    if (!purged) continue;  // not audited, so not deleted; tried again next time
-    for (const RecordedSegment& seg : *purged) {
+    if (!expired) continue;
+    // Files first; only those gone are taken out of the index and recorded as purged.
+    std::vector<RecordedSegment> deleted;
+    for (const RecordedSegment& seg : *expired) {
       std::error_code ec;
       std::filesystem::remove(seg.path, ec);
-      ++segments_purged_;
+      if (ec && ec != std::errc::no_such_file_or_directory) {
+        ++purge_failures_;
+        continue;
+      }
+      deleted.push_back(seg);
     }
+    std::lock_guard lock(service_db_mutex_);
+    if (remove_purged_segments(*service_db_, camera, deleted, now_utc())) segments_purged_ += deleted.size();
   }
 }
 
@@ -108,28 +127,56 @@ void LiveService::search_loop() {
   }
 }
 
+namespace {
+
+// Server paths never leave the server: in what a search shows, the data folder's and the
+// recordings folder's absolute prefixes are cut ("uploads/upload-7.bin", "recordings/gate/...").
+void strip_server_paths(json& j, const std::vector<std::string>& prefixes) {
+  if (j.is_string()) {
+    std::string text = j.get<std::string>();
+    for (const std::string& prefix : prefixes)
+      for (auto at = text.find(prefix); !prefix.empty() && at != std::string::npos; at = text.find(prefix)) text.erase(at, prefix.size());
+    j = text;
+  } else if (j.is_array() || j.is_object()) {
+    for (auto& item : j) strip_server_paths(item, prefixes);
+  }
+}
+
+// A case's results and crops are for the people on the case: whoever asked, whoever approved,
+// and supervisors (who approve searches).
+bool may_see_results(const Principal& who, const StoredSearch& search) {
+  return who.name == search.request.requested_by || (search.approved_by && who.name == *search.approved_by) || who.has(Role::kSupervisor);
+}
+
+}  // namespace
+
 void LiveService::register_search_routes() {
   register_upload_routes();
+  const std::vector<std::string> prefixes = {recordings_dir_.parent_path().string() + "/",
+                                             std::filesystem::absolute(data_dir_).lexically_normal().string() + "/", data_dir_ + "/"};
+  auto shown = [prefixes](json j) {
+    strip_server_paths(j, prefixes);
+    return j;
+  };
   // A request: multipart/form-data with the fields of docs/search.md and one or more `probe`
   // photos, decoded in memory; only their templates are kept, sealed, until the search ends.
-  http_->Post("/api/searches", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    if (!req.is_multipart_form_data())
+  guarded("POST", "/api/searches", {BodyKind::kForm, kPhotoForm}, kReviewers, [this, shown](const Request& req, Response& res, const Principal& who) {
+    if (req.form.empty())
       return reply_error(res, 415, "send the search as multipart/form-data: case_id, legal_basis, cameras, from, to, mode, expires "
                                    "and one or more files named probe");
-    auto field = [&](const char* name) { return req.has_file(name) ? req.get_file_value(name).content : std::string(); };
-    if (req.has_file("requested_by") && field("requested_by") != who.name)
+    if (req.has_field("requested_by") && req.field("requested_by") != who.name)
       return reply_error(res, 400, "requested_by: searches are requested by the user logged in (" + who.name + ")");
-    if (req.has_file("files"))
+    if (req.has_field("files"))
       return reply_error(res, 400, "files: upload recordings through /api/uploads and name them in the field uploads");
     const UnixSeconds now = now_utc();
     SearchRequest request;
-    request.case_id = field("case_id");
-    request.legal_basis = field("legal_basis");
+    request.case_id = req.field("case_id");
+    request.legal_basis = req.field("legal_basis");
     request.requested_by = who.name;
-    request.cameras = comma_list(field("cameras"));
+    request.cameras = comma_list(req.field("cameras"));
     std::vector<std::string> problems;
-    // uploads: ids of finished uploads; searched whole, like files.
-    for (const std::string& text : comma_list(field("uploads"))) {
+    // uploads: ids of finished uploads of the requester's own, not expired; searched whole.
+    for (const std::string& text : comma_list(req.field("uploads"))) {
       std::optional<Upload> upload;
       try {
         std::lock_guard lock(service_db_mutex_);
@@ -137,23 +184,27 @@ void LiveService::register_search_routes() {
         if (loaded) upload = std::move(*loaded);
       } catch (const std::exception&) {
       }
-      if (!upload) problems.push_back("uploads: " + text + " is not an upload");
+      // Someone else's upload is not there for this requester: the same answer as none at all.
+      if (!upload || upload->uploaded_by != who.name) problems.push_back("uploads: " + text + " is not an upload of yours");
       else if (!upload->sha256) problems.push_back("uploads: " + text + " is not finished (POST /api/uploads/" + text + "/finish)");
+      else if (upload->expires_at <= now) problems.push_back("uploads: " + text + " has expired");
       else request.files.push_back(upload->path);
     }
     for (const char* name : {"from", "to"}) {
-      if (field(name).empty()) continue;
-      auto t = parse_time_utc(field(name));
+      if (req.field(name).empty()) continue;
+      auto t = parse_time_utc(req.field(name));
       if (!t) problems.push_back(std::string(name) + ": " + t.error().message);
       else (std::string(name) == "from" ? request.window_from : request.window_to) = *t;
     }
-    auto mode = SamplingMode::parse(field("mode").empty() ? "keyframes" : field("mode"));
+    auto mode = SamplingMode::parse(req.field("mode").empty() ? "keyframes" : req.field("mode"));
     if (!mode) problems.push_back("mode: " + mode.error().message);
     else request.mode = *mode;
-    if (field("expires").empty()) {
-      request.expires_at = now + 30 * 86400;
-    } else if (auto e = parse_date_utc(field("expires")); !e) {
+    if (req.field("expires").empty()) {
+      request.expires_at = now + std::min(30, config_.search_max_days) * 86400;
+    } else if (auto e = parse_date_utc(req.field("expires")); !e) {
       problems.push_back("expires: " + e.error().message);
+    } else if (*e > now + static_cast<UnixSeconds>(config_.search_max_days) * 86400) {
+      problems.push_back("expires: a search's results are kept at most " + std::to_string(config_.search_max_days) + " days (search_max_days)");
     } else {
       request.expires_at = *e;
     }
@@ -162,162 +213,240 @@ void LiveService::register_search_routes() {
     const std::vector<PhotoUpload> photos = uploaded_photos(req, "probe");
     if (auto s = validate_search_request(request, photos.size(), now, FieldNames::kJson); !s) problems.push_back(s.error().message);
     if (!problems.empty()) return reply_error(res, 400, join_problems(problems));
-    std::vector<EntryTemplate> probes;
+    if (!photo_slots_.try_acquire_for(std::chrono::seconds(1))) return reply_error(res, 503, "photos are being processed for others; try again");
+    Result<std::vector<EntryTemplate>> probes = std::vector<EntryTemplate>{};
     {
-      std::lock_guard lock(entries_mutex_);  // the enrolment detector and recognizer serve probes too
-      if (auto loaded = load_photo_models(); !loaded) return reply_error(res, 500, loaded.error().message);
-      for (const PhotoUpload& photo : photos) {
-        auto t = template_from_upload(photo, *enrol_detector_, *enrol_embedder_, PhotoOptions{});
-        if (!t) return reply_error(res, 400, "probe " + t.error().message);
-        probes.push_back(std::move(*t));
-      }
+      struct Release {
+        std::counting_semaphore<>& s;
+        ~Release() { s.release(); }
+      } release{photo_slots_};
+      probes = photo_templates(photos);
+    }
+    if (!probes) {
+      const std::string& m = probes.error().message;
+      if (m.find("refused") != std::string::npos) return reply_error(res, 400, "probe " + m);
+      return reply_internal(res, "search request", probes.error());
     }
     auto key = TemplateKey::load(db_path_, /*create_if_missing=*/true);
-    if (!key) return reply_error(res, 500, key.error().message);
+    if (!key) return reply_internal(res, "search request", key.error());
     std::lock_guard lock(service_db_mutex_);
-    auto id = request_search(*service_db_, request, probes, *key, now);
-    if (!id) return reply_error(res, 500, id.error().message);
+    auto id = request_search(*service_db_, request, *probes, *key, now);
+    if (!id) return reply_internal(res, "storing a search", id.error());
     auto stored = load_search(*service_db_, *id);
-    if (!stored || !stored->has_value()) return reply_error(res, 500, "search " + std::to_string(*id) + " stored but cannot be read back");
-    reply_json(res, 201, search_to_json(**stored));
-  }));
-  http_->Get("/api/searches", guard(kSearchReaders, [this](const httplib::Request&, httplib::Response& res, const Principal&) {
+    if (!stored || !stored->has_value()) return reply_internal(res, "reading a search back", stored ? Error{"gone"} : stored.error());
+    reply_json(res, 201, shown(search_to_json(**stored)));
+  });
+  guarded("GET", "/api/searches", {}, kSearchReaders, [this, shown](const Request&, Response& res, const Principal&) {
     std::lock_guard lock(service_db_mutex_);
     auto list = list_searches_json(*service_db_);
-    if (!list) return reply_error(res, 500, list.error().message);
-    reply_json(res, 200, *list);
-  }));
+    if (!list) return reply_internal(res, "listing searches", list.error());
+    reply_json(res, 200, shown(*list));
+  });
   // One search; `progress` while it runs.
-  http_->Get(R"(/api/searches/(\d+))", guard(kSearchReaders, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
+  guarded("GET", "/api/searches/{int}", {}, kSearchReaders, [this, shown](const Request& req, Response& res, const Principal&) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "no such search");
     std::optional<StoredSearch> search;
     {
       std::lock_guard lock(service_db_mutex_);
       auto loaded = load_search(*service_db_, *id);
-      if (!loaded) return reply_error(res, 500, loaded.error().message);
+      if (!loaded) return reply_internal(res, "reading a search", loaded.error());
       search = std::move(*loaded);
     }
     if (!search) return reply_error(res, 404, "no such search");
-    json j = search_to_json(*search);
+    json j = shown(search_to_json(*search));
     std::lock_guard lock(searches_mutex_);
     if (running_search_ == *id && running_progress_) j["progress"] = running_progress_->to_json();
     reply_json(res, 200, j);
-  }));
-  http_->Post(R"(/api/searches/(\d+)/approve)", guard(kSupervisors, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    const auto id = path_id(req);
-    if (!id) return reply_error(res, 404, "search does not exist");
-    {
-      std::lock_guard lock(service_db_mutex_);
-      if (auto s = approve_search(*service_db_, *id, who.name, now_utc()); !s)
-        return reply_error(res, refusal_status(s.error().message), s.error().message);
-      auto stored = load_search(*service_db_, *id);
-      if (!stored || !stored->has_value()) return reply_error(res, 500, "search cannot be read back");
-      reply_json(res, 200, search_to_json(**stored));
-    }
-    searches_wake_.notify_all();
-  }));
-  http_->Post(R"(/api/searches/(\d+)/cancel)", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    const auto id = path_id(req);
-    if (!id) return reply_error(res, 404, "search does not exist");
-    {
-      std::lock_guard lock(searches_mutex_);
-      if (running_search_ == *id) {
-        // Recorded first (no record, no cancellation); it then stops between frames and is
-        // stored as cancelled, with what it found so far.
-        std::lock_guard db_lock(service_db_mutex_);
-        if (auto s = service_db_->transaction([&] {
-              return audit::append(*service_db_, {who.name, "search.cancel", "search/" + std::to_string(*id), json::object()}, now_utc());
-            });
-            !s)
-          return reply_error(res, 500, "the cancellation could not be audited, so the search goes on: " + s.error().message);
-        cancel_running_search_ = true;
-        return reply_json(res, 202, {{"id", *id}, {"status", "cancelling"}});
-      }
-    }
-    std::lock_guard lock(service_db_mutex_);
-    if (auto s = cancel_search(*service_db_, *id, who.name, now_utc()); !s)
-      return reply_error(res, refusal_status(s.error().message), s.error().message);
-    auto stored = load_search(*service_db_, *id);
-    if (!stored || !stored->has_value()) return reply_error(res, 500, "search cannot be read back");
-    reply_json(res, 200, search_to_json(**stored));
-  }));
-  http_->Get(R"(/api/searches/(\d+)/results)", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
+  });
+  guarded("POST", "/api/searches/{int}/approve", {BodyKind::kJson, kSmallJson}, kSupervisors,
+          [this, shown](const Request& req, Response& res, const Principal& who) {
+            const auto id = path_id(req);
+            if (!id) return reply_error(res, 404, "search does not exist");
+            {
+              std::lock_guard lock(service_db_mutex_);
+              if (auto s = approve_search(*service_db_, *id, who.name, now_utc()); !s)
+                return reply_error(res, refusal_status(s.error().message), s.error().message);
+              auto stored = load_search(*service_db_, *id);
+              if (!stored || !stored->has_value()) return reply_internal(res, "reading a search back", stored ? Error{"gone"} : stored.error());
+              reply_json(res, 200, shown(search_to_json(**stored)));
+            }
+            searches_wake_.notify_all();
+          });
+  // Cancelling is for the people on the case (requester, approver) and supervisors.
+  guarded("POST", "/api/searches/{int}/cancel", {BodyKind::kJson, kSmallJson}, kReviewers,
+          [this, shown](const Request& req, Response& res, const Principal& who) {
+            const auto id = path_id(req);
+            if (!id) return reply_error(res, 404, "search does not exist");
+            {
+              std::lock_guard lock(service_db_mutex_);
+              auto stored = load_search(*service_db_, *id);
+              if (!stored) return reply_internal(res, "reading a search", stored.error());
+              if (!stored->has_value()) return reply_error(res, 404, "search " + std::to_string(*id) + " does not exist");
+              if (!may_see_results(who, **stored)) {
+                security_log_.denial({req.client_address, req.method, req.path, who.name, who.credential, "not_on_the_case", 403, 0, 0.0});
+                return reply_error(res, 403, who.name + " may not cancel search " + std::to_string(*id) +
+                                                 ": only its requester, its approver or a supervisor may");
+              }
+            }
+            {
+              std::lock_guard lock(searches_mutex_);
+              if (running_search_ == *id) {
+                // Recorded first (no record, no cancellation); it then stops between frames and is
+                // stored as cancelled, with what it found so far.
+                std::lock_guard db_lock(service_db_mutex_);
+                if (auto s = service_db_->transaction([&] {
+                      return audit::append(*service_db_, {who.name, "search.cancel", "search/" + std::to_string(*id), json::object()}, now_utc());
+                    });
+                    !s)
+                  return reply_internal(res, "recording the cancellation (the search goes on)", s.error());
+                cancel_running_search_ = true;
+                return reply_json(res, 202, {{"id", *id}, {"status", "cancelling"}});
+              }
+            }
+            std::lock_guard lock(service_db_mutex_);
+            if (auto s = cancel_search(*service_db_, *id, who.name, now_utc()); !s)
+              return reply_error(res, refusal_status(s.error().message), s.error().message);
+            auto stored = load_search(*service_db_, *id);
+            if (!stored || !stored->has_value()) return reply_internal(res, "reading a search back", stored ? Error{"gone"} : stored.error());
+            reply_json(res, 200, shown(search_to_json(**stored)));
+          });
+  // Where a person was seen: for the people on the case, and every read recorded.
+  guarded("GET", "/api/searches/{int}/results", {}, kReviewers, [this, shown](const Request& req, Response& res, const Principal& who) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "no such search");
-    std::lock_guard lock(service_db_mutex_);
-    auto stored = load_search(*service_db_, *id);
-    if (!stored) return reply_error(res, 500, stored.error().message);
-    if (!stored->has_value()) return reply_error(res, 404, "no such search");
-    const std::string& status = (*stored)->status;
-    if (status == "pending" || status == "approved" || status == "running")
-      return reply_error(res, 409, "search " + std::to_string(*id) + " is " + status + "; its results come when it has finished");
-    auto result = search_result_json(*service_db_, **stored);
-    if (!result) return reply_error(res, 500, result.error().message);
-    reply_json(res, 200, *result);
-  }));
-  http_->Get(R"(/api/searches/(\d+)/visits/(\d+)/crop)", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal&) {
-    const auto id = path_id(req);
-    int ordinal = 0;
-    try {
-      ordinal = std::stoi(req.matches[2]);
-    } catch (const std::exception&) {
-      return reply_error(res, 404, "no such visit");
+    Result<json> result = json();
+    {
+      std::lock_guard lock(service_db_mutex_);
+      auto stored = load_search(*service_db_, *id);
+      if (!stored) return reply_internal(res, "reading a search", stored.error());
+      if (!stored->has_value()) return reply_error(res, 404, "no such search");
+      if (!may_see_results(who, **stored)) {
+        security_log_.denial({req.client_address, req.method, req.path, who.name, who.credential, "not_on_the_case", 403, 0, 0.0});
+        return reply_error(res, 403, "search " + std::to_string(*id) + "'s results are for its requester, its approver and supervisors");
+      }
+      const std::string& status = (*stored)->status;
+      if (status == "pending" || status == "approved" || status == "running")
+        return reply_error(res, 409, "search " + std::to_string(*id) + " is " + status + "; its results come when it has finished");
+      result = search_result_json(*service_db_, **stored);
     }
-    if (!id) return reply_error(res, 404, "no such visit");
-    std::lock_guard lock(service_db_mutex_);
-    auto jpeg = visit_crop(*service_db_, *id, ordinal);
-    if (!jpeg) return reply_error(res, 500, jpeg.error().message);
+    if (!result) return reply_internal(res, "reading a search's results", result.error());
+    if (!audit_read(who, "search.results.view", "search/" + std::to_string(*id), {{"visits", (*result)["visits"].size()}}, res)) return;
+    reply_json(res, 200, shown(*result));
+  });
+  guarded("GET", "/api/searches/{int}/visits/{int}/crop", {}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
+    const auto id = path_id(req, 0);
+    const auto ordinal = path_id(req, 1);
+    if (!id || !ordinal || *ordinal > 1'000'000) return reply_error(res, 404, "no such visit");
+    Result<std::optional<std::vector<unsigned char>>> jpeg = std::optional<std::vector<unsigned char>>{};
+    {
+      std::lock_guard lock(service_db_mutex_);
+      auto stored = load_search(*service_db_, *id);
+      if (!stored) return reply_internal(res, "reading a search", stored.error());
+      if (!stored->has_value()) return reply_error(res, 404, "no such visit");
+      if (!may_see_results(who, **stored)) {
+        security_log_.denial({req.client_address, req.method, req.path, who.name, who.credential, "not_on_the_case", 403, 0, 0.0});
+        return reply_error(res, 403, "search " + std::to_string(*id) + "'s crops are for its requester, its approver and supervisors");
+      }
+      jpeg = visit_crop(*service_db_, *id, static_cast<int>(*ordinal));
+    }
+    if (!jpeg) return reply_internal(res, "reading a crop", jpeg.error());
     if (!jpeg->has_value()) return reply_error(res, 404, "no crop for this visit (unknown, or the search has expired)");
-    res.status = 200;
+    if (!audit_read(who, "search.crop.view", "search/" + std::to_string(*id), {{"visit", *ordinal}}, res)) return;
     res.set_content(std::string((*jpeg)->begin(), (*jpeg)->end()), "image/jpeg");
-  }));
+  });
 }
 
 void LiveService::register_upload_routes() {
   // Recordings for a search arrive in chunks, each within the request size limit, appended at
   // the offset the server holds; the client finishes with the file's SHA-256, which is checked.
-  http_->Post("/api/uploads", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    auto body = parse_json_body(req);
+  guarded("POST", "/api/uploads", {BodyKind::kJson, kSmallJson}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
+    auto body = parse_json_object(req);
     if (!body) return reply_error(res, 400, body.error().message);
-    if (!body->is_object() || !body->contains("name") || !(*body)["name"].is_string())
-      return reply_error(res, 400, "name: give the recording's file name");
+    auto name = string_member(*body, "name", true, 200);
+    if (!name || !printable_text(**name)) return reply_error(res, 400, "name: give the recording's file name (printable text, at most 200 bytes)");
+    if (below_disk_floor()) return reply_error(res, 507, "the service is low on disk space; uploads are paused");
     const UnixSeconds now = now_utc();
     std::lock_guard lock(service_db_mutex_);
-    auto upload = create_upload(*service_db_, (*body)["name"], (std::filesystem::path(data_dir_) / "uploads").string(), who.name, now,
+    auto upload = create_upload(*service_db_, **name, (std::filesystem::path(data_dir_) / "uploads").string(), who.name, now,
                                 now + static_cast<UnixSeconds>(config_.upload_retention_days) * 86400);
-    if (!upload) return reply_error(res, upload.error().message.find("name must") != std::string::npos ? 400 : 500, upload.error().message);
+    if (!upload) {
+      if (upload.error().message.find("name must") != std::string::npos) return reply_error(res, 400, upload.error().message);
+      return reply_internal(res, "creating an upload", upload.error());
+    }
     reply_json(res, 201, upload->to_json());
-  }));
-  http_->Put(R"(/api/uploads/(\d+))", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+  });
+  guarded("PUT", "/api/uploads/{int}", {BodyKind::kBinary, kUploadChunk}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "upload does not exist");
     std::int64_t offset = -1;
     try {
-      offset = std::stoll(req.get_header_value("Upload-Offset"));
+      std::size_t used = 0;
+      const std::string text = req.header("Upload-Offset");
+      offset = std::stoll(text, &used);
+      if (used != text.size() || offset < 0) throw std::invalid_argument("offset");
     } catch (const std::exception&) {
       return reply_error(res, 400, "Upload-Offset: give the byte offset of this chunk (the upload's size so far)");
     }
+    // Stop before SQLite and the recorders run out of room.
+    if (below_disk_floor()) return reply_error(res, 507, "the service is low on disk space; uploads are paused (send this chunk again later)");
+    if (!upload_slots_.try_acquire_for(std::chrono::seconds(2))) return reply_error(res, 503, "other uploads are being written; send this chunk again");
+    struct Release {
+      std::counting_semaphore<>& s;
+      ~Release() { s.release(); }
+    } release{upload_slots_};
+    const UploadLimits limits{config_.upload_max_mb << 20, config_.upload_quota_mb << 20};
     std::lock_guard lock(service_db_mutex_);
-    auto upload = append_upload(*service_db_, *id, offset, req.body, who.name);
-    if (!upload) return reply_error(res, refusal_status(upload.error().message), upload.error().message);
-    reply_json(res, 200, upload->to_json());
-  }));
-  http_->Post(R"(/api/uploads/(\d+)/finish)", guard(kReviewers, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    const auto id = path_id(req);
-    if (!id) return reply_error(res, 404, "upload does not exist");
-    auto body = parse_json_body(req);
-    if (!body) return reply_error(res, 400, body.error().message);
-    if (!body->is_object() || !body->contains("sha256") || !(*body)["sha256"].is_string())
-      return reply_error(res, 400, "sha256: give the SHA-256 of the whole file (lower-case hex)");
-    std::lock_guard lock(service_db_mutex_);
-    auto upload = finish_upload(*service_db_, *id, (*body)["sha256"], who.name, now_utc());
+    auto upload = append_upload(*service_db_, *id, offset, req.body, who.name, limits);
     if (!upload) {
       const std::string& m = upload.error().message;
-      return reply_error(res, m.find("SHA-256 is") != std::string::npos ? 400 : refusal_status(m), m);
+      if (m.find("quota") != std::string::npos) return reply_error(res, 413, m);
+      if (m.find("disk full") != std::string::npos) return reply_error(res, 507, m);
+      if (m.find("does not exist") != std::string::npos || m.find("other than") != std::string::npos || m.find("offset") != std::string::npos ||
+          m.find("finished") != std::string::npos)
+        return reply_error(res, refusal_status(m), m);
+      return reply_internal(res, "appending to an upload", upload.error());
     }
     reply_json(res, 200, upload->to_json());
-  }));
+  });
+  guarded("POST", "/api/uploads/{int}/finish", {BodyKind::kJson, kSmallJson}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
+    const auto id = path_id(req);
+    if (!id) return reply_error(res, 404, "upload does not exist");
+    auto body = parse_json_object(req);
+    if (!body) return reply_error(res, 400, body.error().message);
+    auto sha256 = string_member(*body, "sha256", true, 64);
+    if (!sha256) return reply_error(res, 400, "sha256: give the SHA-256 of the whole file (lower-case hex)");
+    Result<Upload> upload = Error{"not read"};
+    {
+      std::lock_guard lock(service_db_mutex_);
+      upload = upload_to_finish(*service_db_, *id, who.name);
+    }
+    if (!upload) return reply_error(res, refusal_status(upload.error().message), upload.error().message);
+    // Hashing a large file takes seconds: no lock is held meanwhile (commit_finish checks that
+    // nothing was appended since), at most two at a time.
+    if (!upload_slots_.try_acquire_for(std::chrono::seconds(2))) return reply_error(res, 503, "other uploads are being checked; try again");
+    Result<std::string> digest = std::string();
+    {
+      struct Release {
+        std::counting_semaphore<>& s;
+        ~Release() { s.release(); }
+      } release{upload_slots_};
+      digest = sha256_file(upload->path);
+    }
+    if (!digest) return reply_internal(res, "hashing an upload", digest.error());
+    if (*digest != **sha256)
+      return reply_error(res, 400, "upload " + std::to_string(*id) + ": the file's SHA-256 is " + *digest + ", not " + **sha256 +
+                                       "; the upload is incomplete or damaged");
+    // What a search will open must be a recording, whatever the file is called.
+    if (auto s = check_recording_container(upload->path); !s) return reply_error(res, 415, "upload " + std::to_string(*id) + ": " + s.error().message);
+    std::lock_guard lock(service_db_mutex_);
+    auto finished = commit_finish(*service_db_, *upload, **sha256, who.name, now_utc());
+    if (!finished) {
+      if (finished.error().message.find("changed while") != std::string::npos) return reply_error(res, 409, finished.error().message);
+      return reply_internal(res, "finishing an upload", finished.error());
+    }
+    reply_json(res, 200, finished->to_json());
+  });
 }
 
 }  // namespace glassbox

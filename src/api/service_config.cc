@@ -4,6 +4,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
+
+#include "core/network.h"
 
 #include <nlohmann/json.hpp>
 
@@ -42,7 +45,11 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
   static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
                                               "session_idle_s", "cookie_secure", "alert_retention_days",
-                                              "recordings_dir", "record_segment_s", "search_workers", "upload_retention_days", "detect_size"};
+                                              "recordings_dir", "record_segment_s", "search_workers", "upload_retention_days", "detect_size",
+                                              "session_absolute_s", "tls_cert_file", "tls_key_file", "behind_tls_proxy", "trusted_proxies",
+                                              "http", "access_log", "token_max_days", "entry_max_days", "search_max_days", "upload_max_mb",
+                                              "upload_quota_mb", "upload_unfinished_hours", "min_free_disk_mb", "api_camera_schemes",
+                                              "api_camera_blocked_networks"};
   for (const auto& [key, value] : doc.items())
     if (!kKeys.count(key)) return Error{origin + ": " + key + ": unknown setting"};
   ServiceConfig config;
@@ -59,6 +66,82 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   auto idle = number_in<double>(doc, "session_idle_s", root + ": config", config.session_idle_s, 60.0, 86400.0);
   if (!idle) return idle.error();
   config.session_idle_s = *idle;
+  auto absolute = number_in<double>(doc, "session_absolute_s", root + ": config", config.session_absolute_s, 300.0, 7 * 86400.0);
+  if (!absolute) return absolute.error();
+  config.session_absolute_s = *absolute;
+  for (const auto& [key, target] : {std::pair<const char*, std::string*>{"tls_cert_file", &config.tls_cert_file},
+                                    {"tls_key_file", &config.tls_key_file}, {"access_log", &config.access_log}}) {
+    if (!doc.contains(key)) continue;
+    if (!doc[key].is_string() || doc[key].get<std::string>().empty()) return field_error(root + ": " + key, "must be a file path");
+    *target = doc[key];
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty())
+    return field_error(root + ": tls_cert_file", "tls_cert_file and tls_key_file go together");
+  if (doc.contains("behind_tls_proxy")) {
+    if (!doc["behind_tls_proxy"].is_boolean()) return field_error(root + ": behind_tls_proxy", "must be true or false");
+    config.behind_tls_proxy = doc["behind_tls_proxy"];
+  }
+  auto string_list = [&](const char* key, std::vector<std::string>& out) -> Status {
+    if (!doc.contains(key)) return ok_status();
+    if (!doc[key].is_array()) return field_error(root + ": " + key, "must be a list of strings");
+    out.clear();
+    for (const auto& item : doc[key]) {
+      if (!item.is_string() || item.get<std::string>().empty()) return field_error(root + ": " + key, "must be a list of strings");
+      out.push_back(item);
+    }
+    return ok_status();
+  };
+  if (auto s = string_list("trusted_proxies", config.trusted_proxies); !s) return s.error();
+  if (config.trusted_proxies.empty() && config.behind_tls_proxy) config.trusted_proxies = {"127.0.0.1", "::1"};
+  if (auto s = string_list("api_camera_schemes", config.api_camera_schemes); !s) return s.error();
+  for (const std::string& scheme : config.api_camera_schemes)
+    if (scheme != "rtsp" && scheme != "rtsps" && scheme != "http" && scheme != "https" && scheme != "file")
+      return field_error(root + ": api_camera_schemes", "'" + scheme + "' is not one of rtsp, rtsps, http, https, file");
+  if (auto s = string_list("api_camera_blocked_networks", config.api_camera_blocked_networks); !s) return s.error();
+  for (const std::string& network : config.api_camera_blocked_networks)
+    if (!parse_network(network)) return field_error(root + ": api_camera_blocked_networks", "'" + network + "' is not ADDRESS/BITS");
+  if (doc.contains("http")) {
+    const json& h = doc["http"];
+    const std::string where = root + ": http";
+    if (!h.is_object()) return field_error(where, "must be an object");
+    static const std::set<std::string> kHttpKeys = {"workers", "queue", "max_connections", "max_connections_per_client", "header_timeout_s",
+                                                   "body_timeout_s", "event_keepalive_s", "max_event_streams", "max_event_streams_per_user"};
+    for (const auto& [key, value] : h.items())
+      if (!kHttpKeys.count(key)) return field_error(where + "." + key, "unknown setting");
+    HttpLimitsConfig& l = config.http;
+    for (const auto& [key, target, low, high] :
+         {std::tuple<const char*, int*, int, int>{"workers", &l.workers, 1, 256}, {"queue", &l.queue, 1, 100000},
+          {"max_connections", &l.max_connections, 4, 100000}, {"max_connections_per_client", &l.max_connections_per_client, 1, 100000},
+          {"max_event_streams", &l.max_event_streams, 0, 10000}, {"max_event_streams_per_user", &l.max_event_streams_per_user, 0, 1000}}) {
+      auto v = number_in<int>(h, key, where, *target, low, high);
+      if (!v) return v.error();
+      *target = *v;
+    }
+    for (const auto& [key, target, low, high] :
+         {std::tuple<const char*, double*, double, double>{"header_timeout_s", &l.header_timeout_s, 0.5, 300.0},
+          {"body_timeout_s", &l.body_timeout_s, 1.0, 3600.0}, {"event_keepalive_s", &l.event_keepalive_s, 0.1, 300.0}}) {
+      auto v = number_in<double>(h, key, where, *target, low, high);
+      if (!v) return v.error();
+      *target = *v;
+    }
+  }
+  for (const auto& [key, target, low, high] :
+       {std::tuple<const char*, int*, int, int>{"token_max_days", &config.token_max_days, 1, 3650},
+        {"entry_max_days", &config.entry_max_days, 1, 3650}, {"search_max_days", &config.search_max_days, 1, 3650}}) {
+    auto v = number_in<int>(doc, key, root + ": config", *target, low, high);
+    if (!v) return v.error();
+    *target = *v;
+  }
+  for (const auto& [key, target, low, high] :
+       {std::tuple<const char*, std::int64_t*, std::int64_t, std::int64_t>{"upload_max_mb", &config.upload_max_mb, 1, std::int64_t{1} << 30},
+        {"upload_quota_mb", &config.upload_quota_mb, 1, std::int64_t{1} << 30}, {"min_free_disk_mb", &config.min_free_disk_mb, 0, std::int64_t{1} << 30}}) {
+    auto v = number_in<std::int64_t>(doc, key, root + ": config", *target, low, high);
+    if (!v) return v.error();
+    *target = *v;
+  }
+  auto unfinished = number_in<double>(doc, "upload_unfinished_hours", root + ": config", config.upload_unfinished_hours, 0.01, 24.0 * 365);
+  if (!unfinished) return unfinished.error();
+  config.upload_unfinished_hours = *unfinished;
   if (doc.contains("cookie_secure")) {
     if (!doc["cookie_secure"].is_boolean()) return field_error(root + ": cookie_secure", "must be true or false");
     config.cookie_secure = doc["cookie_secure"];
@@ -118,13 +201,20 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
       const std::string where = root + ": webhooks[" + std::to_string(i) + "]";
       if (!w.is_object()) return field_error(where, "must be an object");
       for (const auto& [key, value] : w.items())
-        if (key != "url" && key != "max_attempts" && key != "timeout_s" && key != "ca_file")
+        if (key != "url" && key != "max_attempts" && key != "timeout_s" && key != "ca_file" && key != "insecure")
           return field_error(where + "." + key, "unknown setting");
       WebhookConfig hook;
       if (!w.contains("url") || !w["url"].is_string()) return field_error(where + ".url", "is required");
       hook.url = w["url"];
       const auto target = parse_http_url(hook.url);
       if (!target) return field_error(where + ".url", target.error().message);
+      if (w.contains("insecure")) {
+        if (!w["insecure"].is_boolean()) return field_error(where + ".insecure", "must be true or false");
+        hook.insecure = w["insecure"];
+      }
+      // Alert events name people: they go over TLS unless someone decided otherwise in writing.
+      if (!target->tls && !hook.insecure)
+        return field_error(where + ".url", "plain http:// sends alerts in clear; use https:// or set \"insecure\": true");
       if (w.contains("ca_file")) {
         if (!w["ca_file"].is_string()) return field_error(where + ".ca_file", "must be a file path");
         hook.ca_file = w["ca_file"];
@@ -145,7 +235,8 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     const json& m = doc["mqtt"];
     const std::string where = root + ": mqtt";
     if (!m.is_object()) return field_error(where, "must be an object");
-    static const std::set<std::string> kMqttKeys = {"host", "port", "topic", "qos", "client_id", "username", "password", "keepalive_s"};
+    static const std::set<std::string> kMqttKeys = {"host", "port", "topic", "qos", "client_id", "username", "password", "keepalive_s",
+                                                    "tls", "ca_file", "insecure"};
     for (const auto& [key, value] : m.items())
       if (!kMqttKeys.count(key)) return field_error(where + "." + key, "unknown setting");
     MqttConfig mqtt;
@@ -161,6 +252,20 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     if (mqtt.topic.find_first_of("+#") != std::string::npos || mqtt.topic.back() == '/')
       return field_error(where + ".topic", "must be a topic name without wildcards or a trailing /");
     if (!mqtt.password.empty() && mqtt.username.empty()) return field_error(where + ".password", "needs a username");
+    for (const auto& [key, target] : {std::pair<const char*, bool*>{"tls", &mqtt.tls}, {"insecure", &mqtt.insecure}}) {
+      if (!m.contains(key)) continue;
+      if (!m[key].is_boolean()) return field_error(where + "." + key, "must be true or false");
+      *target = m[key];
+    }
+    if (Status s = text("ca_file", mqtt.ca_file, false); !s) return s.error();
+    if (!mqtt.ca_file.empty()) {
+      if (!mqtt.tls) return field_error(where + ".ca_file", "applies with \"tls\": true");
+      std::ifstream probe(mqtt.ca_file);
+      if (!probe) return field_error(where + ".ca_file", mqtt.ca_file + ": cannot read");
+    }
+    // A broker password, and the events, would cross the network in clear.
+    if (!mqtt.tls && !mqtt.username.empty() && !mqtt.insecure)
+      return field_error(where + ".tls", "a username and password are sent in clear without TLS; set \"tls\": true (or \"insecure\": true)");
     auto port = number_in<int>(m, "port", where, mqtt.port, 1, 65535);
     if (!port) return port.error();
     mqtt.port = *port;

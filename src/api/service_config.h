@@ -4,6 +4,7 @@
 // Thread-safety: plain values.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,11 +16,44 @@
 
 namespace glassbox {
 
+// The HTTP layer's bounds (docs/security.md, "The HTTP layer").
+struct HttpLimitsConfig {
+  int workers = 8;                        // threads that run requests, 1..256
+  int queue = 64;                         // requests waiting for one; beyond: 503
+  int max_connections = 512;
+  int max_connections_per_client = 32;    // per client address (a trusted proxy is exempt)
+  double header_timeout_s = 10.0;         // a request head arrives whole within this (and idle keep-alive ends)
+  double body_timeout_s = 30.0;           // plus the body's size at 64 KiB/s
+  double event_keepalive_s = 15.0;        // a comment on idle live-event streams
+  int max_event_streams = 64;             // /api/events clients in all
+  int max_event_streams_per_user = 4;
+};
+
 struct ServiceConfig {
   std::string profile = "dlib_resnet";
   std::string deployment = "default";  // the name transparency reports carry
   double session_idle_s = 1800.0;      // a browser session ends after this long unused
-  bool cookie_secure = false;          // mark the session cookie Secure: set when clients reach serve over TLS
+  double session_absolute_s = 43200.0; // a browser session ends this long after login, used or not (ASVS 3.3.2: 12 h)
+  bool cookie_secure = false;          // mark the session cookie Secure (implied by TLS and behind_tls_proxy)
+  // TLS (docs/security.md): serve HTTPS itself, or sit behind a TLS proxy (deploy/nginx). A
+  // non-loopback address in plain HTTP is refused unless behind_tls_proxy says a proxy adds TLS.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool behind_tls_proxy = false;
+  std::vector<std::string> trusted_proxies;  // believed for X-Forwarded-For/-Proto; default loopback when behind_tls_proxy
+  HttpLimitsConfig http;
+  std::string access_log;              // one line per request to this file (rotated at 64 MiB, 4 kept); "" none
+  int token_max_days = 365;            // the longest an API token may live; 1..3650
+  int entry_max_days = 366;            // how far ahead an entry's expiry may lie; 1..3650
+  int search_max_days = 180;           // how long a search's results may be kept; 1..3650
+  std::int64_t upload_max_mb = 20480;      // one uploaded recording
+  std::int64_t upload_quota_mb = 102400;   // one user's uploads, unfinished and finished
+  double upload_unfinished_hours = 24.0;   // an upload not finished within this is deleted
+  std::int64_t min_free_disk_mb = 1024;    // below this free space, uploads and recording stop (before SQLite fails)
+  // Cameras created through the API: URL schemes allowed, and networks their host may not be in
+  // (against reaching the host itself or cloud metadata). The configuration file is not limited.
+  std::vector<std::string> api_camera_schemes = {"rtsp", "rtsps", "http", "https"};
+  std::vector<std::string> api_camera_blocked_networks = {"127.0.0.0/8", "::1/128", "0.0.0.0/8", "169.254.0.0/16", "fe80::/10", "::/128"};
   int workers = 2;                    // shared inference workers, 1..64
   int detect_size = 640;              // longer side of the image the detector sees, 64..4096 (docs/PERFORMANCE.md)
   int evidence_retention_days = 30;   // 1..3650

@@ -22,6 +22,7 @@ struct WebhookConfig {
   double timeout_s = 5.0;     // per attempt
   std::string ca_file;        // https: PEM file of the CA that signed the endpoint's certificate
                               // (default: the system's CA store); the certificate is always verified
+  bool insecure = false;      // allow plain http:// (alerts in clear): refused unless set
 };
 
 class WebhookSender {

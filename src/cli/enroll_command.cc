@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "core/json_text.h"
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
 #include "enroll/enrollment.h"
@@ -105,7 +106,7 @@ int run_entries(const std::string& db) {
   }
   const UnixSeconds now = now_utc();
   for (const EntryRecord& e : *entries) {
-    std::cout << entry_to_json(e, now).dump() << "\n";
+    std::cout << to_json_text(entry_to_json(e, now)) << "\n";
   }
   return kExitOk;
 }

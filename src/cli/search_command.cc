@@ -10,6 +10,7 @@
 
 #include "auth/user_store.h"
 #include "cli/commands.h"
+#include "core/json_text.h"
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
 #include "search/search_job.h"
@@ -154,7 +155,7 @@ int run_search_command(const SearchArgs& args) {
       if (out) visit["crop"] = path.string();
     }
   }
-  std::cout << result->dump(2) << "\n";
+  std::cout << to_json_text(*result, 2) << "\n";
   const SearchStats& st = outcome->stats;
   std::fprintf(stderr, "search %lld %s: %zu visits, %zu recording errors; %.1f min of footage in %.1f s (%.2f hours per minute)\n",
                static_cast<long long>(*id), outcome->cancelled ? "cancelled" : "done", outcome->visits.size(), outcome->errors.size(),

@@ -1,4 +1,7 @@
 // `glassbox serve`: the live service until SIGINT/SIGTERM, then a clean shutdown.
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -13,7 +16,17 @@ struct ServeArgs {
   std::string data_dir;
   std::string listen = "127.0.0.1:8080";
   std::string config;
+  bool behind_tls_proxy = false;
 };
+
+// Connections, recordings, cameras and SQLite all need descriptors: use what the system allows.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 65536);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
 
 int run_serve(const ServeArgs& args) {
   const auto colon = args.listen.rfind(':');
@@ -36,6 +49,11 @@ int run_serve(const ServeArgs& args) {
     }
     config = *loaded;
   }
+  if (args.behind_tls_proxy) {
+    config.behind_tls_proxy = true;
+    if (config.trusted_proxies.empty()) config.trusted_proxies = {"127.0.0.1", "::1"};
+  }
+  raise_descriptor_limit();
   auto service = LiveService::create(args.data_dir, config);
   if (!service) {
     std::cerr << "glassbox serve: " << service.error().message << "\n";
@@ -46,7 +64,8 @@ int run_serve(const ServeArgs& args) {
     return kExitFailure;
   }
   // One line on stdout once ready, so scripts and tests know where to connect.
-  std::cout << "listening on http://" << host << ":" << (*service)->port() << " with " << config.cameras.size() << " cameras" << std::endl;
+  std::cout << "listening on " << ((*service)->tls() ? "https://" : "http://") << host << ":" << (*service)->port() << " with "
+            << config.cameras.size() << " cameras" << std::endl;
   while (!interrupted().load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::cerr << "glassbox serve: stopping: finishing frames in analysis\n";
   (*service)->stop();
@@ -61,7 +80,10 @@ void add_serve_command(CLI::App& app, int& exit_status) {
   CLI::App* serve = app.add_subcommand("serve", "Watch cameras continuously; alerts for review through the HTTP API");
   serve->add_option("--data-dir", args->data_dir, "Folder for the database (glassbox.db): watchlist, alerts, evidence")->required();
   serve->add_option("--listen", args->listen, "HOST:PORT of the HTTP API")->capture_default_str();
-  serve->add_option("--config", args->config, "Configuration file (JSON): profile, workers, retention, cameras");
+  serve->add_option("--config", args->config, "Configuration file (JSON): profile, workers, retention, cameras, TLS");
+  serve->add_flag("--behind-tls-proxy", args->behind_tls_proxy,
+                  "A reverse proxy (deploy/nginx) terminates TLS in front: allows a non-loopback --listen in plain HTTP, "
+                  "trusts X-Forwarded-For from loopback");
   serve->callback([args, &exit_status] { exit_status = run_serve(*args); });
 }
 

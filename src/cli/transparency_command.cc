@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/json_text.h"
 #include "store/transparency.h"
 
 namespace glassbox::cli {
@@ -36,7 +37,7 @@ int run_transparency(const TransparencyArgs& a) {
   if (!db) return fail(db.error().message);
   auto report = transparency_report(**db, a.deployment, period, now);
   if (!report) return fail(report.error().message);
-  std::cout << (a.json ? report->dump(2) + "\n" : transparency_table(*report));
+  std::cout << (a.json ? to_json_text(*report, 2) + "\n" : transparency_table(*report));
   return kExitOk;
 }
 

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "core/text.h"
 #include "embed/embed_face.h"
 #include "ingest/image_sources.h"
 
@@ -20,21 +21,20 @@ std::string trimmed(const std::string& s) {
   return s.substr(first, last - first + 1);
 }
 
-bool has_control_characters(const std::string& s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
 }  // namespace
 
-// A required free-text field: present, not blank, no control characters, bounded.
+// A required free-text field: present, not blank, bounded, valid UTF-8 without control
+// characters or bidirectional overrides (a label must read as what it is).
 void check_text(const std::string& field, const std::string& value, std::size_t max_length,
                 std::vector<std::string>& problems) {
   if (trimmed(value).empty()) {
     problems.push_back(field + " is required and must not be blank");
   } else if (value.size() > max_length) {
-    problems.push_back(field + " is longer than " + std::to_string(max_length) + " characters");
-  } else if (has_control_characters(value)) {
-    problems.push_back(field + " must not contain control characters");
+    problems.push_back(field + " is longer than " + std::to_string(max_length) + " bytes");
+  } else if (!valid_utf8(value)) {
+    problems.push_back(field + " is not valid UTF-8");
+  } else if (!printable_text(value)) {
+    problems.push_back(field + " must not contain control characters or bidirectional overrides");
   }
 }
 
@@ -128,8 +128,6 @@ Result<std::string> sha256_bytes(const std::vector<unsigned char>& bytes) {
   return std::string(hex);
 }
 
-namespace {
-
 // The template of the one face in an image already decoded; `name` is used in errors and kept
 // as the photo's file name.
 Result<EntryTemplate> template_from_image(const std::string& name, const cv::Mat& image, const std::string& sha256,
@@ -151,6 +149,8 @@ Result<EntryTemplate> template_from_image(const std::string& name, const cv::Mat
   if (!vector) return vector.error().within(name);
   return EntryTemplate{embedder.profile().name, std::move(*vector), std::filesystem::path(name).filename().string(), sha256};
 }
+
+namespace {
 
 // Turns every photo into a template, refusing the entry (nothing stored) if any is refused.
 Result<std::int64_t> enroll_photos(WatchlistStore& store, const NewEntry& entry, std::size_t photo_count,
@@ -187,7 +187,7 @@ Result<EntryTemplate> template_from_photo(const std::filesystem::path& photo, Fa
 
 Result<EntryTemplate> template_from_upload(const PhotoUpload& photo, FaceDetector& detector, Embedder& embedder,
                                            const PhotoOptions& options) {
-  auto image = decode_image(photo.name, photo.bytes);
+  auto image = decode_uploaded_photo(photo.name, photo.bytes);
   if (!image) return image.error();
   auto digest = sha256_bytes(photo.bytes);
   if (!digest) return digest.error();

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
 #include "detect/face_detector.h"
 #include "embed/embedder.h"
 #include "store/watchlist_store.h"
@@ -58,6 +60,12 @@ struct PhotoUpload {
   std::string name;
   std::vector<unsigned char> bytes;
 };
+// The template of the one face in `image` (already decoded); refused for no face, several
+// faces, or a face too small.
+Result<EntryTemplate> template_from_image(const std::string& name, const cv::Mat& image, const std::string& sha256, FaceDetector& detector,
+                                          Embedder& embedder, const PhotoOptions& options);
+// A photo sent to the service: checked as decode_uploaded_photo does (JPEG or PNG, bytes,
+// pixels), then turned into a template.
 Result<EntryTemplate> template_from_upload(const PhotoUpload& photo, FaceDetector& detector, Embedder& embedder,
                                            const PhotoOptions& options);
 

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
+
 namespace glassbox {
 namespace {
 
@@ -50,8 +52,12 @@ Status validate_camera(const CameraConfig& c, const std::string& where) {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
   });
   if (!name_ok) return field_error(where + ".name", "must be 1 to 64 letters, digits or . _ -");
+  // The name is a folder of recordings: never "." or "..", nor a hidden one.
+  if (c.name.front() == '.') return field_error(where + ".name", "must not start with '.'");
   if (c.url.empty()) return field_error(where + ".url", "is required");
   if (c.url.size() > 2048) return field_error(where + ".url", "is longer than 2048 characters");
+  if (!printable_text(c.url) || c.url.find(' ') != std::string::npos)
+    return field_error(where + ".url", "must be valid UTF-8 without spaces or control characters");
   if (c.rate_fps < 0.1 || c.rate_fps > 30) return field_error(where + ".rate", "must be between 0.1 and 30");
   if (c.min_face_px < 8 || c.min_face_px > 4096) return field_error(where + ".min_face", "must be between 8 and 4096");
   if (c.stall_timeout_s < 1 || c.stall_timeout_s > 600) return field_error(where + ".stall_timeout_s", "must be between 1 and 600");
@@ -78,8 +84,23 @@ Result<CameraConfig> parse_camera_json(const json& c, const std::string& where, 
   return camera;
 }
 
+std::string redacted_url(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return url;  // a file path
+  const std::size_t authority = scheme_end + 3;
+  const std::size_t authority_end = std::min(url.size(), url.find_first_of("/?#", authority));
+  std::string out = url.substr(0, authority);
+  const std::string host_part = url.substr(authority, authority_end - authority);
+  const auto at = host_part.rfind('@');
+  out += at == std::string::npos ? host_part : "***@" + host_part.substr(at + 1);
+  std::string rest = url.substr(authority_end);
+  // Query strings of cameras often carry user= and password= (and tokens): kept out whole.
+  if (const auto q = rest.find('?'); q != std::string::npos) rest = rest.substr(0, q) + "?***";
+  return out + rest;
+}
+
 json camera_to_json(const CameraConfig& c) {
-  return {{"name", c.name},   {"url", c.url},   {"rate", c.rate_fps}, {"min_face", c.min_face_px},
+  return {{"name", c.name},   {"url", redacted_url(c.url)},   {"rate", c.rate_fps}, {"min_face", c.min_face_px},
           {"enabled", c.enabled}, {"loop", c.loop}, {"stall_timeout_s", c.stall_timeout_s},
           {"record", c.record}, {"record_retention_days", c.record_retention_days}};
 }

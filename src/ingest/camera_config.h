@@ -36,7 +36,10 @@ Status validate_camera(const CameraConfig& camera, const std::string& where);
 Result<CameraConfig> parse_camera_json(const nlohmann::json& object, const std::string& where, CameraConfig base,
                                        bool allow_name = true);
 
-// The JSON form parse_camera_json reads.
+// The JSON form parse_camera_json reads, with the URL redacted: what is shown (API listings,
+// audit records, logs) never carries the camera's credentials.
 nlohmann::json camera_to_json(const CameraConfig& camera);
+// The URL without its user:password@ and without its query string ("rtsp://***@cam/live?***").
+std::string redacted_url(const std::string& url);
 
 }  // namespace glassbox

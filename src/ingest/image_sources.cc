@@ -1,6 +1,7 @@
 #include "ingest/image_sources.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -29,6 +30,60 @@ Result<cv::Mat> decode_image(const std::string& name, const std::vector<unsigned
   }
   if (image.empty()) return Error{name + ": not a readable image (unknown format, corrupt or truncated)"};
   return to_8bit(image);
+}
+
+Result<ImageHeader> read_image_header(const std::vector<unsigned char>& b) {
+  static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  auto be32 = [&](std::size_t at) {
+    return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) | (std::uint32_t{b[at + 2]} << 8) | std::uint32_t{b[at + 3]};
+  };
+  if (b.size() >= 24 && std::equal(kPng, kPng + 8, b.begin())) {
+    if (std::string(b.begin() + 12, b.begin() + 16) != "IHDR") return Error{"a PNG without its IHDR header"};
+    const std::uint32_t w = be32(16), h = be32(20);
+    if (w == 0 || h == 0 || w > 1'000'000 || h > 1'000'000) return Error{"a PNG whose header gives an impossible size"};
+    return ImageHeader{ImageHeader::Format::kPng, static_cast<int>(w), static_cast<int>(h)};
+  }
+  if (b.size() >= 4 && b[0] == 0xFF && b[1] == 0xD8) {
+    // Markers until a frame header (SOF0..SOF15 but DHT, JPG and DAC) gives the size.
+    std::size_t at = 2;
+    while (at + 4 <= b.size()) {
+      if (b[at] != 0xFF) return Error{"a JPEG whose markers do not parse"};
+      const unsigned char marker = b[at + 1];
+      if (marker == 0xFF) {  // fill byte
+        ++at;
+        continue;
+      }
+      if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // markers without a length
+        at += 2;
+        continue;
+      }
+      const std::size_t length = (std::size_t{b[at + 2]} << 8) | b[at + 3];
+      if (length < 2 || at + 2 + length > b.size()) return Error{"a JPEG cut short in its headers"};
+      const bool frame_header = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+      if (frame_header) {
+        if (length < 7) return Error{"a JPEG with a malformed frame header"};
+        const int h = (b[at + 5] << 8) | b[at + 6], w = (b[at + 7] << 8) | b[at + 8];
+        if (w == 0 || h == 0) return Error{"a JPEG whose header gives no size"};
+        return ImageHeader{ImageHeader::Format::kJpeg, w, h};
+      }
+      if (marker == 0xDA || marker == 0xD9) return Error{"a JPEG without a frame header"};
+      at += 2 + length;
+    }
+    return Error{"a JPEG cut short in its headers"};
+  }
+  return Error{"not a JPEG or PNG image"};
+}
+
+Result<cv::Mat> decode_uploaded_photo(const std::string& name, const std::vector<unsigned char>& bytes) {
+  if (bytes.size() > kMaxUploadedPhotoBytes)
+    return Error{name + ": the photo is larger than " + std::to_string(kMaxUploadedPhotoBytes >> 20) + " MiB"};
+  auto header = read_image_header(bytes);
+  if (!header) return header.error().within(name);
+  const std::int64_t pixels = std::int64_t{header->width} * header->height;
+  if (pixels > kMaxUploadedPhotoPixels)
+    return Error{name + ": " + std::to_string(header->width) + " x " + std::to_string(header->height) + " pixels is more than the " +
+                 std::to_string(kMaxUploadedPhotoPixels / 1'000'000) + " megapixels a photo may have"};
+  return decode_image(name, bytes);
 }
 
 Result<cv::Mat> read_image(const std::filesystem::path& path) {

@@ -13,6 +13,7 @@ extern "C" {
 #include "core/dates.h"
 #include "ingest/frame_source.h"
 #include "ingest/libav_error.h"
+#include "ingest/libav_input.h"
 
 namespace glassbox {
 namespace {
@@ -97,8 +98,11 @@ Status SegmentRecorder::record_once() {
   input.in = avformat_alloc_context();
   if (input.in == nullptr) return Error{camera_ + ": out of memory"};
   input.in->interrupt_callback = AVIOInterruptCB{interrupt_callback, &interrupt};
-  if (int rc = avformat_open_input(&input.in, url_.c_str(), nullptr, nullptr); rc < 0)
-    return Error{camera_ + ": recorder cannot open " + url_ + ": " + av_message(rc)};
+  AVDictionary* input_options = nullptr;
+  restrict_input(&input_options, url_, /*untrusted_file=*/false);
+  const int opened = avformat_open_input(&input.in, url_.c_str(), nullptr, &input_options);
+  av_dict_free(&input_options);
+  if (opened < 0) return Error{camera_ + ": recorder cannot open " + url_ + ": " + av_message(opened)};
   if (int rc = avformat_find_stream_info(input.in, nullptr); rc < 0)
     return Error{camera_ + ": recorder cannot read the streams: " + av_message(rc)};
   const int stream_index = av_find_best_stream(input.in, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
@@ -221,6 +225,11 @@ Status SegmentRecorder::record_once() {
         av_packet_unref(packet);
         continue;
       }
+      if (options_.may_write && !options_.may_write()) {  // the disk is nearly full: no new segment
+        ++counters_.skipped_low_disk;
+        av_packet_unref(packet);
+        continue;
+      }
       if (Status s = open_segment(dts); !s) {
         result = s;
         av_packet_unref(packet);
@@ -247,7 +256,11 @@ Status SegmentRecorder::record_once() {
 Result<double> media_duration(const std::string& path) {
   av_log_set_level(AV_LOG_QUIET);
   InputCloser input;
-  if (int rc = avformat_open_input(&input.in, path.c_str(), nullptr, nullptr); rc < 0) return Error{path + ": " + av_message(rc)};
+  AVDictionary* input_options = nullptr;
+  restrict_input(&input_options, path, /*untrusted_file=*/true);
+  const int opened = avformat_open_input(&input.in, path.c_str(), nullptr, &input_options);
+  av_dict_free(&input_options);
+  if (opened < 0) return Error{path + ": " + av_message(opened)};
   if (int rc = avformat_find_stream_info(input.in, nullptr); rc < 0) return Error{path + ": " + av_message(rc)};
   const int stream_index = av_find_best_stream(input.in, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   if (stream_index < 0) return Error{path + ": no video stream"};

@@ -31,6 +31,9 @@ struct RecorderOptions {
   bool loop = false;       // files: start again at the end
   bool realtime = false;   // files: play at the file's own speed, as a camera would send it
   BackoffPolicy backoff;
+  // Asked before each new segment: false (free space below the floor) skips recording until
+  // it says true again; the skipped time is counted.
+  std::function<bool()> may_write;
 };
 
 struct SegmentIndex {
@@ -46,6 +49,7 @@ struct RecorderCounters {
   std::atomic<std::uint64_t> bytes{0};
   std::atomic<std::uint64_t> reconnects{0};
   std::atomic<std::uint64_t> errors{0};  // opens, reads or writes that failed
+  std::atomic<std::uint64_t> skipped_low_disk{0};  // segments not started: free space below the floor
   std::atomic<bool> connected{false};
 };
 
@@ -81,7 +85,7 @@ class SegmentRecorder {
 };
 
 // The media duration of a recorded file, read from its packets (works on a segment cut short by
-// a crash); 0 when it holds no video packet.
+// a crash); 0 when it holds no video packet. Opened as an untrusted file (libav_input.h).
 Result<double> media_duration(const std::string& path);
 
 }  // namespace glassbox

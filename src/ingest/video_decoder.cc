@@ -16,6 +16,7 @@ extern "C" {
 
 #include "ingest/frame_source.h"
 #include "ingest/libav_error.h"
+#include "ingest/libav_input.h"
 
 namespace glassbox {
 namespace {
@@ -26,12 +27,14 @@ using Clock = std::chrono::steady_clock;
 // this callback while it waits.
 struct Deadline {
   std::atomic<std::int64_t> until_ns{0};  // 0: no deadline
+  const std::atomic<bool>* cancel = nullptr;  // set: gives up as soon as it is true
   void arm(double seconds) {
     until_ns = seconds > 0.0 ? std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count() +
                                    static_cast<std::int64_t>(seconds * 1e9)
                              : 0;
   }
   bool passed() const {
+    if (cancel != nullptr && cancel->load()) return true;
     const std::int64_t until = until_ns;
     return until != 0 && std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count() > until;
   }
@@ -52,6 +55,7 @@ struct VideoDecoder::Libav {
   std::int64_t start_pts = 0;
   Deadline deadline;
   bool network = false;
+  bool timed = false;  // the open and read deadlines apply
 
   ~Libav() {
     sws_freeContext(sws);
@@ -72,6 +76,11 @@ Result<std::unique_ptr<VideoDecoder>> VideoDecoder::open(const std::string& url,
   av_log_set_level(AV_LOG_QUIET);
   auto av = std::make_unique<Libav>();
   av->network = looks_like_url(url);
+  if (options.untrusted_file && av->network) return Error{"an uploaded or recorded file is opened by path, not by URL"};
+  // Deadlines for the network, and for untrusted files too: a crafted file must not hold a
+  // search forever.
+  av->timed = av->network || options.untrusted_file;
+  av->deadline.cancel = options.cancel;
   if (av->network) {
     static std::once_flag network_ready;
     std::call_once(network_ready, [] { avformat_network_init(); });
@@ -80,7 +89,7 @@ Result<std::unique_ptr<VideoDecoder>> VideoDecoder::open(const std::string& url,
   // machine or the network is busy. A server that refuses TCP (some cameras and RTSP relays
   // answer 400 or 461) is asked again for UDP, within what is left of the open timeout.
   const bool rtsp = url.rfind("rtsp", 0) == 0;
-  if (av->network) av->deadline.arm(options.open_timeout_s);
+  if (av->timed) av->deadline.arm(options.open_timeout_s);
   std::string refused;
   for (const char* transport : {"tcp", "udp"}) {
     av->format = avformat_alloc_context();
@@ -89,18 +98,20 @@ Result<std::unique_ptr<VideoDecoder>> VideoDecoder::open(const std::string& url,
     av->format->interrupt_callback.opaque = &av->deadline;
     AVDictionary* input_options = nullptr;
     if (rtsp) av_dict_set(&input_options, "rtsp_transport", transport, 0);
+    restrict_input(&input_options, url, options.untrusted_file);
     const int opened = avformat_open_input(&av->format, url.c_str(), nullptr, &input_options);
     av_dict_free(&input_options);
     if (opened >= 0) break;
     // avformat_open_input frees the context when it fails.
-    if (av->network && av->deadline.passed()) return Error{url + ": cannot open the stream: no answer within the open timeout"};
+    if (options.cancel != nullptr && options.cancel->load()) return Error{url + ": cancelled while opening"};
+    if (av->timed && av->deadline.passed()) return Error{url + ": cannot open the stream: no answer within the open timeout"};
     if (!av->network) return Error{url + ": cannot open as video: " + av_message(opened)};
     if (!rtsp || std::string(transport) == "udp")
       return Error{url + ": cannot open the stream: " + (refused.empty() ? "" : "over TCP: " + refused + "; over UDP: ") + av_message(opened)};
     refused = av_message(opened);
   }
   if (int rc = avformat_find_stream_info(av->format, nullptr); rc < 0) {
-    if (av->network && av->deadline.passed()) return Error{url + ": cannot open the stream: no video within the open timeout"};
+    if (av->timed && av->deadline.passed()) return Error{url + ": cannot open the stream: no video within the open timeout"};
     return Error{url + ": cannot read the streams: " + av_message(rc)};
   }
   av->deadline.arm(0.0);
@@ -154,10 +165,12 @@ Status VideoDecoder::seek(double seconds) {
 // Hands the decoder the next packet of our stream. False when the stream has no more.
 Result<bool> VideoDecoder::feed_decoder() {
   while (true) {
-    if (av_->network) av_->deadline.arm(options_.read_timeout_s);
+    if (av_->timed) av_->deadline.arm(options_.read_timeout_s);
     const int rc = av_read_frame(av_->format, av_->packet);
     if (rc == AVERROR_EOF) return false;
     if (rc < 0) {
+      if (options_.cancel != nullptr && options_.cancel->load()) return Error{url_ + ": cancelled"};
+      if (!av_->network && av_->timed && av_->deadline.passed()) return Error{url_ + ": a read took longer than " + std::to_string(options_.read_timeout_s) + " s"};
       if (av_->network && av_->deadline.passed()) {
         timed_out_ = true;  // a silent stream has ended, as one that closes has
         return false;

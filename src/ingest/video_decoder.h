@@ -12,6 +12,7 @@
 // Thread-safety: one thread at a time; independent decoders may run on different threads.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -29,6 +30,11 @@ struct DecoderOptions {
   int threads = 1;
   double open_timeout_s = 0.0;  // network streams: give up connecting after this (0: no limit)
   double read_timeout_s = 0.0;  // network streams: give up when a read blocks this long (0: no limit)
+  // An uploaded recording or a segment read back: the file protocol and the recording formats
+  // only (ingest/libav_input.h), and the timeouts above apply to the file as well.
+  bool untrusted_file = false;
+  // Set by another thread to make an open or read in progress give up (a search cancelled).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct VideoInfo {

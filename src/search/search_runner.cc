@@ -56,12 +56,18 @@ bool better(Metric metric, double a, double b) { return metric == Metric::kEucli
 
 // A recording as a search reads it: one decoding thread (a worker per core already), keyframes
 // only or every frame.
-Result<std::unique_ptr<VideoDecoder>> open_recording(const std::string& path, const SamplingMode& mode) {
+// Recordings are untrusted input (uploads) or our own segments: opened with the file protocol and
+// the recording formats only, with deadlines, and given up at once when the search is cancelled.
+Result<std::unique_ptr<VideoDecoder>> open_recording(const std::string& path, const SamplingMode& mode, const std::atomic<bool>* cancel) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return Error{path + ": no such recording (not a file)"};
   DecoderOptions options;
   options.keyframes_only = mode.keyframes_only;
   options.threads = 1;
+  options.untrusted_file = true;
+  options.open_timeout_s = 60.0;
+  options.read_timeout_s = 60.0;
+  options.cancel = cancel;
   return VideoDecoder::open(path, options);
 }
 
@@ -87,7 +93,7 @@ struct PieceResult {
 PieceResult search_piece(const SearchRecording& recording, const Piece& piece, Recognizer& worker, const WatchlistMatrix& probe,
                          const SearchOptions& options, Counters& counters, const std::atomic<bool>* cancel) {
   PieceResult result;
-  auto reader = open_recording(recording.path, options.mode);
+  auto reader = open_recording(recording.path, options.mode, cancel);
   if (!reader) {
     result.error = reader.error().message;
     return result;
@@ -199,14 +205,14 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, R
 
 // Cuts each recording into pieces; a recording that cannot be opened gets its error instead.
 std::vector<Piece> plan_pieces(const std::vector<SearchRecording>& recordings, const SearchOptions& options,
-                               std::vector<std::optional<std::string>>& open_errors) {
+                               std::vector<std::optional<std::string>>& open_errors, const std::atomic<bool>* cancel) {
   std::vector<Piece> pieces;
   open_errors.assign(recordings.size(), std::nullopt);
   for (std::size_t i = 0; i < recordings.size(); ++i) {
     const SearchRecording& r = recordings[i];
     double duration = r.duration_s.value_or(0.0);
     if (!r.duration_s) {
-      auto reader = open_recording(r.path, options.mode);
+      auto reader = open_recording(r.path, options.mode, cancel);
       if (!reader) {
         open_errors[i] = reader.error().message;
         continue;
@@ -319,7 +325,7 @@ Result<SearchOutcome> run_search(const std::vector<SearchRecording>& recordings,
   if (probe.rows() == 0) return Error{"no probe template to compare with"};
 
   std::vector<std::optional<std::string>> open_errors;
-  const std::vector<Piece> pieces = plan_pieces(recordings, options, open_errors);
+  const std::vector<Piece> pieces = plan_pieces(recordings, options, open_errors, hooks.cancel);
   double footage_total = 0.0;
   for (const Piece& p : pieces) footage_total += p.footage_s();
 

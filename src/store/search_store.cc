@@ -1,5 +1,7 @@
 #include "store/search_store.h"
 
+#include "core/json_text.h"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -100,7 +102,7 @@ Result<std::int64_t> request_search(SqliteDatabase& db, const SearchRequest& r, 
     s.bind(3, r.requested_by);
     s.bind(4, now);
     s.bind(5, nlohmann::json(r.cameras).dump());
-    s.bind(6, nlohmann::json(r.files).dump());
+    s.bind(6, to_json_text(nlohmann::json(r.files)));
     if (r.window_from) s.bind(7, *r.window_from);
     if (r.window_to) s.bind(8, *r.window_to);
     s.bind(9, r.mode.text());
@@ -197,8 +199,8 @@ Status finish_search(SqliteDatabase& db, std::int64_t id, const SearchOutcome& o
     for (const RecordingError& e : outcome.errors) errors.push_back({{"recording", e.recording}, {"error", e.error}});
     SqliteStatement u(db.handle(), "UPDATE searches SET stats = ?, errors = ? WHERE id = ?");
     if (!u.prepared()) return db.error("cannot prepare the search result");
-    u.bind(1, outcome.stats.to_json().dump());
-    u.bind(2, errors.dump());
+    u.bind(1, to_json_text(outcome.stats.to_json()));
+    u.bind(2, to_json_text(errors));
     u.bind(3, id);
     if (u.step() != SQLITE_DONE) return db.error("cannot store the result of search " + std::to_string(id));
     if (auto s = delete_probes(db, id); !s) return s;
@@ -218,7 +220,7 @@ Status fail_search(SqliteDatabase& db, std::int64_t id, const std::string& reaso
     if (auto s = set_status(db, id, {"running", "approved"}, "failed", now, true); !s) return s;
     SqliteStatement u(db.handle(), "UPDATE searches SET errors = ? WHERE id = ?");
     if (!u.prepared()) return db.error("cannot prepare the search failure");
-    u.bind(1, nlohmann::json::array({{{"recording", nullptr}, {"error", reason}}}).dump());
+    u.bind(1, to_json_text(nlohmann::json::array({{{"recording", nullptr}, {"error", reason}}})));
     u.bind(2, id);
     if (u.step() != SQLITE_DONE) return db.error("cannot record the failure of search " + std::to_string(id));
     if (auto s = delete_probes(db, id); !s) return s;
@@ -471,18 +473,17 @@ Result<std::vector<RecordedSegment>> unfinished_segments(SqliteDatabase& db) {
   return read_segments(db, s);
 }
 
-Result<std::vector<RecordedSegment>> purge_segments(SqliteDatabase& db, const std::string& camera, std::int64_t before_ms,
-                                                    UnixSeconds now) {
-  std::vector<RecordedSegment> purged;
-  Status done = db.transaction([&]() -> Status {
-    SqliteStatement s(db.handle(), (std::string(kSegmentColumns) + "WHERE camera = ? AND end_ms IS NOT NULL AND end_ms < ? ORDER BY start_ms").c_str());
-    if (!s.prepared()) return db.error("cannot prepare the segment query");
-    s.bind(1, camera);
-    s.bind(2, before_ms);
-    auto old = read_segments(db, s);
-    if (!old) return old.error();
-    purged = std::move(*old);
-    if (purged.empty()) return ok_status();
+Result<std::vector<RecordedSegment>> segments_to_purge(SqliteDatabase& db, const std::string& camera, std::int64_t before_ms) {
+  SqliteStatement s(db.handle(), (std::string(kSegmentColumns) + "WHERE camera = ? AND end_ms IS NOT NULL AND end_ms < ? ORDER BY start_ms").c_str());
+  if (!s.prepared()) return db.error("cannot prepare the segment query");
+  s.bind(1, camera);
+  s.bind(2, before_ms);
+  return read_segments(db, s);
+}
+
+Status remove_purged_segments(SqliteDatabase& db, const std::string& camera, const std::vector<RecordedSegment>& purged, UnixSeconds now) {
+  if (purged.empty()) return ok_status();
+  return db.transaction([&]() -> Status {
     std::int64_t bytes = 0;
     for (const RecordedSegment& seg : purged) {
       SqliteStatement d(db.handle(), "DELETE FROM recording_segments WHERE id = ?");
@@ -499,8 +500,6 @@ Result<std::vector<RecordedSegment>> purge_segments(SqliteDatabase& db, const st
                            {"to", format_utc_ms(*purged.back().end_ms)}}},
                          now);
   });
-  if (!done) return done.error();
-  return purged;
 }
 
 Result<std::vector<SearchRecording>> camera_recordings(SqliteDatabase& db, const std::vector<std::string>& cameras, UnixSeconds from,
@@ -587,7 +586,8 @@ Result<Upload> create_upload(SqliteDatabase& db, const std::string& name, const 
   return std::move(**u);
 }
 
-Result<Upload> append_upload(SqliteDatabase& db, std::int64_t id, std::int64_t offset, const std::string& bytes, const std::string& actor) {
+Result<Upload> append_upload(SqliteDatabase& db, std::int64_t id, std::int64_t offset, const std::string& bytes, const std::string& actor,
+                             const UploadLimits& limits) {
   auto loaded = load_upload(db, id);
   if (!loaded) return loaded.error();
   if (!loaded->has_value()) return Error{"upload " + std::to_string(id) + " does not exist"};
@@ -597,40 +597,65 @@ Result<Upload> append_upload(SqliteDatabase& db, std::int64_t id, std::int64_t o
   if (offset != u.bytes)
     return Error{"upload " + std::to_string(id) + ": the offset is " + std::to_string(offset) + " but " + std::to_string(u.bytes) +
                  " bytes are stored; send from there"};
+  const auto size = static_cast<std::int64_t>(bytes.size());
+  if (u.bytes + size > limits.max_bytes)
+    return Error{"upload " + std::to_string(id) + " would exceed the " + std::to_string(limits.max_bytes >> 20) + " MiB an upload may have (quota)"};
+  {
+    SqliteStatement used(db.handle(), "SELECT coalesce(sum(bytes), 0) FROM uploads WHERE uploaded_by = ?");
+    if (!used.prepared()) return db.error("cannot prepare the quota query");
+    used.bind(1, actor);
+    if (used.step() != SQLITE_ROW) return db.error("cannot read the quota");
+    if (used.int64(0) + size > limits.quota_bytes)
+      return Error{actor + "'s uploads would exceed their " + std::to_string(limits.quota_bytes >> 20) +
+                   " MiB (quota); finish and search, or wait for older uploads to expire"};
+  }
+  // The file first, then its row; a failure of either cuts the file back to what the row says.
+  auto cut_back = [&] {
+    std::error_code ec;
+    std::filesystem::resize_file(u.path, static_cast<std::uintmax_t>(u.bytes), ec);
+  };
   {
     std::ofstream out(u.path, std::ios::binary | std::ios::app);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.flush();
-    if (!out) return Error{u.path + ": cannot append to the upload"};
+    if (!out) {
+      cut_back();
+      return Error{"upload " + std::to_string(id) + ": the chunk could not be written (is the disk full?); send it again"};
+    }
   }
   SqliteStatement s(db.handle(), "UPDATE uploads SET bytes = ? WHERE id = ?");
-  if (!s.prepared()) return db.error("cannot prepare the upload update");
-  u.bytes += static_cast<std::int64_t>(bytes.size());
-  s.bind(1, u.bytes);
-  s.bind(2, id);
-  if (s.step() != SQLITE_DONE) return db.error("cannot update upload " + std::to_string(id));
+  if (!s.prepared() || (s.bind(1, u.bytes + size), s.bind(2, id), s.step()) != SQLITE_DONE) {
+    cut_back();
+    return db.error("cannot update upload " + std::to_string(id));
+  }
+  u.bytes += size;
   return u;
 }
 
-Result<Upload> finish_upload(SqliteDatabase& db, std::int64_t id, const std::string& sha256, const std::string& actor, UnixSeconds now) {
+Result<Upload> upload_to_finish(SqliteDatabase& db, std::int64_t id, const std::string& actor) {
   auto loaded = load_upload(db, id);
   if (!loaded) return loaded.error();
   if (!loaded->has_value()) return Error{"upload " + std::to_string(id) + " does not exist"};
   Upload u = std::move(**loaded);
   if (u.uploaded_by != actor) return Error{"upload " + std::to_string(id) + " belongs to someone other than " + actor};
   if (u.sha256) return Error{"upload " + std::to_string(id) + " is finished"};
-  auto digest = sha256_file(u.path);
-  if (!digest) return digest.error();
-  if (*digest != sha256)
-    return Error{"upload " + std::to_string(id) + ": the file's SHA-256 is " + *digest + ", not " + sha256 + "; the upload is incomplete or damaged"};
+  return u;
+}
+
+Result<Upload> commit_finish(SqliteDatabase& db, const Upload& hashed, const std::string& sha256, const std::string& actor, UnixSeconds now) {
+  Upload u = hashed;
   Status done = db.transaction([&]() -> Status {
-    SqliteStatement s(db.handle(), "UPDATE uploads SET sha256 = ?, finished_at = ? WHERE id = ?");
+    SqliteStatement s(db.handle(), "UPDATE uploads SET sha256 = ?, finished_at = ? WHERE id = ? AND bytes = ? AND sha256 IS NULL AND uploaded_by = ?");
     if (!s.prepared()) return db.error("cannot prepare the upload finish");
     s.bind(1, sha256);
     s.bind(2, now);
-    s.bind(3, id);
-    if (s.step() != SQLITE_DONE) return db.error("cannot finish upload " + std::to_string(id));
-    return audit::append(db, {actor, "upload.finish", "upload/" + std::to_string(id), {{"name", u.name}, {"bytes", u.bytes}, {"sha256", sha256}}},
+    s.bind(3, u.id);
+    s.bind(4, u.bytes);
+    s.bind(5, actor);
+    if (s.step() != SQLITE_DONE) return db.error("cannot finish upload " + std::to_string(u.id));
+    if (sqlite3_changes(db.handle()) != 1)
+      return Error{"upload " + std::to_string(u.id) + " changed while it was being checked; finish it again"};
+    return audit::append(db, {actor, "upload.finish", "upload/" + std::to_string(u.id), {{"name", u.name}, {"bytes", u.bytes}, {"sha256", sha256}}},
                          now);
   });
   if (!done) return done.error();
@@ -638,30 +663,53 @@ Result<Upload> finish_upload(SqliteDatabase& db, std::int64_t id, const std::str
   return u;
 }
 
-Result<int> purge_uploads(SqliteDatabase& db, UnixSeconds now) {
+Result<Upload> finish_upload(SqliteDatabase& db, std::int64_t id, const std::string& sha256, const std::string& actor, UnixSeconds now) {
+  auto u = upload_to_finish(db, id, actor);
+  if (!u) return u.error();
+  auto digest = sha256_file(u->path);
+  if (!digest) return digest.error();
+  if (*digest != sha256)
+    return Error{"upload " + std::to_string(id) + ": the file's SHA-256 is " + *digest + ", not " + sha256 + "; the upload is incomplete or damaged"};
+  return commit_finish(db, *u, sha256, actor, now);
+}
+
+Result<PurgeCount> purge_uploads(SqliteDatabase& db, UnixSeconds now, UnixSeconds unfinished_before) {
   std::vector<Upload> expired;
   {
-    SqliteStatement s(db.handle(), "SELECT id FROM uploads WHERE expires_at <= ? ORDER BY id");
+    // Not one that a search still waiting or running names: it would fail for want of its file.
+    SqliteStatement s(db.handle(),
+                      "SELECT id FROM uploads u WHERE (expires_at <= ? OR (finished_at IS NULL AND created_at <= ?)) "
+                      "AND NOT EXISTS (SELECT 1 FROM searches, json_each(searches.files) f "
+                      "                WHERE searches.status IN ('pending', 'approved', 'running') AND f.value = u.path) ORDER BY id");
     if (!s.prepared()) return db.error("cannot prepare the upload expiry query");
     s.bind(1, now);
+    s.bind(2, unfinished_before);
     while (s.step() == SQLITE_ROW) {
       auto u = load_upload(db, s.int64(0));
       if (u && u->has_value()) expired.push_back(**u);
     }
   }
+  PurgeCount count;
   for (const Upload& u : expired) {
+    // The file goes first: a record that says "purged" while the footage stays would be false.
+    std::error_code ec;
+    std::filesystem::remove(u.path, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      ++count.failed;
+      continue;
+    }
     Status done = db.transaction([&]() -> Status {
       SqliteStatement d(db.handle(), "DELETE FROM uploads WHERE id = ?");
       if (!d.prepared()) return db.error("cannot prepare the upload removal");
       d.bind(1, u.id);
       if (d.step() != SQLITE_DONE) return db.error("cannot remove upload " + std::to_string(u.id));
-      return audit::append(db, {"system", "upload.purge", "upload/" + std::to_string(u.id), {{"name", u.name}, {"bytes", u.bytes}}}, now);
+      return audit::append(db, {"system", "upload.purge", "upload/" + std::to_string(u.id),
+                                {{"name", u.name}, {"bytes", u.bytes}, {"finished", u.sha256.has_value()}}}, now);
     });
     if (!done) return done.error();
-    std::error_code ec;
-    std::filesystem::remove(u.path, ec);
+    ++count.purged;
   }
-  return static_cast<int>(expired.size());
+  return count;
 }
 
 }  // namespace glassbox

@@ -103,10 +103,11 @@ Result<std::vector<RecordedSegment>> segments_in_window(SqliteDatabase& db, cons
                                                         std::int64_t to_ms);
 // Segments left unfinished (by a crash).
 Result<std::vector<RecordedSegment>> unfinished_segments(SqliteDatabase& db);
-// Removes from the index the finished segments of `camera` that ended before `before_ms`, with
-// one recording.purge record; returns them so the caller deletes their files.
-Result<std::vector<RecordedSegment>> purge_segments(SqliteDatabase& db, const std::string& camera, std::int64_t before_ms,
-                                                    UnixSeconds now);
+// A purge in two steps, so that nothing is recorded as purged while its file remains: the
+// finished segments of `camera` that ended before `before_ms`; then, after the caller deleted
+// the files it could, those segments' rows with one recording.purge record.
+Result<std::vector<RecordedSegment>> segments_to_purge(SqliteDatabase& db, const std::string& camera, std::int64_t before_ms);
+Status remove_purged_segments(SqliteDatabase& db, const std::string& camera, const std::vector<RecordedSegment>& purged, UnixSeconds now);
 // The recordings a camera search reads: the segments overlapping the window, each limited to it.
 Result<std::vector<SearchRecording>> camera_recordings(SqliteDatabase& db, const std::vector<std::string>& cameras,
                                                        UnixSeconds from, UnixSeconds to);
@@ -128,12 +129,30 @@ struct Upload {
 Result<Upload> create_upload(SqliteDatabase& db, const std::string& name, const std::string& folder, const std::string& actor,
                              UnixSeconds now, UnixSeconds expires_at);
 Result<std::optional<Upload>> load_upload(SqliteDatabase& db, std::int64_t id);
+// How large uploads may grow: one upload, and all of one user's (finished or not) together.
+struct UploadLimits {
+  std::int64_t max_bytes = std::int64_t{20} << 30;
+  std::int64_t quota_bytes = std::int64_t{100} << 30;
+};
 // Appends `bytes` at `offset`, which must be the upload's size so far; only its uploader may,
-// and only before it is finished.
-Result<Upload> append_upload(SqliteDatabase& db, std::int64_t id, std::int64_t offset, const std::string& bytes, const std::string& actor);
-// Checks the file against `sha256` and finishes the upload (upload.finish record).
+// only before it is finished, and only within `limits`. A write that fails is cut back off the
+// file, so the file and its row never disagree.
+Result<Upload> append_upload(SqliteDatabase& db, std::int64_t id, std::int64_t offset, const std::string& bytes, const std::string& actor,
+                             const UploadLimits& limits = {});
+// Finishing in two steps, so the file is hashed without holding the caller's lock: the upload as
+// it is now (only its uploader's, not finished), then, after the caller checked the hash, the
+// finish itself (upload.finish record), refused if the file grew meanwhile.
+Result<Upload> upload_to_finish(SqliteDatabase& db, std::int64_t id, const std::string& actor);
+Result<Upload> commit_finish(SqliteDatabase& db, const Upload& hashed, const std::string& sha256, const std::string& actor, UnixSeconds now);
+// Both steps at once, the file hashed in between (the command line, tests).
 Result<Upload> finish_upload(SqliteDatabase& db, std::int64_t id, const std::string& sha256, const std::string& actor, UnixSeconds now);
-// Deletes expired uploads, file and row, each with an upload.purge record; returns how many.
-Result<int> purge_uploads(SqliteDatabase& db, UnixSeconds now);
+// Deletes expired uploads, and uploads left unfinished since `unfinished_before`, each with an
+// upload.purge record — but never one a search still waiting or running names. The file goes
+// first: one that cannot be deleted keeps its row (and is counted, and tried again).
+struct PurgeCount {
+  int purged = 0;
+  int failed = 0;
+};
+Result<PurgeCount> purge_uploads(SqliteDatabase& db, UnixSeconds now, UnixSeconds unfinished_before = 0);
 
 }  // namespace glassbox

@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include "core/dates.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -67,14 +69,14 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const std::string& stdout_file) {
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const std::string& stdout_file, const std::string& stderr_file) {
   std::vector<std::string> args = argv;
   auto arg_pointers = pointers(args);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, stdout_file.empty() ? "/dev/null" : stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, stderr_file.empty() ? "/dev/null" : stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = -1;
   if (posix_spawnp(&pid, arg_pointers[0], &actions, nullptr, arg_pointers.data(), environ) == 0) pid_ = pid;
   posix_spawn_file_actions_destroy(&actions);
@@ -103,6 +105,8 @@ BackgroundProcess::~BackgroundProcess() {
   kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
 }
+
+std::string date_in_days(int days) { return format_date_utc(now_utc() + static_cast<UnixSeconds>(days) * 86400); }
 
 int free_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

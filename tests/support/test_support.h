@@ -47,7 +47,8 @@ std::string make_account(const std::filesystem::path& data_dir, const std::strin
 // A program started in the background (a test's server), killed when this goes out of scope.
 class BackgroundProcess {
  public:
-  explicit BackgroundProcess(const std::vector<std::string>& argv, const std::string& stdout_file = {});
+  // Standard output and error go to the files named, or nowhere when empty.
+  explicit BackgroundProcess(const std::vector<std::string>& argv, const std::string& stdout_file = {}, const std::string& stderr_file = {});
   ~BackgroundProcess();
   BackgroundProcess(const BackgroundProcess&) = delete;
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
@@ -60,6 +61,9 @@ class BackgroundProcess {
  private:
   int pid_ = -1;
 };
+
+// The UTC date `days` from today, as YYYY-MM-DD (expiry dates within the service's limits).
+std::string date_in_days(int days);
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();
