@@ -64,8 +64,9 @@ void LiveService::register_account_routes() {
   open_route("POST", "/api/login", {BodyKind::kJson, kSmallJson}, [this](Request& req, Response& res) {
     auto body = parse_json_object(req);
     if (!body) return reply_error(res, 400, "send {\"name\": ..., \"password\": ...}");
-    auto name = string_member(*body, "name", true, 1024);
-    auto password = string_member(*body, "password", true, 1024);
+    // The name is checked as a user name below (a refusal like a wrong password).
+    auto name = string_member(*body, "name", true, 1024, /*printable=*/false);
+    auto password = string_member(*body, "password", true, 1024, /*printable=*/false);
     if (!name || !password) return reply_error(res, 400, "send {\"name\": ..., \"password\": ...} as strings");
     const std::string origin = req.header("Origin");
     if (!origin.empty() && origin != (req.secure ? "https://" : "http://") + req.header("Host")) {
@@ -92,8 +93,9 @@ void LiveService::register_account_routes() {
       security_log_.denial({client, req.method, req.path, "", "", "login_failed", 401, 0, 0.0});
       return reply_error(res, 401, "wrong name or password");
     }
-    // Argon2id takes 64 MiB and a good part of a core: two at a time, whoever asks.
-    if (!login_slots_.try_acquire_for(std::chrono::seconds(2))) return reply_error(res, 503, "too many logins at once; try again");
+    // Argon2id takes 64 MiB and a good part of a core: two at a time, whoever asks. A request
+    // waits for a slot only briefly, so a flood of logins cannot keep the workers waiting.
+    if (!login_slots_.try_acquire_for(std::chrono::milliseconds(500))) return reply_error(res, 503, "too many logins at once; try again");
     std::variant<NewSession, LoginError> outcome;
     {
       Slot slot{login_slots_};
@@ -157,14 +159,14 @@ void LiveService::register_account_routes() {
   guarded("POST", "/api/me/password", {BodyKind::kJson, kSmallJson}, kAnyRole, [this](const Request& req, Response& res, const Principal& who) {
     auto body = parse_json_object(req);
     if (!body) return reply_error(res, 400, body.error().message);
-    auto old_password = string_member(*body, "old_password", true, 1024);
-    auto new_password = string_member(*body, "new_password", true, 1024);
+    auto old_password = string_member(*body, "old_password", true, 1024, /*printable=*/false);
+    auto new_password = string_member(*body, "new_password", true, 1024, /*printable=*/false);
     if (!old_password) return reply_error(res, 400, old_password.error().message);
     if (!new_password) return reply_error(res, 400, new_password.error().message);
     // A stolen session must not become a way to guess the password: same budget as logins.
     const double now_s = monotonic_s();
     if (login_throttle_.wait_s(req.client_address, who.name, now_s) > 0.0) return reply_error(res, 429, "too many wrong passwords; try again later");
-    if (!login_slots_.try_acquire_for(std::chrono::seconds(2))) return reply_error(res, 503, "too many password checks at once; try again");
+    if (!login_slots_.try_acquire_for(std::chrono::milliseconds(500))) return reply_error(res, 503, "too many password checks at once; try again");
     Status changed = ok_status();
     {
       Slot slot{login_slots_};
@@ -331,10 +333,10 @@ void LiveService::register_account_routes() {
   open_route("POST", "/api/activate", {BodyKind::kJson, kSmallJson}, [this](Request& req, Response& res) {
     auto body = parse_json_object(req);
     if (!body) return reply_error(res, 400, "send {\"name\", \"requester_code\", \"approver_code\", \"password\"}");
-    auto name = string_member(*body, "name", true, 1024);
-    auto maker = string_member(*body, "requester_code", true, 128);
-    auto checker = string_member(*body, "approver_code", true, 128);
-    auto password = string_member(*body, "password", true, 1024);
+    auto name = string_member(*body, "name", true, 1024, /*printable=*/false);
+    auto maker = string_member(*body, "requester_code", true, 128, /*printable=*/false);
+    auto checker = string_member(*body, "approver_code", true, 128, /*printable=*/false);
+    auto password = string_member(*body, "password", true, 1024, /*printable=*/false);
     if (!name || !maker || !checker || !password) return reply_error(res, 400, "send {\"name\", \"requester_code\", \"approver_code\", \"password\"} as strings");
     if (auto s = validate_password(**password); !s) return reply_error(res, 400, s.error().message);
     const double now_s = monotonic_s();
@@ -346,7 +348,7 @@ void LiveService::register_account_routes() {
       login_throttle_.failed(req.client_address, **name, now_s);
       return reply_error(res, 401, "the activation codes are wrong, expired or already used");
     }
-    if (!login_slots_.try_acquire_for(std::chrono::seconds(2))) return reply_error(res, 503, "too many password operations at once; try again");
+    if (!login_slots_.try_acquire_for(std::chrono::milliseconds(500))) return reply_error(res, 503, "too many password operations at once; try again");
     Status activated = ok_status();
     {
       Slot slot{login_slots_};

@@ -69,8 +69,10 @@ inline Result<json> parse_json_object(const Request& req, bool empty_ok = false)
 }
 
 // A string member: absent gives nullopt (or an error when `required`); anything but a string of
-// valid UTF-8 within `max_bytes` is an error naming the field.
-inline Result<std::optional<std::string>> string_member(const json& body, const char* key, bool required, std::size_t max_bytes = 2000) {
+// valid UTF-8 within `max_bytes` is an error naming the field, and so is a control character or
+// a bidirectional override in text people read (`printable`; not in passwords or codes).
+inline Result<std::optional<std::string>> string_member(const json& body, const char* key, bool required, std::size_t max_bytes = 2000,
+                                                        bool printable = true) {
   if (!body.contains(key)) {
     if (required) return Error{std::string(key) + " is required"};
     return std::optional<std::string>{};
@@ -79,6 +81,7 @@ inline Result<std::optional<std::string>> string_member(const json& body, const 
   std::string value = body.at(key).get<std::string>();
   if (value.size() > max_bytes) return Error{std::string(key) + " is longer than " + std::to_string(max_bytes) + " bytes"};
   if (!valid_utf8(value)) return Error{std::string(key) + " is not valid UTF-8"};
+  if (printable && !printable_text(value)) return Error{std::string(key) + " must not contain control characters or bidirectional overrides"};
   return std::optional<std::string>{std::move(value)};
 }
 

@@ -197,6 +197,9 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     if (!users) return users.error();
     *store_ptr = std::move(*users);
   }
+  // Authentication reads; its occasional write (a session's last use) gives way quickly to a busy
+  // database rather than hold the request (S-05).
+  service->auth_users_->set_busy_timeout(std::chrono::milliseconds(250));
   auto api_cameras = service->camera_store_->list();
   if (!api_cameras) return api_cameras.error();
   for (const CameraConfig& c : service->config_.cameras) service->cameras_[c.name] = service->make_camera(c, true);

@@ -97,6 +97,9 @@ class SqliteUserStore {
   static Result<std::unique_ptr<SqliteUserStore>> open(const std::string& path);
 
   Result<bool> has_users();
+  // For the connection that authenticates requests: a session's touch may wait this long for a
+  // writer, then the request goes on (WAL readers never wait).
+  void set_busy_timeout(std::chrono::milliseconds timeout) { db_->set_busy_timeout(timeout); }
   // An active account at once: the bootstrap and the host's command line (`actor` "bootstrap"
   // or "cli"), audited as such.
   Status add_user(const std::string& name, const std::string& password, const std::set<Role>& roles, const std::string& actor,

@@ -9,6 +9,7 @@
 
 #include "core/text.h"
 #include "embed/embed_face.h"
+#include "ingest/camera_config.h"
 #include "ingest/image_sources.h"
 
 namespace glassbox {
@@ -69,12 +70,9 @@ Result<NewEntry> validate_entry_fields(const EnrollmentFields& fields, UnixSecon
   if (auto s = validate_user_name(field_name("submitted-by", names), fields.submitted_by); !s) problems.push_back(s.error().message);
   NewEntry entry;
   if (fields.scope.size() > 100) problems.push_back(field_name("scope", names) + " names more than 100 cameras");
-  for (const std::string& camera : fields.scope) {
-    const bool ok = !camera.empty() && camera.size() <= 64 && std::all_of(camera.begin(), camera.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    });
-    if (!ok) problems.push_back(field_name("scope", names) + ": '" + camera + "' is not a camera name (1 to 64 letters, digits or . _ -)");
-  }
+  for (const std::string& camera : fields.scope)
+    if (!valid_camera_name(camera))
+      problems.push_back(field_name("scope", names) + ": '" + sanitized_utf8(camera) + "' is not a camera name (1 to 64 letters, digits or . _ -)");
   const std::string expires = field_name("expires", names);
   if (fields.expires.empty()) {
     problems.push_back(expires + " is required (YYYY-MM-DD, a date in the future)");

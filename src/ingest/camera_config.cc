@@ -46,14 +46,15 @@ Status read_string(const json& object, const char* key, const std::string& where
 
 }  // namespace
 
+bool valid_camera_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && name.front() != '.' && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+}
+
 Status validate_camera(const CameraConfig& c, const std::string& where) {
   if (c.name.empty()) return field_error(where + ".name", "is required");
-  const bool name_ok = c.name.size() <= 64 && std::all_of(c.name.begin(), c.name.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
-  });
-  if (!name_ok) return field_error(where + ".name", "must be 1 to 64 letters, digits or . _ -");
-  // The name is a folder of recordings: never "." or "..", nor a hidden one.
-  if (c.name.front() == '.') return field_error(where + ".name", "must not start with '.'");
+  if (!valid_camera_name(c.name)) return field_error(where + ".name", "must be 1 to 64 letters, digits or . _ -, not starting with '.'");
   if (c.url.empty()) return field_error(where + ".url", "is required");
   if (c.url.size() > 2048) return field_error(where + ".url", "is longer than 2048 characters");
   if (!printable_text(c.url) || c.url.find(' ') != std::string::npos)

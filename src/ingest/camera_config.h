@@ -39,6 +39,9 @@ Result<CameraConfig> parse_camera_json(const nlohmann::json& object, const std::
 // The JSON form parse_camera_json reads, with the URL redacted: what is shown (API listings,
 // audit records, logs) never carries the camera's credentials.
 nlohmann::json camera_to_json(const CameraConfig& camera);
+// A camera's name: 1 to 64 letters, digits or . _ -, not starting with '.' (it names a folder of
+// recordings: never ".", ".." or a hidden one). The one rule for cameras, scopes and searches.
+bool valid_camera_name(const std::string& name);
 // The URL without its user:password@ and without its query string ("rtsp://***@cam/live?***").
 std::string redacted_url(const std::string& url);
 

@@ -1,6 +1,7 @@
 #include "store/search_store.h"
 
 #include "core/json_text.h"
+#include "ingest/camera_config.h"
 
 #include <algorithm>
 #include <cmath>
@@ -27,11 +28,6 @@ std::vector<std::string> strings(const nlohmann::json& array) {
   return out;
 }
 
-bool valid_camera_name(const std::string& name) {
-  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-  });
-}
 
 std::string object_of(std::int64_t id) { return "search/" + std::to_string(id); }
 

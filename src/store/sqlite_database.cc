@@ -427,6 +427,8 @@ Status SqliteDatabase::exec(const char* sql) {
 
 void SqliteDatabase::rollback() { (void)exec("ROLLBACK"); }
 
+void SqliteDatabase::set_busy_timeout(std::chrono::milliseconds timeout) { sqlite3_busy_timeout(db_, static_cast<int>(timeout.count())); }
+
 Status SqliteDatabase::transaction(const std::function<Status()>& body) {
   if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
   Status outcome = ok_status();

@@ -5,6 +5,7 @@
 // Thread-safety: one instance per thread.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,6 +28,8 @@ class SqliteDatabase {
   SqliteDatabase& operator=(const SqliteDatabase&) = delete;
 
   sqlite3* handle() const { return db_; }
+  // How long a statement waits for another connection's write lock (5 s unless set).
+  void set_busy_timeout(std::chrono::milliseconds timeout);
   const std::string& path() const { return path_; }
   Status exec(const char* sql);
   // Best effort: a failed ROLLBACK leaves SQLite to roll back when the connection closes.
