@@ -1,11 +1,14 @@
 // The SQLite watchlist: pending until approved by someone else, nothing after expiry, atomic
 // writes, schema versioning, read-only handles that cannot write.
 #include <fstream>
+#include <stdexcept>
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include "store/camera_store.h"
+#include "store/sqlite_database.h"
+#include "store/sqlite_statement.h"
 #include "store/sqlite_store.h"
 #include "support/test_support.h"
 
@@ -288,6 +291,34 @@ TEST_F(StoreTest, SchemaVersionIsCheckedAndNotAGlassboxFileIsRefused) {
   { std::ofstream(text_file) << "this is not a database, just some text that is long enough\n"; }
   EXPECT_FALSE(SqliteWatchlistStore::open(text_file.string(), OpenMode::kReadWriteCreate));
   EXPECT_FALSE(SqliteWatchlistStore::open(text_file.string(), OpenMode::kReadOnly));
+}
+
+}  // namespace
+}  // namespace glassbox
+
+namespace glassbox {
+namespace {
+
+// A transaction whose body throws is rolled back before the exception goes on: a long-lived
+// connection left inside BEGIN IMMEDIATE would keep every other writer waiting for good (C-25).
+TEST(SqliteDatabaseTest, ATransactionWhoseBodyThrowsIsRolledBack) {
+  test::TempDir dir;
+  const std::string path = (dir / "t.db").string();
+  auto first = SqliteDatabase::open(path, OpenMode::kReadWriteCreate);
+  auto second = SqliteDatabase::open(path, OpenMode::kReadWriteCreate);
+  ASSERT_TRUE(first && second);
+  ASSERT_TRUE((*first)->exec("CREATE TABLE t (x INTEGER)"));
+  EXPECT_THROW((void)(*first)->transaction([&]() -> Status {
+                 (void)(*first)->exec("INSERT INTO t VALUES (1)");
+                 throw std::runtime_error("a body that throws");
+               }),
+               std::runtime_error);
+  (*second)->set_busy_timeout(std::chrono::milliseconds(200));
+  EXPECT_TRUE((*second)->transaction([&] { return (*second)->exec("INSERT INTO t VALUES (2)"); })) << "the other writer is not kept waiting";
+  EXPECT_TRUE((*first)->transaction([&] { return (*first)->exec("INSERT INTO t VALUES (3)"); }));
+  SqliteStatement rows((*first)->handle(), "SELECT group_concat(x) FROM t");
+  ASSERT_EQ(rows.step(), SQLITE_ROW);
+  EXPECT_EQ(rows.text(0), "2,3") << "the thrown transaction's row is gone";
 }
 
 }  // namespace

@@ -41,8 +41,10 @@ std::string LiveService::session_cookie() const {
   return secure_transport() || config_.cookie_secure ? "__Host-glassbox_session" : "glassbox_session";
 }
 
-void LiveService::guarded(const char* method, const char* pattern, BodyLimit body, std::set<Role> allowed, GuardedHandler handler) {
+void LiveService::guarded(const char* method, const char* pattern, BodyLimit body, std::set<Role> allowed, GuardedHandler handler,
+                          const char* pool) {
   http::Route route;
+  route.pool = pool;
   route.method = method;
   route.pattern = pattern;
   route.body = body.kind;
@@ -80,8 +82,9 @@ void LiveService::guarded(const char* method, const char* pattern, BodyLimit bod
 }
 
 void LiveService::open_route(const char* method, const char* pattern, BodyLimit body, std::function<void(Request&, Response&)> handler,
-                             bool on_io_thread) {
+                             bool on_io_thread, const char* pool) {
   http::Route route;
+  route.pool = pool;
   route.method = method;
   route.pattern = pattern;
   route.body = body.kind;

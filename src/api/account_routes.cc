@@ -93,12 +93,10 @@ void LiveService::register_account_routes() {
       security_log_.denial({client, req.method, req.path, "", "", "login_failed", 401, 0, 0.0});
       return reply_error(res, 401, "wrong name or password");
     }
-    // Argon2id takes 64 MiB and a good part of a core: two at a time, whoever asks. A request
-    // waits for a slot only briefly, so a flood of logins cannot keep the workers waiting.
-    if (!login_slots_.try_acquire_for(std::chrono::milliseconds(500))) return reply_error(res, 503, "too many logins at once; try again");
+    // Argon2id takes 64 MiB and a good part of a core: this runs on the password pool, two at a
+    // time whoever asks, and never on a worker anyone else waits for.
     std::variant<NewSession, LoginError> outcome;
     {
-      Slot slot{login_slots_};
       Result<SqliteUserStore::LoginCandidate> candidate = SqliteUserStore::LoginCandidate{};
       {
         std::lock_guard lock(users_mutex_);
@@ -124,7 +122,7 @@ void LiveService::register_account_routes() {
                           {"roles", roles_json(session.principal.roles)},
                           {"csrf_token", session.csrf_token},
                           {"expires_at", format_utc(session.principal.expires_at)}});
-  });
+  }, false, kPasswordPool);
   auto clear_cookie = [this](Response& res) {
     res.set_header("Set-Cookie", session_cookie() + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" +
                                      std::string(secure_transport() || config_.cookie_secure ? "; Secure" : ""));
@@ -166,10 +164,8 @@ void LiveService::register_account_routes() {
     // A stolen session must not become a way to guess the password: same budget as logins.
     const double now_s = monotonic_s();
     if (login_throttle_.wait_s(req.client_address, who.name, now_s) > 0.0) return reply_error(res, 429, "too many wrong passwords; try again later");
-    if (!login_slots_.try_acquire_for(std::chrono::milliseconds(500))) return reply_error(res, 503, "too many password checks at once; try again");
     Status changed = ok_status();
     {
-      Slot slot{login_slots_};
       std::lock_guard lock(users_mutex_);
       changed = users_->change_password(who.name, **old_password, **new_password, who.via_session ? req.cookie(session_cookie()) : "", now_utc());
     }
@@ -186,7 +182,7 @@ void LiveService::register_account_routes() {
     // Every other session ended in the database; their live streams end now.
     end_streams(who.name, who.credential, /*all_but=*/true);
     reply_json(res, 200, {{"user", who.name}, {"password", "changed"}, {"other_sessions", "ended"}});
-  });
+  }, kPasswordPool);
 
   guarded("GET", "/api/tokens", {}, kAnyRole, [this](const Request&, Response& res, const Principal& who) {
     Result<std::vector<TokenInfo>> tokens = std::vector<TokenInfo>{};
@@ -348,10 +344,8 @@ void LiveService::register_account_routes() {
       login_throttle_.failed(req.client_address, **name, now_s);
       return reply_error(res, 401, "the activation codes are wrong, expired or already used");
     }
-    if (!login_slots_.try_acquire_for(std::chrono::milliseconds(500))) return reply_error(res, 503, "too many password operations at once; try again");
     Status activated = ok_status();
     {
-      Slot slot{login_slots_};
       std::lock_guard lock(users_mutex_);
       activated = users_->activate_account(**name, **maker, **checker, **password, req.client_address, now_utc());
     }
@@ -362,7 +356,7 @@ void LiveService::register_account_routes() {
       return reply_error(res, 401, activated.error().message);
     }
     reply_json(res, 200, {{"name", **name}, {"status", "active"}});
-  });
+  }, false, kPasswordPool);
 
   // The audit log for auditors: the same export as `glassbox audit export` (itself audited), on
   // a connection of its own, one at a time.
@@ -383,7 +377,7 @@ void LiveService::register_account_routes() {
     text << in.rdbuf();
     std::filesystem::remove(file, ec);
     res.set_content(text.str(), "application/x-ndjson");
-  });
+  }, kFilePool);
 }
 
 }  // namespace glassbox

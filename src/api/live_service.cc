@@ -76,20 +76,23 @@ class AlertEventStream final : public EventStream {
   AlertBroadcaster::Handle subscription_;
 };
 
-// The data folder and what is in it readable by the service's account only: the database holds
-// evidence crops, password hashes and camera credentials. A folder made by an earlier version
-// (with the usual umask) is tightened.
+// The data folder and what the service keeps in it readable by the service's account only: the
+// database holds evidence crops, password hashes and camera credentials. What an earlier version
+// made with the usual umask is tightened: the folder, the database and its companions (WAL, keys),
+// and the upload and recording folders — nothing else that may share the folder.
 Status restrict_to_owner(const std::filesystem::path& folder) {
+  namespace fs = std::filesystem;
+  const auto others = fs::perms::group_all | fs::perms::others_all;
   std::error_code ec;
-  std::filesystem::permissions(folder, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
+  fs::permissions(folder, fs::perms::owner_all, fs::perm_options::replace, ec);
   if (ec) return Error{folder.string() + ": cannot make the data folder owner-only: " + ec.message()};
-  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("glassbox.db", 0) != 0 && name != "uploads" && name != "recordings") continue;
     std::error_code file_ec;
-    if (!entry.is_regular_file(file_ec)) continue;
-    const auto perms = entry.status(file_ec).permissions();
-    if ((perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) != std::filesystem::perms::none)
-      std::filesystem::permissions(entry.path(), perms & ~(std::filesystem::perms::group_all | std::filesystem::perms::others_all),
-                                   std::filesystem::perm_options::replace, file_ec);
+    if (entry.is_symlink(file_ec)) continue;
+    const auto perms = entry.symlink_status(file_ec).permissions();
+    if (!file_ec && (perms & others) != fs::perms::none) fs::permissions(entry.path(), perms & ~others, fs::perm_options::replace, file_ec);
   }
   return ok_status();
 }
@@ -608,6 +611,7 @@ void LiveService::register_routes() {
   options.body_timeout_s = limits.body_timeout_s;
   options.event_keepalive_s = limits.event_keepalive_s;
   options.trusted_proxies = config_.trusted_proxies;
+  options.pools = {{kPasswordPool, {2, 16}}, {kPhotoPool, {2, 8}}, {kFilePool, {2, 8}}};
   if (!config_.tls_cert_file.empty()) options.tls = http::TlsSettings{config_.tls_cert_file, config_.tls_key_file};
   options.decorate = [this](const Request& req, Response& res) { decorate(req, res); };
   options.on_request = [this](const http::ServerOptions::Record& r) {
@@ -886,15 +890,7 @@ void LiveService::register_entry_routes() {
                                        " days ahead (entry_max_days); approve a new entry when this one expires");
     if (photos.empty()) return reply_error(res, 400, "entry refused: at least one photo is required");
     if (photos.size() > kMaxPhotos) return reply_error(res, 400, "entry refused: at most " + std::to_string(kMaxPhotos) + " photos per entry");
-    if (!photo_slots_.try_acquire_for(std::chrono::seconds(1))) return reply_error(res, 503, "photos are being processed for others; try again");
-    Result<std::vector<EntryTemplate>> templates = std::vector<EntryTemplate>{};
-    {
-      struct Release {
-        std::counting_semaphore<>& s;
-        ~Release() { s.release(); }
-      } release{photo_slots_};
-      templates = photo_templates(photos);
-    }
+    auto templates = photo_templates(photos);  // on the photo pool: two requests at a time
     if (!templates) {
       const std::string& m = templates.error().message;
       if (m.find("refused") != std::string::npos) return reply_error(res, 400, "entry " + m);
@@ -906,7 +902,7 @@ void LiveService::register_entry_routes() {
     auto entry = entry_store_->get_entry(*id);
     if (!entry || !entry->has_value()) return reply_internal(res, "reading an entry back", entry ? Error{"gone"} : entry.error());
     reply_json(res, 201, entry_to_json(**entry, now));
-  });
+  }, kPhotoPool);
   // Approval and revocation take effect at once: the watchlist is reloaded before answering.
   auto change = [this](bool approve) {
     return [this, approve](const Request& req, Response& res, const Principal& who) {

@@ -70,9 +70,16 @@ class LiveService {
   // A route for the server: its admission check authenticates the request (API token or
   // session cookie), checks the role and, for a browser session changing something, the CSRF
   // token — all before the body is read — and logs and counts every 401 and 403.
-  void guarded(const char* method, const char* pattern, BodyLimit body, std::set<Role> allowed, GuardedHandler handler);
+  // `pool`: "" for the HTTP workers, or one of kPasswordPool, kPhotoPool, kFilePool for work that
+  // must not take the workers' time (at most as many at once as that pool has threads).
+  void guarded(const char* method, const char* pattern, BodyLimit body, std::set<Role> allowed, GuardedHandler handler, const char* pool = "");
   void open_route(const char* method, const char* pattern, BodyLimit body, std::function<void(http::Request&, http::Response&)> handler,
-                  bool on_io_thread = false);
+                  bool on_io_thread = false, const char* pool = "");
+  // Pools of their own for expensive work: Argon2id (64 MiB each: two at a time), photos (a
+  // decoded image and the models), upload writes and hashes and audit exports.
+  static constexpr const char* kPasswordPool = "passwords";
+  static constexpr const char* kPhotoPool = "photos";
+  static constexpr const char* kFilePool = "files";
   std::optional<Principal> authenticate(const http::Request& req);
   // TLS here or at a trusted proxy: cookies are Secure (and __Host-), HSTS is sent.
   bool secure_transport() const;
@@ -170,12 +177,7 @@ class LiveService {
   std::mutex auth_mutex_;
   std::unique_ptr<SqliteUserStore> auth_users_;  // guarded by auth_mutex_
   LoginThrottle login_throttle_;
-  // Work bounded in concurrency: Argon2id (64 MiB each), photos (decoded images, models),
-  // upload writes and hashes, audit exports. A request that cannot get a slot soon is told 503.
-  std::counting_semaphore<> login_slots_{2};
-  std::counting_semaphore<> photo_slots_{2};
-  std::counting_semaphore<> upload_slots_{2};
-  std::counting_semaphore<> export_slots_{1};
+  std::counting_semaphore<> export_slots_{1};  // one audit export at a time (it holds the log in memory)
   std::mutex reload_mutex_;                             // one reload at a time, so an older list never replaces a newer one
   std::unique_ptr<SqliteWatchlistStore> reload_store_;  // guarded by reload_mutex_
   // The service's own connection for its bookkeeping (analysis counts, checkpoints, searches,

@@ -213,15 +213,7 @@ void LiveService::register_search_routes() {
     const std::vector<PhotoUpload> photos = uploaded_photos(req, "probe");
     if (auto s = validate_search_request(request, photos.size(), now, FieldNames::kJson); !s) problems.push_back(s.error().message);
     if (!problems.empty()) return reply_error(res, 400, join_problems(problems));
-    if (!photo_slots_.try_acquire_for(std::chrono::seconds(1))) return reply_error(res, 503, "photos are being processed for others; try again");
-    Result<std::vector<EntryTemplate>> probes = std::vector<EntryTemplate>{};
-    {
-      struct Release {
-        std::counting_semaphore<>& s;
-        ~Release() { s.release(); }
-      } release{photo_slots_};
-      probes = photo_templates(photos);
-    }
+    auto probes = photo_templates(photos);  // on the photo pool: two requests at a time
     if (!probes) {
       const std::string& m = probes.error().message;
       if (m.find("refused") != std::string::npos) return reply_error(res, 400, "probe " + m);
@@ -235,7 +227,7 @@ void LiveService::register_search_routes() {
     auto stored = load_search(*service_db_, *id);
     if (!stored || !stored->has_value()) return reply_internal(res, "reading a search back", stored ? Error{"gone"} : stored.error());
     reply_json(res, 201, shown(search_to_json(**stored)));
-  });
+  }, kPhotoPool);
   guarded("GET", "/api/searches", {}, kSearchReaders, [this, shown](const Request&, Response& res, const Principal&) {
     std::lock_guard lock(service_db_mutex_);
     auto list = list_searches_json(*service_db_);
@@ -390,11 +382,6 @@ void LiveService::register_upload_routes() {
     }
     // Stop before SQLite and the recorders run out of room.
     if (below_disk_floor()) return reply_error(res, 507, "the service is low on disk space; uploads are paused (send this chunk again later)");
-    if (!upload_slots_.try_acquire_for(std::chrono::seconds(2))) return reply_error(res, 503, "other uploads are being written; send this chunk again");
-    struct Release {
-      std::counting_semaphore<>& s;
-      ~Release() { s.release(); }
-    } release{upload_slots_};
     const UploadLimits limits{config_.upload_max_mb << 20, config_.upload_quota_mb << 20};
     std::lock_guard lock(service_db_mutex_);
     auto upload = append_upload(*service_db_, *id, offset, req.body, who.name, limits);
@@ -408,7 +395,7 @@ void LiveService::register_upload_routes() {
       return reply_internal(res, "appending to an upload", upload.error());
     }
     reply_json(res, 200, upload->to_json());
-  });
+  }, kFilePool);
   guarded("POST", "/api/uploads/{int}/finish", {BodyKind::kJson, kSmallJson}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "upload does not exist");
@@ -423,16 +410,8 @@ void LiveService::register_upload_routes() {
     }
     if (!upload) return reply_error(res, refusal_status(upload.error().message), upload.error().message);
     // Hashing a large file takes seconds: no lock is held meanwhile (commit_finish checks that
-    // nothing was appended since), at most two at a time.
-    if (!upload_slots_.try_acquire_for(std::chrono::seconds(2))) return reply_error(res, 503, "other uploads are being checked; try again");
-    Result<std::string> digest = std::string();
-    {
-      struct Release {
-        std::counting_semaphore<>& s;
-        ~Release() { s.release(); }
-      } release{upload_slots_};
-      digest = sha256_file(upload->path);
-    }
+    // nothing was appended since), on the file pool.
+    auto digest = sha256_file(upload->path);
     if (!digest) return reply_internal(res, "hashing an upload", digest.error());
     if (*digest != **sha256)
       return reply_error(res, 400, "upload " + std::to_string(*id) + ": the file's SHA-256 is " + *digest + ", not " + **sha256 +
@@ -446,7 +425,7 @@ void LiveService::register_upload_routes() {
       return reply_internal(res, "finishing an upload", finished.error());
     }
     reply_json(res, 200, finished->to_json());
-  });
+  }, kFilePool);
 }
 
 }  // namespace glassbox

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <sys/stat.h>
 
+#include <cassert>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -147,6 +148,7 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{io};
   net::steady_timer accept_pause{io};
   std::unique_ptr<WorkerPool> pool;
+  std::map<std::string, std::unique_ptr<WorkerPool>> named_pools;
   std::thread io_thread;
 
   void count_refusal(const std::string& reason) {
@@ -434,7 +436,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void dispatch() {
     auto self = this->shared_from_this();
     const Route& route = route_->route;
-    const bool queued = server_.pool->try_post([self, &route] {
+    WorkerPool& pool = route.pool.empty() ? *server_.pool : *server_.named_pools.at(route.pool);
+    const bool queued = pool.try_post([self, &route] {
       auto r = std::make_shared<Response>();
       Request& req = self->request_;
       bool form_ok = true;
@@ -705,6 +708,7 @@ HttpServer::HttpServer(ServerOptions options) : impl_(std::make_unique<Impl>(std
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::route(Route route) {
+  assert(route.pool.empty() || impl_->options.pools.count(route.pool));
   PathPattern pattern(route.pattern);
   impl_->routes.push_back({std::move(route), std::move(pattern)});
 }
@@ -759,6 +763,7 @@ void HttpServer::start() {
   if (s.started) return;
   s.started = true;
   s.pool = std::make_unique<WorkerPool>(s.options.workers, s.options.queue);
+  for (const auto& [name, p] : s.options.pools) s.named_pools[name] = std::make_unique<WorkerPool>(p.threads, p.queue);
   s.accept();
   s.io_thread = std::thread([&s] { s.io.run(); });
 }
@@ -784,9 +789,11 @@ void HttpServer::stop() {
   });
   closed.get_future().wait();
   s.pool->stop();  // handlers in progress finish; their answers find closed connections
+  for (auto& [name, pool] : s.named_pools) pool->stop();
   s.io.stop();
   if (s.io_thread.joinable()) s.io_thread.join();
   s.pool.reset();
+  s.named_pools.clear();
 }
 
 ServerStats HttpServer::stats() const {

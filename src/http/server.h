@@ -9,6 +9,7 @@
 // - a route's admission check (authentication) runs before its body is read, so a caller without
 //   an account can send no more than the login form;
 // - handlers run on a fixed pool of worker threads behind a bounded queue (503 when full);
+//   expensive routes run on small pools of their own, so they never hold up the rest;
 // - connections are capped in total and per client address; TLS 1.2+ when configured.
 // Every refusal is a 4xx/5xx with a reason, counted by reason, and reported to `on_request`.
 // Thread-safety: route() before start(); start() and stop() from one controlling thread;
@@ -45,6 +46,9 @@ struct Route {
   std::size_t max_body = 0;  // bytes, after de-chunking
   // Runs on the I/O thread: only for handlers that neither block nor take locks held for long.
   bool on_io_thread = false;
+  // The pool its handler runs on: "" for the workers; another name for a pool of ServerOptions'
+  // `pools`, so that expensive work (password hashing, photos) never takes a worker others need.
+  std::string pool;
   // Runs on a worker before the body is read; returning false refuses the request with the
   // response it filled in (the body, if any, is never read).
   std::function<bool(Request&, Response&)> admit;
@@ -59,6 +63,12 @@ struct TlsSettings {
 struct ServerOptions {
   int workers = 8;
   std::size_t queue = 64;  // requests waiting for a worker; beyond: 503
+  // Further pools, by name: threads and queue of each (Route::pool).
+  struct Pool {
+    int threads = 1;
+    std::size_t queue = 8;
+  };
+  std::map<std::string, Pool> pools;
   std::size_t max_connections = 512;
   std::size_t max_connections_per_client = 32;  // per client address (trusted proxies exempt)
   std::size_t max_header_bytes = 16 * 1024;

@@ -209,7 +209,7 @@ TEST_F(DataAccessTest, C05_BytesAnOlderVersionStoredNeverStopTheService) {
 
 // C-09, C-14, C-24, S-01: a case's uploads, results and crops are for the people on the case;
 // nothing shows a server path; ids are never reused; a playlist is no recording.
-TEST_F(DataAccessTest, C09_C14_AsCasesUploadsResultsAndCropsAreForThePeopleOnIt) {
+TEST_F(DataAccessTest, C09_C14_S01_ACasesUploadsResultsAndCropsAreForThePeopleOnIt) {
   ASSERT_TRUE(start());
   const std::string clip = file_bytes(test::data(kClip));
   const std::int64_t oscars = upload("oscar", clip);
@@ -373,7 +373,9 @@ TEST_F(DataAccessTest, C13_ReadsAndDenialsAreOnTheRecord) {
   ASSERT_EQ(enrolled.exit_code, 0);
   const std::string entry = enrolled.out.substr(0, enrolled.out.find('\n'));
   ASSERT_EQ(test::run_glassbox({"approve", "--db", service_.db(), "--entry", entry, "--approved-by", "alice"}).exit_code, 0);
-  ASSERT_TRUE(start(R"({"workers": 1, "cameras": [{"name": "lobby", "url": ")" + test::data(kClip).string() + R"(", "loop": true}]})"));
+  const auto access_log = service_.dir() / "access.log";
+  ASSERT_TRUE(start(R"({"workers": 1, "access_log": ")" + access_log.string() + R"(", "cameras": [{"name": "lobby", "url": ")" +
+                    test::data(kClip).string() + R"(", "loop": true}]})"));
   json alerts;
   for (int i = 0; i < 600 && alerts.empty(); ++i) {
     std::this_thread::sleep_for(100ms);
@@ -397,6 +399,13 @@ TEST_F(DataAccessTest, C13_ReadsAndDenialsAreOnTheRecord) {
   EXPECT_NE(log.find("\"GET /api/users\" 403"), std::string::npos);
   EXPECT_NE(log.find("user=olga"), std::string::npos);
   EXPECT_EQ(log.find("gbx_not_a_token"), std::string::npos) << "a token in the log";
+  // The access log: every request, one line each, who asked and with which credential, never a secret.
+  const std::string access = test::read_file(access_log);
+  EXPECT_NE(access.find("\"GET /api/alerts/" + alert + "/evidence\" 200"), std::string::npos) << access;
+  EXPECT_NE(access.find("user=olga credential=token:"), std::string::npos);
+  EXPECT_NE(access.find("\"GET /api/me\" 401"), std::string::npos);
+  for (const std::string& name : {"olga", "alice"})
+    EXPECT_EQ(access.find(service_.token(name)), std::string::npos) << name << "'s token in the access log";
   // When the record cannot be written, the evidence is not shown: the audit table made
   // read-only by a trigger stands in for a write that fails.
   ASSERT_EQ(sql(service_.db(), "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'test: no writes'); END"), SQLITE_OK);
