@@ -41,14 +41,23 @@ std::string LiveService::session_cookie() const {
   return secure_transport() || config_.cookie_secure ? "__Host-glassbox_session" : "glassbox_session";
 }
 
-void LiveService::guarded(const char* method, const char* pattern, BodyLimit body, std::set<Role> allowed, GuardedHandler handler,
-                          const char* pool) {
+namespace {
+
+http::Route route_for(const char* method, const char* pattern, http::BodyKind body, std::size_t max_body, const char* pool) {
   http::Route route;
-  route.pool = pool;
   route.method = method;
   route.pattern = pattern;
-  route.body = body.kind;
-  route.max_body = body.max_bytes;
+  route.body = body;
+  route.max_body = max_body;
+  route.pool = pool;
+  return route;
+}
+
+}  // namespace
+
+void LiveService::guarded(const char* method, const char* pattern, BodyLimit body, std::set<Role> allowed, GuardedHandler handler,
+                          const char* pool) {
+  http::Route route = route_for(method, pattern, body.kind, body.max_bytes, pool);
   route.admit = [this, allowed = std::move(allowed)](Request& req, Response& res) {
     const auto who = authenticate(req);
     auto deny = [&](int status, const std::string& message, const char* reason) {
@@ -83,12 +92,7 @@ void LiveService::guarded(const char* method, const char* pattern, BodyLimit bod
 
 void LiveService::open_route(const char* method, const char* pattern, BodyLimit body, std::function<void(Request&, Response&)> handler,
                              bool on_io_thread, const char* pool) {
-  http::Route route;
-  route.pool = pool;
-  route.method = method;
-  route.pattern = pattern;
-  route.body = body.kind;
-  route.max_body = body.max_bytes;
+  http::Route route = route_for(method, pattern, body.kind, body.max_bytes, pool);
   route.on_io_thread = on_io_thread;
   route.handle = std::move(handler);
   http_->route(std::move(route));

@@ -120,7 +120,9 @@ std::pair<double, double> threshold_for_rate(std::vector<double> negatives, doub
 
 OperatingPoint tar_at_far(const std::vector<double>& genuine, const std::vector<double>& impostor, double far) {
   const auto [threshold, achieved] = threshold_for_rate(impostor, far);
-  const auto accepted = static_cast<double>(std::count_if(genuine.begin(), genuine.end(), [&](double s) { return s > threshold; }));
+  // Copied for the lambda: clang (the fuzzing build) does not capture structured bindings.
+  const double cut = threshold;
+  const auto accepted = static_cast<double>(std::count_if(genuine.begin(), genuine.end(), [cut](double s) { return s > cut; }));
   return {threshold, genuine.empty() ? 0.0 : accepted / static_cast<double>(genuine.size()), achieved};
 }
 

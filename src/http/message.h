@@ -85,6 +85,8 @@ class Response {
 };
 
 bool iequals(std::string_view a, std::string_view b);
+// Without leading and trailing spaces and tabs (header values, parameters).
+std::string_view trim(std::string_view s);
 // %XX decoded; `plus_is_space` for query strings. nullopt for a malformed escape or a NUL.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
 // name=value pairs of a query string (without the '?'); nullopt when an escape is malformed.

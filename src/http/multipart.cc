@@ -5,12 +5,6 @@
 namespace glassbox::http {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // After a delimiter: optional spaces and tabs ("transport padding"), then CRLF. Returns the
 // position after the CRLF, or npos.
 std::size_t after_padding_and_crlf(std::string_view body, std::size_t at) {

@@ -93,7 +93,7 @@ Response error_response(int status, const std::string& message) {
   return r;
 }
 
-bool is_lowered_media(const std::string& media, BodyKind kind) {
+bool accepts_media(const std::string& media, BodyKind kind) {
   switch (kind) {
     case BodyKind::kNone: return false;
     case BodyKind::kJson: return media == "application/json";
@@ -251,6 +251,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // parser before the body is read (Beast's default of 1 MiB would refuse an upload chunk
     // while still reading the head).
     parser_->body_limit(boost::none);
+    request_ = Request{};  // a refusal of this head must not report the previous request
+    route_ = nullptr;
     body_pending_ = false;
     expect_continue_ = false;
     lowest().expires_after(duration(options().header_timeout_s));
@@ -274,9 +276,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       if (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
           ec == net::ssl::error::stream_truncated || ec == net::error::operation_aborted)
         return abort();
-      if (ec == bhttp::error::header_limit)
-        return refuse(431, "header_too_large", "the request head is larger than " + std::to_string(options().max_header_bytes) + " bytes");
-      if (ec == bhttp::error::buffer_overflow)
+      if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow)
         return refuse(431, "header_too_large", "the request head is larger than " + std::to_string(options().max_header_bytes) + " bytes");
       return refuse(400, "bad_request", "malformed request (" + ec.message() + ")");
     }
@@ -379,7 +379,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void admitted() {
     if (!has_body_) return dispatch();
     // After the admission check: a caller without an account learns only that (401).
-    if (!is_lowered_media(request_.media_type(), route_->route.body))
+    if (!accepts_media(request_.media_type(), route_->route.body))
       return refuse(415, "media_type", std::string("send the body as ") + media_name(route_->route.body));
     if (expect_continue_) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
@@ -476,6 +476,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (closed_) return;
     if (server_.options.decorate) server_.options.decorate(request_, res);
     if (res.stream && res.status == 200) return start_stream(std::move(res));
+    if (res.stream) res.stream->close();  // a stream that is not sent must still let go of its source
     const bool keep = keep_alive_ && !close && !body_pending_;
     server_.report({request_.method, request_.path, client_(), refusal_reason_, request_.principal, res.status, res.body.size(), seconds()});
     refusal_reason_.clear();

@@ -19,26 +19,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-int sql(const std::string& db, const std::string& statement) {
-  sqlite3* raw = nullptr;
-  if (sqlite3_open(db.c_str(), &raw) != SQLITE_OK) return -1;
-  sqlite3_busy_timeout(raw, 5000);
-  const int rc = sqlite3_exec(raw, statement.c_str(), nullptr, nullptr, nullptr);
-  sqlite3_close(raw);
-  return rc;
-}
-
-std::int64_t count(const std::string& db, const std::string& query) {
-  sqlite3* raw = nullptr;
-  sqlite3_open(db.c_str(), &raw);
-  sqlite3_stmt* s = nullptr;
-  std::int64_t n = -1;
-  if (sqlite3_prepare_v2(raw, query.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  sqlite3_close(raw);
-  return n;
-}
-
 std::optional<Reply> login(const Service& s, const std::string& name, const std::string& password, const ClientOptions& from = {}) {
   return request(s.port(), "POST", "/api/login", {{"Content-Type", "application/json"}},
                  json{{"name", name}, {"password", password}}.dump(), from);
@@ -92,14 +72,7 @@ class CredentialsTest : public ::testing::Test {
     ASSERT_TRUE(service_.start(R"({"workers": 1, "watchlist_reload_s": 1, "http": {"event_keepalive_s": 1}})")) << service_.log();
   }
   void TearDown() override { EXPECT_TRUE(service_.alive()) << service_.log(); }
-  std::vector<std::string> actions(const std::string& prefix) const {
-    std::vector<std::string> out;
-    for (const json& r : service_.audit_records()) {
-      const std::string a = r["action"];
-      if (a.rfind(prefix, 0) == 0) out.push_back(a + " " + r["actor"].get<std::string>() + " " + r["object"].get<std::string>());
-    }
-    return out;
-  }
+  std::vector<std::string> actions(const std::string& prefix) const { return service_.audit_trail(prefix); }
   Service service_;
 };
 
@@ -111,15 +84,15 @@ TEST_F(CredentialsTest, C04_FailedLoginsCannotFloodTheAuditLog) {
                       json{{"name", std::string(60 << 10, 'x')}, {"password", "y"}}.dump());
   ASSERT_TRUE(huge);
   EXPECT_EQ(huge->status, 413);
-  const std::int64_t records_before = count(service_.db(), "SELECT count(*) FROM audit_records");
-  const std::int64_t bytes_before = count(service_.db(), "SELECT sum(length(record)) FROM audit_records");
+  const std::int64_t records_before = sql_count(service_.db(), "SELECT count(*) FROM audit_records");
+  const std::int64_t bytes_before = sql_count(service_.db(), "SELECT sum(length(record)) FROM audit_records");
   auto long_name = login(service_, std::string(1000, 'x'), "whatever it is");
   ASSERT_TRUE(long_name);
   EXPECT_EQ(long_name->status, 401);
   auto odd_name = login(service_, "x\xe2\x80\xae\x01y", "whatever it is");
   ASSERT_TRUE(odd_name);
   EXPECT_EQ(odd_name->status, 401);
-  EXPECT_EQ(count(service_.db(), "SELECT count(*) FROM audit_records"), records_before) << "a name no account can have is not recorded";
+  EXPECT_EQ(sql_count(service_.db(), "SELECT count(*) FROM audit_records"), records_before) << "a name no account can have is not recorded";
   // 200 attempts with names an account could have, from one address.
   int throttled = 0;
   for (int i = 0; i < 200; ++i) {
@@ -129,10 +102,10 @@ TEST_F(CredentialsTest, C04_FailedLoginsCannotFloodTheAuditLog) {
     if (r->status == 429) EXPECT_FALSE(r->header("Retry-After").empty());
   }
   EXPECT_GE(throttled, 160) << "a client's failures stop at its budget";
-  const std::int64_t added = count(service_.db(), "SELECT count(*) FROM audit_records") - records_before;
+  const std::int64_t added = sql_count(service_.db(), "SELECT count(*) FROM audit_records") - records_before;
   EXPECT_LE(added, 32) << "30 failures and one record of the throttling";
   EXPECT_GE(added, 30);
-  const std::int64_t grown = count(service_.db(), "SELECT sum(length(record)) FROM audit_records") - bytes_before;
+  const std::int64_t grown = sql_count(service_.db(), "SELECT sum(length(record)) FROM audit_records") - bytes_before;
   EXPECT_LT(grown, added * 400) << "each record is small: the name is at most 64 characters";
   EXPECT_EQ(actions("login.throttled").size(), 1u);
   EXPECT_NE(service_.log().find("reason=login_throttled"), std::string::npos);
@@ -329,7 +302,7 @@ TEST_F(CredentialsTest, C25_TheTemplateKeyIsMadeOnceUnderARace) {
   const std::string key = test::read_file(service_.db() + ".template-key");
   ASSERT_EQ(key.size(), 65u);
   const std::int64_t keys_used =
-      count(service_.db(), "SELECT count(DISTINCT key_id) FROM (SELECT key_id FROM entry_templates UNION ALL SELECT key_id FROM search_probes)");
+      sql_count(service_.db(), "SELECT count(DISTINCT key_id) FROM (SELECT key_id FROM entry_templates UNION ALL SELECT key_id FROM search_probes)");
   EXPECT_EQ(keys_used, 1) << "templates sealed under a key that lost the race";
   int key_files = 0;
   for (const auto& f : std::filesystem::directory_iterator(service_.data_dir())) key_files += f.path().string().find("template-key") != std::string::npos;

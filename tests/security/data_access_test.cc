@@ -4,8 +4,8 @@
 // where the defence is in a library (the demuxer whitelists, the audit log's verification),
 // against that library directly.
 #include <signal.h>
-#include <sqlite3.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -27,27 +27,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 const std::string kClip = "video/talking_heads/WDA_KatieHill_000_h264.mp4";
-
-int sql(const std::string& db, const std::string& statement) {
-  sqlite3* raw = nullptr;
-  if (sqlite3_open(db.c_str(), &raw) != SQLITE_OK) return -1;
-  sqlite3_busy_timeout(raw, 5000);
-  const int rc = sqlite3_exec(raw, statement.c_str(), nullptr, nullptr, nullptr);
-  sqlite3_close(raw);
-  return rc;
-}
-
-std::string text_of(const std::string& db, const std::string& query) {
-  sqlite3* raw = nullptr;
-  sqlite3_open(db.c_str(), &raw);
-  sqlite3_stmt* s = nullptr;
-  std::string out;
-  if (sqlite3_prepare_v2(raw, query.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-    out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-  sqlite3_finalize(s);
-  sqlite3_close(raw);
-  return out;
-}
 
 Headers with(Headers h, const std::string& type) {
   h.emplace_back("Content-Type", type);
@@ -115,14 +94,7 @@ class DataAccessTest : public ::testing::Test {
     }
     return state;
   }
-  std::vector<std::string> actions(const std::string& prefix) const {
-    std::vector<std::string> out;
-    for (const json& r : service_.audit_records()) {
-      const std::string a = r["action"];
-      if (a.rfind(prefix, 0) == 0) out.push_back(a + " " + r["actor"].get<std::string>() + " " + r["object"].get<std::string>());
-    }
-    return out;
-  }
+  std::vector<std::string> actions(const std::string& prefix) const { return service_.audit_trail(prefix); }
   Service service_;
   std::string still_;
 };
@@ -256,7 +228,7 @@ TEST_F(DataAccessTest, C09_C14_S01_ACasesUploadsResultsAndCropsAreForThePeopleOn
   ASSERT_EQ(sql(service_.db(), "UPDATE uploads SET expires_at = 1"), SQLITE_OK);
   ASSERT_TRUE(start());
   std::this_thread::sleep_for(3s);  // the first maintenance round purges
-  ASSERT_EQ(text_of(service_.db(), "SELECT count(*) FROM uploads"), "0");
+  ASSERT_EQ(sql_text(service_.db(), "SELECT count(*) FROM uploads"), "0");
   auto next = request(service_.port(), "POST", "/api/uploads", with(service_.bearer("olga"), "application/json"), R"({"name": "n.mp4"})");
   ASSERT_EQ(next->status, 201);
   EXPECT_GT(json::parse(next->body)["id"].get<std::int64_t>(), oscars + 2) << "a purged upload's id was handed out again";
@@ -564,7 +536,7 @@ TEST_F(DataAccessTest, C21_APurgeRecordsOnlyWhatItDeleted) {
   ASSERT_TRUE(start());
   const std::int64_t id = upload("olga", file_bytes(test::data(kClip)));
   service_.stop();
-  const std::string file = text_of(service_.db(), "SELECT path FROM uploads WHERE id = " + std::to_string(id));
+  const std::string file = sql_text(service_.db(), "SELECT path FROM uploads WHERE id = " + std::to_string(id));
   ASSERT_FALSE(file.empty());
   // In place of the file, a folder that is not empty: no one, root included, can remove() it.
   std::filesystem::remove(file);
@@ -572,7 +544,7 @@ TEST_F(DataAccessTest, C21_APurgeRecordsOnlyWhatItDeleted) {
   ASSERT_EQ(sql(service_.db(), "UPDATE uploads SET expires_at = 1"), SQLITE_OK);
   ASSERT_TRUE(start());
   std::this_thread::sleep_for(3s);
-  EXPECT_EQ(text_of(service_.db(), "SELECT count(*) FROM uploads"), "1") << "recorded as purged while the file stays";
+  EXPECT_EQ(sql_text(service_.db(), "SELECT count(*) FROM uploads"), "1") << "recorded as purged while the file stays";
   EXPECT_TRUE(actions("upload.purge").empty());
   auto metrics = request(service_.port(), "GET", "/metrics", service_.bearer("olga"));
   EXPECT_EQ(metrics->body.find("glassbox_purge_failures_total 0"), std::string::npos) << "the failure is counted";
@@ -580,7 +552,7 @@ TEST_F(DataAccessTest, C21_APurgeRecordsOnlyWhatItDeleted) {
   std::filesystem::remove_all(file);
   ASSERT_TRUE(start());
   std::this_thread::sleep_for(3s);
-  EXPECT_EQ(text_of(service_.db(), "SELECT count(*) FROM uploads"), "0") << "tried again";
+  EXPECT_EQ(sql_text(service_.db(), "SELECT count(*) FROM uploads"), "0") << "tried again";
   EXPECT_EQ(actions("upload.purge").size(), 1u);
 }
 

@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -241,6 +242,33 @@ std::string multipart(const std::vector<std::pair<std::string, std::string>>& fi
   return "multipart/form-data; boundary=" + boundary;
 }
 
+int sql(const std::string& db, const std::string& statement) {
+  sqlite3* raw = nullptr;
+  if (sqlite3_open(db.c_str(), &raw) != SQLITE_OK) return -1;
+  sqlite3_busy_timeout(raw, 5000);
+  const int rc = sqlite3_exec(raw, statement.c_str(), nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  return rc;
+}
+
+std::string sql_text(const std::string& db, const std::string& query) {
+  sqlite3* raw = nullptr;
+  std::string out;
+  if (sqlite3_open(db.c_str(), &raw) != SQLITE_OK) return out;
+  sqlite3_busy_timeout(raw, 5000);
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(raw, query.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+    out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(raw);
+  return out;
+}
+
+std::int64_t sql_count(const std::string& db, const std::string& query) {
+  const std::string text = sql_text(db, query);
+  return text.empty() ? -1 : std::stoll(text);
+}
+
 long rss_kib(int pid) { return status_field(pid, "VmRSS"); }
 int thread_count(int pid) { return static_cast<int>(status_field(pid, "Threads")); }
 int open_descriptors(int pid) {
@@ -331,7 +359,6 @@ std::vector<json> Service::audit_records() const {
   const auto r = test::run_glassbox({"audit", "export", "--data-dir", data_.string(), "--out", out.string(), "--by", "test"});
   std::vector<json> records;
   if (r.exit_code != 0) return records;
-  for (const auto& line : test::lines_of(test::read_file(out))) (void)line;
   std::istringstream in(test::read_file(out));
   std::string line;
   while (std::getline(in, line)) {
@@ -340,6 +367,15 @@ std::vector<json> Service::audit_records() const {
     records.push_back(json::parse(line.substr(0, tab)));
   }
   return records;
+}
+
+std::vector<std::string> Service::audit_trail(const std::string& prefix) const {
+  std::vector<std::string> out;
+  for (const json& r : audit_records()) {
+    const std::string action = r["action"];
+    if (action.rfind(prefix, 0) == 0) out.push_back(action + " " + r["actor"].get<std::string>() + " " + r["object"].get<std::string>());
+  }
+  return out;
 }
 
 std::string still_of(const std::string& clip, const std::filesystem::path& folder) {

@@ -85,6 +85,12 @@ std::string head(const std::string& method, const std::string& path, const Heade
 std::string multipart(const std::vector<std::pair<std::string, std::string>>& fields,
                       const std::vector<std::tuple<std::string, std::string, std::string>>& files, std::string& body);
 
+// Straight to the database, as someone with the host's access would (or to set a test's stage):
+// the statement's result code; the first column of a query's first row.
+int sql(const std::string& db, const std::string& statement);
+std::string sql_text(const std::string& db, const std::string& query);
+std::int64_t sql_count(const std::string& db, const std::string& query);
+
 // What the kernel says about a process.
 long rss_kib(int pid);
 int thread_count(int pid);
@@ -129,6 +135,8 @@ class Service {
   std::string log() const;
   // The audit log, exported with the command line, as records (action, actor, object, details).
   std::vector<json> audit_records() const;
+  // The records whose action starts with `prefix`, as "action actor object".
+  std::vector<std::string> audit_trail(const std::string& prefix) const;
   const test::TempDir& dir() const { return dir_; }
 
  private:
