@@ -96,10 +96,12 @@ TEST_F(CredentialsTest, C04_FailedLoginsCannotFloodTheAuditLog) {
   // 200 attempts with names an account could have, from one address.
   int throttled = 0;
   for (int i = 0; i < 200; ++i) {
-    auto r = login(service_, "guess" + std::to_string(i), "not the password at all", {"127.0.0.7"});
+    auto r = login(service_, "guess" + std::to_string(i), "not the password at all", from("127.0.0.7"));
     ASSERT_TRUE(r);
     throttled += r->status == 429;
-    if (r->status == 429) EXPECT_FALSE(r->header("Retry-After").empty());
+    if (r->status == 429) {
+      EXPECT_FALSE(r->header("Retry-After").empty());
+    }
   }
   EXPECT_GE(throttled, 160) << "a client's failures stop at its budget";
   const std::int64_t added = sql_count(service_.db(), "SELECT count(*) FROM audit_records") - records_before;
@@ -270,12 +272,12 @@ TEST_F(CredentialsTest, C08_NoSinglePersonCanSubmitAndApprove) {
 // existing name is throttled exactly like one that does not exist.
 TEST_F(CredentialsTest, C12_NoLockoutAndNoOracle) {
   std::vector<int> alice, nobody;
-  for (int i = 0; i < 7; ++i) alice.push_back(login(service_, "alice", "wrong password here", {"127.0.0.9"})->status);
-  for (int i = 0; i < 7; ++i) nobody.push_back(login(service_, "nosuchuser", "wrong password here", {"127.0.0.9"})->status);
+  for (int i = 0; i < 7; ++i) alice.push_back(login(service_, "alice", "wrong password here", from("127.0.0.9"))->status);
+  for (int i = 0; i < 7; ++i) nobody.push_back(login(service_, "nosuchuser", "wrong password here", from("127.0.0.9"))->status);
   EXPECT_EQ(alice, nobody) << "the answers tell which names exist";
   EXPECT_EQ(alice, (std::vector<int>{401, 401, 401, 401, 401, 429, 429}));
-  EXPECT_EQ(login(service_, "alice", password_of("alice"), {"127.0.0.9"})->status, 429) << "throttled from that address";
-  EXPECT_EQ(login(service_, "alice", password_of("alice"), {"127.0.0.10"})->status, 200) << "alice herself, elsewhere, is not locked out";
+  EXPECT_EQ(login(service_, "alice", password_of("alice"), from("127.0.0.9"))->status, 429) << "throttled from that address";
+  EXPECT_EQ(login(service_, "alice", password_of("alice"), from("127.0.0.10"))->status, 200) << "alice herself, elsewhere, is not locked out";
   EXPECT_EQ(login(service_, "alice", password_of("alice"))->status, 200);
 }
 
@@ -294,7 +296,7 @@ TEST_F(CredentialsTest, C25_TheTemplateKeyIsMadeOnceUnderARace) {
     first.emplace_back([&, i] {
       Headers h = service_.bearer(i % 2 ? "olga" : "alice");
       h.emplace_back("Content-Type", i % 2 ? entry_type : search_type);
-      auto r = request(service_.port(), "POST", i % 2 ? "/api/entries" : "/api/searches", h, i % 2 ? entry_body : search_body, {"", false, "", 60});
+      auto r = request(service_.port(), "POST", i % 2 ? "/api/entries" : "/api/searches", h, i % 2 ? entry_body : search_body, waiting(60));
       created += r && r->status == 201;
     });
   for (auto& t : first) t.join();
@@ -412,7 +414,9 @@ TEST(CredentialsDisk, S05_AFullDiskRefusesCleanlyAndRecoversWithoutARestart) {
   auto full_login = login(service, "alice", password_of("alice"));
   ASSERT_TRUE(full_login);
   EXPECT_TRUE(full_login->status == 500 || full_login->status == 200) << full_login->status;
-  if (full_login->status == 500) EXPECT_NE(full_login->body.find("incident"), std::string::npos);
+  if (full_login->status == 500) {
+    EXPECT_NE(full_login->body.find("incident"), std::string::npos);
+  }
   EXPECT_TRUE(service.alive());
   // Space back: everything works, without a restart.
   std::filesystem::remove(filler);

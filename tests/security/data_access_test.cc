@@ -58,7 +58,9 @@ class DataAccessTest : public ::testing::Test {
     still_ = still_of(kClip, service_.dir().path());
   }
   void TearDown() override {
-    if (service_.pid() > 0) EXPECT_TRUE(service_.alive()) << service_.log();
+    if (service_.pid() > 0) {
+      EXPECT_TRUE(service_.alive()) << service_.log();
+    }
   }
   bool start(const std::string& config = R"({"workers": 1, "watchlist_reload_s": 1})") { return service_.start(config); }
   // An uploaded recording, finished; its id.
@@ -105,7 +107,7 @@ class DataAccessTest : public ::testing::Test {
 TEST_F(DataAccessTest, C05_InvalidTextIsRefusedAtEveryRoute) {
   ASSERT_TRUE(start());
   const std::string photo = file_bytes(still_);
-  for (const std::string bad : {std::string("Jos\xe9"), std::string("Bob\xe2\x80\xae"), std::string("a\x01" "b")}) {
+  for (const std::string& bad : std::vector<std::string>{"Jos\xe9", "Bob\xe2\x80\xae", "a\x01" "b"}) {
     for (const char* field : {"subject", "legal_basis", "source"}) {
       std::vector<std::pair<std::string, std::string>> fields = {
           {"subject", "Person"}, {"legal_basis", "Order 1"}, {"source", "clip"}, {"expires", test::date_in_days(100)}};
@@ -249,7 +251,7 @@ TEST_F(DataAccessTest, C10_S04_UploadsAreBoundedAndFinishingOneHoldsUpNoOne) {
   for (int i = 0; i < 8; ++i) {
     Headers put = with(service_.bearer("olga"), "application/octet-stream");
     put.emplace_back("Upload-Offset", std::to_string(std::int64_t{i} << 26));
-    auto r = request(service_.port(), "PUT", path, put, chunk, {"", false, "", 120});
+    auto r = request(service_.port(), "PUT", path, put, chunk, waiting(120));
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
     crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(chunk.data()), chunk.size());
@@ -267,7 +269,7 @@ TEST_F(DataAccessTest, C10_S04_UploadsAreBoundedAndFinishingOneHoldsUpNoOne) {
   auto too_big = announced->read_reply(10);
   ASSERT_TRUE(too_big);
   EXPECT_EQ(too_big->status, 413) << "over 64 MiB in one request";
-  auto past_limit = request(service_.port(), "PUT", path, over, std::string(std::size_t{60} << 20, 'x'), {"", false, "", 60});
+  auto past_limit = request(service_.port(), "PUT", path, over, std::string(std::size_t{60} << 20, 'x'), waiting(60));
   EXPECT_EQ(past_limit->status, 413) << past_limit->body << ": over upload_max_mb";
   // While the 512 MiB file is hashed, others are served (the search list takes the lock the
   // hash used to hold).
@@ -284,7 +286,7 @@ TEST_F(DataAccessTest, C10_S04_UploadsAreBoundedAndFinishingOneHoldsUpNoOne) {
   });
   const auto started = Clock::now();
   auto finished = request(service_.port(), "POST", path + "/finish", with(service_.bearer("olga"), "application/json"), json{{"sha256", hex}}.dump(),
-                          {"", false, "", 120});
+                          waiting(120));
   const double finish_s = std::chrono::duration<double>(Clock::now() - started).count();
   done = true;
   others.join();
@@ -295,10 +297,10 @@ TEST_F(DataAccessTest, C10_S04_UploadsAreBoundedAndFinishingOneHoldsUpNoOne) {
   Headers put = with(service_.bearer("olga"), "application/octet-stream");
   put.emplace_back("Upload-Offset", "0");
   const std::string second_path = "/api/uploads/" + std::to_string(json::parse(second->body)["id"].get<int>());
-  EXPECT_EQ(request(service_.port(), "PUT", second_path, put, std::string(std::size_t{60} << 20, 'x'), {"", false, "", 60})->status, 200)
+  EXPECT_EQ(request(service_.port(), "PUT", second_path, put, std::string(std::size_t{60} << 20, 'x'), waiting(60))->status, 200)
       << "512 + 60 MiB: within the 600 of her quota";
   put.back().second = std::to_string(std::int64_t{60} << 20);
-  auto quota = request(service_.port(), "PUT", second_path, put, std::string(std::size_t{60} << 20, 'x'), {"", false, "", 60});
+  auto quota = request(service_.port(), "PUT", second_path, put, std::string(std::size_t{60} << 20, 'x'), waiting(60));
   EXPECT_EQ(quota->status, 413) << quota->body;
   EXPECT_NE(quota->body.find("quota"), std::string::npos);
   EXPECT_EQ(request(service_.port(), "POST", "/api/uploads", with(service_.bearer("oscar"), "application/json"), R"({"name": "x.mp4"})")->status, 201)
@@ -322,7 +324,7 @@ TEST_F(DataAccessTest, C11_SecretsInUrlsAreRedactedWhereverTheyAreShown) {
   ASSERT_EQ(made->status, 201) << made->body;
   EXPECT_EQ(made->body.find("S3cret"), std::string::npos) << made->body;
   std::this_thread::sleep_for(3s);  // it tries to connect and fails: last_error
-  for (const std::string& user : {"olga", "root", "alice"}) {
+  for (const std::string user : {"olga", "root", "alice"}) {
     auto r = request(service_.port(), "GET", "/api/cameras", service_.bearer(user));
     EXPECT_EQ(r->body.find("S3cret"), std::string::npos) << user << ": " << r->body;
     EXPECT_NE(r->body.find("rtsp://***@192.0.2.7:554/stream?***"), std::string::npos) << r->body;
@@ -376,7 +378,7 @@ TEST_F(DataAccessTest, C13_ReadsAndDenialsAreOnTheRecord) {
   EXPECT_NE(access.find("\"GET /api/alerts/" + alert + "/evidence\" 200"), std::string::npos) << access;
   EXPECT_NE(access.find("user=olga credential=token:"), std::string::npos);
   EXPECT_NE(access.find("\"GET /api/me\" 401"), std::string::npos);
-  for (const std::string& name : {"olga", "alice"})
+  for (const std::string name : {"olga", "alice"})
     EXPECT_EQ(access.find(service_.token(name)), std::string::npos) << name << "'s token in the access log";
   // When the record cannot be written, the evidence is not shown: the audit table made
   // read-only by a trigger stands in for a write that fails.

@@ -84,7 +84,9 @@ TEST_F(HttpLayerTest, C01_AChunkedBodyStopsAtTheRouteLimit) {
   auto reply = c->read_reply(5);
   probe.stop();
   EXPECT_LT(sent, std::size_t{8} << 20) << "the server kept reading a body it had refused";
-  if (reply) EXPECT_EQ(reply->status, 413) << reply->body;
+  if (reply) {
+    EXPECT_EQ(reply->status, 413) << reply->body;
+  }
   EXPECT_GE(refused("body_too_large"), 1u);
   EXPECT_LT(peak, kRssCeilingKib);
   EXPECT_LT(probe.slowest_s(), 1.0);
@@ -174,7 +176,7 @@ TEST_F(HttpLayerTest, C02_SlowClientsHoldNoThreadAndAreCutOff) {
   const std::uint64_t turned_away_before = refused("client_connection_limit");
   std::vector<std::unique_ptr<Connection>> slow;
   for (int i = 0; i < 100; ++i) {
-    auto c = Connection::open(port(), {"127.0.0.3"});
+    auto c = Connection::open(port(), from("127.0.0.3"));
     if (c && c->send("GET /health HTTP/1.1\r\nHost: x\r\n")) slow.push_back(std::move(c));
   }
   int peak_threads = 0;
@@ -240,10 +242,10 @@ TEST_F(HttpLayerTest, C03_ALoginFloodDoesNotStallSignedInWork) {
   std::vector<std::thread> flood;
   for (int i = 0; i < 12; ++i)
     flood.emplace_back([&, i] {
-      const ClientOptions from{"127.0.1." + std::to_string(10 + i)};
+      const ClientOptions address = from("127.0.1." + std::to_string(10 + i));
       for (int n = 0; !stop; ++n) {
         auto r = request(port(), "POST", "/api/login", {{"Content-Type", "application/json"}},
-                         R"({"name": "flood)" + std::to_string(i) + "-" + std::to_string(n) + R"(", "password": "not a password at all"})", from);
+                         R"({"name": "flood)" + std::to_string(i) + "-" + std::to_string(n) + R"(", "password": "not a password at all"})", address);
         if (!r) continue;
         ++logins;
         busy += r->status == 503;
@@ -424,12 +426,12 @@ TEST(HttpLayerLimits, AFullQueueAndTooManyConnectionsAreAnsweredAtOnce) {
     return busy.load();
   };
   const int listings = burst(30, [&](int i) {
-    return request(service.port(), "GET", "/api/entries", service.bearer(i % 2 ? "olga" : "alice"), {}, {"127.0.2." + std::to_string(10 + i)});
+    return request(service.port(), "GET", "/api/entries", service.bearer(i % 2 ? "olga" : "alice"), {}, from("127.0.2." + std::to_string(10 + i)));
   });
   EXPECT_GE(listings, 5) << "one worker, one place in its queue";
   const int logins = burst(40, [&](int i) {
     return request(service.port(), "POST", "/api/login", {{"Content-Type", "application/json"}},
-                   R"({"name": "burst)" + std::to_string(i) + R"(", "password": "not a password at all"})", {"127.0.4." + std::to_string(10 + i)});
+                   R"({"name": "burst)" + std::to_string(i) + R"(", "password": "not a password at all"})", from("127.0.4." + std::to_string(10 + i)));
   });
   EXPECT_GE(logins, 10) << "two password checks at once, sixteen waiting";
 

@@ -47,6 +47,24 @@ struct ClientOptions {
   std::string ca_file;  // with tls: verify the server against this CA (empty: no verification)
   double timeout_s = 15.0;
 };
+// From another loopback address; with a longer wait for the answer; over TLS verified by `ca`.
+inline ClientOptions from(const std::string& source_ip) {
+  ClientOptions o;
+  o.source_ip = source_ip;
+  return o;
+}
+inline ClientOptions waiting(double timeout_s) {
+  ClientOptions o;
+  o.timeout_s = timeout_s;
+  return o;
+}
+inline ClientOptions tls_with(const std::string& ca, const std::string& source_ip = {}) {
+  ClientOptions o;
+  o.tls = true;
+  o.ca_file = ca;
+  o.source_ip = source_ip;
+  return o;
+}
 
 // One TCP (or TLS) connection, driven byte by byte.
 class Connection {

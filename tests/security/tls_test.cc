@@ -40,7 +40,7 @@ Certificates make_certificates(const std::filesystem::path& dir) {
 
 std::optional<Reply> https(int port, const std::string& ca, const std::string& method, const std::string& path, const Headers& headers = {},
                            const std::string& body = {}, const std::string& source_ip = {}) {
-  return request(port, method, path, headers, body, {source_ip, true, ca, 15});
+  return request(port, method, path, headers, body, tls_with(ca, source_ip));
 }
 
 TEST(Tls, C06_ServeSpeaksTls12OrLaterWithHstsAndSecureCookies) {
@@ -50,7 +50,7 @@ TEST(Tls, C06_ServeSpeaksTls12OrLaterWithHstsAndSecureCookies) {
   ASSERT_TRUE(service.start(R"({"workers": 1, "tls_cert_file": ")" + certs.cert.string() + R"(", "tls_key_file": ")" + certs.key.string() + R"("})"))
       << service.log();
   EXPECT_NE(test::read_file(service.dir() / "serve.out").find("listening on https://"), std::string::npos);
-  auto c = Connection::open(service.port(), {"", true, certs.ca.string()});
+  auto c = Connection::open(service.port(), tls_with(certs.ca.string()));
   ASSERT_TRUE(c) << "a TLS connection verified against the CA";
   EXPECT_TRUE(c->tls_version() == "TLSv1.3" || c->tls_version() == "TLSv1.2") << c->tls_version();
   auto health = https(service.port(), certs.ca.string(), "GET", "/health");
@@ -73,7 +73,7 @@ TEST(Tls, C06_ServeSpeaksTls12OrLaterWithHstsAndSecureCookies) {
   EXPECT_NE(std::system(old_tls.c_str()), 0) << "TLS 1.1 was accepted";
   const std::string tls12 = "openssl s_client -connect 127.0.0.1:" + std::to_string(service.port()) + " -tls1_2 </dev/null >/dev/null 2>&1";
   EXPECT_EQ(std::system(tls12.c_str()), 0) << "TLS 1.2 was refused";
-  EXPECT_FALSE(request(service.port(), "GET", "/health", {}, {}, {"", false, "", 3})) << "plain HTTP answered on the TLS port";
+  EXPECT_FALSE(request(service.port(), "GET", "/health", {}, {}, waiting(3))) << "plain HTTP answered on the TLS port";
   EXPECT_TRUE(service.alive());
   service.stop();
 
@@ -161,7 +161,7 @@ TEST_F(NginxTest, PartOfTheSecuritySuiteHoldsThroughTheProxy) {
   EXPECT_NE(login->header("Set-Cookie").find("; Secure"), std::string::npos);
 
   // C-01: a chunked body past the route's limit, compressed bodies, several ranges.
-  auto c = Connection::open(https_port_, {"", true, certs_.ca.string()});
+  auto c = Connection::open(https_port_, tls_with(certs_.ca.string()));
   ASSERT_TRUE(c->send("POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
   for (int i = 0; i < 64 && c->send("1000\r\n" + std::string(0x1000, 'a') + "\r\n"); ++i) {
   }
@@ -176,7 +176,7 @@ TEST_F(NginxTest, PartOfTheSecuritySuiteHoldsThroughTheProxy) {
   EXPECT_EQ(via("POST", "/api/login", {{"Content-Type", "application/json"}}, std::string(5000, ' '))->status, 413);
 
   // S-03: ambiguous framing is refused at the proxy; what was smuggled behind it is not answered.
-  auto smuggle = Connection::open(https_port_, {"", true, certs_.ca.string()});
+  auto smuggle = Connection::open(https_port_, tls_with(certs_.ca.string()));
   ASSERT_TRUE(smuggle->send("POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 4\r\n"
                             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /api/me HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " +
                             service_.token("olga") + "\r\n\r\n"));
@@ -186,7 +186,7 @@ TEST_F(NginxTest, PartOfTheSecuritySuiteHoldsThroughTheProxy) {
   EXPECT_FALSE(smuggle->read_reply(2)) << "the smuggled request was answered";
 
   // Live events stream through, unbuffered.
-  auto stream = Connection::open(https_port_, {"", true, certs_.ca.string()});
+  auto stream = Connection::open(https_port_, tls_with(certs_.ca.string()));
   ASSERT_TRUE(stream->send(head("GET", "/api/events", service_.bearer("olga"), 0, false)));
   std::string got;
   for (int i = 0; i < 6 && got.find(": keep-alive") == std::string::npos; ++i) got += stream->read_some(1);
@@ -210,11 +210,11 @@ TEST_F(NginxTest, PartOfTheSecuritySuiteHoldsThroughTheProxy) {
 }
 
 TEST_F(NginxTest, SlowHeadsAreCutOffAtTheProxy) {
-  HealthProbe probe(https_port_, 300ms, {"", true, certs_.ca.string()});
+  HealthProbe probe(https_port_, 300ms, tls_with(certs_.ca.string()));
   const long serve_threads = thread_count(service_.pid());
   std::vector<std::unique_ptr<Connection>> slow;
   for (int i = 0; i < 30; ++i) {
-    auto c = Connection::open(https_port_, {"127.0.0.4", true, certs_.ca.string()});
+    auto c = Connection::open(https_port_, tls_with(certs_.ca.string(), "127.0.0.4"));
     if (c && c->send("GET /health HTTP/1.1\r\nHost: localhost\r\n")) slow.push_back(std::move(c));
   }
   ASSERT_EQ(slow.size(), 30u);

@@ -52,7 +52,7 @@ struct Measure {
     me = std::thread([this] {
       while (!stop) {
         const auto started = Clock::now();
-        auto r = request(port, "GET", "/api/me", {{"Authorization", "Bearer " + token}}, {}, {"", false, "", 10});
+        auto r = request(port, "GET", "/api/me", {{"Authorization", "Bearer " + token}}, {}, waiting(10));
         const double s = r ? std::chrono::duration<double>(Clock::now() - started).count() : 10.0;
         if (s > slowest_me) slowest_me = s;
         std::this_thread::sleep_for(200ms);
@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
   // C-01 (2): gzip that inflates to 1 GiB, to the login form.
   run("gzip_body", [&] {
     const std::string bomb = gzip_of_zeros(std::size_t{1} << 30);
-    auto r = request(m.port, "POST", "/api/login", {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}}, bomb, {"", false, "", 60});
+    auto r = request(m.port, "POST", "/api/login", {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}}, bomb, waiting(60));
     return status_of(r) + " for " + std::to_string(bomb.size() >> 10) + " KiB of gzip";
   });
   // C-01 (3): 2,700 overlapping ranges of the API document.
@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
   run("slowloris", [&] {
     std::vector<std::unique_ptr<Connection>> slow;
     for (int i = 0; i < 64; ++i)
-      if (auto c = Connection::open(m.port, {"127.0.0.5"}); c && c->send("GET /health HTTP/1.1\r\nHost: x\r\n")) slow.push_back(std::move(c));
+      if (auto c = Connection::open(m.port, from("127.0.0.5")); c && c->send("GET /health HTTP/1.1\r\nHost: x\r\n")) slow.push_back(std::move(c));
     const auto started = Clock::now();
     while (Clock::now() - started < 12s) {
       for (auto& c : slow) c->send("X-a: b\r\n");
@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
         for (int n = 0; !stop; ++n) {
           auto r = request(m.port, "POST", "/api/login", {{"Content-Type", "application/json"}},
                            R"({"name": "flood)" + std::to_string(i) + "-" + std::to_string(n) + R"(", "password": "not a password at all"})",
-                           {"127.0.3." + std::to_string(10 + i), false, "", 10});
+                           [&] { auto o = from("127.0.3." + std::to_string(10 + i)); o.timeout_s = 10; return o; }());
           answers += r.has_value();
         }
       });
