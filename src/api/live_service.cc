@@ -1,7 +1,5 @@
 #include "api/live_service.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
