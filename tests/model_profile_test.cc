@@ -13,6 +13,10 @@ TEST(ModelProfile, ShippedProfilesLoad) {
   EXPECT_EQ(dlib->metric, Metric::kEuclidean);
   EXPECT_EQ(dlib->input_size, cv::Size(150, 150));
   EXPECT_FALSE(dlib->threshold_source.empty());
+  // What the console tells a reviewer the threshold means: measured, on a list of a known size.
+  ASSERT_TRUE(dlib->calibration.has_value());
+  EXPECT_DOUBLE_EQ(dlib->calibration->false_positive_identification_rate, 0.01);
+  EXPECT_EQ(dlib->calibration->gallery_size, 1680);
   auto mfn = load_model_profile("mobilefacenet");
   ASSERT_TRUE(mfn) << mfn.error().message;
   EXPECT_EQ(mfn->dimension, 192);
@@ -21,6 +25,7 @@ TEST(ModelProfile, ShippedProfilesLoad) {
   auto sface = load_model_profile("sface");  // for users who download it; not in the shared pack
   ASSERT_TRUE(sface) << sface.error().message;
   EXPECT_TRUE(sface->output_name.empty()) << "the network's last output";
+  EXPECT_FALSE(sface->calibration.has_value()) << "never measured here, so the console claims no rate for it";
 }
 
 TEST(ModelProfile, BadFieldsAreNamed) {
@@ -35,6 +40,10 @@ TEST(ModelProfile, BadFieldsAreNamed) {
       {R"("dimension":8)", R"("dimension":"8")", "dimension"},
       {R"("channel_order":"rgb")", R"("channel_order":"yuv")", "channel_order"},
       {R"("threshold":0.4)", R"("threshold":null)", "threshold"},
+      {R"("threshold":0.4)", R"("threshold":0.4,"calibration":{"false_positive_identification_rate":2,"gallery_size":10,"dataset":"d"})",
+       "calibration.false_positive_identification_rate"},
+      {R"("threshold":0.4)", R"("threshold":0.4,"calibration":{"false_positive_identification_rate":0.01,"gallery_size":0,"dataset":"d"})",
+       "calibration.gallery_size"},
   };
   for (const Case& c : cases) {
     std::string text = good;

@@ -173,6 +173,7 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
     const bool entry_path = path.rfind("/api/entries/", 0) == 0;
     if (auto at = concrete.find("{id}"); at != std::string::npos) concrete.replace(at, 4, entry_path ? std::to_string(entry_) : id);
     if (auto at = concrete.find("{name}"); at != std::string::npos) concrete.replace(at, 6, "gate");
+    if (auto at = concrete.find("{position}"); at != std::string::npos) concrete.replace(at, 10, "1");
     for (const auto& [method, spec] : methods.items()) {
       ++operations;
       if (path == "/api/events") continue;  // a stream; checked by the live client above
@@ -194,7 +195,7 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
           << method << " " << path << " answered " << r->status << ", which the document does not list: " << r->body;
     }
   }
-  EXPECT_EQ(operations, 44);
+  EXPECT_EQ(operations, 48);
 
   // Transparency: what was analysed and decided, in numbers.
   auto transparency = http.Get("/api/transparency");
@@ -502,6 +503,20 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   EXPECT_EQ(entry["scope"], json({"gate", "door"})) << "it matches on gate (below) and door only";
   EXPECT_EQ(get_json(entry_path)["subject"], "Person E");
   EXPECT_EQ(get_json("/api/entries?status=pending").size(), 1u);
+  // Its photo is kept for review: a re-encoded JPEG the size of the original, shown to reviewers
+  // only, each view audited.
+  ASSERT_EQ(entry["photos"].size(), 1u);
+  EXPECT_EQ(entry["photos"][0]["name"], "ed.png");
+  auto photo = bob->Get((entry_path + "/photos/1").c_str());
+  ASSERT_TRUE(photo);
+  ASSERT_EQ(photo->status, 200) << photo->body;
+  EXPECT_EQ(photo->get_header_value("Content-Type"), "image/jpeg");
+  const cv::Mat shown = cv::imdecode(std::vector<unsigned char>(photo->body.begin(), photo->body.end()), cv::IMREAD_COLOR);
+  const cv::Mat original = cv::imread(ed_still.string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(shown.empty());
+  EXPECT_EQ(shown.size(), original.size());
+  EXPECT_EQ(client(port, "audrey")->Get((entry_path + "/photos/1").c_str())->status, 403) << "an auditor sees no face";
+  EXPECT_EQ(bob->Get((entry_path + "/photos/2").c_str())->status, 404);
 
   auto alerts_for_entry = [&] {
     return get_json("/api/alerts?limit=10000&entry=" + std::to_string(entry["id"].get<std::int64_t>())).size();
@@ -548,7 +563,7 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
 
   // A restart keeps API cameras and the entry's state; file cameras cannot be changed here.
   EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
-  const std::string config = write_config(R"({"api_camera_schemes": ["rtsp", "file"], "cameras": [{"name": "lobby", "url": ")" +
+  const std::string config = write_config(R"({"ended_entry_retention_days": 0, "api_camera_schemes": ["rtsp", "file"], "cameras": [{"name": "lobby", "url": ")" +
                                           test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}]})");
   int port2 = 0;
   auto serve2 = start_serve(port2, {"--config", config});
@@ -561,6 +576,16 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   EXPECT_EQ(cameras[0]["rate"], 2.0);
   EXPECT_EQ(cameras[1]["managed_by"], "config");
   EXPECT_EQ(json::parse(client(port2, "bob")->Get(entry_path.c_str())->body)["status"], "revoked");
+  // With no retention after the end, the next maintenance pass deletes its template and photo.
+  json ended;
+  for (int i = 0; i < 100; ++i) {
+    ended = json::parse(client(port2, "bob")->Get(entry_path.c_str())->body);
+    if (ended.contains("biometrics_deleted_at")) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(ended["templates"], 0) << ended.dump();
+  EXPECT_TRUE(ended["photos"].empty());
+  EXPECT_EQ(client(port2, "bob")->Get((entry_path + "/photos/1").c_str())->status, 404);
   EXPECT_EQ(http2.Delete("/api/cameras/lobby")->status, 409);
   EXPECT_EQ(http2.Patch("/api/cameras/lobby", R"({"rate": 1})", "application/json")->status, 409);
   EXPECT_EQ(http2.Delete("/api/cameras/gate")->status, 204);
@@ -587,7 +612,8 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   }
   const std::string e = "entry/" + std::to_string(entry["id"].get<std::int64_t>());
   for (const std::string& expected : std::vector<std::string>{"service.start system service", "camera.create root camera/gate", "entry.enrol alice " + e,
-                                      "entry.approve bob " + e, "entry.revoke carol " + e, "camera.update root camera/gate",
+                                      "entry.approve bob " + e, "entry.revoke carol " + e,
+                                      "entry.photo.view bob " + e, "entry.biometrics.delete glassbox " + e, "camera.update root camera/gate",
                                       "camera.delete root camera/gate", "camera.create root camera/door", "audit.export auditor audit",
                                       "user.add bootstrap user/root", "user.add cli user/olga", "token.create cli user/olga"})
     EXPECT_NE(std::find(trail.begin(), trail.end(), expected), trail.end()) << expected << " is not in the audit log";
@@ -613,6 +639,7 @@ TEST_F(ServeTest, EveryRouteAnswersEveryRoleAsDocumented) {
     if (auto at = concrete.find("{id}"); at != std::string::npos) concrete.replace(at, 4, "999999");
     if (auto at = concrete.find("{name}"); at != std::string::npos) concrete.replace(at, 6, "nowhere");
     if (auto at = concrete.find("{visit}"); at != std::string::npos) concrete.replace(at, 7, "1");
+    if (auto at = concrete.find("{position}"); at != std::string::npos) concrete.replace(at, 10, "1");
     for (const auto& [method, spec] : methods.items()) {
       ASSERT_TRUE(spec.contains("x-roles")) << method << " " << path << " does not say who may use it";
       const json& roles = spec["x-roles"];

@@ -199,6 +199,75 @@ TEST_F(StoreTest, TemplatesAreEncryptedAtRestAndBoundToTheirEntry) {
   EXPECT_NE(missing.error().message.find("template key is missing"), std::string::npos) << missing.error().message;
 }
 
+// Reference photos: kept sealed for review, bound to their entry, re-sealed by a rotation, and
+// deleted with the templates once the entry has ended and its retention is over (audited).
+TEST_F(StoreTest, ReferencePhotosAreSealedBoundToTheirEntryAndDeletedAfterTheEntryEnds) {
+  const std::string marker = "GLASSBOX-REFERENCE-PHOTO-BYTES-0123456789";
+  const std::vector<unsigned char> jpeg_a(marker.begin(), marker.end());
+  const std::vector<unsigned char> jpeg_b = {0xFF, 0xD8, 0xFF, 0xE0, 'b', 'b', 'b', 'b', 'b', 'b', 'b', 'b', 'b', 'b', 'b', 'b', 0xFF, 0xD9};
+  auto store = open_rw();
+  // Two photos, one of them with templates for two profiles: kept once each, in order.
+  auto ida = store->add_pending_entry(entry(), {{"p", {1, 2}, "front.jpg", "aa", jpeg_a}, {"q", {3, 4}, "front.jpg", "aa", jpeg_a},
+                                                 {"p", {5, 6}, "side.jpg", "bb", jpeg_b}}, kNow);
+  auto idb = store->add_pending_entry(entry(), {{"p", {7, 8}, "c.jpg", "cc", jpeg_b}}, kNow);
+  ASSERT_TRUE(ida && idb);
+  auto record = store->get_entry(*ida);
+  ASSERT_TRUE(record && record->has_value());
+  ASSERT_EQ((*record)->photos.size(), 2u);
+  EXPECT_EQ((*record)->photos[0].position, 1);
+  EXPECT_EQ((*record)->photos[0].name, "front.jpg");
+  EXPECT_EQ((*record)->photos[1].sha256, "bb");
+  EXPECT_EQ(**store->reference_photo(*ida, 1), jpeg_a);
+  EXPECT_EQ(**store->reference_photo(*ida, 2), jpeg_b);
+  EXPECT_FALSE(store->reference_photo(*ida, 3)->has_value());
+  const std::string db = (dir_ / "w.db").string();
+  for (const std::string& file : {db, db + "-wal"})
+    EXPECT_EQ(test::read_file(file).find(marker), std::string::npos) << "a reference photo in plain in " << file;
+
+  // Moved onto another entry, a sealed photo does not open.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, ("UPDATE entry_photos SET sealed = (SELECT sealed FROM entry_photos WHERE entry_id = " + std::to_string(*ida) +
+                               " AND position = 2) WHERE entry_id = " + std::to_string(*idb)).c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  auto moved = store->reference_photo(*idb, 1);
+  ASSERT_FALSE(moved);
+  EXPECT_NE(moved.error().message.find("does not open"), std::string::npos) << moved.error().message;
+  ASSERT_EQ(sqlite3_exec(raw, ("DELETE FROM entry_photos WHERE entry_id = " + std::to_string(*idb)).c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+
+  // A rotation re-seals photos with the templates.
+  auto rotated = store->rotate_template_key("admin", kNow);
+  ASSERT_TRUE(rotated) << rotated.error().message;
+  EXPECT_EQ(**store->reference_photo(*ida, 1), jpeg_a);
+
+  // Revoked on day 0; with 30 days' retention nothing goes on day 29, everything on day 31.
+  ASSERT_TRUE(store->approve_entry(*idb, "bob", kNow));
+  ASSERT_TRUE(store->revoke_entry(*ida, "bob", "warrant withdrawn", kNow));
+  constexpr UnixSeconds kDay = 86400;
+  auto none = store->delete_ended_biometrics(kNow + 29 * kDay - 30 * kDay, "glassbox", kNow + 29 * kDay);
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_EQ(*none, 0);
+  EXPECT_TRUE(store->reference_photo(*ida, 1)->has_value());
+  auto some = store->delete_ended_biometrics(kNow + 31 * kDay - 30 * kDay, "glassbox", kNow + 31 * kDay);
+  ASSERT_TRUE(some) << some.error().message;
+  EXPECT_EQ(*some, 1) << "the revoked entry only; the active one keeps its template";
+  EXPECT_FALSE(store->reference_photo(*ida, 1)->has_value());
+  record = store->get_entry(*ida);
+  EXPECT_EQ((*record)->template_count, 0);
+  EXPECT_TRUE((*record)->photos.empty());
+  EXPECT_EQ((*record)->biometrics_deleted_at.value_or(0), kNow + 31 * kDay);
+  EXPECT_EQ((*store->get_entry(*idb))->template_count, 1);
+  EXPECT_EQ(*store->delete_ended_biometrics(kNow + 32 * kDay, "glassbox", kNow + 32 * kDay), 0) << "done once";
+  // Expiry ends an entry too: past 2027-01-01 plus the retention, the other one goes.
+  EXPECT_EQ(*store->delete_ended_biometrics(kExpiry + kDay, "glassbox", kExpiry + 31 * kDay), 1);
+  EXPECT_EQ((*store->get_entry(*idb))->template_count, 0);
+  sqlite3_stmt* audit = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT count(*) FROM audit_records WHERE json_extract(record, '$.action') = 'entry.biometrics.delete'", -1, &audit, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(audit), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(audit, 0), 2);
+  sqlite3_finalize(audit);
+  sqlite3_close(raw);
+}
+
 // A database of schema version 4 (plaintext templates) is migrated: its templates are sealed
 // and the plaintext is gone from the file.
 TEST_F(StoreTest, PlaintextTemplatesOfAnOlderDatabaseAreEncryptedByTheMigration) {

@@ -15,6 +15,8 @@
 #include "api/http_util.h"
 #include "api/live_service.h"
 #include "audit/audit_log.h"
+#include "audit/export_verifier.h"
+#include "core/text.h"
 
 namespace glassbox {
 using namespace glassbox::http;
@@ -151,8 +153,12 @@ void LiveService::register_account_routes() {
     reply_json(res, 200, {{"user", who.name}, {"sessions", "ended"}, {"tokens", "revoked"}});
   });
   guarded("GET", "/api/me", {}, kAnyRole, [](const Request&, Response& res, const Principal& who) {
-    reply_json(res, 200, {{"user", who.name}, {"roles", roles_json(who.roles)}, {"via", who.via_session ? "session" : "token"},
-                          {"expires_at", format_utc(who.expires_at)}});
+    json me = {{"user", who.name}, {"roles", roles_json(who.roles)}, {"via", who.via_session ? "session" : "token"},
+               {"expires_at", format_utc(who.expires_at)}};
+    // A page reloaded in the same session gets its CSRF token again: readable by this origin only
+    // (no CORS), so another site cannot learn it.
+    if (who.via_session) me["csrf_token"] = who.csrf_token;
+    reply_json(res, 200, me);
   });
   guarded("POST", "/api/me/password", {BodyKind::kJson, kSmallJson}, kAnyRole, [this](const Request& req, Response& res, const Principal& who) {
     auto body = parse_json_object(req);
@@ -360,6 +366,65 @@ void LiveService::register_account_routes() {
 
   // The audit log for auditors: the same export as `glassbox audit export` (itself audited), on
   // a connection of its own, one at a time.
+  // The auditor browsing the log: filtered, newest first, in pages; the browsing is itself on record.
+  guarded("GET", "/api/audit/records", {}, kAuditors, [this](const Request& req, Response& res, const Principal& who) {
+    audit::RecordFilter filter;
+    for (const auto& [name, target] : std::initializer_list<std::pair<const char*, std::string*>>{
+             {"actor", &filter.actor}, {"action", &filter.action}, {"object", &filter.object}, {"from", &filter.from}, {"to", &filter.to}}) {
+      if (!req.has_param(name)) continue;
+      *target = req.param(name);
+      if (target->size() > 200 || !printable_text(*target)) return reply_error(res, 400, std::string(name) + ": at most 200 characters of text");
+    }
+    try {
+      if (req.has_param("before")) filter.before_seq = std::stoll(req.param("before"));
+      if (req.has_param("limit")) filter.limit = std::stoi(req.param("limit"));
+    } catch (const std::exception&) {
+      return reply_error(res, 400, "before and limit must be integers");
+    }
+    if (filter.limit < 1 || filter.limit > 1000) return reply_error(res, 400, "limit: 1 to 1000");
+    Result<std::vector<json>> records = std::vector<json>{};
+    {
+      std::lock_guard lock(audit_db_mutex_);
+      records = audit::query_records(*audit_db_, filter);
+    }
+    if (!records) return reply_internal(res, "reading the audit log", records.error());
+    if (!audit_read(who, "audit.view", "audit",
+                    {{"actor", filter.actor}, {"action", filter.action}, {"object", filter.object}, {"from", filter.from}, {"to", filter.to},
+                     {"count", records->size()}},
+                    res))
+      return;
+    reply_json(res, 200, {{"records", *records}, {"more", static_cast<int>(records->size()) == filter.limit}});
+  });
+  // Whether the log verifies: it is exported (audit.export, by the auditor) and the export is
+  // checked with the public key alone, as `glassbox audit verify` does offline.
+  guarded("GET", "/api/audit/verify", {}, kAuditors, [this](const Request&, Response& res, const Principal& who) {
+    if (!export_slots_.try_acquire_for(std::chrono::seconds(1))) return reply_error(res, 503, "an export is running; try again when it ends");
+    Slot slot{export_slots_};
+    auto key = audit::read_public_key(db_path_ + ".audit-pub");
+    if (!key) return reply_internal(res, "audit verification", key.error());
+    auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate);
+    if (!db) return reply_internal(res, "audit verification", db.error());
+    const auto file = std::filesystem::path(data_dir_) / ("audit-verify-" + std::to_string(::getpid()) + "-" + std::to_string(now_utc()) + ".jsonl");
+    auto n = audit::export_log(**db, who.name, file.string(), now_utc());
+    std::error_code ec;
+    if (!n) {
+      std::filesystem::remove(file, ec);
+      return reply_internal(res, "audit verification", n.error());
+    }
+    auto report = audit::verify_export_file(file, *key, std::nullopt);
+    std::filesystem::remove(file, ec);
+    json answer = {{"public_key_file", db_path_ + ".audit-pub"}, {"verified", static_cast<bool>(report)}};
+    if (!report) {
+      answer["error"] = report.error().message;
+    } else {
+      answer["records"] = report->records;
+      answer["checkpoints"] = report->checkpoints;
+      // Every record carries the signed head of the tree it ends; the newest is the log's head now.
+      if (report->newest)
+        answer["tree_head"] = {{"log", report->newest->log_id}, {"size", report->newest->size}, {"root", merkle::to_hex(report->newest->root)}};
+    }
+    reply_json(res, 200, answer);
+  }, kFilePool);
   guarded("GET", "/api/audit/export", {}, kAuditors, [this](const Request&, Response& res, const Principal& who) {
     if (!export_slots_.try_acquire_for(std::chrono::seconds(1))) return reply_error(res, 503, "an export is running; try again when it ends");
     Slot slot{export_slots_};

@@ -1,5 +1,7 @@
 #include "api/live_service.h"
 
+#include "api/console_assets.h"
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -116,6 +118,11 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   service->recordings_dir_ = std::filesystem::absolute(service->config_.recordings_dir.empty()
                                                            ? std::filesystem::path(data_dir) / "recordings"
                                                            : std::filesystem::path(service->config_.recordings_dir));
+  if (auto dir = ConsoleAssets::locate(service->config_.console_dir)) {
+    auto assets = ConsoleAssets::load(*dir);
+    if (!assets) return assets.error().within("console_dir");
+    service->console_ = std::make_unique<ConsoleAssets>(std::move(*assets));
+  }
   auto profile = load_model_profile(service->config_.profile);
   if (!profile) return profile.error();
   service->profile_ = *profile;
@@ -386,6 +393,15 @@ void LiveService::maintenance_loop() {
       auto valid = auth_users_->credential_valid(key, now_utc());
       return !valid || *valid;  // a database hiccup ends nothing
     });
+    {
+      // Ended entries' templates and photos, once their retention is over (a cheap query when none is due).
+      const UnixSeconds now = now_utc();
+      std::lock_guard lock(entries_mutex_);
+      auto deleted = entry_store_->delete_ended_biometrics(now - static_cast<UnixSeconds>(config_.ended_entry_retention_days) * 86400,
+                                                           "glassbox", now);
+      if (deleted) ended_entries_cleared_ += static_cast<std::uint64_t>(*deleted);
+      else ++biometrics_purge_failures_;
+    }
     if (std::chrono::steady_clock::now() >= next_checkpoint) {
       next_checkpoint = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(config_.audit_checkpoint_interval_s * 1000));
       std::lock_guard lock(service_db_mutex_);
@@ -593,6 +609,10 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_disk_free_bytes " << free_disk_bytes() << "\n";
   family("glassbox_disk_below_floor", "gauge", "1 while free space is under min_free_disk_mb: uploads and recording are stopped");
   m << "glassbox_disk_below_floor " << (below_disk_floor() ? 1 : 0) << "\n";
+  family("glassbox_ended_entries_cleared_total", "counter", "Ended watchlist entries whose templates and reference photos were deleted");
+  m << "glassbox_ended_entries_cleared_total " << ended_entries_cleared_.load() << "\n";
+  family("glassbox_biometrics_purge_failures_total", "counter", "Maintenance passes that could not delete ended entries' templates and photos (retried)");
+  m << "glassbox_biometrics_purge_failures_total " << biometrics_purge_failures_.load() << "\n";
   family("glassbox_purge_failures_total", "counter", "Files past their retention that could not be deleted (kept indexed, retried)");
   m << "glassbox_purge_failures_total " << purge_failures_.load() << "\n";
   return m.str();
@@ -625,6 +645,20 @@ void LiveService::register_routes() {
   open_route("GET", "/health", {}, [this](Request&, Response& res) {
     reply_json(res, ready_ ? 200 : 503, {{"status", ready_ ? "ok" : "starting"}, {"cameras", camera_snapshot().size()}});
   }, /*on_io_thread=*/true);
+  // The operators' console: static files from memory; the page holds no data, so no account is
+  // needed to load it (every request it then makes is guarded like any other).
+  auto serve_asset = [this](const std::string& name, Response& res) {
+    const ConsoleAssets::Asset* asset = console_ ? console_->find(name) : nullptr;
+    if (asset == nullptr) {
+      if (!console_ && name == "index.html")
+        return reply_error(res, 404, "this glassbox was built without the operators' console (Node.js and npm build it: docs/console.md); the API is at /api");
+      return reply_error(res, 404, "no such file");
+    }
+    res.set_content(asset->bytes, asset->content_type);
+  };
+  open_route("GET", "/", {}, [serve_asset](Request&, Response& res) { serve_asset("index.html", res); }, /*on_io_thread=*/true);
+  open_route("GET", "/assets/{name}", {}, [serve_asset](Request& req, Response& res) { serve_asset("assets/" + req.path_params[0], res); },
+             /*on_io_thread=*/true);
   open_route("GET", "/openapi.json", {}, [](Request&, Response& res) { res.set_content(kOpenApiDocument, "application/json"); },
              /*on_io_thread=*/true);
   guarded("GET", "/metrics", {}, kAnyRole, [this](const Request&, Response& res, const Principal&) {
@@ -643,6 +677,15 @@ void LiveService::register_routes() {
     }
     res.set_header("Content-Type", "text/event-stream");
     res.stream = std::make_shared<AlertEventStream>(broadcaster_, *subscription);
+  });
+  // The recognizer profile in use and what its threshold means, for the people reading scores.
+  guarded("GET", "/api/profile", {}, kAnyRole, [this](const Request&, Response& res, const Principal&) {
+    json j = {{"name", profile_.name}, {"metric", metric_name(profile_.metric)}, {"threshold", profile_.threshold},
+              {"threshold_source", profile_.threshold_source}};
+    if (profile_.calibration)
+      j["calibration"] = {{"false_positive_identification_rate", profile_.calibration->false_positive_identification_rate},
+                          {"gallery_size", profile_.calibration->gallery_size}, {"dataset", profile_.calibration->dataset}};
+    reply_json(res, 200, j);
   });
   register_account_routes();
   register_camera_routes();
@@ -867,8 +910,24 @@ void LiveService::register_entry_routes() {
     if (!audit_read(who, "entry.view", "entry/" + std::to_string(*id), json::object(), res)) return;
     reply_json(res, 200, entry_to_json(**entry, now_utc()));
   });
+  // A kept reference photo, for comparing an alert's crop by eye: every view is audited.
+  guarded("GET", "/api/entries/{int}/photos/{int}", {}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
+    const auto id = path_id(req, 0);
+    const auto position = path_id(req, 1);
+    if (!id || !position || *position > 1000) return reply_error(res, 404, "no such photo");
+    Result<std::optional<std::vector<unsigned char>>> jpeg = std::optional<std::vector<unsigned char>>{};
+    {
+      std::lock_guard lock(entries_mutex_);
+      jpeg = entry_store_->reference_photo(*id, static_cast<int>(*position));
+    }
+    if (!jpeg) return reply_internal(res, "opening a reference photo", jpeg.error());
+    if (!jpeg->has_value()) return reply_error(res, 404, "no such photo (unknown, or deleted after the entry ended)");
+    if (!audit_read(who, "entry.photo.view", "entry/" + std::to_string(*id), {{"photo", *position}}, res)) return;
+    res.set_content(std::string((*jpeg)->begin(), (*jpeg)->end()), "image/jpeg");
+  });
   // Enrolment: multipart/form-data with the entry's fields and one to ten `photo` files. The
-  // photos are checked and decoded in memory; only their templates, names and hashes are stored.
+  // photos are checked and decoded in memory; their templates, names, hashes and a re-encoded
+  // copy for review (sealed) are stored.
   guarded("POST", "/api/entries", {BodyKind::kForm, kPhotoForm}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
     if (req.form.empty())
       return reply_error(res, 415, "send the entry as multipart/form-data: fields subject, legal_basis, source, expires "

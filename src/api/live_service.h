@@ -25,6 +25,7 @@
 
 #include "alert/storing_alert_sink.h"
 #include "api/alert_broadcaster.h"
+#include "api/console_assets.h"
 #include "api/security_log.h"
 #include "api/service_config.h"
 #include "auth/login_throttle.h"
@@ -136,6 +137,7 @@ class LiveService {
   std::string db_path_;
   ServiceConfig config_;
   ModelProfile profile_;
+  std::unique_ptr<ConsoleAssets> console_;  // null: built without the console
 
   mutable std::mutex store_mutex_;  // guards alert_store_ for the sink and the HTTP handlers
   std::unique_ptr<SqliteAlertStore> alert_store_;
@@ -197,7 +199,9 @@ class LiveService {
   std::atomic<std::uint64_t> evidence_purged_{0};
   std::atomic<std::uint64_t> alerts_purged_{0};
   std::atomic<std::uint64_t> audit_checkpoints_{0};
-  std::atomic<std::uint64_t> purge_failures_{0};  // files that could not be deleted (retried)
+  std::atomic<std::uint64_t> purge_failures_{0};
+  std::atomic<std::uint64_t> ended_entries_cleared_{0};  // ended entries whose templates and photos were deleted
+  std::atomic<std::uint64_t> biometrics_purge_failures_{0};  // passes that could not delete them (retried next pass)  // files that could not be deleted (retried)
 
   SecurityLog security_log_;
   std::filesystem::path recordings_dir_;

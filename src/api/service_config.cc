@@ -47,7 +47,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
                                               "session_idle_s", "cookie_secure", "alert_retention_days",
                                               "recordings_dir", "record_segment_s", "search_workers", "upload_retention_days", "detect_size",
                                               "session_absolute_s", "tls_cert_file", "tls_key_file", "behind_tls_proxy", "trusted_proxies",
-                                              "http", "access_log", "token_max_days", "entry_max_days", "search_max_days", "upload_max_mb",
+                                              "http", "access_log", "console_dir", "token_max_days", "entry_max_days", "ended_entry_retention_days", "search_max_days", "upload_max_mb",
                                               "upload_quota_mb", "upload_unfinished_hours", "min_free_disk_mb", "api_camera_schemes",
                                               "api_camera_blocked_networks"};
   for (const auto& [key, value] : doc.items())
@@ -70,7 +70,8 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   if (!absolute) return absolute.error();
   config.session_absolute_s = *absolute;
   for (const auto& [key, target] : {std::pair<const char*, std::string*>{"tls_cert_file", &config.tls_cert_file},
-                                    {"tls_key_file", &config.tls_key_file}, {"access_log", &config.access_log}}) {
+                                    {"tls_key_file", &config.tls_key_file}, {"access_log", &config.access_log},
+                                    {"console_dir", &config.console_dir}}) {
     if (!doc.contains(key)) continue;
     if (!doc[key].is_string() || doc[key].get<std::string>().empty()) return field_error(root + ": " + key, "must be a file path");
     *target = doc[key];
@@ -127,7 +128,8 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   }
   for (const auto& [key, target, low, high] :
        {std::tuple<const char*, int*, int, int>{"token_max_days", &config.token_max_days, 1, 3650},
-        {"entry_max_days", &config.entry_max_days, 1, 3650}, {"search_max_days", &config.search_max_days, 1, 3650}}) {
+        {"entry_max_days", &config.entry_max_days, 1, 3650}, {"search_max_days", &config.search_max_days, 1, 3650},
+        {"ended_entry_retention_days", &config.ended_entry_retention_days, 0, 3650}}) {
     auto v = number_in<int>(doc, key, root + ": config", *target, low, high);
     if (!v) return v.error();
     *target = *v;

@@ -42,9 +42,13 @@ struct ServiceConfig {
   bool behind_tls_proxy = false;
   std::vector<std::string> trusted_proxies;  // believed for X-Forwarded-For/-Proto; default loopback when behind_tls_proxy
   HttpLimitsConfig http;
+  std::string console_dir;             // the console's built files; "" : $GLASSBOX_CONSOLE or `console` beside the binary
   std::string access_log;              // one line per request to this file (rotated at 64 MiB, 4 kept); "" none
   int token_max_days = 365;            // the longest an API token may live; 1..3650
   int entry_max_days = 366;            // how far ahead an entry's expiry may lie; 1..3650
+  // After an entry ends (revoked or expired), its templates and reference photos are kept this
+  // long for reviewing its last alerts, then deleted; 0..3650 (0: at the next maintenance pass).
+  int ended_entry_retention_days = 30;
   int search_max_days = 180;           // how long a search's results may be kept; 1..3650
   std::int64_t upload_max_mb = 20480;      // one uploaded recording
   std::int64_t upload_quota_mb = 102400;   // one user's uploads, unfinished and finished

@@ -1,5 +1,7 @@
 #include "audit/audit_log.h"
 
+#include <algorithm>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -117,6 +119,32 @@ Result<std::vector<std::string>> read_records(SqliteDatabase& db) {
   if (!rows) return rows.error();
   std::vector<std::string> out;
   for (auto& r : *rows) out.push_back(std::move(r.record));
+  return out;
+}
+
+Result<std::vector<nlohmann::json>> query_records(SqliteDatabase& db, const RecordFilter& f) {
+  // The records are canonical JSON (docs/audit-log.md): SQLite's JSON functions read them.
+  SqliteStatement q(db.handle(),
+                    "SELECT record FROM audit_records WHERE (?1 = '' OR json_extract(record, '$.actor') = ?1) "
+                    "AND (?2 = '' OR json_extract(record, '$.action') = ?2 OR (substr(?2, -1) = '.' AND json_extract(record, '$.action') LIKE ?8 || '%' ESCAPE '\\')) "
+                    "AND (?3 = '' OR json_extract(record, '$.object') = ?3) "
+                    "AND (?4 = '' OR json_extract(record, '$.time') >= ?4) AND (?5 = '' OR json_extract(record, '$.time') < ?5) "
+                    "AND (?6 < 0 OR seq < ?6) ORDER BY seq DESC LIMIT ?7");
+  if (!q.prepared()) return db.error("audit log: cannot prepare the query");
+  std::string like = f.action;  // for LIKE, its wildcards escaped
+  for (std::size_t at = like.find_first_of("%_\\"); at != std::string::npos; at = like.find_first_of("%_\\", at + 2)) like.insert(at, "\\");
+  q.bind(1, f.actor);
+  q.bind(2, f.action);
+  q.bind(3, f.object);
+  q.bind(4, f.from);
+  q.bind(5, f.to);
+  q.bind(6, f.before_seq);
+  q.bind(7, static_cast<std::int64_t>(std::clamp(f.limit, 1, 1000)));
+  q.bind(8, like);
+  std::vector<nlohmann::json> out;
+  int rc = SQLITE_ROW;
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(nlohmann::json::parse(q.text(0), nullptr, /*allow_exceptions=*/false));
+  if (rc != SQLITE_DONE) return db.error("audit log: cannot read records");
   return out;
 }
 

@@ -39,6 +39,18 @@ Result<Checkpoint> make_checkpoint(SqliteDatabase& db, UnixSeconds now);
 // `out` atomically. Returns the number of records written.
 Result<std::uint64_t> export_log(SqliteDatabase& db, const std::string& actor, const std::string& out, UnixSeconds now);
 
+// Which records to read for a person browsing the log (empty strings match anything).
+struct RecordFilter {
+  std::string actor;
+  std::string action;          // exact, or a prefix ending in "." ("entry." for every entry action)
+  std::string object;          // exact ("entry/12")
+  std::string from, to;        // times, YYYY-MM-DDTHH:MM:SSZ (or a prefix of one): from <= time < to
+  std::int64_t before_seq = -1;  // only records older than this (paging backwards); -1: from the newest
+  int limit = 100;               // 1..1000
+};
+// The records that match, newest first, as JSON objects.
+Result<std::vector<nlohmann::json>> query_records(SqliteDatabase& db, const RecordFilter& filter);
+
 // An inclusion proof for record `seq` against the newest record's checkpoint, as JSON.
 Result<nlohmann::json> inclusion_proof_json(SqliteDatabase& db, std::uint64_t seq);
 

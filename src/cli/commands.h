@@ -26,6 +26,13 @@ Result<std::string> database_option(const std::string& db, const std::string& da
 // Set by SIGINT/SIGTERM; long-running commands stop at the next frame and still report.
 std::atomic<bool>& interrupted();
 
+// HOST:PORT of a listening address (PORT 0: any free one), as `serve` and `demo --serve` take it.
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+Result<ListenAddress> parse_listen_address(const std::string& text);
+
 void add_enroll_commands(CLI::App& app, int& exit_status);  // enroll, approve, entries
 void add_watch_command(CLI::App& app, int& exit_status);
 void add_demo_command(CLI::App& app, int& exit_status);

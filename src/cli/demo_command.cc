@@ -15,6 +15,7 @@
 
 #include "alert/json_lines.h"
 #include "cli/commands.h"
+#include "cli/demo_serve.h"
 #include "core/paths.h"
 #include "embed/onnx_embedder.h"
 #include "enroll/enrollment.h"
@@ -31,6 +32,7 @@ namespace fs = std::filesystem;
 struct DemoArgs {
   std::string profile = kDefaultProfile;
   std::string keep;  // folder to keep the workspace in; empty = temporary, removed at the end
+  std::string serve; // HOST:PORT: serve the console on demo data instead (demo_serve.cc)
 };
 
 // Where each watchlist person really appears: (source, image or "" for a whole clip) -> subject.
@@ -51,22 +53,6 @@ void step(int n, const std::string& title) { std::cout << "\n[" << n << "] " << 
 std::string short_name(const std::string& source, const fs::path& data) {
   const std::string prefix = data.string() + "/";
   return source.rfind(prefix, 0) == 0 ? source.substr(prefix.size()) : source;
-}
-
-// A still from `video` at `at_s` seconds, written to `out`.
-Status save_still(const fs::path& video, double at_s, const fs::path& out) {
-  auto source = VideoSource::open(video.string(), {});
-  if (!source) return source.error();
-  while (true) {
-    auto header = (*source)->grab();
-    if (!header) return header.error();
-    if (!header->has_value()) return Error{video.string() + ": ended before " + std::to_string(at_s) + " s"};
-    if ((*header)->timestamp_s + 1e-6 < at_s) continue;
-    auto pixels = (*source)->retrieve();
-    if (!pixels) return pixels.error();
-    if (!cv::imwrite(out.string(), pixels->bgr())) return Error{out.string() + ": cannot write"};
-    return ok_status();
-  }
 }
 
 int fail(const std::string& message) {
@@ -255,7 +241,13 @@ void add_demo_command(CLI::App& app, int& exit_status) {
   CLI::App* demo = app.add_subcommand("demo", "Run the whole job on the shared data and explain what happens");
   demo->add_option("--profile", args->profile, "Recognizer profile")->capture_default_str();
   demo->add_option("--keep", args->keep, "Keep the workspace (database, JSON lines) in this folder");
-  demo->callback([args, &exit_status] { exit_status = run_demo(*args); });
+  demo->add_option("--serve", args->serve,
+                   "Instead: serve the operators' console on HOST:PORT with demo accounts, entries and looping cameras")
+      ->expected(0, 1)
+      ->default_str("127.0.0.1:8080");
+  demo->callback([args, &exit_status] {
+    exit_status = args->serve.empty() ? run_demo(*args) : run_demo_serve(args->serve, args->keep, args->profile);
+  });
 }
 
 }  // namespace glassbox::cli

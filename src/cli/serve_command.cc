@@ -28,18 +28,30 @@ void raise_descriptor_limit() {
   }
 }
 
-int run_serve(const ServeArgs& args) {
-  const auto colon = args.listen.rfind(':');
+}  // namespace
+
+Result<ListenAddress> parse_listen_address(const std::string& text) {
+  const auto colon = text.rfind(':');
   int port = -1;
   try {
-    if (colon != std::string::npos) port = std::stoi(args.listen.substr(colon + 1));
+    if (colon != std::string::npos) port = std::stoi(text.substr(colon + 1));
   } catch (const std::exception&) {
   }
-  if (colon == std::string::npos || port < 0 || port > 65535) {
-    std::cerr << "glassbox serve: --listen must be HOST:PORT (PORT 0 picks a free one), not '" << args.listen << "'\n";
+  if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535)
+    return Error{"must be HOST:PORT (PORT 0 picks a free one), not '" + text + "'"};
+  return ListenAddress{text.substr(0, colon), port};
+}
+
+namespace {
+
+int run_serve(const ServeArgs& args) {
+  auto address = parse_listen_address(args.listen);
+  if (!address) {
+    std::cerr << "glassbox serve: --listen: " << address.error().message << "\n";
     return kExitFailure;
   }
-  const std::string host = args.listen.substr(0, colon);
+  const std::string& host = address->host;
+  const int port = address->port;
   ServiceConfig config;
   if (!args.config.empty()) {
     auto loaded = load_service_config(args.config);

@@ -60,6 +60,16 @@ Result<ModelProfile> parse_model_profile(const std::string& json_text, const std
     if (!doc.contains("threshold") || !doc["threshold"].is_number()) return bad("threshold", "must be a number");
     p.threshold = doc["threshold"];
     p.threshold_source = doc.value("threshold_source", std::string());
+    if (doc.contains("calibration")) {
+      const auto& c = doc["calibration"];
+      if (!c.is_object() || !c.contains("false_positive_identification_rate") || !c["false_positive_identification_rate"].is_number() ||
+          c["false_positive_identification_rate"].get<double>() <= 0 || c["false_positive_identification_rate"].get<double>() >= 1)
+        return bad("calibration.false_positive_identification_rate", "must be a number between 0 and 1");
+      if (!c.contains("gallery_size") || !c["gallery_size"].is_number_integer() || c["gallery_size"].get<int>() < 1)
+        return bad("calibration.gallery_size", "must be a positive integer");
+      if (!c.contains("dataset") || !c["dataset"].is_string()) return bad("calibration.dataset", "must be a string");
+      p.calibration = ModelProfile::Calibration{c["false_positive_identification_rate"], c["gallery_size"], c["dataset"]};
+    }
   } catch (const nlohmann::json::exception& e) {
     return Error{origin + ": " + e.what()};
   }

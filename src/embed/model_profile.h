@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <opencv2/core.hpp>
@@ -33,6 +34,15 @@ struct ModelProfile {
   Metric metric = Metric::kEuclidean;
   double threshold = 0.0;       // default decision threshold, in the metric's units
   std::string threshold_source; // which measurement set the threshold
+  // What the threshold means, when it was measured: the share of searches for someone not on a
+  // list of `gallery_size` people that match someone anyway (FPIR), on `dataset`. Shown to the
+  // people reviewing alerts ("about 1 false match in 100 searches").
+  struct Calibration {
+    double false_positive_identification_rate = 0.0;
+    int gallery_size = 0;
+    std::string dataset;
+  };
+  std::optional<Calibration> calibration;
 
   // True when `score` (in this profile's metric) says "same person" at `threshold`.
   static bool is_match(Metric metric, double score, double threshold) {

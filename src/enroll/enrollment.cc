@@ -5,6 +5,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <sodium.h>
 
 #include "core/text.h"
@@ -128,6 +130,21 @@ Result<std::string> sha256_bytes(const std::vector<unsigned char>& bytes) {
 
 // The template of the one face in an image already decoded; `name` is used in errors and kept
 // as the photo's file name.
+std::vector<unsigned char> reference_jpeg(const cv::Mat& image) {
+  // Re-encoded from the pixels: no metadata of the original (camera, place, time) is kept, and at
+  // most 1600 px on the longer side is enough to compare a face by eye.
+  constexpr int kLongestSide = 1600;
+  cv::Mat shown = image;
+  const int longest = std::max(image.cols, image.rows);
+  if (longest > kLongestSide) {
+    const double scale = static_cast<double>(kLongestSide) / longest;
+    cv::resize(image, shown, cv::Size(), scale, scale, cv::INTER_AREA);
+  }
+  std::vector<unsigned char> jpeg;
+  if (!cv::imencode(".jpg", shown, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90})) jpeg.clear();
+  return jpeg;
+}
+
 Result<EntryTemplate> template_from_image(const std::string& name, const cv::Mat& image, const std::string& sha256,
                                           FaceDetector& detector, Embedder& embedder, const PhotoOptions& options) {
   const Frame frame = Frame::from_bgr(image);
@@ -145,7 +162,8 @@ Result<EntryTemplate> template_from_image(const std::string& name, const cv::Mat
   }
   auto vector = embed_face(embedder, frame, face.landmarks);
   if (!vector) return vector.error().within(name);
-  return EntryTemplate{embedder.profile().name, std::move(*vector), std::filesystem::path(name).filename().string(), sha256};
+  return EntryTemplate{embedder.profile().name, std::move(*vector), std::filesystem::path(name).filename().string(), sha256,
+                       reference_jpeg(image)};
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // Enrolment rules: what a watchlist entry must carry before it is stored (subject, legal basis,
 // photo source, a future expiry date, a submitter), and how a photo becomes a template — only
-// when it shows exactly one face, whose template is the only thing kept of the photo.
+// when it shows exactly one face; its template, and a re-encoded copy for people to compare alerts
+// with, are what is kept of the photo (both sealed by the store).
 // Thread-safety: functions are reentrant; the detector and embedder passed in are used by the
 // calling thread only.
 #pragma once
@@ -60,6 +61,9 @@ struct PhotoUpload {
   std::string name;
   std::vector<unsigned char> bytes;
 };
+// The photo as kept for review: a JPEG re-encoded from its pixels (no metadata), at most 1600 px
+// on its longer side; empty if it cannot be encoded.
+std::vector<unsigned char> reference_jpeg(const cv::Mat& image);
 // The template of the one face in `image` (already decoded); refused for no face, several
 // faces, or a face too small.
 Result<EntryTemplate> template_from_image(const std::string& name, const cv::Mat& image, const std::string& sha256, FaceDetector& detector,

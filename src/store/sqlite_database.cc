@@ -13,7 +13,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 10> kMigrations = {
+constexpr std::array<const char*, 11> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -330,6 +330,26 @@ CREATE TABLE uploads_v10 (
 INSERT INTO uploads_v10 SELECT id, name, path, bytes, sha256, uploaded_by, created_at, finished_at, expires_at FROM uploads;
 DROP TABLE uploads;
 ALTER TABLE uploads_v10 RENAME TO uploads;
+)sql",
+    // 11: entries' reference photos, sealed, for the people who review alerts and approve entries;
+    // when an entry's templates and photos were deleted after it ended (docs/database-schema.md).
+    R"sql(
+CREATE TABLE entry_photos (
+  id            INTEGER PRIMARY KEY,
+  entry_id      INTEGER NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE,
+  position      INTEGER NOT NULL CHECK (position >= 1),
+  photo_name    TEXT    NOT NULL,
+  photo_sha256  TEXT    NOT NULL,
+  key_id        TEXT    NOT NULL,
+  sealed        BLOB    NOT NULL,
+  UNIQUE (entry_id, position),
+  UNIQUE (entry_id, photo_sha256)
+);
+-- A table of its own: a revoked entry's row never changes (watchlist_entries_revocation_final).
+CREATE TABLE entry_biometrics_deleted (
+  entry_id      INTEGER PRIMARY KEY REFERENCES watchlist_entries(id),
+  deleted_at    INTEGER NOT NULL
+);
 )sql",
 };
 

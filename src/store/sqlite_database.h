@@ -20,7 +20,7 @@ enum class OpenMode { kReadWriteCreate, kReadOnly };
 
 class SqliteDatabase {
  public:
-  static constexpr int kSchemaVersion = 10;
+  static constexpr int kSchemaVersion = 11;
 
   static Result<std::unique_ptr<SqliteDatabase>> open(const std::string& path, OpenMode mode);
   ~SqliteDatabase();

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -23,7 +24,10 @@ EntryStatus parse_status(const std::string& s) {
 
 constexpr const char* kEntryColumns =
     "SELECT e.id, e.subject, e.legal_basis, e.photo_source, e.submitted_by, e.submitted_at, e.expires_at, e.status, "
-    "e.approved_by, e.approved_at, e.revoked_by, e.revoked_at, e.revoke_reason, e.scope, (SELECT count(*) FROM entry_templates t WHERE t.entry_id = e.id) "
+    "e.approved_by, e.approved_at, e.revoked_by, e.revoked_at, e.revoke_reason, e.scope, (SELECT count(*) FROM entry_templates t WHERE t.entry_id = e.id), "
+    "(SELECT json_group_array(json_array(p.position, p.photo_name, p.photo_sha256)) FROM "
+    "(SELECT position, photo_name, photo_sha256 FROM entry_photos WHERE entry_id = e.id ORDER BY position) p), "
+    "(SELECT deleted_at FROM entry_biometrics_deleted d WHERE d.entry_id = e.id) "
     "FROM watchlist_entries e ";
 
 std::vector<std::string> parse_scope(const std::string& text) {
@@ -52,6 +56,11 @@ EntryRecord read_entry(const Statement& s) {
   if (!s.is_null(12)) r.revoke_reason = s.text(12);
   r.scope = parse_scope(s.text(13));
   r.template_count = static_cast<int>(s.int64(14));
+  const auto photos = nlohmann::json::parse(s.text(15), nullptr, /*allow_exceptions=*/false);
+  if (photos.is_array())
+    for (const auto& p : photos)
+      if (p.is_array() && p.size() == 3) r.photos.push_back({p[0].get<int>(), p[1].get<std::string>(), p[2].get<std::string>()});
+  if (!s.is_null(16)) r.biometrics_deleted_at = s.int64(16);
   return r;
 }
 
@@ -84,6 +93,10 @@ nlohmann::json entry_to_json(const EntryRecord& e, UnixSeconds now) {
   if (e.revoked_by) j["revoked_by"] = *e.revoked_by;
   if (e.revoked_at) j["revoked_at"] = format_utc(*e.revoked_at);
   if (e.revoke_reason) j["revoke_reason"] = *e.revoke_reason;
+  nlohmann::json photos = nlohmann::json::array();
+  for (const ReferencePhotoInfo& p : e.photos) photos.push_back({{"position", p.position}, {"name", p.name}, {"sha256", p.sha256}});
+  j["photos"] = photos;
+  if (e.biometrics_deleted_at) j["biometrics_deleted_at"] = format_utc(*e.biometrics_deleted_at);
   return j;
 }
 
@@ -130,6 +143,21 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
     ins.bind(6, t.photo_name);
     ins.bind(7, t.photo_sha256);
     if (ins.step() != SQLITE_DONE) return abort_with(db_->error("cannot store a template"));
+  }
+  // Each photo once, however many profiles made a template of it.
+  int position = 0;
+  std::set<std::string> kept;
+  for (const EntryTemplate& t : templates) {
+    if (t.reference_jpeg.empty() || !kept.insert(t.photo_sha256).second) continue;
+    Statement ins(db_->handle(), "INSERT INTO entry_photos (entry_id, position, photo_name, photo_sha256, key_id, sealed) VALUES (?, ?, ?, ?, ?, ?)");
+    if (!ins.prepared()) return abort_with(db_->error("cannot prepare photo insert"));
+    ins.bind(1, id);
+    ins.bind(2, static_cast<std::int64_t>(++position));
+    ins.bind(3, t.photo_name);
+    ins.bind(4, t.photo_sha256);
+    ins.bind(5, key->id());
+    ins.bind_bytes(6, key->seal_photo(t.reference_jpeg, id, t.photo_sha256));
+    if (ins.step() != SQLITE_DONE) return abort_with(db_->error("cannot store a reference photo"));
   }
   nlohmann::json photos = nlohmann::json::array();
   for (const EntryTemplate& t : templates) photos.push_back({{"name", t.photo_name}, {"sha256", t.photo_sha256}, {"profile", t.profile}});
@@ -254,13 +282,66 @@ Result<std::vector<std::int64_t>> SqliteWatchlistStore::active_entries_without(c
 
 namespace glassbox {
 
+Result<std::optional<std::vector<unsigned char>>> SqliteWatchlistStore::reference_photo(std::int64_t entry_id, int position) {
+  Statement q(db_->handle(), "SELECT photo_sha256, key_id, sealed FROM entry_photos WHERE entry_id = ? AND position = ?");
+  if (!q.prepared()) return db_->error("cannot prepare the photo query");
+  q.bind(1, entry_id);
+  q.bind(2, static_cast<std::int64_t>(position));
+  const int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<std::vector<unsigned char>>{};
+  if (rc != SQLITE_ROW) return db_->error("cannot read a reference photo");
+  auto key = template_key(/*create_if_missing=*/false);
+  if (!key) return key.error();
+  if (q.text(1) != key->id()) return Error{"reference photo " + std::to_string(position) + " of entry " + std::to_string(entry_id) + " was sealed with another key (" + q.text(1) + ")"};
+  auto jpeg = key->open_photo(q.bytes(2), entry_id, q.text(0));
+  if (!jpeg) return jpeg.error();
+  return std::optional<std::vector<unsigned char>>(std::move(*jpeg));
+}
+
+Result<int> SqliteWatchlistStore::delete_ended_biometrics(UnixSeconds ended_before, const std::string& actor, UnixSeconds now) {
+  int count = 0;
+  auto status = db_->transaction([&]() -> Status {
+    // Ended: revoked, or past its expiry; either before `ended_before`. Only entries that still hold something.
+    Statement ended(db_->handle(),
+                    "SELECT id, CASE WHEN status = 'revoked' THEN revoked_at ELSE expires_at END FROM watchlist_entries "
+                    "WHERE NOT EXISTS (SELECT 1 FROM entry_biometrics_deleted d WHERE d.entry_id = watchlist_entries.id) AND ((status = 'revoked' AND revoked_at < ?1) OR expires_at < ?1) ORDER BY id");
+    if (!ended.prepared()) return db_->error("cannot find ended entries");
+    ended.bind(1, ended_before);
+    std::vector<std::pair<std::int64_t, UnixSeconds>> ids;
+    while (ended.step() == SQLITE_ROW) ids.emplace_back(ended.int64(0), ended.int64(1));
+    for (const auto& [id, ended_at] : ids) {
+      int templates = 0, photos = 0;
+      for (const char* table : {"entry_templates", "entry_photos"}) {
+        Statement del(db_->handle(), std::string("DELETE FROM ") + table + " WHERE entry_id = ?");
+        if (!del.prepared()) return db_->error("cannot prepare the deletion");
+        del.bind(1, id);
+        if (del.step() != SQLITE_DONE) return db_->error(std::string("cannot delete from ") + table);
+        (std::string(table) == "entry_templates" ? templates : photos) = sqlite3_changes(db_->handle());
+      }
+      Statement mark(db_->handle(), "INSERT INTO entry_biometrics_deleted (deleted_at, entry_id) VALUES (?, ?)");
+      if (!mark.prepared()) return db_->error("cannot prepare the deletion mark");
+      mark.bind(1, now);
+      mark.bind(2, id);
+      if (mark.step() != SQLITE_DONE) return db_->error("cannot mark an entry's biometrics deleted");
+      if (auto s = audit::append(*db_, {actor, "entry.biometrics.delete", "entry/" + std::to_string(id),
+                                        {{"ended", format_date_utc(ended_at)}, {"templates", templates}, {"photos", photos}}}, now);
+          !s)
+        return s;
+      ++count;
+    }
+    return ok_status();
+  });
+  if (!status) return status.error();
+  return count;
+}
+
 Result<TemplateKey> SqliteWatchlistStore::template_key(bool create_if_missing) {
   // A rotation interrupted after its commit left the new key beside the old one: the templates
   // name it, so it is put in place now.
   const auto next = next_template_key_path(db_->path());
   std::error_code ec;
   if (std::filesystem::exists(next, ec)) {
-    Statement sealed_with(db_->handle(), "SELECT key_id FROM entry_templates LIMIT 1");
+    Statement sealed_with(db_->handle(), "SELECT key_id FROM entry_templates UNION ALL SELECT key_id FROM entry_photos LIMIT 1");
     auto candidate = TemplateKey::read(next);
     if (sealed_with.prepared() && sealed_with.step() == SQLITE_ROW && candidate && candidate->id() == sealed_with.text(0))
       std::filesystem::rename(next, TemplateKey::path_for(db_->path()), ec);
@@ -295,7 +376,24 @@ Result<int> SqliteWatchlistStore::rotate_template_key(const std::string& actor, 
       if (update.step() != SQLITE_DONE) return db_->error("cannot re-encrypt a template");
       ++count;
     }
-    return audit::append(*db_, {actor, "keys.rotate", "templates", {{"from", old_key->id()}, {"to", new_key.id()}, {"templates", count}}}, now);
+    int photos = 0;
+    Statement photo_rows(db_->handle(), "SELECT id, entry_id, photo_sha256, key_id, sealed FROM entry_photos ORDER BY id");
+    if (!photo_rows.prepared()) return db_->error("cannot read the reference photos");
+    while (photo_rows.step() == SQLITE_ROW) {
+      if (photo_rows.text(3) != old_key->id())
+        return Error{"reference photo " + std::to_string(photo_rows.int64(0)) + " was sealed with another key (" + photo_rows.text(3) + ")"};
+      auto jpeg = old_key->open_photo(photo_rows.bytes(4), photo_rows.int64(1), photo_rows.text(2));
+      if (!jpeg) return jpeg.error();
+      Statement update(db_->handle(), "UPDATE entry_photos SET key_id = ?, sealed = ? WHERE id = ?");
+      if (!update.prepared()) return db_->error("cannot prepare the re-encryption");
+      update.bind(1, new_key.id());
+      update.bind_bytes(2, new_key.seal_photo(*jpeg, photo_rows.int64(1), photo_rows.text(2)));
+      update.bind(3, photo_rows.int64(0));
+      if (update.step() != SQLITE_DONE) return db_->error("cannot re-encrypt a reference photo");
+      ++photos;
+    }
+    return audit::append(*db_, {actor, "keys.rotate", "templates", {{"from", old_key->id()}, {"to", new_key.id()}, {"templates", count}, {"photos", photos}}},
+                         now);
   });
   std::error_code ec;
   if (!status) {

@@ -25,6 +25,8 @@ class SqliteWatchlistStore final : public WatchlistStore {
   Result<std::vector<EntryRecord>> list_entries() override;
   Result<std::vector<WatchlistTemplate>> active_templates(const std::string& profile, UnixSeconds now) override;
   Result<std::vector<std::int64_t>> active_entries_without(const std::string& profile, UnixSeconds now) override;
+  Result<std::optional<std::vector<unsigned char>>> reference_photo(std::int64_t entry_id, int position) override;
+  Result<int> delete_ended_biometrics(UnixSeconds ended_before, const std::string& actor, UnixSeconds now) override;
 
   // Re-encrypts every template under a new key (audited by `actor`); returns how many. The old
   // key no longer opens anything afterwards.

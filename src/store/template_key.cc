@@ -33,6 +33,10 @@ std::string probe_associated_data(std::int64_t search_id, const std::string& pro
   return "glassbox-probe/v1\nsearch " + std::to_string(search_id) + "\nprofile " + profile + "\n";
 }
 
+std::string photo_associated_data(std::int64_t entry_id, const std::string& sha256) {
+  return "glassbox-photo/v1\nentry " + std::to_string(entry_id) + "\nsha256 " + sha256 + "\n";
+}
+
 }  // namespace
 
 TemplateKey TemplateKey::generate() {
@@ -115,26 +119,47 @@ Result<std::vector<float>> TemplateKey::open_probe(const std::vector<unsigned ch
 }
 
 std::vector<unsigned char> TemplateKey::seal_with(const std::vector<float>& vector, const std::string& ad) const {
-  std::vector<unsigned char> out(sealed_size(vector.size()));
+  return seal_bytes(reinterpret_cast<const unsigned char*>(vector.data()), vector.size() * sizeof(float), ad);
+}
+
+Result<std::vector<float>> TemplateKey::open_with(const std::vector<unsigned char>& sealed, const std::string& ad, const std::string& what) const {
+  auto plain = open_bytes(sealed, ad, what);
+  if (!plain) return plain.error();
+  if (plain->size() % sizeof(float) != 0) return Error{what + ": not a sealed template"};
+  std::vector<float> vector(plain->size() / sizeof(float));
+  std::memcpy(vector.data(), plain->data(), plain->size());
+  return vector;
+}
+
+std::vector<unsigned char> TemplateKey::seal_bytes(const unsigned char* data, std::size_t size, const std::string& ad) const {
+  std::vector<unsigned char> out(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + size + crypto_aead_xchacha20poly1305_ietf_ABYTES);
   randombytes_buf(out.data(), crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
   unsigned long long written = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &written,
-                                             reinterpret_cast<const unsigned char*>(vector.data()), vector.size() * sizeof(float),
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &written, data, size,
                                              reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, out.data(), key_.data());
   return out;
 }
 
-Result<std::vector<float>> TemplateKey::open_with(const std::vector<unsigned char>& sealed, const std::string& ad, const std::string& what) const {
+Result<std::vector<unsigned char>> TemplateKey::open_bytes(const std::vector<unsigned char>& sealed, const std::string& ad,
+                                                           const std::string& what) const {
   constexpr std::size_t overhead = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES;
-  if (sealed.size() < overhead || (sealed.size() - overhead) % sizeof(float) != 0) return Error{what + ": not a sealed template"};
-  std::vector<float> vector((sealed.size() - overhead) / sizeof(float));
+  if (sealed.size() < overhead) return Error{what + ": not sealed data"};
+  std::vector<unsigned char> plain(sealed.size() - overhead);
   unsigned long long written = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(vector.data()), &written, nullptr,
-                                                 sealed.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), &written, nullptr, sealed.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
                                                  sealed.size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
                                                  reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), sealed.data(), key_.data()) != 0)
     return Error{what + ": does not open with this key (changed, moved to another entry, or sealed with another key)"};
-  return vector;
+  return plain;
+}
+
+std::vector<unsigned char> TemplateKey::seal_photo(const std::vector<unsigned char>& jpeg, std::int64_t entry_id, const std::string& sha256) const {
+  return seal_bytes(jpeg.data(), jpeg.size(), photo_associated_data(entry_id, sha256));
+}
+
+Result<std::vector<unsigned char>> TemplateKey::open_photo(const std::vector<unsigned char>& sealed, std::int64_t entry_id,
+                                                           const std::string& sha256) const {
+  return open_bytes(sealed, photo_associated_data(entry_id, sha256), "reference photo of entry " + std::to_string(entry_id));
 }
 
 }  // namespace glassbox

@@ -3,7 +3,8 @@
 // belongs to and the recognizer profile, so a sealed template copied onto another entry does
 // not open. The 32-byte key lives beside the database, never in it: <database>.template-key
 // (hex, owner-only). Rows name the key that sealed them (its id: the first 16 hex digits of
-// SHA-256 of the key), which makes a rotation that was interrupted recoverable.
+// SHA-256 of the key), which makes a rotation that was interrupted recoverable. Entries' reference
+// photos (kept for human review) are sealed with the same key, bound to the entry.
 // Thread-safety: a value; seal/open are const and reentrant.
 #pragma once
 
@@ -34,6 +35,10 @@ class TemplateKey {
   std::vector<unsigned char> seal_probe(const std::vector<float>& vector, std::int64_t search_id, const std::string& profile) const;
   Result<std::vector<float>> open_probe(const std::vector<unsigned char>& sealed, std::int64_t search_id, const std::string& profile) const;
 
+  // An entry's reference photo (a JPEG), bound to the entry and the SHA-256 of the photo it was made from.
+  std::vector<unsigned char> seal_photo(const std::vector<unsigned char>& jpeg, std::int64_t entry_id, const std::string& sha256) const;
+  Result<std::vector<unsigned char>> open_photo(const std::vector<unsigned char>& sealed, std::int64_t entry_id, const std::string& sha256) const;
+
   // Writes the key file (owner-only), replacing `file` atomically.
   Status write(const std::filesystem::path& file) const;
 
@@ -44,6 +49,9 @@ class TemplateKey {
   std::vector<unsigned char> seal_with(const std::vector<float>& vector, const std::string& associated_data) const;
   Result<std::vector<float>> open_with(const std::vector<unsigned char>& sealed, const std::string& associated_data,
                                        const std::string& what) const;
+  std::vector<unsigned char> seal_bytes(const unsigned char* data, std::size_t size, const std::string& associated_data) const;
+  Result<std::vector<unsigned char>> open_bytes(const std::vector<unsigned char>& sealed, const std::string& associated_data,
+                                                const std::string& what) const;
 
   std::array<unsigned char, 32> key_{};
   std::string id_;

@@ -32,6 +32,16 @@ struct EntryTemplate {
   std::vector<float> vector;
   std::string photo_name;
   std::string photo_sha256;
+  // The photo re-encoded as a JPEG (no metadata), kept sealed for the people who review the
+  // entry's alerts; empty: not kept (the template alone is stored).
+  std::vector<unsigned char> reference_jpeg = {};
+};
+
+// What is known of a kept reference photo without opening it.
+struct ReferencePhotoInfo {
+  int position = 0;  // 1, 2, ... in the order of enrolment
+  std::string name;
+  std::string sha256;
 };
 
 enum class EntryStatus { kPending, kActive, kRevoked };
@@ -53,6 +63,9 @@ struct EntryRecord {
   std::optional<std::string> revoke_reason;
   std::vector<std::string> scope;
   int template_count = 0;
+  std::vector<ReferencePhotoInfo> photos = {};
+  // When its templates and photos were deleted, some time after it ended (revoked or expired).
+  std::optional<UnixSeconds> biometrics_deleted_at = {};
 };
 
 // An entry as JSON for people and programs (never its templates): the API's and `entries`' form.
@@ -76,6 +89,11 @@ class WatchlistStore {
   virtual Result<std::vector<WatchlistTemplate>> active_templates(const std::string& profile, UnixSeconds now) = 0;
   // Active, unexpired entries that have no template for `profile` (they cannot match with it).
   virtual Result<std::vector<std::int64_t>> active_entries_without(const std::string& profile, UnixSeconds now) = 0;
+  // A kept reference photo of an entry, opened (a JPEG); nullopt when there is none at `position`.
+  virtual Result<std::optional<std::vector<unsigned char>>> reference_photo(std::int64_t entry_id, int position) = 0;
+  // Deletes the templates and reference photos of entries that ended (revoked, or expired)
+  // before `ended_before`, audited as entry.biometrics.delete by `actor`; returns how many entries.
+  virtual Result<int> delete_ended_biometrics(UnixSeconds ended_before, const std::string& actor, UnixSeconds now) = 0;
 };
 
 }  // namespace glassbox

@@ -1,4 +1,4 @@
--- user_version 10
+-- user_version 11
 CREATE TRIGGER audit_records_append_only_d BEFORE DELETE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_records_append_only_u BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER searches_approval_is_final BEFORE UPDATE OF approved_by ON searches
@@ -97,6 +97,21 @@ CREATE TABLE cameras (
   created_at      INTEGER NOT NULL,
   updated_at      INTEGER NOT NULL
 , record INTEGER NOT NULL DEFAULT 0 CHECK (record IN (0, 1)), record_retention_days REAL NOT NULL DEFAULT 7 CHECK (record_retention_days > 0));
+CREATE TABLE entry_biometrics_deleted (
+  entry_id      INTEGER PRIMARY KEY REFERENCES watchlist_entries(id),
+  deleted_at    INTEGER NOT NULL
+);
+CREATE TABLE entry_photos (
+  id            INTEGER PRIMARY KEY,
+  entry_id      INTEGER NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE,
+  position      INTEGER NOT NULL CHECK (position >= 1),
+  photo_name    TEXT    NOT NULL,
+  photo_sha256  TEXT    NOT NULL,
+  key_id        TEXT    NOT NULL,
+  sealed        BLOB    NOT NULL,
+  UNIQUE (entry_id, position),
+  UNIQUE (entry_id, photo_sha256)
+);
 CREATE TABLE "entry_templates" (
   id            INTEGER PRIMARY KEY,
   entry_id      INTEGER NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE,
