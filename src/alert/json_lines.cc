@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/json_text.h"
+
 namespace glassbox {
 
 namespace {
@@ -28,7 +30,7 @@ nlohmann::json alert_to_json(const Alert& alert) {
 }
 
 void JsonLinesWriter::write(const nlohmann::json& object) {
-  const std::string line = object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string line = to_json_text(object);
   std::lock_guard lock(mutex_);
   out_ << line << '\n';
   out_.flush();

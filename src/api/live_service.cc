@@ -1,7 +1,5 @@
 #include "api/live_service.h"
 
-#include "api/console_assets.h"
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/json_text.h"
 #include "store/sqlite_statement.h"
 
 namespace glassbox::audit {
@@ -95,7 +96,7 @@ Status append(SqliteDatabase& db, const AuditEvent& event, UnixSeconds now) {
   const json record_json = {{"seq", seq}, {"time", time}, {"actor", event.actor}, {"action", event.action},
                             {"object", event.object}, {"details", event.details.is_object() ? event.details : json::object()}};
   // Sorted keys, no spaces; invalid UTF-8 in free text is replaced so the record stays canonical.
-  const std::string record = record_json.dump(-1, ' ', false, json::error_handler_t::replace);
+  const std::string record = to_json_text(record_json);
   const merkle::Hash leaf = merkle::leaf_hash(record);
   frontier.push(leaf);
   const Checkpoint head = sign_checkpoint(keys->secret_key, keys->public_key, seq + 1, frontier.root(), time);

@@ -1,17 +1,33 @@
 // Camera health: state (streaming, stalled, backing off…), analysed frames per second (measured
 // here between two readings), drops, reconnects, the last error, recording on or off. Refreshed
-// every 5 seconds.
+// every 5 seconds. Administrators add cameras, switch them on and off and delete them (cameras
+// of the configuration file are read-only: the server says so).
 import { useEffect, useRef, useState } from "preact/hooks";
-import { type Camera, get } from "../api";
+import { type Camera, get, request } from "../api";
 import { useSession } from "../context";
+import { has } from "../logic";
 import { ErrorLine, errorText } from "../widgets";
 
 export function CamerasPage() {
-  const { t } = useSession();
+  const { t, me } = useSession();
+  const admin = has(me.roles, "admin");
   const [cameras, setCameras] = useState<Camera[]>([]);
   const [fps, setFps] = useState<Record<string, number>>({});
   const [error, setError] = useState<string | null>(null);
   const previous = useRef<{ at: number; analysed: Record<string, number> } | null>(null);
+
+  // True when the server took the change (a refused form keeps what was typed).
+  const change = async (method: string, path: string, body?: unknown): Promise<boolean> => {
+    setError(null);
+    try {
+      await request(method, path, body);
+      setCameras(await get<Camera[]>("/api/cameras"));
+      return true;
+    } catch (e) {
+      setError(errorText(e));
+      return false;
+    }
+  };
 
   useEffect(() => {
     const read = () =>
@@ -49,6 +65,7 @@ export function CamerasPage() {
               <th>{t("cameras.reconnects")}</th>
               <th>{t("cameras.recording")}</th>
               <th>{t("cameras.lastError")}</th>
+              {admin && <th />}
             </tr>
           </thead>
           <tbody>
@@ -61,11 +78,69 @@ export function CamerasPage() {
                 <td>{c.reconnects}</td>
                 <td>{c.record ? t("cameras.on") : t("cameras.off")}</td>
                 <td class="muted">{c.last_error}</td>
+                {admin && (
+                  <td class="row-actions">
+                    {c.managed_by === "api" && (
+                      <>
+                        <button type="button" onClick={() => void change("PATCH", `/api/cameras/${encodeURIComponent(c.name!)}`, { enabled: !c.enabled })}>
+                          {c.enabled ? t("cameras.disable") : t("cameras.enable")}
+                        </button>
+                        <button type="button" onClick={() => void change("DELETE", `/api/cameras/${encodeURIComponent(c.name!)}`)}>
+                          {t("cameras.delete")}
+                        </button>
+                      </>
+                    )}
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>
         </table>
       </div>
+      {admin && <AddCamera onAdd={(camera) => change("POST", "/api/cameras", camera)} />}
     </section>
+  );
+}
+
+function AddCamera({ onAdd }: { onAdd: (camera: Record<string, unknown>) => Promise<boolean> }) {
+  const { t } = useSession();
+  return (
+    <form
+      class="card"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const form = e.target as HTMLFormElement;
+        const data = new FormData(form);
+        void onAdd({
+          name: data.get("name"),
+          url: data.get("url"),
+          rate: Number(data.get("rate")),
+          min_face: Number(data.get("min_face")),
+          record: data.get("record") === "on",
+        }).then((taken) => taken && form.reset());
+      }}
+    >
+      <h2>{t("cameras.add")}</h2>
+      <label>
+        {t("cameras.name")}
+        <input name="name" required maxLength={64} />
+      </label>
+      <label>
+        {t("cameras.url")}
+        <input name="url" required placeholder="rtsp://…" />
+      </label>
+      <label>
+        {t("cameras.rate")}
+        <input name="rate" type="number" min={0.1} max={30} step={0.1} defaultValue="5" required />
+      </label>
+      <label>
+        {t("cameras.minFace")}
+        <input name="min_face" type="number" min={8} max={4096} defaultValue="32" required />
+      </label>
+      <label class="check">
+        <input name="record" type="checkbox" /> {t("cameras.record")}
+      </label>
+      <button type="submit">{t("cameras.addSubmit")}</button>
+    </form>
   );
 }

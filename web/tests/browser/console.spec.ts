@@ -194,7 +194,22 @@ test("each role sees only what it may use, and the server refuses the rest", asy
       expect(await requestFromPage(page, "POST", "/api/alerts/1/confirm")).toBe(403);
       await page.goto(`${demo().url}#cameras`);
       await expect(page.locator('tr[data-camera="lobby"]')).toContainText("streaming");
+      // Cameras of the configuration file cannot be changed here; ones added here can.
+      await expect(page.locator('tr[data-camera="lobby"]').getByRole("button")).toHaveCount(0);
+      const add = page.locator("form", { has: page.getByRole("heading", { name: "Add a camera" }) });
+      await add.getByLabel("Name").fill("door");
+      await add.getByLabel("Stream URL").fill("rtsp://127.0.0.1:8554/loopback");
+      await add.getByRole("button", { name: "Add" }).click();
+      await expect(page.getByRole("alert")).toContainText("127.0.0.0/8"); // the host itself is not a camera
+      await add.getByLabel("Stream URL").fill("rtsp://192.0.2.7:554/live");
+      await add.getByRole("button", { name: "Add" }).click();
+      const door = page.locator('tr[data-camera="door"]');
+      await expect(door).toBeVisible();
+      await door.getByRole("button", { name: "Switch off" }).click();
+      await expect(door).toContainText("disabled");
       await screenshot(page, "cameras-admin");
+      await door.getByRole("button", { name: "Delete" }).click();
+      await expect(door).toHaveCount(0);
       await expectAccessible(page, "cameras");
     }
     if (user === "olga") {
