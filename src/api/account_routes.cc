@@ -402,17 +402,11 @@ void LiveService::register_account_routes() {
     Slot slot{export_slots_};
     auto key = audit::read_public_key(db_path_ + ".audit-pub");
     if (!key) return reply_internal(res, "audit verification", key.error());
-    auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate);
-    if (!db) return reply_internal(res, "audit verification", db.error());
-    const auto file = std::filesystem::path(data_dir_) / ("audit-verify-" + std::to_string(::getpid()) + "-" + std::to_string(now_utc()) + ".jsonl");
-    auto n = audit::export_log(**db, who.name, file.string(), now_utc());
+    auto file = export_audit_log(who.name);
+    if (!file) return reply_internal(res, "audit verification", file.error());
+    auto report = audit::verify_export_file(*file, *key, std::nullopt);
     std::error_code ec;
-    if (!n) {
-      std::filesystem::remove(file, ec);
-      return reply_internal(res, "audit verification", n.error());
-    }
-    auto report = audit::verify_export_file(file, *key, std::nullopt);
-    std::filesystem::remove(file, ec);
+    std::filesystem::remove(*file, ec);
     json answer = {{"public_key_file", db_path_ + ".audit-pub"}, {"verified", static_cast<bool>(report)}};
     if (!report) {
       answer["error"] = report.error().message;
@@ -428,21 +422,28 @@ void LiveService::register_account_routes() {
   guarded("GET", "/api/audit/export", {}, kAuditors, [this](const Request&, Response& res, const Principal& who) {
     if (!export_slots_.try_acquire_for(std::chrono::seconds(1))) return reply_error(res, 503, "an export is running; try again when it ends");
     Slot slot{export_slots_};
-    auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate);
-    if (!db) return reply_internal(res, "audit export", db.error());
-    const auto file = std::filesystem::path(data_dir_) / ("audit-export-" + std::to_string(::getpid()) + "-" + std::to_string(now_utc()) + ".jsonl");
-    auto n = audit::export_log(**db, who.name, file.string(), now_utc());
-    std::error_code ec;
-    if (!n) {
-      std::filesystem::remove(file, ec);
-      return reply_internal(res, "audit export", n.error());
-    }
-    std::ifstream in(file, std::ios::binary);
+    auto file = export_audit_log(who.name);
+    if (!file) return reply_internal(res, "audit export", file.error());
+    std::ifstream in(*file, std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();
-    std::filesystem::remove(file, ec);
+    std::error_code ec;
+    std::filesystem::remove(*file, ec);
     res.set_content(text.str(), "application/x-ndjson");
   }, kFilePool);
+}
+
+Result<std::filesystem::path> LiveService::export_audit_log(const std::string& actor) {
+  auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate);
+  if (!db) return db.error();
+  const auto file = std::filesystem::path(data_dir_) / ("audit-export-" + std::to_string(::getpid()) + "-" + std::to_string(now_utc()) + ".jsonl");
+  auto n = audit::export_log(**db, actor, file.string(), now_utc());
+  if (!n) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    return n.error();
+  }
+  return file;
 }
 
 }  // namespace glassbox

@@ -94,6 +94,9 @@ class LiveService {
   bool audit_read(const Principal& who, const std::string& action, const std::string& object, const nlohmann::json& details,
                   http::Response& res);
   void register_account_routes();  // api/account_routes.cc
+  // Exports the audit log (recorded as audit.export by `actor`) to a file in the data folder that
+  // the caller reads and removes; the caller holds an export slot.
+  Result<std::filesystem::path> export_audit_log(const std::string& actor);
   void register_routes();
   void register_camera_routes();
   void register_entry_routes();
