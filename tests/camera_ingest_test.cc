@@ -201,5 +201,43 @@ TEST(CameraIngest, StopIsPromptEvenWhileBackingOffAndDisabledCamerasNeverStart) 
   EXPECT_EQ(never.load(), 0);
 }
 
+TEST(CameraIngest, NextFrameHandsOutAFrameOnlyWhenAskedAndSaysWhyNot) {
+  std::atomic<int> opens{0};
+  DropOldestQueue<CapturedFrame> queue(4);
+  std::vector<FakeStep> slow;  // a camera at about 50 fps for two seconds, then silent for a while
+  for (int i = 0; i < 100; ++i) {
+    slow.push_back({FakeStep::kDelay, 20});
+    slow.push_back({});
+  }
+  slow.push_back({FakeStep::kDelay, 400});
+  CameraIngest camera("cam8", scripted({slow}, opens), queue, fast_options());
+  auto not_started = camera.next_frame(10ms);
+  ASSERT_FALSE(not_started);
+  EXPECT_NE(not_started.error().message.find("not running"), std::string::npos) << not_started.error().message;
+  camera.start();
+  // Two people asking at once both get a picture; it is the camera's, at its size.
+  Result<Frame> first = Error{"not asked"}, second = Error{"not asked"};
+  std::thread other([&] { second = camera.next_frame(2000ms); });
+  first = camera.next_frame(2000ms);
+  other.join();
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(first->width(), 8);
+  EXPECT_EQ(second->height(), 8);
+  // Once the camera falls silent, a request times out naming the camera and its state.
+  ASSERT_TRUE(eventually([&] { return camera.status().frames_decoded == 100; }));
+  auto silent = camera.next_frame(50ms);
+  ASSERT_FALSE(silent);
+  EXPECT_NE(silent.error().message.find("cam8: no frame within 50 ms; the camera is streaming"), std::string::npos) << silent.error().message;
+  camera.stop();
+
+  auto options = fast_options();
+  options.enabled = false;
+  CameraIngest disabled("cam9", scripted({FakeFrameSource::frames(5)}, opens), queue, options);
+  auto off = disabled.next_frame(10ms);
+  ASSERT_FALSE(off);
+  EXPECT_NE(off.error().message.find("switched off"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace glassbox

@@ -195,7 +195,7 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
           << method << " " << path << " answered " << r->status << ", which the document does not list: " << r->body;
     }
   }
-  EXPECT_EQ(operations, 48);
+  EXPECT_EQ(operations, 51);
 
   // Transparency: what was analysed and decided, in numbers.
   auto transparency = http.Get("/api/transparency");
@@ -465,6 +465,16 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   }
   EXPECT_EQ(camera["state"], "streaming") << camera["last_error"];
   EXPECT_GT(camera["frames_analysed"].get<int>(), 0) << "a camera created while running is analysed";
+  // An administrator aiming the camera sees what it sees now; nobody else does.
+  auto snapshot = http.Get("/api/cameras/gate/snapshot");
+  ASSERT_EQ(snapshot->status, 200) << snapshot->body;
+  EXPECT_EQ(snapshot->get_header_value("Content-Type"), "image/jpeg");
+  const cv::Mat view = cv::imdecode(std::vector<unsigned char>(snapshot->body.begin(), snapshot->body.end()), cv::IMREAD_COLOR);
+  ASSERT_FALSE(view.empty());
+  EXPECT_GT(view.cols, 0);
+  EXPECT_LE(view.cols, 1280);
+  EXPECT_EQ(bob->Get("/api/cameras/gate/snapshot")->status, 403) << "a supervisor does not aim cameras";
+  EXPECT_EQ(http.Get("/api/cameras/nowhere/snapshot")->status, 404);
 
   // Enrol through the API: every problem named; a photo without a face refuses the entry.
   auto form = [&](const std::string& submitter, const std::vector<std::pair<std::string, std::string>>& photos) {
@@ -613,7 +623,8 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   const std::string e = "entry/" + std::to_string(entry["id"].get<std::int64_t>());
   for (const std::string& expected : std::vector<std::string>{"service.start system service", "camera.create root camera/gate", "entry.enrol alice " + e,
                                       "entry.approve bob " + e, "entry.revoke carol " + e,
-                                      "entry.photo.view bob " + e, "entry.biometrics.delete glassbox " + e, "camera.update root camera/gate",
+                                      "entry.photo.view bob " + e, "entry.biometrics.delete glassbox " + e, "camera.snapshot root camera/gate",
+                                      "camera.update root camera/gate",
                                       "camera.delete root camera/gate", "camera.create root camera/door", "audit.export auditor audit",
                                       "user.add bootstrap user/root", "user.add cli user/olga", "token.create cli user/olga"})
     EXPECT_NE(std::find(trail.begin(), trail.end(), expected), trail.end()) << expected << " is not in the audit log";

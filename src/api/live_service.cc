@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "alert/json_lines.h"
 #include "api/http_util.h"
@@ -807,6 +809,26 @@ void LiveService::register_camera_routes() {
     if (!camera) return reply_error(res, 404, "no camera named '" + req.path_params[0] + "'");
     reply_json(res, 200, camera_json(*camera));
   });
+  // What the camera sees now, for the administrator aiming it: the next frame it admits, as a
+  // JPEG at most 1280 px wide. Nothing is stored; the view itself is on the record, since the
+  // picture shows whoever is in front of the camera.
+  guarded("GET", "/api/cameras/{name}/snapshot", {}, kAdmins, [this](const Request& req, Response& res, const Principal& who) {
+    const auto camera = find_camera(req.path_params[0]);
+    if (!camera) return reply_error(res, 404, "no camera named '" + req.path_params[0] + "'");
+    auto frame = camera->ingest->next_frame(std::chrono::seconds(5));
+    if (!frame) return reply_error(res, 503, frame.error().message);
+    cv::Mat picture = frame->bgr();
+    if (picture.cols > 1280) {
+      cv::Mat smaller;
+      cv::resize(picture, smaller, cv::Size(1280, picture.rows * 1280 / picture.cols), 0, 0, cv::INTER_AREA);
+      picture = smaller;
+    }
+    std::vector<unsigned char> jpeg;
+    if (!cv::imencode(".jpg", picture, jpeg, {cv::IMWRITE_JPEG_QUALITY, 85}))
+      return reply_internal(res, "encoding a snapshot", Error{"cv::imencode failed on camera " + camera->config.name});
+    if (!audit_read(who, "camera.snapshot", "camera/" + camera->config.name, {{"width", picture.cols}, {"height", picture.rows}}, res)) return;
+    res.set_content(std::string(jpeg.begin(), jpeg.end()), "image/jpeg");
+  }, kFilePool);
   guarded("POST", "/api/cameras", {BodyKind::kJson, kCameraJson}, kAdmins, [this, camera_json](const Request& req, Response& res, const Principal& who) {
     auto body = parse_json_object(req);
     if (!body) return reply_error(res, 400, body.error().message);

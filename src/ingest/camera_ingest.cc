@@ -26,8 +26,11 @@ CameraIngest::~CameraIngest() { stop(); }
 void CameraIngest::start() {
   if (!options_.enabled || thread_.joinable()) return;
   {
+    // Connecting from now on, not once the thread gets going: a started camera is never seen
+    // as stopped.
     std::lock_guard lock(mutex_);
     stop_requested_ = false;
+    status_.state = CameraState::kConnecting;
   }
   thread_ = std::thread([this] { run(); });
 }
@@ -38,6 +41,7 @@ void CameraIngest::stop() {
     stop_requested_ = true;
   }
   wake_.notify_all();
+  frame_handed_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (options_.enabled) set_state(CameraState::kStopped);
 }
@@ -51,6 +55,22 @@ void CameraIngest::set_state(CameraState state, const std::string& error) {
   std::lock_guard lock(mutex_);
   status_.state = state;
   if (!error.empty()) status_.last_error = error;
+}
+
+Result<Frame> CameraIngest::next_frame(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  if (status_.state == CameraState::kDisabled) return Error{name_ + ": the camera is switched off"};
+  if (status_.state == CameraState::kStopped || stop_requested_) return Error{name_ + ": the camera is not running"};
+  const std::uint64_t seen = frames_handed_;
+  ++frame_waiters_;
+  const bool got = frame_handed_.wait_for(lock, timeout, [&] { return frames_handed_ != seen || stop_requested_; }) && frames_handed_ != seen;
+  Frame frame = got ? handed_frame_ : Frame{};
+  // The last caller of this round lets the frame go: the camera keeps no picture of its own.
+  if (--frame_waiters_ == 0) handed_frame_ = Frame{};
+  if (got) return frame;
+  std::string state = camera_state_name(status_.state);
+  if (!status_.last_error.empty() && status_.state != CameraState::kStreaming) state += " (" + status_.last_error + ")";
+  return Error{name_ + ": no frame within " + std::to_string(timeout.count()) + " ms; the camera is " + state};
 }
 
 bool CameraIngest::sleep_unless_stopped(std::chrono::milliseconds duration) {
@@ -137,6 +157,14 @@ void CameraIngest::run() {
       if (!gate.admit(header.timestamp_s)) continue;
       auto pixels = (*source)->retrieve();
       if (!pixels) continue;  // one undecodable frame; the next may be fine
+      {
+        std::lock_guard lock(mutex_);
+        if (frame_waiters_ > 0) {
+          handed_frame_ = *pixels;  // shares the pixels; no copy
+          ++frames_handed_;
+          frame_handed_.notify_all();
+        }
+      }
       if (queue_.push(CapturedFrame{name_, header, std::move(*pixels)})) {
         std::lock_guard lock(mutex_);
         ++status_.frames_queued;

@@ -3,8 +3,10 @@
 // (dropping the oldest when analysis falls behind, counted by the queue). When the camera
 // fails, ends, or sends nothing for `stall_timeout`, it reconnects after an exponential backoff
 // with jitter; other cameras are unaffected because each has its own thread. State, last error
-// and counters are readable at any time.
-// Thread-safety: start()/stop() from one controlling thread; status() from any thread.
+// and counters are readable at any time. On request it hands out the next frame it admits, for
+// a person aiming the camera; nothing is kept once the request is answered.
+// Thread-safety: start()/stop() from one controlling thread; status() and next_frame() from any
+// thread.
 #pragma once
 
 #include <atomic>
@@ -64,6 +66,10 @@ class CameraIngest {
   void stop();
   CameraStatus status() const;
   const std::string& name() const { return name_; }
+  // The next frame the camera admits for analysis (the picture shares the decoder's pixels),
+  // waiting up to `timeout`; an error naming the camera's state when none comes. The frame is
+  // held only until every caller waiting at that moment has it.
+  Result<Frame> next_frame(std::chrono::milliseconds timeout);
 
  private:
   void run();
@@ -81,6 +87,11 @@ class CameraIngest {
   std::condition_variable wake_;
   CameraStatus status_;            // guarded by mutex_
   bool stop_requested_ = false;    // guarded by mutex_
+  // next_frame(): callers waiting, the frame handed to them and how many frames were handed out.
+  int frame_waiters_ = 0;             // guarded by mutex_
+  Frame handed_frame_;                // guarded by mutex_
+  std::uint64_t frames_handed_ = 0;   // guarded by mutex_
+  std::condition_variable frame_handed_;
   std::thread thread_;
 };
 
