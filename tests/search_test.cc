@@ -330,6 +330,16 @@ TEST_F(SearchTest, TheServiceRecordsACameraAndSearchesItThroughTheApiWithAnAppro
     }
     auto put = as("olga")->Put(upload_path, offset, bytes.substr(at, chunk), "application/octet-stream");
     ASSERT_EQ(put->status, 200) << put->body;
+    if (at == 0) {
+      // A client that lost its place reads where to go on from: its own uploads only.
+      const json mine = json::parse(as("olga")->Get("/api/uploads")->body);
+      ASSERT_EQ(mine.size(), 1u) << mine.dump();
+      EXPECT_EQ(mine[0]["bytes"].get<std::size_t>(), chunk);
+      EXPECT_EQ(mine[0]["finished"], false);
+      EXPECT_EQ(json::parse(as("olga")->Get(upload_path)->body)["bytes"].get<std::size_t>(), chunk);
+      EXPECT_TRUE(json::parse(as("alice")->Get("/api/uploads")->body).empty()) << "alice sees none of olga's uploads";
+      EXPECT_EQ(as("alice")->Get(upload_path)->status, 404) << "someone else's upload is not there";
+    }
   }
   auto digest = sha256_file(footage());
   ASSERT_TRUE(digest);
@@ -375,7 +385,7 @@ TEST_F(SearchTest, TheServiceRecordsACameraAndSearchesItThroughTheApiWithAnAppro
       ++routes;
     }
   }
-  EXPECT_EQ(routes, 7);
+  EXPECT_EQ(routes, 8);
   // A running search is cancelled through the API: it stops between frames and is kept as
   // cancelled, with what it found so far.
   form.push_back({"mode", "rate:25", "", ""});

@@ -368,6 +368,24 @@ void LiveService::register_upload_routes() {
     }
     reply_json(res, 201, upload->to_json());
   });
+  // One's own uploads: after a reload or a lost connection, a client finds where to go on from.
+  guarded("GET", "/api/uploads", {}, kReviewers, [this](const Request&, Response& res, const Principal& who) {
+    std::lock_guard lock(service_db_mutex_);
+    auto uploads = list_uploads(*service_db_, who.name, now_utc());
+    if (!uploads) return reply_internal(res, "listing uploads", uploads.error());
+    json list = json::array();
+    for (const Upload& u : *uploads) list.push_back(u.to_json());
+    reply_json(res, 200, list);
+  });
+  guarded("GET", "/api/uploads/{int}", {}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
+    const auto id = path_id(req);
+    std::lock_guard lock(service_db_mutex_);
+    auto upload = id ? load_upload(*service_db_, *id) : Result<std::optional<Upload>>(std::optional<Upload>{});
+    if (!upload) return reply_internal(res, "reading an upload", upload.error());
+    // Someone else's upload is not there for this user: the same answer as none at all.
+    if (!upload->has_value() || (*upload)->uploaded_by != who.name) return reply_error(res, 404, "no such upload of yours");
+    reply_json(res, 200, (*upload)->to_json());
+  });
   guarded("PUT", "/api/uploads/{int}", {BodyKind::kBinary, kUploadChunk}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "upload does not exist");

@@ -528,23 +528,45 @@ nlohmann::json Upload::to_json() const {
   return j;
 }
 
+namespace {
+
+constexpr const char* kUploadColumns = "id, name, path, bytes, sha256, uploaded_by, created_at, expires_at";
+
+Upload upload_from_row(SqliteStatement& s) {
+  Upload u;
+  u.id = s.int64(0);
+  u.name = s.text(1);
+  u.path = s.text(2);
+  u.bytes = s.int64(3);
+  if (!s.is_null(4)) u.sha256 = s.text(4);
+  u.uploaded_by = s.text(5);
+  u.created_at = s.int64(6);
+  u.expires_at = s.int64(7);
+  return u;
+}
+
+}  // namespace
+
 Result<std::optional<Upload>> load_upload(SqliteDatabase& db, std::int64_t id) {
-  SqliteStatement s(db.handle(), "SELECT name, path, bytes, sha256, uploaded_by, created_at, expires_at FROM uploads WHERE id = ?");
+  SqliteStatement s(db.handle(), std::string("SELECT ") + kUploadColumns + " FROM uploads WHERE id = ?");
   if (!s.prepared()) return db.error("cannot prepare the upload query");
   s.bind(1, id);
   const int rc = s.step();
   if (rc == SQLITE_DONE) return std::optional<Upload>{};
   if (rc != SQLITE_ROW) return db.error("cannot read upload " + std::to_string(id));
-  Upload u;
-  u.id = id;
-  u.name = s.text(0);
-  u.path = s.text(1);
-  u.bytes = s.int64(2);
-  if (!s.is_null(3)) u.sha256 = s.text(3);
-  u.uploaded_by = s.text(4);
-  u.created_at = s.int64(5);
-  u.expires_at = s.int64(6);
-  return std::optional<Upload>{std::move(u)};
+  return std::optional<Upload>{upload_from_row(s)};
+}
+
+Result<std::vector<Upload>> list_uploads(SqliteDatabase& db, const std::string& uploaded_by, UnixSeconds now) {
+  SqliteStatement s(db.handle(), std::string("SELECT ") + kUploadColumns + " FROM uploads WHERE uploaded_by = ? AND expires_at > ? ORDER BY id DESC");
+  if (!s.prepared()) return db.error("cannot prepare the uploads query");
+  s.bind(1, uploaded_by);
+  s.bind(2, static_cast<std::int64_t>(now));
+  std::vector<Upload> uploads;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) uploads.push_back(upload_from_row(s));
+  if (rc != SQLITE_DONE) return db.error("cannot list " + uploaded_by + "'s uploads");
+  return uploads;
 }
 
 Result<Upload> create_upload(SqliteDatabase& db, const std::string& name, const std::string& folder, const std::string& actor,

@@ -129,6 +129,8 @@ struct Upload {
 Result<Upload> create_upload(SqliteDatabase& db, const std::string& name, const std::string& folder, const std::string& actor,
                              UnixSeconds now, UnixSeconds expires_at);
 Result<std::optional<Upload>> load_upload(SqliteDatabase& db, std::int64_t id);
+// One user's uploads that have not expired, newest first: what a client resumes or searches.
+Result<std::vector<Upload>> list_uploads(SqliteDatabase& db, const std::string& uploaded_by, UnixSeconds now);
 // How large uploads may grow: one upload, and all of one user's (finished or not) together.
 struct UploadLimits {
   std::int64_t max_bytes = std::int64_t{20} << 30;
