@@ -44,7 +44,9 @@ Status prepare(const fs::path& dir, const std::string& profile_name, std::vector
   if (!any) return any.error();
   if (*any) return ok_status();
   const std::vector<std::pair<std::string, Role>> people = {
-      {"root", Role::kAdmin}, {"olga", Role::kOperator}, {"sasha", Role::kSupervisor}, {"boris", Role::kSupervisor}, {"audrey", Role::kAuditor}};
+      // Two of each role that approves: an account needs two admins, an entry or a search two people.
+      {"root", Role::kAdmin},           {"adam", Role::kAdmin},          {"olga", Role::kOperator},
+      {"sasha", Role::kSupervisor},     {"boris", Role::kSupervisor},    {"audrey", Role::kAuditor}};
   const UnixSeconds now = now_utc();
   for (const auto& [name, role] : people) {
     const std::string password = demo_password();
