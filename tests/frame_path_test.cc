@@ -66,6 +66,9 @@ TEST(FramePath, KeyframesOnlyDecodesOnlyKeyframes) {
   EXPECT_EQ((*decoder)->counts().frames_decoded, frames);
   EXPECT_LT(frames, 20);
   EXPECT_EQ((*decoder)->counts().packets_skipped + (*decoder)->counts().packets_sent, 200);
+  // The skipped packets still say how far the file was read: to its end (8 s at 25 fps), not
+  // to its last keyframe, so an intact file is not mistaken for a truncated one.
+  EXPECT_NEAR((*decoder)->read_up_to_s(), 8.0, 0.05);
 }
 
 // A clip of one flat colour, encoded by the ffmpeg program in `pixel_format` with `codec`.

@@ -154,7 +154,12 @@ TEST_F(SearchTest, BadRecordingsAreReportedPerFileAndTheRestIsSearched) {
   std::ofstream(text) << "not a video at all\n";
   const auto missing = dir_ / "missing.mp4";
 
-  auto run = test::run_glassbox(search_args({footage().string(), truncated.string(), damaged.string(), text.string(), missing.string()}), 300);
+  // An intact clip with one keyframe, at its start: keyframe mode decodes one frame of its 8 s,
+  // which must not read as a file cut short.
+  const std::string one_keyframe = test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string();
+
+  auto run = test::run_glassbox(
+      search_args({footage().string(), truncated.string(), damaged.string(), text.string(), missing.string(), one_keyframe}), 300);
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const json result = json::parse(run.out);
   std::map<std::string, std::string> errors;
@@ -165,6 +170,7 @@ TEST_F(SearchTest, BadRecordingsAreReportedPerFileAndTheRestIsSearched) {
   EXPECT_NE(errors[text.string()].find("cannot open as video"), std::string::npos) << errors[text.string()];
   EXPECT_NE(errors[missing.string()].find("no such recording"), std::string::npos) << errors[missing.string()];
   EXPECT_EQ(errors.count(footage().string()), 0u);
+  EXPECT_EQ(errors.count(one_keyframe), 0u) << errors[one_keyframe];
   // The good file is searched whole, and what could be read of the others too.
   std::map<std::string, int> visits;
   for (const auto& v : result["visits"]) visits[v["source"]]++;

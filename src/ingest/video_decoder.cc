@@ -186,6 +186,12 @@ Result<bool> VideoDecoder::feed_decoder() {
       continue;
     }
     ++counts_.packets_read;
+    // How far the stream was read, skipped packets included: in keyframe mode the last frame
+    // decoded may lie seconds before the end of an intact file.
+    if (const std::int64_t pts = av_->packet->pts != AV_NOPTS_VALUE ? av_->packet->pts : av_->packet->dts; pts != AV_NOPTS_VALUE) {
+      const double end = static_cast<double>(pts - av_->start_pts + std::max<std::int64_t>(av_->packet->duration, 0)) * av_q2d(av_->time_base);
+      if (std::isfinite(end)) read_up_to_s_ = std::max(read_up_to_s_, end);
+    }
     if (options_.keyframes_only && (av_->packet->flags & AV_PKT_FLAG_KEY) == 0) {
       ++counts_.packets_skipped;
       av_packet_unref(av_->packet);

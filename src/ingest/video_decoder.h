@@ -79,6 +79,9 @@ class VideoDecoder {
   // (ended_silent() says so); an error means the stream could not be read on (I/O).
   Result<std::optional<double>> next();
   bool ended_silent() const { return timed_out_; }
+  // The end of the furthest video packet read so far (seconds), decoded or skipped: how much of
+  // the file was there, which in keyframe mode reaches past the last frame returned.
+  double read_up_to_s() const { return read_up_to_s_; }
   // The frame last returned by next(). YUV 4:2:0 frames of even size are handed on as they are
   // (the decoder's buffer, by reference); any other format is converted to BGR here.
   Result<Frame> frame();
@@ -96,6 +99,7 @@ class VideoDecoder {
   bool draining_ = false;
   bool finished_ = false;
   bool timed_out_ = false;
+  double read_up_to_s_ = 0.0;
 };
 
 }  // namespace glassbox

@@ -144,10 +144,12 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, R
       break;
     }
     if (!next->has_value()) {
-      if (std::isfinite(piece.expected_end_s) && piece.expected_end_s - last_t > kTruncationToleranceS) {
+      // Keyframe mode decodes a few frames of an intact file; the packets read say how far it went.
+      const double read_to = std::max(last_t, (*reader)->read_up_to_s());
+      if (std::isfinite(piece.expected_end_s) && piece.expected_end_s - read_to > kTruncationToleranceS) {
         char text[160];
         std::snprintf(text, sizeof text, ": the video ends at %.1f s although the file says it lasts %.1f s (truncated or damaged); searched up to there",
-                      last_t, std::max(piece.file_duration_s, piece.expected_end_s));
+                      read_to, std::max(piece.file_duration_s, piece.expected_end_s));
         result.error = recording.path + text;
       }
       break;
