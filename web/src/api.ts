@@ -10,6 +10,7 @@ export type Camera = components["schemas"]["Camera"];
 export type Account = components["schemas"]["Account"];
 export type Search = components["schemas"]["Search"];
 export type SearchResult = components["schemas"]["SearchResult"];
+export type Visit = NonNullable<SearchResult["visits"]>[number];
 export type TransparencyReport = components["schemas"]["TransparencyReport"];
 export type Role = "operator" | "supervisor" | "admin" | "auditor";
 
@@ -44,8 +45,8 @@ async function errorOf(response: Response): Promise<ApiError> {
   return new ApiError(response.status, message);
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
+export async function request<T>(method: string, path: string, body?: unknown, extraHeaders?: Record<string, string>): Promise<T> {
+  const headers: Record<string, string> = { ...extraHeaders };
   let payload: BodyInit | undefined;
   if (body instanceof FormData) {
     payload = body;
@@ -66,3 +67,10 @@ export async function request<T>(method: string, path: string, body?: unknown): 
 
 export const get = <T>(path: string) => request<T>("GET", path);
 export const post = <T>(path: string, body?: unknown) => request<T>("POST", path, body ?? {});
+
+// A picture (a camera's snapshot): the bytes as a Blob, errors as ApiError.
+export async function getBlob(path: string): Promise<Blob> {
+  const response = await fetch(path, { credentials: "same-origin" });
+  if (!response.ok) throw await errorOf(response);
+  return await response.blob();
+}

@@ -1,7 +1,7 @@
 // The console's decisions that do not need a page: which pages a person's roles open, how the
 // alert feed is ordered so that an open alert is never pushed out of sight by newer ones, what
 // a key press means in the feed, and how a time is shown. Pure functions: tested by Vitest.
-import type { Alert, Role } from "./api";
+import type { Alert, Role, Visit } from "./api";
 
 export type PageName = "alerts" | "watchlist" | "searches" | "cameras" | "audit" | "transparency" | "accounts" | "me";
 
@@ -122,4 +122,76 @@ export function chunkRanges(size: number, offset: number, chunk: number): Array<
   const out: Array<[number, number]> = [];
   for (let at = Math.max(0, offset); at < size; at += chunk) out.push([at, Math.min(size, at + chunk)]);
   return out;
+}
+
+// How large an upload's chunks are: a progress bar that moves at least 20 times, chunks of 256 KiB
+// to 8 MiB (the server takes up to 64 MiB; smaller ones lose less when a connection drops).
+export function uploadChunkBytes(size: number): number {
+  return Math.min(8 << 20, Math.max(256 << 10, Math.ceil(size / 20)));
+}
+
+// A <input type="datetime-local"> value (the viewer's local time) as the API's UTC form,
+// "YYYY-MM-DDTHH:MM:SSZ"; "" for an empty or unreadable value.
+export function localInputToUtc(value: string): string {
+  if (!value) return "";
+  const when = new Date(value);
+  return Number.isNaN(when.getTime()) ? "" : when.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+// A search's visits as a timeline: one row per camera (by UTC time, across the search's window
+// when it has one) and per uploaded recording (seconds from its start), each visit placed as a
+// bar in percent of the row. Cameras first, by name; then recordings.
+export interface TimelineBar {
+  visit: Visit;
+  left: number;
+  width: number;
+}
+export interface TimelineRow {
+  label: string;
+  camera: boolean;
+  from: number; // ms since the epoch for a camera, seconds into the file for a recording
+  to: number;
+  bars: TimelineBar[];
+}
+
+export function timeline(visits: readonly Visit[], window?: { from?: string | null; to?: string | null }): TimelineRow[] {
+  const rows = new Map<string, { camera: boolean; spans: Array<[number, number, Visit]> }>();
+  for (const v of visits) {
+    const camera = !!v.camera && !!v.start && !!v.end;
+    const label = camera ? v.camera! : (v.source ?? "?");
+    const span: [number, number, Visit] = camera ? [Date.parse(v.start!), Date.parse(v.end!), v] : [v.start_s ?? 0, v.end_s ?? 0, v];
+    const row = rows.get(label) ?? { camera, spans: [] };
+    row.spans.push(span);
+    rows.set(label, row);
+  }
+  const windowFrom = window?.from ? Date.parse(window.from) : NaN;
+  const windowTo = window?.to ? Date.parse(window.to) : NaN;
+  const out: TimelineRow[] = [];
+  for (const [label, row] of rows) {
+    let from = row.camera ? Math.min(...row.spans.map((s) => s[0])) : 0;
+    let to = Math.max(...row.spans.map((s) => s[1]));
+    if (row.camera && !Number.isNaN(windowFrom) && !Number.isNaN(windowTo) && windowFrom < windowTo) {
+      from = Math.min(from, windowFrom);
+      to = Math.max(to, windowTo);
+    }
+    const length = to - from || 1;
+    const bars = row.spans
+      .sort((a, b) => a[0] - b[0])
+      .map(([start, end, visit]) => ({
+        visit,
+        left: ((start - from) / length) * 100,
+        width: Math.max(0.5, ((end - start) / length) * 100), // a one-frame visit is still visible
+      }));
+    out.push({ label, camera: row.camera, from, to, bars });
+  }
+  return out.sort((a, b) => Number(b.camera) - Number(a.camera) || a.label.localeCompare(b.label));
+}
+
+// Seconds into a recording as m:ss (or h:mm:ss).
+export function clock(seconds: number): string {
+  const whole = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = String(whole % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }

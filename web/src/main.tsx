@@ -4,7 +4,7 @@ import { render } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, get, type Me, post, setCsrfToken } from "./api";
 import { SessionContext, type Session } from "./context";
-import { type Language, languages, pickLanguage, translate } from "./i18n";
+import { type Language, languages, pickLanguage, pickLocale, translate } from "./i18n";
 import { canOpen, firstPage, type PageName, pagesFor } from "./logic";
 import { AccountsPage } from "./pages/accounts";
 import { AlertsPage } from "./pages/alerts";
@@ -12,14 +12,16 @@ import { AuditPage } from "./pages/audit";
 import { CamerasPage } from "./pages/cameras";
 import { LoginPage } from "./pages/login";
 import { MePage } from "./pages/me";
+import { SearchesPage } from "./pages/searches";
 import { TransparencyPage } from "./pages/transparency";
 import { WatchlistPage } from "./pages/watchlist";
 import { errorText } from "./widgets";
 
-// Pages built so far; pagesFor() filters them by role.
+// Every page; pagesFor() filters them by role.
 const pages: Partial<Record<PageName, () => preact.JSX.Element>> = {
   alerts: AlertsPage,
   watchlist: WatchlistPage,
+  searches: SearchesPage,
   cameras: CamerasPage,
   audit: AuditPage,
   transparency: TransparencyPage,
@@ -64,7 +66,7 @@ function App() {
       });
   }, []);
 
-  const session: Session | null = useMemo(() => (me ? { me, language, t } : null), [me, language, t]);
+  const session: Session | null = useMemo(() => (me ? { me, language, locale: pickLocale(language, navigator.languages), t } : null), [me, language, t]);
 
   const signOut = async () => {
     try {

@@ -5,11 +5,11 @@ import { useSession } from "./context";
 import { localTime, utcTitle } from "./logic";
 
 export function Time({ iso }: { iso: string | undefined }) {
-  const { language } = useSession();
+  const { locale } = useSession();
   if (!iso) return null;
   return (
     <time dateTime={iso} title={utcTitle(iso)}>
-      {localTime(iso, language)}
+      {localTime(iso, locale)}
     </time>
   );
 }

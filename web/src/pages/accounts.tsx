@@ -90,7 +90,7 @@ export function AccountsPage() {
               <tr key={a.name} data-account={a.name}>
                 <td>{a.name}</td>
                 <td>{(a.roles ?? []).join(", ")}</td>
-                <td>{a.status}</td>
+                <td>{t(`accounts.status.${a.status!}` as const)}</td>
                 <td class="muted">
                   {a.created_by && t("accounts.askedBy", { user: a.created_by })} <Time iso={a.created_at} />
                   {a.approved_by && <> · {t("watchlist.approvedBy", { user: a.approved_by })}</>}

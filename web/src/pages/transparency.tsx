@@ -9,7 +9,7 @@ const monthStart = () => new Date().toISOString().slice(0, 8) + "01";
 const tomorrow = () => new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
 
 export function TransparencyPage() {
-  const { t, language } = useSession();
+  const { t, locale } = useSession();
   const [from, setFrom] = useState(monthStart());
   const [to, setTo] = useState(tomorrow());
   const [report, setReport] = useState<TransparencyReport | null>(null);
@@ -28,7 +28,7 @@ export function TransparencyPage() {
 
   const counts = Object.entries((report?.counts ?? {}) as Record<string, unknown>).filter(([, v]) => typeof v === "number") as Array<[string, number]>;
   const largest = Math.max(1, ...counts.map(([, v]) => v));
-  const number = new Intl.NumberFormat(language);
+  const number = new Intl.NumberFormat(locale);
   const barHeight = 22;
 
   return (

@@ -152,7 +152,7 @@ function EntryTable({ entries, now, onAct, canApprove, canRevoke }: TableProps) 
                   </div>
                 </td>
                 <td>{e.legal_basis}</td>
-                <td>{e.status}</td>
+                <td>{t(`watchlist.status.${e.status!}` as const)}</td>
                 <td class={days <= kExpiryWarningDays && !e.expired ? "warn" : undefined}>
                   <time dateTime={e.expires} title={`${e.expires} 00:00 UTC`}>
                     {e.expires}

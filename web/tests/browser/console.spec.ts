@@ -1,7 +1,10 @@
 // The console in a real browser against a real service whose cameras loop the shared videos:
 // an operator enrols an entry and cannot approve it; a supervisor approves it; the camera's
 // alert appears in the operator's already-open feed without a reload; the reviewer confirms one
-// alert by keyboard and dismisses another with a reason; every role sees only the controls it
+// alert by keyboard and dismisses another with a reason; an operator requests a case search with a
+// recording uploaded in resumable chunks, a supervisor approves it and both read its visits; an
+// administrator edits a camera and looks through it; a new account is activated from the
+// sign-in page; every role sees only the controls it
 // may use and the server refuses the rest anyway; both languages; no serious accessibility
 // violation on any page; a screenshot of each page.
 import { execFileSync } from "node:child_process";
@@ -118,6 +121,89 @@ test("an operator enrols an entry, cannot approve it; a supervisor does; its ale
   await operatorContext.close();
 });
 
+test("a search is requested with an upload that resumes after a cut, approved by someone else, and its visits shown", async ({ browser }) => {
+  // The person the `lobby` camera shows, and a recording of her given for the case.
+  const probe = join(demo().folder, "probe-person-b.png");
+  const recording = join(sharedData, "video/talking_heads/WDA_KatieHill_000_h264.mp4");
+  if (!existsSync(probe)) execFileSync("ffmpeg", ["-loglevel", "error", "-y", "-ss", "1", "-i", recording, "-frames:v", "1", probe]);
+
+  const operatorContext = await browser.newContext();
+  const operator = await operatorContext.newPage();
+  await signIn(operator, "olga");
+  await operator.goto(`${demo().url}#searches`);
+  await expect(operator.getByRole("heading", { name: "Case searches" })).toBeVisible();
+  const form = operator.locator("details.request form");
+  await form.getByLabel("Case", { exact: true }).fill("2026-CASE-9");
+  await form.getByLabel("Legal basis").fill("Court order 2026/91 (test)");
+  await form.getByLabel(/Photos of the person sought/).setInputFiles(probe);
+  await form.getByLabel("Upload recordings").setInputFiles(recording);
+  // The connection drops at the third chunk: the page says so and keeps the form.
+  const offsets: number[] = [];
+  operator.on("request", (r) => {
+    if (r.method() === "PUT" && r.url().includes("/api/uploads/")) offsets.push(Number(r.headers()["upload-offset"]));
+  });
+  let puts = 0;
+  await operator.route("**/api/uploads/*", (route) => (route.request().method() === "PUT" && ++puts === 3 ? route.abort("connectionreset") : route.continue()));
+  await form.getByRole("button", { name: "Request the search" }).click();
+  await expect(form.locator("..").getByRole("alert")).toBeVisible();
+  await expect(form.locator(".upload-progress progress")).toHaveAttribute("value", String(2 * 256 * 1024));
+  await operator.unroute("**/api/uploads/*");
+  // Sending again goes on from what the server holds; nothing it has is sent twice.
+  await form.getByRole("button", { name: "Resume the upload and request" }).click();
+  const requested = operator.getByRole("status").filter({ hasText: /Search \d+ requested/ });
+  await expect(requested).toBeVisible({ timeout: 30_000 });
+  const searchId = Number(/Search (\d+)/.exec((await requested.textContent()) ?? "")![1]);
+  const resumedAt = offsets.indexOf(2 * 256 * 1024, 3);
+  expect(resumedAt, `offsets sent: ${offsets.join(", ")}`).toBeGreaterThan(2);
+  expect(offsets.filter((o) => o === 0)).toHaveLength(1);
+  const row = (page: typeof operator) => page.locator(`tr[data-search="${searchId}"]`);
+  await expect(row(operator)).toContainText("waiting for approval");
+  // Nobody approves their own search: the page offers nothing, the server refuses.
+  await expect(row(operator).getByRole("button", { name: "Approve" })).toHaveCount(0);
+  expect(await requestFromPage(operator, "POST", `/api/searches/${searchId}/approve`)).toBe(403);
+  await screenshot(operator, "searches-operator");
+  await expectAccessible(operator, "searches (operator)");
+
+  // A second request reuses the finished upload, and is cancelled before anyone approves it.
+  await form.getByLabel("Case", { exact: true }).fill("2026-CASE-10");
+  await form.getByLabel("Legal basis").fill("Court order 2026/92 (test)");
+  await form.getByLabel(/Photos of the person sought/).setInputFiles(probe);
+  await form.getByLabel(/Uploaded earlier: WDA_KatieHill_000_h264.mp4/).check();
+  await form.getByRole("button", { name: "Request the search" }).click();
+  const second = operator.getByRole("status").filter({ hasText: /Search \d+ requested/ });
+  await expect(second).toContainText(`Search ${searchId + 1} requested`);
+  await row(operator).locator("xpath=..").locator(`tr[data-search="${searchId + 1}"]`).getByRole("button", { name: "Cancel the search" }).click();
+  await expect(operator.locator(`tr[data-search="${searchId + 1}"]`)).toContainText("cancelled");
+
+  // A supervisor approves; the search runs; its visits are a timeline with crops.
+  const supervisorContext = await browser.newContext();
+  const supervisor = await supervisorContext.newPage();
+  await signIn(supervisor, "sasha");
+  await supervisor.goto(`${demo().url}#searches`);
+  await row(supervisor).getByRole("button", { name: "Approve" }).click();
+  await expect(row(supervisor)).toContainText("Approved by sasha");
+  await expect(row(supervisor)).toContainText("done", { timeout: 120_000 });
+  await row(supervisor).getByRole("button", { name: "Results" }).click();
+  const results = supervisor.locator("section.results");
+  await expect(results.getByRole("heading")).toContainText(`Search ${searchId}, case 2026-CASE-9`);
+  await expect(results.locator(".timeline")).toHaveCount(1);
+  await expect(results.locator(".timeline-bar").first()).toBeVisible();
+  const visits = results.locator("ol.visits li");
+  expect(await visits.count()).toBeGreaterThanOrEqual(1);
+  const crop = visits.first().locator("img");
+  await expect(crop).toBeVisible();
+  await expect.poll(() => crop.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+  await screenshot(supervisor, "search-results");
+  await expectAccessible(supervisor, "search results");
+  // The requester reads them too.
+  await operator.reload();
+  await row(operator).getByRole("button", { name: "Results" }).click();
+  await expect(operator.locator("ol.visits li")).toHaveCount(await visits.count());
+
+  await supervisorContext.close();
+  await operatorContext.close();
+});
+
 test("an auditor finds all of it on the record, and the log's signed tree head verifies", async ({ page }) => {
   await signIn(page, "audrey");
   await page.goto(`${demo().url}#audit`);
@@ -130,6 +216,12 @@ test("an auditor finds all of it on the record, and the log's signed tree head v
     ["olga", "alert.dismiss"],
     ["olga", "entry.photo.view"],
     ["olga", "evidence.view"],
+    ["olga", "upload.finish"],
+    ["olga", "search.request"],
+    ["olga", "search.cancel"],
+    ["sasha", "search.approve"],
+    ["sasha", "search.results.view"],
+    ["sasha", "search.crop.view"],
   ]) {
     await page.getByLabel("Actor").fill(actor);
     await page.getByLabel("Action").fill(action);
@@ -152,32 +244,81 @@ test("an auditor finds all of it on the record, and the log's signed tree head v
   await expect(table.locator("tbody tr").first()).toContainText("audrey");
 });
 
-test("an administrator asks for an account; only another admin may approve it", async ({ page }) => {
+test("an administrator asks for an account, only another admin approves it, and its holder activates it from the sign-in page", async ({ browser }) => {
+  const rootContext = await browser.newContext();
+  const page = await rootContext.newPage();
   await signIn(page, "root");
   await page.goto(`${demo().url}#accounts`);
   const ask = page.locator("form", { has: page.getByRole("heading", { name: "Ask for an account" }) });
-  await ask.getByLabel("Name").fill("nina");
-  await ask.getByLabel("operator").check();
-  await ask.getByRole("button", { name: /Ask/ }).click();
-  await expect(page.getByRole("status")).toContainText("Your half of the activation code");
+  const askFor = async (name: string): Promise<string> => {
+    await ask.getByLabel("Name").fill(name);
+    await ask.getByLabel("operator").check();
+    await ask.getByRole("button", { name: /Ask/ }).click();
+    await expect(page.getByRole("status")).toContainText("Your half of the activation code");
+    return /: (\S+)$/.exec((await page.getByRole("status").textContent()) ?? "")![1];
+  };
+  const ninaFirstHalf = await askFor("nina");
   const row = page.locator('tr[data-account="nina"]');
-  await expect(row).toContainText("pending");
+  await expect(row).toContainText("waiting for approval");
   await expect(row.getByRole("button", { name: "Approve" }), "never one's own request").toHaveCount(0);
   expect(await requestFromPage(page, "POST", "/api/users/nina/approve")).toBe(403);
   await screenshot(page, "accounts-admin");
   await expectAccessible(page, "accounts");
-  await row.getByRole("button", { name: "Disable" }).click();
-  await row.getByLabel("Reason for disabling").fill("asked for by mistake");
-  await row.getByRole("button", { name: "Disable" }).click();
-  await expect(row).toContainText("disabled");
+  // A second request is disabled with a reason before anyone approves it.
+  await askFor("ivan");
+  const ivan = page.locator('tr[data-account="ivan"]');
+  await ivan.getByRole("button", { name: "Disable" }).click();
+  await ivan.getByLabel("Reason for disabling").fill("asked for by mistake");
+  await ivan.getByRole("button", { name: "Disable" }).click();
+  await expect(ivan).toContainText("disabled");
+
+  // The other administrator approves, and is shown the second half once.
+  const adamContext = await browser.newContext();
+  const adam = await adamContext.newPage();
+  await signIn(adam, "adam");
+  await adam.goto(`${demo().url}#accounts`);
+  await adam.locator('tr[data-account="nina"]').getByRole("button", { name: "Approve" }).click();
+  await expect(adam.getByRole("status")).toContainText("Your half of the activation code");
+  const ninaSecondHalf = /: (\S+)$/.exec((await adam.getByRole("status").textContent()) ?? "")![1];
+  await expect(adam.locator('tr[data-account="nina"]')).toContainText("approved, not activated");
+
+  // Nina activates her account from the sign-in page with both halves and a password of her own.
+  const ninaContext = await browser.newContext();
+  const nina = await ninaContext.newPage();
+  await nina.goto(demo().url);
+  await nina.getByRole("button", { name: "Activate a new account" }).click();
+  const activation = nina.locator("form", { has: nina.getByRole("heading", { name: "Activate your account" }) });
+  await expectAccessible(nina, "activation");
+  await activation.getByLabel("Name").fill("nina");
+  await activation.getByLabel(/First half/).fill(ninaFirstHalf);
+  await activation.getByLabel(/Second half/).fill("wrong-half");
+  await activation.getByLabel("Your new password (12 characters or more)").fill("a long passphrase for nina");
+  await activation.getByLabel("The same password again").fill("a long passphrase for nina");
+  await activation.getByRole("button", { name: "Activate" }).click();
+  await expect(activation.getByRole("alert")).toContainText("Activation refused");
+  await activation.getByLabel(/Second half/).fill(ninaSecondHalf);
+  await activation.getByLabel("Your new password (12 characters or more)").fill("a long passphrase for nina");
+  await activation.getByLabel("The same password again").fill("a long passphrase for nina");
+  await screenshot(nina, "activation");
+  await activation.getByRole("button", { name: "Activate" }).click();
+  await expect(nina.getByRole("status")).toContainText("Account nina is active");
+  await nina.getByLabel("Password").fill("a long passphrase for nina");
+  await nina.getByRole("button", { name: "Sign in" }).click();
+  await expect(nina.getByText("Signed in as nina")).toBeVisible();
+  await page.reload();
+  await expect(row).toContainText("active");
+
+  await ninaContext.close();
+  await adamContext.close();
+  await rootContext.close();
 });
 
 test("each role sees only what it may use, and the server refuses the rest", async ({ page }) => {
   const expected: Record<string, string[]> = {
-    olga: ["Alerts", "Watchlist", "Cameras", "Transparency", "My account"],
-    sasha: ["Alerts", "Watchlist", "Cameras", "Transparency", "My account"],
+    olga: ["Alerts", "Watchlist", "Searches", "Cameras", "Transparency", "My account"],
+    sasha: ["Alerts", "Watchlist", "Searches", "Cameras", "Transparency", "My account"],
     root: ["Cameras", "Transparency", "Accounts", "My account"],
-    audrey: ["Audit log", "Transparency", "My account"],
+    audrey: ["Searches", "Audit log", "Transparency", "My account"],
   };
   for (const [user, links] of Object.entries(expected)) {
     await signIn(page, user);
@@ -185,6 +326,20 @@ test("each role sees only what it may use, and the server refuses the rest", asy
     await screenshot(page, `home-${user}`);
     await expectAccessible(page, `first page of ${user}`);
     if (user === "audrey") {
+      // Searches are listed for the auditor, their results are not.
+      await page.goto(`${demo().url}#searches`);
+      await expect(page.locator("tr[data-search]").first()).toBeVisible();
+      await expect(page.getByRole("button", { name: "Results" })).toHaveCount(0);
+      await expect(page.getByRole("heading", { name: "Request a search" })).toHaveCount(0);
+      expect(await requestFromPage(page, "GET", "/api/searches/1/results")).toBe(403);
+      // What the administrator just did to the cameras is on the record.
+      await page.goto(`${demo().url}#audit`);
+      for (const action of ["camera.snapshot", "camera.update"]) {
+        await page.getByLabel("Actor").fill("root");
+        await page.getByLabel("Action").fill(action);
+        await page.getByRole("button", { name: "Filter" }).click();
+        await expect(page.locator("table.audit tbody tr").first()).toContainText(action);
+      }
       expect(await requestFromPage(page, "GET", "/api/alerts")).toBe(403);
       expect(await requestFromPage(page, "GET", "/api/entries/1/photos/1")).toBe(403);
       await page.goto(`${demo().url}#alerts`);
@@ -193,9 +348,16 @@ test("each role sees only what it may use, and the server refuses the rest", asy
     if (user === "root") {
       expect(await requestFromPage(page, "POST", "/api/alerts/1/confirm")).toBe(403);
       await page.goto(`${demo().url}#cameras`);
-      await expect(page.locator('tr[data-camera="lobby"]')).toContainText("streaming");
-      // Cameras of the configuration file cannot be changed here; ones added here can.
-      await expect(page.locator('tr[data-camera="lobby"]').getByRole("button")).toHaveCount(0);
+      const lobby = page.locator('tr[data-camera="lobby"]');
+      await expect(lobby).toContainText("streaming");
+      // Cameras of the configuration file cannot be changed here; ones added here can. Any can
+      // be looked through, to aim it: one frame, shown and not kept.
+      await expect(lobby.getByRole("button")).toHaveText(["Look through it"]);
+      await lobby.getByRole("button", { name: "Look through it" }).click();
+      const view = page.locator("section.snapshot");
+      await expect(view.getByRole("heading")).toHaveText("What camera lobby sees now");
+      await expect.poll(() => view.locator("img").evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+      await screenshot(page, "camera-aiming");
       const add = page.locator("form", { has: page.getByRole("heading", { name: "Add a camera" }) });
       await add.getByLabel("Name").fill("door");
       await add.getByLabel("Stream URL").fill("rtsp://127.0.0.1:8554/loopback");
@@ -205,8 +367,28 @@ test("each role sees only what it may use, and the server refuses the rest", asy
       await add.getByRole("button", { name: "Add" }).click();
       const door = page.locator('tr[data-camera="door"]');
       await expect(door).toBeVisible();
+      // Its settings change (the stream URL only when a new one is typed: it is shown redacted).
+      await door.getByRole("button", { name: "Edit" }).click();
+      const edit = page.locator('form[data-editing="door"]');
+      await edit.getByLabel("Analysed frames per second").fill("2");
+      await edit.getByLabel("Keep recordings (days)").fill("7");
+      await edit.getByLabel(/New stream URL/).fill("rtsp://127.0.0.1:8554/loopback");
+      await edit.getByRole("button", { name: /Save/ }).click();
+      await expect(page.getByRole("alert")).toContainText("127.0.0.0/8"); // refused, and what was typed stays
+      await expect(edit.getByLabel("Analysed frames per second")).toHaveValue("2");
+      await edit.getByLabel(/New stream URL/).fill("");
+      await edit.getByRole("button", { name: /Save/ }).click();
+      await expect(edit).toHaveCount(0);
+      await door.getByRole("button", { name: "Edit" }).click();
+      await expect(edit.getByLabel("Analysed frames per second")).toHaveValue("2");
+      await expect(edit.getByLabel("Keep recordings (days)")).toHaveValue("7");
+      await edit.getByRole("button", { name: "Cancel" }).click();
+      // A camera that sends nothing says why there is no picture.
+      await door.getByRole("button", { name: "Look through it" }).click();
+      await expect(view.getByRole("heading")).toHaveText("What camera door sees now");
+      await expect(view.getByRole("alert")).toContainText("door: no frame within 5000 ms", { timeout: 15_000 });
       await door.getByRole("button", { name: "Switch off" }).click();
-      await expect(door).toContainText("disabled");
+      await expect(door).toContainText("switched off");
       await screenshot(page, "cameras-admin");
       await door.getByRole("button", { name: "Delete" }).click();
       await expect(door).toHaveCount(0);

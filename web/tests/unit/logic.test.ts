@@ -1,9 +1,23 @@
 // The console's logic without a browser: roles to pages, the feed's order and merging, keys,
 // times, expiry, upload chunks, the catalogues and what a score means.
 import { describe, expect, it } from "vitest";
-import type { Alert } from "../../src/api";
+import type { Alert, Visit } from "../../src/api";
 import { catalogues, pickLanguage, translate } from "../../src/i18n";
-import { canOpen, chunkRanges, daysUntil, feedKey, filterAlerts, localTime, mergeAlerts, pagesFor, utcTitle } from "../../src/logic";
+import {
+  canOpen,
+  chunkRanges,
+  clock,
+  daysUntil,
+  feedKey,
+  filterAlerts,
+  localInputToUtc,
+  localTime,
+  mergeAlerts,
+  pagesFor,
+  timeline,
+  uploadChunkBytes,
+  utcTitle,
+} from "../../src/logic";
 import { scoreMeaning, type ServiceProfile } from "../../src/score";
 
 const alert = (id: number, status: Alert["status"] = "open", extra: Partial<Alert> = {}): Alert => ({
@@ -107,5 +121,41 @@ describe("what a score means", () => {
   it("does not claim the calibration for another threshold", () => {
     expect(scoreMeaning(profile, 0.5, "en")).toContain("not the calibrated one");
     expect(scoreMeaning({ ...profile, metric: "cosine", calibration: undefined }, 0.42, "en")).toBe("a similarity: higher is closer");
+  });
+});
+
+describe("case searches", () => {
+  const visit = (n: number, extra: Partial<Visit>): Visit => ({ visit: n, best_score: 0.3, hits: 2, has_crop: true, ...extra });
+  it("places camera visits by UTC time across the window, and recordings by seconds", () => {
+    const rows = timeline(
+      [
+        visit(1, { source: "uploads/upload-3.bin", camera: null, start_s: 30, end_s: 60 }),
+        visit(2, { camera: "gate", source: "recordings/gate/a.mkv", start: "2026-12-04T10:15:00Z", end: "2026-12-04T10:30:00Z" }),
+        visit(3, { camera: "gate", source: "recordings/gate/b.mkv", start: "2026-12-04T10:00:00Z", end: "2026-12-04T10:00:01Z" }),
+        visit(4, { source: "uploads/upload-3.bin", camera: null, start_s: 90, end_s: 120 }),
+      ],
+      { from: "2026-12-04T10:00:00Z", to: "2026-12-04T11:00:00Z" },
+    );
+    expect(rows.map((r) => r.label)).toEqual(["gate", "uploads/upload-3.bin"]);
+    expect(rows[0].bars.map((b) => b.visit.visit)).toEqual([3, 2]); // in time order
+    expect(rows[0].bars[1].left).toBeCloseTo(25);
+    expect(rows[0].bars[1].width).toBeCloseTo(25);
+    expect(rows[0].bars[0].width).toBe(0.5); // one second of an hour: still visible
+    expect(rows[1].from).toBe(0);
+    expect(rows[1].bars[1].left).toBeCloseTo(75);
+  });
+  it("sends local window times to the API as UTC, and shows file positions as a clock", () => {
+    const utc = localInputToUtc("2026-12-04T10:15");
+    expect(utc).toMatch(/^2026-12-0[45]T\d\d:\d\d:00Z$/);
+    expect(new Date(utc).getTime()).toBe(new Date("2026-12-04T10:15").getTime());
+    expect(localInputToUtc("")).toBe("");
+    expect(localInputToUtc("yesterday")).toBe("");
+    expect(clock(75.9)).toBe("1:15");
+    expect(clock(3725)).toBe("1:02:05");
+  });
+  it("cuts uploads into chunks that move a progress bar and stay within the server's limit", () => {
+    expect(uploadChunkBytes(1000)).toBe(256 << 10);
+    expect(uploadChunkBytes(40 << 20)).toBe(2 << 20);
+    expect(uploadChunkBytes(10 * 2 ** 30)).toBe(8 << 20);
   });
 });
