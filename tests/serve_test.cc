@@ -19,6 +19,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <sqlite3.h>
 
+#include "core/dates.h"
 #include "store/alert_store.h"
 #include "store/sqlite_store.h"
 #include "support/test_support.h"
@@ -316,6 +317,14 @@ TEST_F(ServeTest, WebhooksAreRetriedAndADeadOneBlocksNothing) {
   EXPECT_EQ(event["camera"], "lobby");
   EXPECT_EQ(event["entry_id"], entry_);
   EXPECT_GT(event["id"].get<std::int64_t>(), 0);
+  // When the frame was captured, to the millisecond, on the wall clock: within this test's run.
+  const std::string captured = event.value("captured_at", "");
+  ASSERT_EQ(captured.size(), 24u) << event.dump();
+  EXPECT_EQ(captured.substr(19, 1), ".") << captured;
+  auto captured_s = parse_time_utc(captured.substr(0, 19) + "Z");
+  ASSERT_TRUE(captured_s) << captured;
+  EXPECT_LE(*captured_s, now_utc());
+  EXPECT_GT(*captured_s, now_utc() - 120);
   // Webhooks are named by position and host in /metrics: a webhook's path is often its secret.
   EXPECT_NE(metrics.find("glassbox_webhook_failed_attempts_total{webhook=\"1\",host=\"127.0.0.1\"} 2"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("glassbox_webhook_failed_attempts_total{webhook=\"0\",host=\"127.0.0.1\"}"), std::string::npos);

@@ -141,6 +141,13 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
       event["id"] = id;
       event["camera"] = alert.source;
       event["status"] = "open";
+      // When the frame was captured, on the wall clock: a receiver on a synchronised clock
+      // measures frame-to-screen latency with it (the console's latency benchmark does).
+      if (alert.captured_at != std::chrono::steady_clock::time_point{}) {
+        const auto age = std::chrono::steady_clock::now() - alert.captured_at;
+        const auto wall = std::chrono::system_clock::now() - std::chrono::duration_cast<std::chrono::system_clock::duration>(age);
+        event["captured_at"] = format_utc_ms(std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count());
+      }
       const std::string text = to_json_text(event);
       self->broadcaster_.publish(text);
       for (auto& hook : self->webhooks_) hook->deliver(text);
