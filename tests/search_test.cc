@@ -371,6 +371,14 @@ TEST_F(SearchTest, TheServiceRecordsACameraAndSearchesItThroughTheApiWithAnAppro
   auto upload_results = as("olga")->Get(upload_search_path + "/results");
   const json upload_visits = json::parse(upload_results->body)["visits"];
   EXPECT_GE(upload_visits.size(), 4u) << upload_results->body;
+  // The stored file that visits name, with the name the upload was given.
+  const json named_uploads = json::parse(upload_results->body)["uploads"];
+  ASSERT_EQ(named_uploads.size(), 1u) << upload_results->body;
+  EXPECT_EQ(named_uploads[0]["name"], "cam3.mp4");
+  EXPECT_EQ(named_uploads[0]["id"].dump(), upload_id);
+  EXPECT_EQ(named_uploads[0]["file"], "uploads/upload-" + upload_id + ".bin");
+  ASSERT_FALSE(upload_visits.empty());
+  EXPECT_EQ(upload_visits[0]["source"], named_uploads[0]["file"]);
   const json upload_score = score(truth(), upload_results->body, dir_.path());
   EXPECT_EQ(upload_score["false_visits"], 0) << upload_score.dump(2);
 

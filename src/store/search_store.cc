@@ -389,6 +389,17 @@ Result<nlohmann::json> search_result_json(SqliteDatabase& db, const StoredSearch
     visits.push_back(std::move(v));
   }
   j["visits"] = std::move(visits);
+  // The names the uploaded recordings were given, while the uploads are kept: visits and errors
+  // name the stored file, which means nothing to the people on the case.
+  nlohmann::json uploads = nlohmann::json::array();
+  SqliteStatement u(db.handle(), "SELECT id, name FROM uploads WHERE path = ?");
+  if (!u.prepared()) return db.error("cannot prepare the upload name query");
+  for (const std::string& file : search.request.files) {
+    u.reset();
+    u.bind(1, file);
+    if (u.step() == SQLITE_ROW) uploads.push_back({{"file", file}, {"id", u.int64(0)}, {"name", u.text(1)}});
+  }
+  j["uploads"] = std::move(uploads);
   return j;
 }
 

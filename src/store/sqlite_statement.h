@@ -35,6 +35,8 @@ class SqliteStatement {
     sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size() * sizeof(float)), SQLITE_TRANSIENT);
   }
   int step() { return sqlite3_step(stmt_); }
+  // Ready to run again with new bindings (the old ones are replaced as they are bound).
+  void reset() { sqlite3_reset(stmt_); }
   std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
   double real(int col) const { return sqlite3_column_double(stmt_, col); }
   std::vector<unsigned char> bytes(int col) const {

@@ -3761,6 +3761,12 @@ export interface components {
                 error?: string;
             }[];
             stats?: Record<string, never>;
+            /** @description The uploaded recordings searched whose uploads are still kept: the stored file (as visits' `source` and errors' `recording` name it), the upload's id and the name it was given */
+            uploads?: {
+                file?: string;
+                id?: number;
+                name?: string;
+            }[];
         };
         Upload: {
             id?: number;

@@ -315,6 +315,8 @@ function Results({ search }: { search: Search }) {
       .catch((e) => setError(errorText(e)));
   }, [search.id, search.status]);
   const rows: TimelineRow[] = result ? timeline(result.visits ?? [], { from: search.from, to: search.to }) : [];
+  // Uploaded recordings by the names they were given, not the stored file's.
+  const named = (file: string | null | undefined) => result?.uploads?.find((u) => u.file === file)?.name ?? file;
   return (
     <section class="card results" aria-labelledby="results-title">
       <h2 id="results-title">{t("searches.resultsOf", { id: search.id!, case: search.case! })}</h2>
@@ -325,7 +327,7 @@ function Results({ search }: { search: Search }) {
           {rows.map((row) => (
             <div class="timeline" data-timeline={row.label}>
               <div class="timeline-label">
-                {row.label}{" "}
+                {row.camera ? row.label : named(row.label)}{" "}
                 <span class="muted">
                   {row.camera ? (
                     <>
@@ -358,7 +360,7 @@ function Results({ search }: { search: Search }) {
               <li id={`visit-${v.visit}`} data-visit={v.visit}>
                 {v.has_crop ? <img src={`/api/searches/${search.id}/visits/${v.visit}/crop`} alt={t("searches.crop", { n: v.visit! })} loading="lazy" /> : <span class="muted">{t("alerts.noEvidence")}</span>}
                 <div>
-                  <strong>{v.camera ?? v.source}</strong>
+                  <strong>{v.camera ?? named(v.source)}</strong>
                   <div>
                     {v.start ? (
                       <>
@@ -377,7 +379,7 @@ function Results({ search }: { search: Search }) {
             <ul class="warn">
               {result.errors!.map((e) => (
                 <li>
-                  {e.recording}: {e.error}
+                  {named(e.recording)}: {e.error}
                 </li>
               ))}
             </ul>

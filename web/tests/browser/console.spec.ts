@@ -192,6 +192,10 @@ test("a search is requested with an upload that resumes after a cut, approved by
   const results = supervisor.locator("section.results");
   await expect(results.getByRole("heading")).toContainText(`Search ${searchId}, case 2026-CASE-9`);
   await expect(results.locator(".timeline")).toHaveCount(1);
+  // The recording by the name it was given, read whole (no error).
+  await expect(results.locator(".timeline-label")).toContainText("WDA_KatieHill_000_h264.mp4");
+  await expect(results.locator("ul.warn")).toHaveCount(0);
+  await expect(row(supervisor).locator(".warn")).toHaveCount(0);
   await expect(results.locator(".timeline-bar").first()).toBeVisible();
   const visits = results.locator("ol.visits li");
   expect(await visits.count()).toBeGreaterThanOrEqual(1);
