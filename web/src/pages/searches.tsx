@@ -333,9 +333,9 @@ function Results({ search }: { search: Search }) {
                     <>
                       <Time iso={new Date(row.from).toISOString()} /> – <Time iso={new Date(row.to).toISOString()} />
                     </>
-                  ) : (
+                  ) : row.to > 0 ? (
                     `0:00 – ${clock(row.to)}`
-                  )}
+                  ) : null}
                 </span>
               </div>
               <div class="timeline-track" role="list">
