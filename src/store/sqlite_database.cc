@@ -4,6 +4,7 @@
 
 #include <array>
 #include <filesystem>
+#include <optional>
 
 #include "store/sqlite_statement.h"
 #include "store/template_key.h"
@@ -529,5 +530,73 @@ Status SqliteDatabase::migrate() {
   if (current < 5 && current > 0) (void)exec("PRAGMA wal_checkpoint(TRUNCATE)");
   return ok_status();
 }
+
+namespace {
+
+// The SQLite side of store/database.h's Statement: sqlite3_stmt, with a failed prepare kept to be
+// reported by step().
+class SqlitePrepared final : public Statement {
+ public:
+  SqlitePrepared(const SqliteDatabase& db, std::string_view sql) : db_(db), sql_(sql) {
+    if (sqlite3_prepare_v2(db.handle(), sql_.c_str(), static_cast<int>(sql_.size()), &stmt_, nullptr) != SQLITE_OK)
+      prepare_error_ = db.error("cannot prepare: " + sql_);
+  }
+  ~SqlitePrepared() override { sqlite3_finalize(stmt_); }
+  SqlitePrepared(const SqlitePrepared&) = delete;
+  SqlitePrepared& operator=(const SqlitePrepared&) = delete;
+
+  // A new binding means a new run, as on PostgreSQL: SQLite binds only to a reset statement.
+  void bind(int index, std::string_view text) override {
+    sqlite3_reset(stmt_);
+    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  }
+  void bind(int index, std::int64_t value) override {
+    sqlite3_reset(stmt_);
+    sqlite3_bind_int64(stmt_, index, value);
+  }
+  void bind_real(int index, double value) override {
+    sqlite3_reset(stmt_);
+    sqlite3_bind_double(stmt_, index, value);
+  }
+  void bind_bytes(int index, const std::vector<unsigned char>& bytes) override {
+    // A zero-length blob, not NULL: sqlite3_bind_blob with a null pointer would bind NULL.
+    static const unsigned char kNothing = 0;
+    sqlite3_reset(stmt_);
+    sqlite3_bind_blob(stmt_, index, bytes.empty() ? &kNothing : bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  }
+  void bind_null(int index) override {
+    sqlite3_reset(stmt_);
+    sqlite3_bind_null(stmt_, index);
+  }
+  Result<Step> step() override {
+    if (prepare_error_) return *prepare_error_;
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return Step::kRow;
+    if (rc == SQLITE_DONE) return Step::kDone;
+    return db_.error(sql_);
+  }
+  void reset() override { sqlite3_reset(stmt_); }
+  bool is_null(int column) const override { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+  std::int64_t int64(int column) const override { return sqlite3_column_int64(stmt_, column); }
+  double real(int column) const override { return sqlite3_column_double(stmt_, column); }
+  std::string text(int column) const override {
+    const auto* p = sqlite3_column_text(stmt_, column);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
+  }
+  std::vector<unsigned char> bytes(int column) const override {
+    const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(stmt_, column));
+    return p ? std::vector<unsigned char>(p, p + sqlite3_column_bytes(stmt_, column)) : std::vector<unsigned char>();
+  }
+
+ private:
+  const SqliteDatabase& db_;
+  std::string sql_;
+  sqlite3_stmt* stmt_ = nullptr;
+  std::optional<Error> prepare_error_;
+};
+
+}  // namespace
+
+std::unique_ptr<Statement> SqliteDatabase::prepare(std::string_view sql) { return std::make_unique<SqlitePrepared>(*this, sql); }
 
 }  // namespace glassbox

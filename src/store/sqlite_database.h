@@ -2,6 +2,8 @@
 // the live service — with its schema versioned by PRAGMA user_version and brought up to date by
 // append-only migrations (docs/database-schema.md). Read-only handles never migrate: they
 // refuse a file of another version, and cannot write.
+// It is the SQLite side of the Database interface (store/database.h); code written before that
+// interface uses handle() and SqliteStatement directly.
 // Thread-safety: one instance per thread.
 #pragma once
 
@@ -11,6 +13,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "store/database.h"
 
 struct sqlite3;
 
@@ -18,12 +21,12 @@ namespace glassbox {
 
 enum class OpenMode { kReadWriteCreate, kReadOnly };
 
-class SqliteDatabase {
+class SqliteDatabase final : public Database {
  public:
   static constexpr int kSchemaVersion = 11;
 
   static Result<std::unique_ptr<SqliteDatabase>> open(const std::string& path, OpenMode mode);
-  ~SqliteDatabase();
+  ~SqliteDatabase() override;
   SqliteDatabase(const SqliteDatabase&) = delete;
   SqliteDatabase& operator=(const SqliteDatabase&) = delete;
 
@@ -35,7 +38,11 @@ class SqliteDatabase {
   // Best effort: a failed ROLLBACK leaves SQLite to roll back when the connection closes.
   void rollback();
   // Runs `body` between BEGIN IMMEDIATE and COMMIT; rolls back when it or the commit fails.
-  Status transaction(const std::function<Status()>& body);
+  Status transaction(const std::function<Status()>& body) override;
+  Dialect dialect() const override { return Dialect::kSqlite; }
+  std::string describe() const override { return path_; }
+  std::unique_ptr<Statement> prepare(std::string_view sql) override;
+  Status execute(std::string_view sql) override { return exec(std::string(sql).c_str()); }
   // An error naming the file, what was being done and SQLite's reason.
   Error error(const std::string& what) const;
 

@@ -14,8 +14,6 @@ namespace glassbox {
 namespace {
 
 
-using Statement = SqliteStatement;
-
 EntryStatus parse_status(const std::string& s) {
   if (s == "active") return EntryStatus::kActive;
   if (s == "revoked") return EntryStatus::kRevoked;
@@ -39,7 +37,7 @@ std::vector<std::string> parse_scope(const std::string& text) {
   return out;
 }
 
-EntryRecord read_entry(const Statement& s) {
+EntryRecord read_entry(const SqliteStatement& s) {
   EntryRecord r;
   r.id = s.int64(0);
   r.subject = s.text(1);
@@ -117,7 +115,7 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
     db_->rollback();
     return e;
   };
-  Statement insert(db_->handle(),
+  SqliteStatement insert(db_->handle(),
                    "INSERT INTO watchlist_entries (subject, legal_basis, photo_source, submitted_by, submitted_at, "
                    "expires_at, status, scope) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)");
   if (!insert.prepared()) return abort_with(db_->error("cannot prepare entry insert"));
@@ -131,7 +129,7 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
   if (insert.step() != SQLITE_DONE) return abort_with(db_->error("cannot store the entry"));
   const std::int64_t id = sqlite3_last_insert_rowid(db_->handle());
   for (const EntryTemplate& t : templates) {
-    Statement ins(db_->handle(),
+    SqliteStatement ins(db_->handle(),
                   "INSERT INTO entry_templates (entry_id, profile, dimension, key_id, sealed, photo_name, photo_sha256) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?)");
     if (!ins.prepared()) return abort_with(db_->error("cannot prepare template insert"));
@@ -149,7 +147,7 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
   std::set<std::string> kept;
   for (const EntryTemplate& t : templates) {
     if (t.reference_jpeg.empty() || !kept.insert(t.photo_sha256).second) continue;
-    Statement ins(db_->handle(), "INSERT INTO entry_photos (entry_id, position, photo_name, photo_sha256, key_id, sealed) VALUES (?, ?, ?, ?, ?, ?)");
+    SqliteStatement ins(db_->handle(), "INSERT INTO entry_photos (entry_id, position, photo_name, photo_sha256, key_id, sealed) VALUES (?, ?, ?, ?, ?, ?)");
     if (!ins.prepared()) return abort_with(db_->error("cannot prepare photo insert"));
     ins.bind(1, id);
     ins.bind(2, static_cast<std::int64_t>(++position));
@@ -172,7 +170,7 @@ Result<std::int64_t> SqliteWatchlistStore::add_pending_entry(const NewEntry& ent
 Status SqliteWatchlistStore::approve_entry(std::int64_t entry_id, const std::string& approver, UnixSeconds now) {
   const std::string entry = "entry " + std::to_string(entry_id);
   return db_->transaction([&]() -> Status {
-    Statement find(db_->handle(), "SELECT status, submitted_by, expires_at FROM watchlist_entries WHERE id = ?");
+    SqliteStatement find(db_->handle(), "SELECT status, submitted_by, expires_at FROM watchlist_entries WHERE id = ?");
     if (!find.prepared()) return db_->error("cannot prepare entry lookup");
     find.bind(1, entry_id);
     if (find.step() != SQLITE_ROW) return Error{entry + " does not exist"};
@@ -183,7 +181,7 @@ Status SqliteWatchlistStore::approve_entry(std::int64_t entry_id, const std::str
     if (approver == submitter)
       return Error{entry + " was submitted by '" + submitter + "': an entry must be approved by someone other than its submitter"};
     if (now >= expires_at) return Error{entry + " expired on " + format_date_utc(expires_at) + " and can no longer be approved"};
-    Statement update(db_->handle(), "UPDATE watchlist_entries SET status = 'active', approved_by = ?, approved_at = ? WHERE id = ? AND status = 'pending'");
+    SqliteStatement update(db_->handle(), "UPDATE watchlist_entries SET status = 'active', approved_by = ?, approved_at = ? WHERE id = ? AND status = 'pending'");
     if (!update.prepared()) return db_->error("cannot prepare approval");
     update.bind(1, approver);
     update.bind(2, now);
@@ -198,12 +196,12 @@ Status SqliteWatchlistStore::revoke_entry(std::int64_t entry_id, const std::stri
   const std::string entry = "entry " + std::to_string(entry_id);
   if (reason.find_first_not_of(" \t\r\n") == std::string::npos) return Error{entry + ": a revocation needs a reason"};
   return db_->transaction([&]() -> Status {
-    Statement find(db_->handle(), "SELECT status FROM watchlist_entries WHERE id = ?");
+    SqliteStatement find(db_->handle(), "SELECT status FROM watchlist_entries WHERE id = ?");
     if (!find.prepared()) return db_->error("cannot prepare entry lookup");
     find.bind(1, entry_id);
     if (find.step() != SQLITE_ROW) return Error{entry + " does not exist"};
     if (find.text(0) == "revoked") return Error{entry + " is already revoked"};
-    Statement update(db_->handle(),
+    SqliteStatement update(db_->handle(),
                      "UPDATE watchlist_entries SET status = 'revoked', revoked_by = ?, revoked_at = ?, revoke_reason = ? "
                      "WHERE id = ? AND status <> 'revoked'");
     if (!update.prepared()) return db_->error("cannot prepare revocation");
@@ -218,7 +216,7 @@ Status SqliteWatchlistStore::revoke_entry(std::int64_t entry_id, const std::stri
 
 Result<std::optional<EntryRecord>> SqliteWatchlistStore::get_entry(std::int64_t entry_id) {
   const std::string sql = std::string(kEntryColumns) + "WHERE e.id = ?";
-  Statement s(db_->handle(), sql.c_str());
+  SqliteStatement s(db_->handle(), sql.c_str());
   if (!s.prepared()) return db_->error("cannot prepare entry lookup");
   s.bind(1, entry_id);
   const int rc = s.step();
@@ -229,7 +227,7 @@ Result<std::optional<EntryRecord>> SqliteWatchlistStore::get_entry(std::int64_t 
 
 Result<std::vector<EntryRecord>> SqliteWatchlistStore::list_entries() {
   const std::string sql = std::string(kEntryColumns) + "ORDER BY e.id";
-  Statement s(db_->handle(), sql.c_str());
+  SqliteStatement s(db_->handle(), sql.c_str());
   if (!s.prepared()) return db_->error("cannot prepare entry listing");
   std::vector<EntryRecord> out;
   int rc;
@@ -239,7 +237,7 @@ Result<std::vector<EntryRecord>> SqliteWatchlistStore::list_entries() {
 }
 
 Result<std::vector<WatchlistTemplate>> SqliteWatchlistStore::active_templates(const std::string& profile, UnixSeconds now) {
-  Statement s(db_->handle(),
+  SqliteStatement s(db_->handle(),
               "SELECT e.id, e.subject, t.key_id, t.sealed, e.scope FROM entry_templates t JOIN watchlist_entries e ON e.id = t.entry_id "
               "WHERE e.status = 'active' AND e.expires_at > ? AND t.profile = ? ORDER BY e.id, t.id");
   if (!s.prepared()) return db_->error("cannot prepare watchlist query");
@@ -265,7 +263,7 @@ Result<std::vector<WatchlistTemplate>> SqliteWatchlistStore::active_templates(co
 }
 
 Result<std::vector<std::int64_t>> SqliteWatchlistStore::active_entries_without(const std::string& profile, UnixSeconds now) {
-  Statement s(db_->handle(),
+  SqliteStatement s(db_->handle(),
               "SELECT e.id FROM watchlist_entries e WHERE e.status = 'active' AND e.expires_at > ? AND NOT EXISTS "
               "(SELECT 1 FROM entry_templates t WHERE t.entry_id = e.id AND t.profile = ?) ORDER BY e.id");
   if (!s.prepared()) return db_->error("cannot prepare watchlist query");
@@ -283,7 +281,7 @@ Result<std::vector<std::int64_t>> SqliteWatchlistStore::active_entries_without(c
 namespace glassbox {
 
 Result<std::optional<std::vector<unsigned char>>> SqliteWatchlistStore::reference_photo(std::int64_t entry_id, int position) {
-  Statement q(db_->handle(), "SELECT photo_sha256, key_id, sealed FROM entry_photos WHERE entry_id = ? AND position = ?");
+  SqliteStatement q(db_->handle(), "SELECT photo_sha256, key_id, sealed FROM entry_photos WHERE entry_id = ? AND position = ?");
   if (!q.prepared()) return db_->error("cannot prepare the photo query");
   q.bind(1, entry_id);
   q.bind(2, static_cast<std::int64_t>(position));
@@ -302,7 +300,7 @@ Result<int> SqliteWatchlistStore::delete_ended_biometrics(UnixSeconds ended_befo
   int count = 0;
   auto status = db_->transaction([&]() -> Status {
     // Ended: revoked, or past its expiry; either before `ended_before`. Only entries that still hold something.
-    Statement ended(db_->handle(),
+    SqliteStatement ended(db_->handle(),
                     "SELECT id, CASE WHEN status = 'revoked' THEN revoked_at ELSE expires_at END FROM watchlist_entries "
                     "WHERE NOT EXISTS (SELECT 1 FROM entry_biometrics_deleted d WHERE d.entry_id = watchlist_entries.id) AND ((status = 'revoked' AND revoked_at < ?1) OR expires_at < ?1) ORDER BY id");
     if (!ended.prepared()) return db_->error("cannot find ended entries");
@@ -312,13 +310,13 @@ Result<int> SqliteWatchlistStore::delete_ended_biometrics(UnixSeconds ended_befo
     for (const auto& [id, ended_at] : ids) {
       int templates = 0, photos = 0;
       for (const char* table : {"entry_templates", "entry_photos"}) {
-        Statement del(db_->handle(), std::string("DELETE FROM ") + table + " WHERE entry_id = ?");
+        SqliteStatement del(db_->handle(), std::string("DELETE FROM ") + table + " WHERE entry_id = ?");
         if (!del.prepared()) return db_->error("cannot prepare the deletion");
         del.bind(1, id);
         if (del.step() != SQLITE_DONE) return db_->error(std::string("cannot delete from ") + table);
         (std::string(table) == "entry_templates" ? templates : photos) = sqlite3_changes(db_->handle());
       }
-      Statement mark(db_->handle(), "INSERT INTO entry_biometrics_deleted (deleted_at, entry_id) VALUES (?, ?)");
+      SqliteStatement mark(db_->handle(), "INSERT INTO entry_biometrics_deleted (deleted_at, entry_id) VALUES (?, ?)");
       if (!mark.prepared()) return db_->error("cannot prepare the deletion mark");
       mark.bind(1, now);
       mark.bind(2, id);
@@ -341,7 +339,7 @@ Result<TemplateKey> SqliteWatchlistStore::template_key(bool create_if_missing) {
   const auto next = next_template_key_path(db_->path());
   std::error_code ec;
   if (std::filesystem::exists(next, ec)) {
-    Statement sealed_with(db_->handle(), "SELECT key_id FROM entry_templates UNION ALL SELECT key_id FROM entry_photos LIMIT 1");
+    SqliteStatement sealed_with(db_->handle(), "SELECT key_id FROM entry_templates UNION ALL SELECT key_id FROM entry_photos LIMIT 1");
     auto candidate = TemplateKey::read(next);
     if (sealed_with.prepared() && sealed_with.step() == SQLITE_ROW && candidate && candidate->id() == sealed_with.text(0))
       std::filesystem::rename(next, TemplateKey::path_for(db_->path()), ec);
@@ -362,13 +360,13 @@ Result<int> SqliteWatchlistStore::rotate_template_key(const std::string& actor, 
   if (auto s = new_key.write(next); !s) return s.error();
   int count = 0;
   auto status = db_->transaction([&]() -> Status {
-    Statement rows(db_->handle(), "SELECT id, entry_id, profile, key_id, sealed FROM entry_templates ORDER BY id");
+    SqliteStatement rows(db_->handle(), "SELECT id, entry_id, profile, key_id, sealed FROM entry_templates ORDER BY id");
     if (!rows.prepared()) return db_->error("cannot read the templates");
     while (rows.step() == SQLITE_ROW) {
       if (rows.text(3) != old_key->id()) return Error{"template " + std::to_string(rows.int64(0)) + " was sealed with another key (" + rows.text(3) + ")"};
       auto vector = old_key->open(rows.bytes(4), rows.int64(1), rows.text(2));
       if (!vector) return vector.error();
-      Statement update(db_->handle(), "UPDATE entry_templates SET key_id = ?, sealed = ? WHERE id = ?");
+      SqliteStatement update(db_->handle(), "UPDATE entry_templates SET key_id = ?, sealed = ? WHERE id = ?");
       if (!update.prepared()) return db_->error("cannot prepare the re-encryption");
       update.bind(1, new_key.id());
       update.bind_bytes(2, new_key.seal(*vector, rows.int64(1), rows.text(2)));
@@ -377,14 +375,14 @@ Result<int> SqliteWatchlistStore::rotate_template_key(const std::string& actor, 
       ++count;
     }
     int photos = 0;
-    Statement photo_rows(db_->handle(), "SELECT id, entry_id, photo_sha256, key_id, sealed FROM entry_photos ORDER BY id");
+    SqliteStatement photo_rows(db_->handle(), "SELECT id, entry_id, photo_sha256, key_id, sealed FROM entry_photos ORDER BY id");
     if (!photo_rows.prepared()) return db_->error("cannot read the reference photos");
     while (photo_rows.step() == SQLITE_ROW) {
       if (photo_rows.text(3) != old_key->id())
         return Error{"reference photo " + std::to_string(photo_rows.int64(0)) + " was sealed with another key (" + photo_rows.text(3) + ")"};
       auto jpeg = old_key->open_photo(photo_rows.bytes(4), photo_rows.int64(1), photo_rows.text(2));
       if (!jpeg) return jpeg.error();
-      Statement update(db_->handle(), "UPDATE entry_photos SET key_id = ?, sealed = ? WHERE id = ?");
+      SqliteStatement update(db_->handle(), "UPDATE entry_photos SET key_id = ?, sealed = ? WHERE id = ?");
       if (!update.prepared()) return db_->error("cannot prepare the re-encryption");
       update.bind(1, new_key.id());
       update.bind_bytes(2, new_key.seal_photo(*jpeg, photo_rows.int64(1), photo_rows.text(2)));

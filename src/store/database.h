@@ -1,0 +1,75 @@
+// Database and Statement: the one interface through which store code runs SQL, so that the same
+// store code runs on an SQLite file (one machine) and on PostgreSQL (a cluster; docs/cluster.md).
+//   - SQL is written once, in the subset both engines share: `?` placeholders (the PostgreSQL
+//     side rewrites them to $1, $2, …), RETURNING instead of last_insert_rowid(), ON CONFLICT.
+//     Where the engines really differ, the caller asks dialect() and says both forms side by side.
+//   - Errors are values: a statement that cannot be prepared or run says so from step(), with
+//     the database, the caller's context and the engine's reason (a trigger's message included).
+//   - transaction() runs a body atomically and serializably: SQLite takes the write lock
+//     (BEGIN IMMEDIATE); PostgreSQL runs it SERIALIZABLE and runs the body again, up to five
+//     times, when the engine reports a serialization failure or a deadlock, so the body must do
+//     nothing but database work (or work that may be repeated).
+// The store code written before this interface still uses SqliteDatabase directly; it moves
+// onto this interface store by store (docs/cluster.md, "One store, two backends").
+// Thread-safety: a Database and its statements belong to one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace glassbox {
+
+enum class Dialect { kSqlite, kPostgres };
+
+enum class Step { kRow, kDone };
+
+class Statement {
+ public:
+  virtual ~Statement() = default;
+  // Parameters are numbered from 1, in the order of the `?` in the SQL text. A binding stays
+  // until it is replaced; reset() keeps them.
+  virtual void bind(int index, std::string_view text) = 0;
+  virtual void bind(int index, std::int64_t value) = 0;
+  void bind(int index, int value) { bind(index, static_cast<std::int64_t>(value)); }
+  void bind(int index, const char* text) { bind(index, std::string_view(text)); }
+  void bind(int index, const std::string& text) { bind(index, std::string_view(text)); }
+  virtual void bind_real(int index, double value) = 0;
+  virtual void bind_bytes(int index, const std::vector<unsigned char>& bytes) = 0;
+  virtual void bind_null(int index) = 0;
+  // Runs the statement on the first call, then moves from row to row; kDone after the last.
+  virtual Result<Step> step() = 0;
+  // Ready to run again (with the bindings it has, or new ones).
+  virtual void reset() = 0;
+  // The current row's columns, numbered from 0. Reading a NULL gives 0, 0.0, "" or no bytes.
+  virtual bool is_null(int column) const = 0;
+  virtual std::int64_t int64(int column) const = 0;
+  virtual double real(int column) const = 0;
+  virtual std::string text(int column) const = 0;
+  virtual std::vector<unsigned char> bytes(int column) const = 0;
+};
+
+class Database {
+ public:
+  virtual ~Database() = default;
+  virtual Dialect dialect() const = 0;
+  // What the database is, for messages: a file's path, or user@host:port/name (never a password).
+  virtual std::string describe() const = 0;
+  // Never null; a statement that cannot be prepared fails at its first step().
+  virtual std::unique_ptr<Statement> prepare(std::string_view sql) = 0;
+  // Runs SQL without parameters or results: one statement or several separated by ';'.
+  virtual Status execute(std::string_view sql) = 0;
+  // Runs `body` atomically (see above). The body's error, or the commit's, is returned and
+  // nothing of the body stays.
+  virtual Status transaction(const std::function<Status()>& body) = 0;
+};
+
+// Runs a statement that returns no rows: its error, or success.
+Status run(Statement& statement);
+
+}  // namespace glassbox

@@ -1,0 +1,250 @@
+#include "store/postgres_database.h"
+
+#include <libpq-fe.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace glassbox {
+
+std::string number_placeholders(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int next = 0;
+  std::size_t i = 0;
+  auto copy_until = [&](std::string_view end) {
+    // Copies up to and including `end` (or to the end of the text).
+    const std::size_t at = sql.find(end, i);
+    const std::size_t stop = at == std::string_view::npos ? sql.size() : at + end.size();
+    out.append(sql.substr(i, stop - i));
+    i = stop;
+  };
+  while (i < sql.size()) {
+    const char c = sql[i];
+    if (c == '\'') {
+      // A literal; '' inside it is an escaped quote, which the loop reads as two literals.
+      out += c;
+      ++i;
+      copy_until("'");
+    } else if (c == '"') {
+      out += c;
+      ++i;
+      copy_until("\"");
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      copy_until("\n");
+    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+      copy_until("*/");
+    } else if (c == '$') {
+      // A dollar-quoted body ($$…$$ or $tag$…$tag$); a $1 is copied as it is.
+      std::size_t j = i + 1;
+      while (j < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[j])) || sql[j] == '_')) ++j;
+      if (j < sql.size() && sql[j] == '$' && !(j > i + 1 && std::isdigit(static_cast<unsigned char>(sql[i + 1])))) {
+        const std::string tag(sql.substr(i, j - i + 1));
+        out += tag;
+        i = j + 1;
+        copy_until(tag);
+      } else {
+        out.append(sql.substr(i, j - i));
+        i = j;
+      }
+    } else if (c == '?') {
+      std::size_t j = i + 1;
+      while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j]))) ++j;
+      out += '$';
+      if (j > i + 1) {
+        out.append(sql.substr(i + 1, j - i - 1));
+      } else {
+        out += std::to_string(++next);
+      }
+      i = j;
+    } else {
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+void ignore_notice(void*, const char*) {}
+
+// 40001 serialization_failure, 40P01 deadlock_detected: the transaction may succeed if run again.
+bool retryable(const std::string& sqlstate) { return sqlstate == "40001" || sqlstate == "40P01"; }
+
+std::string trimmed(const char* message) {
+  std::string text = message != nullptr ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+class PostgresStatement final : public Statement {
+ public:
+  PostgresStatement(PostgresDatabase& db, std::string_view sql) : db_(db), sql_(number_placeholders(sql)) {}
+  ~PostgresStatement() override { clear(); }
+  PostgresStatement(const PostgresStatement&) = delete;
+  PostgresStatement& operator=(const PostgresStatement&) = delete;
+
+  void bind(int index, std::string_view text) override { slot(index) = Param{std::string(text), false}; }
+  void bind(int index, std::int64_t value) override { slot(index) = Param{std::to_string(value), false}; }
+  void bind_real(int index, double value) override {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.17g", value);
+    slot(index) = Param{text, false};
+  }
+  void bind_bytes(int index, const std::vector<unsigned char>& bytes) override {
+    slot(index) = Param{std::string(bytes.begin(), bytes.end()), true};
+  }
+  void bind_null(int index) override { slot(index) = std::nullopt; }
+
+  Result<Step> step() override {
+    if (result_ == nullptr) {
+      if (auto s = execute(); !s) return s.error();
+      row_ = -1;
+    }
+    ++row_;
+    return row_ < PQntuples(result_) ? Step::kRow : Step::kDone;
+  }
+  void reset() override { clear(); }
+
+  bool is_null(int column) const override { return PQgetisnull(result_, row_, column) != 0; }
+  std::int64_t int64(int column) const override {
+    const char* value = PQgetvalue(result_, row_, column);
+    if (value[0] == 't' && value[1] == '\0') return 1;  // a boolean
+    return std::strtoll(value, nullptr, 10);
+  }
+  double real(int column) const override { return std::strtod(PQgetvalue(result_, row_, column), nullptr); }
+  std::string text(int column) const override {
+    return std::string(PQgetvalue(result_, row_, column), static_cast<std::size_t>(PQgetlength(result_, row_, column)));
+  }
+  std::vector<unsigned char> bytes(int column) const override {
+    if (is_null(column)) return {};
+    std::size_t length = 0;
+    unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(result_, row_, column)), &length);
+    if (raw == nullptr) return {};
+    std::vector<unsigned char> out(raw, raw + length);
+    PQfreemem(raw);
+    return out;
+  }
+
+ private:
+  struct Param {
+    std::string value;
+    bool binary;
+  };
+
+  std::optional<Param>& slot(int index) {
+    clear();  // a new binding means a new run
+    if (index < 1) index = 1;
+    if (params_.size() < static_cast<std::size_t>(index)) params_.resize(static_cast<std::size_t>(index));
+    return params_[static_cast<std::size_t>(index) - 1];
+  }
+
+  void clear() {
+    if (result_ != nullptr) PQclear(result_);
+    result_ = nullptr;
+    row_ = -1;
+  }
+
+  Status execute() {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+    for (const auto& p : params_) {
+      values.push_back(p ? p->value.data() : nullptr);
+      lengths.push_back(p ? static_cast<int>(p->value.size()) : 0);
+      formats.push_back(p && p->binary ? 1 : 0);
+    }
+    result_ = PQexecParams(db_.connection_, sql_.c_str(), static_cast<int>(params_.size()), nullptr, values.data(), lengths.data(),
+                           formats.data(), 0);
+    const ExecStatusType status = result_ != nullptr ? PQresultStatus(result_) : PGRES_FATAL_ERROR;
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+      db_.last_sqlstate_.clear();
+      return ok_status();
+    }
+    const char* state = result_ != nullptr ? PQresultErrorField(result_, PG_DIAG_SQLSTATE) : nullptr;
+    db_.last_sqlstate_ = state != nullptr ? state : "";
+    Error error{db_.describe() + ": " + trimmed(result_ != nullptr ? PQresultErrorMessage(result_) : PQerrorMessage(db_.connection_)) +
+                (db_.last_sqlstate_.empty() ? "" : " [" + db_.last_sqlstate_ + "]") + " in: " + sql_};
+    clear();
+    return error;
+  }
+
+  PostgresDatabase& db_;
+  std::string sql_;
+  std::vector<std::optional<Param>> params_;
+  PGresult* result_ = nullptr;
+  int row_ = -1;
+};
+
+Result<std::unique_ptr<PostgresDatabase>> PostgresDatabase::connect(const std::string& conninfo) {
+  PGconn* connection = PQconnectdb(conninfo.c_str());
+  if (connection == nullptr) return Error{"PostgreSQL: out of memory opening a connection"};
+  if (PQstatus(connection) != CONNECTION_OK) {
+    Error error{"cannot connect to PostgreSQL: " + trimmed(PQerrorMessage(connection))};
+    PQfinish(connection);
+    return error;
+  }
+  PQsetNoticeProcessor(connection, ignore_notice, nullptr);
+  const char* host = PQhost(connection);
+  std::string description = std::string("postgresql://") + PQuser(connection) + "@" + (host != nullptr ? host : "") + ":" + PQport(connection) +
+                            "/" + PQdb(connection);
+  std::unique_ptr<PostgresDatabase> db(new PostgresDatabase(connection, std::move(description)));
+  // Times are the database's, in UTC; identifiers and text in UTF-8.
+  if (auto s = db->execute("SET TIME ZONE 'UTC'; SET client_encoding = 'UTF8'"); !s) return s.error();
+  return db;
+}
+
+PostgresDatabase::~PostgresDatabase() { PQfinish(connection_); }
+
+std::unique_ptr<Statement> PostgresDatabase::prepare(std::string_view sql) { return std::make_unique<PostgresStatement>(*this, sql); }
+
+Status PostgresDatabase::execute(std::string_view sql) {
+  PGresult* result = PQexec(connection_, std::string(sql).c_str());
+  const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  Status outcome = ok_status();
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) {
+    last_sqlstate_.clear();
+  } else {
+    const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+    last_sqlstate_ = state != nullptr ? state : "";
+    outcome = Error{description_ + ": " + trimmed(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(connection_)) +
+                    (last_sqlstate_.empty() ? "" : " [" + last_sqlstate_ + "]")};
+  }
+  PQclear(result);
+  return outcome;
+}
+
+Status PostgresDatabase::transaction(const std::function<Status()>& body) {
+  constexpr int kAttempts = 5;
+  std::minstd_rand jitter(std::random_device{}());
+  for (int attempt = 1;; ++attempt) {
+    if (auto s = execute("BEGIN ISOLATION LEVEL SERIALIZABLE"); !s) return s;
+    Status outcome = ok_status();
+    try {
+      outcome = body();
+    } catch (...) {
+      (void)execute("ROLLBACK");  // a connection left inside a transaction would hold its locks
+      throw;
+    }
+    if (outcome) {
+      outcome = execute("COMMIT");
+      if (outcome) return outcome;
+    }
+    const std::string state = last_sqlstate_;
+    (void)execute("ROLLBACK");
+    if (!retryable(state) || attempt == kAttempts) return outcome;
+    ++retries_;
+    // Another transaction won; the two would collide again at once without a pause.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 + static_cast<int>(jitter() % (5u * attempt))));
+  }
+}
+
+}  // namespace glassbox

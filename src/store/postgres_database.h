@@ -1,0 +1,60 @@
+// PostgresDatabase: the PostgreSQL side of store/database.h, on libpq directly (errors as values;
+// no exception crosses this adapter). One connection per instance.
+//   - Statements are sent with PQexecParams: parameters travel apart from the SQL text (text
+//     format, bytea in binary), nothing is prepared by name on the server, so a pgbouncer in
+//     transaction mode may sit in front (docs/cluster.md).
+//   - `?` and `?N` placeholders are rewritten to `$n` / `$N` outside literals, quoted
+//     identifiers and comments (number_placeholders, tested on its own).
+//   - transaction() runs SERIALIZABLE and runs the body again, up to five times in all, when
+//     PostgreSQL reports a serialization failure (40001) or a deadlock (40P01).
+//   - Results come as text: integers and reals are parsed, booleans read as 1 and 0, bytea is
+//     unescaped.
+// Thread-safety: one thread at a time per instance (libpq's connection is not shared).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "store/database.h"
+
+struct pg_conn;
+
+namespace glassbox {
+
+class PostgresDatabase final : public Database {
+ public:
+  // `conninfo`: a libpq connection string ("host=/run/pg dbname=glassbox") or a postgresql://
+  // URI. A password belongs in a password file (passfile=), not in the string.
+  static Result<std::unique_ptr<PostgresDatabase>> connect(const std::string& conninfo);
+  ~PostgresDatabase() override;
+  PostgresDatabase(const PostgresDatabase&) = delete;
+  PostgresDatabase& operator=(const PostgresDatabase&) = delete;
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+  std::string describe() const override { return description_; }
+  std::unique_ptr<Statement> prepare(std::string_view sql) override;
+  Status execute(std::string_view sql) override;
+  Status transaction(const std::function<Status()>& body) override;
+
+  // The SQLSTATE of the last statement that failed on this connection ("" after a success).
+  const std::string& last_sqlstate() const { return last_sqlstate_; }
+  // How many times transaction() ran a body again after a serialization failure or deadlock.
+  std::uint64_t transaction_retries() const { return retries_; }
+
+ private:
+  friend class PostgresStatement;
+  PostgresDatabase(pg_conn* connection, std::string description) : connection_(connection), description_(std::move(description)) {}
+
+  pg_conn* connection_;
+  std::string description_;
+  std::string last_sqlstate_;
+  std::uint64_t retries_ = 0;
+};
+
+// `?` → $1, $2, … in order; `?N` → $N; question marks inside '…' literals, "…" identifiers,
+// $tag$…$tag$ bodies and comments are left alone.
+std::string number_placeholders(std::string_view sql);
+
+}  // namespace glassbox

@@ -1,0 +1,325 @@
+// The Database interface (store/database.h) on both backends: one suite, run against an SQLite
+// file and against a real PostgreSQL server this test starts itself (support/postgres_server.h).
+// What the store code will rely on when it moves onto the interface: every type and NULL round
+// trips, placeholders, RETURNING, atomic transactions, a trigger's message reaching the caller,
+// no lost update under concurrent transactions, and no acknowledged write lost when a client
+// is killed with SIGKILL in the middle of a transaction.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "store/postgres_database.h"
+#include "store/sqlite_database.h"
+#include "support/postgres_server.h"
+#include "support/test_support.h"
+
+namespace glassbox {
+namespace {
+
+TEST(NumberPlaceholders, NumbersQuestionMarksOutsideLiteralsIdentifiersAndComments) {
+  EXPECT_EQ(number_placeholders("SELECT ?, ? FROM t WHERE a = ?"), "SELECT $1, $2 FROM t WHERE a = $3");
+  EXPECT_EQ(number_placeholders("SELECT ?2, ?1, ?2"), "SELECT $2, $1, $2");
+  EXPECT_EQ(number_placeholders("SELECT '?', 'it''s ?', \"col?\", ? -- why?\n, ? /* ? */"),
+            "SELECT '?', 'it''s ?', \"col?\", $1 -- why?\n, $2 /* ? */");
+  EXPECT_EQ(number_placeholders("CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN IF a ? b THEN END IF; END $$ LANGUAGE plpgsql; SELECT ?"),
+            "CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN IF a ? b THEN END IF; END $$ LANGUAGE plpgsql; SELECT $1");
+  EXPECT_EQ(number_placeholders("SELECT $body$ ? $body$, $1"), "SELECT $body$ ? $body$, $1");
+  EXPECT_EQ(number_placeholders("SELECT 'unterminated ?"), "SELECT 'unterminated ?");
+}
+
+enum class Backend { kSqlite, kPostgres };
+
+class DatabaseTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = test::PostgresServer::start(server_error_).release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres) {
+      ASSERT_NE(server_, nullptr) << server_error_;
+      static int databases = 0;
+      database_ = "t" + std::to_string(++databases);
+      std::string why;
+      ASSERT_TRUE(server_->create_database(database_, why)) << why;
+    }
+    db_ = open();
+    ASSERT_NE(db_, nullptr);
+  }
+
+  // A new connection to this test's database.
+  std::unique_ptr<Database> open() {
+    if (GetParam() == Backend::kSqlite) {
+      auto db = SqliteDatabase::open((dir_ / "store.db").string(), OpenMode::kReadWriteCreate);
+      EXPECT_TRUE(db) << db.error().message;
+      return db ? std::unique_ptr<Database>(std::move(*db)) : nullptr;
+    }
+    auto db = PostgresDatabase::connect(server_->conninfo(database_));
+    EXPECT_TRUE(db) << db.error().message;
+    return db ? std::unique_ptr<Database>(std::move(*db)) : nullptr;
+  }
+
+  // The one place the two schemas differ in these tests: how a table gets its own ids.
+  std::string id_column() const {
+    return GetParam() == Backend::kSqlite ? "id INTEGER PRIMARY KEY" : "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
+  }
+  std::string blob_type() const { return GetParam() == Backend::kSqlite ? "BLOB" : "BYTEA"; }
+
+  static std::int64_t count(Database& db, const std::string& sql) {
+    auto s = db.prepare(sql);
+    auto step = s->step();
+    EXPECT_TRUE(step) << step.error().message;
+    return step && *step == Step::kRow ? s->int64(0) : -1;
+  }
+
+  static test::PostgresServer* server_;
+  static std::string server_error_;
+  test::TempDir dir_;
+  std::string database_;
+  std::unique_ptr<Database> db_;
+};
+
+test::PostgresServer* DatabaseTest::server_ = nullptr;
+std::string DatabaseTest::server_error_;
+
+TEST_P(DatabaseTest, EveryTypeAndNullRoundTrip) {
+  ASSERT_TRUE(db_->execute("CREATE TABLE things (" + id_column() + ", name TEXT, n BIGINT, x DOUBLE PRECISION, b " + blob_type() + ")"));
+  const std::string name = "Ёлка 'quoted' \"double\" ? ; -- not a comment";
+  const std::vector<unsigned char> bytes = {0, 1, 2, 255, 0, 39, 92};
+  struct Row {
+    std::optional<std::string> name;
+    std::optional<std::int64_t> n;
+    std::optional<double> x;
+    std::optional<std::vector<unsigned char>> b;
+  };
+  const std::vector<Row> rows = {{name, std::numeric_limits<std::int64_t>::max(), 0.1, bytes},
+                                 {"", std::numeric_limits<std::int64_t>::min(), -1e300, std::vector<unsigned char>{}},
+                                 {std::nullopt, std::nullopt, std::nullopt, std::nullopt}};
+  std::vector<std::int64_t> ids;
+  auto insert = db_->prepare("INSERT INTO things (name, n, x, b) VALUES (?, ?, ?, ?) RETURNING id");
+  for (const Row& r : rows) {
+    insert->reset();
+    r.name ? insert->bind(1, *r.name) : insert->bind_null(1);
+    r.n ? insert->bind(2, *r.n) : insert->bind_null(2);
+    r.x ? insert->bind_real(3, *r.x) : insert->bind_null(3);
+    r.b ? insert->bind_bytes(4, *r.b) : insert->bind_null(4);
+    auto step = insert->step();
+    ASSERT_TRUE(step) << step.error().message;
+    ASSERT_EQ(*step, Step::kRow);
+    ids.push_back(insert->int64(0));
+    ASSERT_EQ(*insert->step(), Step::kDone);
+  }
+  EXPECT_EQ(std::set<std::int64_t>(ids.begin(), ids.end()).size(), 3u) << "RETURNING gives each row its own id";
+
+  auto select = db_->prepare("SELECT name, n, x, b FROM things WHERE id = ?");
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    select->bind(1, ids[i]);
+    auto step = select->step();
+    ASSERT_TRUE(step) << step.error().message;
+    ASSERT_EQ(*step, Step::kRow);
+    const Row& r = rows[i];
+    EXPECT_EQ(select->is_null(0), !r.name);
+    EXPECT_EQ(select->is_null(1), !r.n);
+    EXPECT_EQ(select->is_null(2), !r.x);
+    EXPECT_EQ(select->is_null(3), !r.b) << "an empty blob is not NULL";
+    EXPECT_EQ(select->text(0), r.name.value_or(""));
+    EXPECT_EQ(select->int64(1), r.n.value_or(0));
+    EXPECT_EQ(select->real(2), r.x.value_or(0.0));
+    EXPECT_EQ(select->bytes(3), r.b.value_or(std::vector<unsigned char>{}));
+    EXPECT_EQ(*select->step(), Step::kDone);
+  }
+}
+
+TEST_P(DatabaseTest, PlaceholdersNumberedOrNotAndLiteralsLeftAlone) {
+  auto s = db_->prepare("SELECT '?', ?2, ?1 -- a comment?\n");
+  s->bind(1, "first");
+  s->bind(2, "second");
+  auto step = s->step();
+  ASSERT_TRUE(step) << step.error().message;
+  ASSERT_EQ(*step, Step::kRow);
+  EXPECT_EQ(s->text(0), "?");
+  EXPECT_EQ(s->text(1), "second");
+  EXPECT_EQ(s->text(2), "first");
+}
+
+TEST_P(DatabaseTest, ABadStatementSaysWhatAndWhere) {
+  auto s = db_->prepare("SELECT nothing FROM nowhere");
+  auto step = s->step();
+  ASSERT_FALSE(step);
+  EXPECT_NE(step.error().message.find("nowhere"), std::string::npos) << step.error().message;
+  EXPECT_NE(step.error().message.find(db_->describe()), std::string::npos) << "names the database: " << step.error().message;
+  if (GetParam() == Backend::kPostgres) {
+    EXPECT_EQ(static_cast<PostgresDatabase&>(*db_).last_sqlstate(), "42P01");
+  }
+  // The connection goes on working.
+  EXPECT_EQ(count(*db_, "SELECT 1 + 1"), 2);
+}
+
+TEST_P(DatabaseTest, AFailedTransactionLeavesNothing) {
+  ASSERT_TRUE(db_->execute("CREATE TABLE ledger (k BIGINT NOT NULL, v BIGINT NOT NULL CHECK (v >= 0))"));
+  // The body gives up after a write.
+  Status refused = db_->transaction([&]() -> Status {
+    auto s = db_->prepare("INSERT INTO ledger (k, v) VALUES (1, 1)");
+    if (auto r = run(*s); !r) return r;
+    return Error{"changed my mind"};
+  });
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "changed my mind");
+  // The database refuses the second write: the first goes with it.
+  Status violated = db_->transaction([&]() -> Status {
+    auto first = db_->prepare("INSERT INTO ledger (k, v) VALUES (2, 5)");
+    if (auto r = run(*first); !r) return r;
+    auto second = db_->prepare("INSERT INTO ledger (k, v) VALUES (2, -5)");
+    return run(*second);
+  });
+  ASSERT_FALSE(violated);
+  std::string message = violated.error().message;
+  std::transform(message.begin(), message.end(), message.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  EXPECT_NE(message.find("check constraint"), std::string::npos) << violated.error().message;
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM ledger"), 0);
+  // A good one commits.
+  ASSERT_TRUE(db_->transaction([&]() -> Status { return run(*db_->prepare("INSERT INTO ledger (k, v) VALUES (3, 3)")); }));
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM ledger"), 1);
+}
+
+TEST_P(DatabaseTest, ATriggersRefusalReachesTheCallerInItsOwnWords) {
+  // The way the stores' invariants are written in each schema (approver ≠ submitter here).
+  ASSERT_TRUE(db_->execute("CREATE TABLE approvals (submitted_by TEXT NOT NULL, approved_by TEXT)"));
+  if (GetParam() == Backend::kSqlite) {
+    ASSERT_TRUE(db_->execute(
+        "CREATE TRIGGER four_eyes BEFORE UPDATE OF approved_by ON approvals WHEN NEW.approved_by = OLD.submitted_by "
+        "BEGIN SELECT RAISE(ABORT, 'an entry is approved by someone other than its submitter'); END"));
+  } else {
+    ASSERT_TRUE(db_->execute(
+        "CREATE FUNCTION four_eyes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.approved_by = OLD.submitted_by THEN RAISE EXCEPTION 'an entry is approved by someone other than its submitter' "
+        "USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$; "
+        "CREATE TRIGGER four_eyes BEFORE UPDATE OF approved_by ON approvals FOR EACH ROW EXECUTE FUNCTION four_eyes()"));
+  }
+  ASSERT_TRUE(run(*db_->prepare("INSERT INTO approvals (submitted_by) VALUES ('alice')")));
+  auto own = db_->prepare("UPDATE approvals SET approved_by = ? WHERE submitted_by = ?");
+  own->bind(1, "alice");
+  own->bind(2, "alice");
+  Status refused = run(*own);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("approved by someone other than its submitter"), std::string::npos) << refused.error().message;
+  own->bind(1, "bob");
+  EXPECT_TRUE(run(*own));
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM approvals WHERE approved_by = 'bob'"), 1);
+}
+
+TEST_P(DatabaseTest, ConcurrentReadModifyWriteTransactionsLoseNoUpdate) {
+  ASSERT_TRUE(db_->execute("CREATE TABLE counter (n BIGINT NOT NULL)"));
+  ASSERT_TRUE(run(*db_->prepare("INSERT INTO counter (n) VALUES (0)")));
+  constexpr int kThreads = 3;
+  constexpr int kEach = 40;
+  std::atomic<int> committed{0};
+  std::atomic<int> failed{0};
+  std::vector<std::unique_ptr<Database>> connections;
+  for (int t = 0; t < kThreads; ++t) connections.push_back(open());
+  for (auto& c : connections) ASSERT_NE(c, nullptr);
+  if (GetParam() == Backend::kSqlite)
+    for (auto& c : connections) static_cast<SqliteDatabase&>(*c).set_busy_timeout(std::chrono::seconds(30));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Database& db = *connections[static_cast<std::size_t>(t)];
+      for (int i = 0; i < kEach; ++i) {
+        Status s = db.transaction([&]() -> Status {
+          auto read = db.prepare("SELECT n FROM counter");
+          auto step = read->step();
+          if (!step) return step.error();
+          const std::int64_t n = read->int64(0);
+          std::this_thread::yield();  // widen the window another transaction could write in
+          auto write = db.prepare("UPDATE counter SET n = ?");
+          write->bind(1, n + 1);
+          return run(*write);
+        });
+        (s ? committed : failed)++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  // Every committed increment is counted, and only those: no update lost, none doubled.
+  EXPECT_EQ(count(*db_, "SELECT n FROM counter"), committed.load());
+  EXPECT_GE(committed.load(), kThreads * kEach * 9 / 10) << failed.load() << " transactions failed after their retries";
+  if (GetParam() == Backend::kPostgres) {
+    std::uint64_t retries = 0;
+    for (auto& c : connections) retries += static_cast<PostgresDatabase&>(*c).transaction_retries();
+    RecordProperty("serialization_retries", static_cast<int>(retries));
+  }
+}
+
+TEST_P(DatabaseTest, AClientKilledMidTransactionLosesNoAcknowledgedWrite) {
+  ASSERT_TRUE(db_->execute("CREATE TABLE pairs (k BIGINT NOT NULL, half TEXT NOT NULL)"));
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The client: its own connection; each transaction writes both halves of a pair, then the
+    // pair's number is acknowledged to the parent once the commit has returned.
+    close(pipe_fds[0]);
+    std::unique_ptr<Database> db = open();
+    if (!db) _exit(2);
+    for (std::int64_t k = 1;; ++k) {
+      Status s = db->transaction([&]() -> Status {
+        for (const char* half : {"a", "b"}) {
+          auto insert = db->prepare("INSERT INTO pairs (k, half) VALUES (?, ?)");
+          insert->bind(1, k);
+          insert->bind(2, half);
+          if (auto r = run(*insert); !r) return r;
+        }
+        return ok_status();
+      });
+      if (!s) _exit(3);
+      if (write(pipe_fds[1], &k, sizeof k) != sizeof k) _exit(4);
+    }
+  }
+  close(pipe_fds[1]);
+  std::int64_t acknowledged = 0;
+  while (acknowledged < 200) {
+    std::int64_t k = 0;
+    if (read(pipe_fds[0], &k, sizeof k) != sizeof k) break;
+    acknowledged = k;
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(pipe_fds[0]);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the client ended by itself (exit " << WEXITSTATUS(status) << ") before it was killed";
+  ASSERT_EQ(acknowledged, 200);
+
+  // A new connection sees every acknowledged pair whole, and no half of a pair.
+  std::unique_ptr<Database> after = open();
+  ASSERT_NE(after, nullptr);
+  std::map<std::int64_t, int> halves;
+  auto rows = after->prepare("SELECT k, count(*) FROM pairs GROUP BY k");
+  for (auto step = rows->step(); step && *step == Step::kRow; step = rows->step()) halves[rows->int64(0)] = static_cast<int>(rows->int64(1));
+  for (std::int64_t k = 1; k <= acknowledged; ++k) EXPECT_EQ(halves[k], 2) << "acknowledged pair " << k;
+  for (const auto& [k, n] : halves) EXPECT_EQ(n, 2) << "pair " << k << " is half written";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) { return info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+
+}  // namespace
+}  // namespace glassbox

@@ -1,0 +1,108 @@
+#include "support/postgres_server.h"
+
+#include <pwd.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <vector>
+
+#include "store/postgres_database.h"
+#include "support/test_support.h"
+
+namespace glassbox::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The newest installed PostgreSQL's programs.
+fs::path find_bin() {
+  if (const char* env = std::getenv("GLASSBOX_PG_BIN"); env != nullptr && *env != '\0') return env;
+  std::vector<std::pair<int, fs::path>> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/usr/lib/postgresql", ec)) {
+    const fs::path bin = entry.path() / "bin";
+    if (!fs::exists(bin / "initdb") || !fs::exists(bin / "pg_ctl")) continue;
+    found.emplace_back(std::atoi(entry.path().filename().c_str()), bin);
+  }
+  if (found.empty()) return {};
+  return std::max_element(found.begin(), found.end())->second;
+}
+
+std::string tail_of(const fs::path& log) {
+  const std::string text = read_file(log);
+  return text.size() > 2000 ? text.substr(text.size() - 2000) : text;
+}
+
+}  // namespace
+
+std::unique_ptr<PostgresServer> PostgresServer::start(std::string& why) {
+  const fs::path bin = find_bin();
+  if (bin.empty()) {
+    why = "no PostgreSQL server programs under /usr/lib/postgresql (install postgresql-15: scripts/install-deps.sh)";
+    return nullptr;
+  }
+  // Under /tmp, not $TMPDIR: a Unix socket's path must stay under 108 bytes.
+  char pattern[] = "/tmp/glassbox-pg-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) {
+    why = "cannot make a folder under /tmp";
+    return nullptr;
+  }
+  const fs::path folder = pattern;
+  std::string run_as;
+  if (geteuid() == 0) {
+    const passwd* postgres = getpwnam("postgres");
+    if (postgres == nullptr || chown(folder.c_str(), postgres->pw_uid, postgres->pw_gid) != 0) {
+      why = "running as root, and the postgres user (made by Debian's postgresql package) cannot own " + folder.string();
+      fs::remove_all(folder);
+      return nullptr;
+    }
+    run_as = "runuser -u postgres -- ";
+  }
+  std::unique_ptr<PostgresServer> server(new PostgresServer(folder, bin, run_as));
+  const std::string data = (folder / "data").string();
+  const std::string initdb = run_as + (bin / "initdb").string() + " -D " + data +
+                             " -U glassbox -A trust -E UTF8 --locale=C --no-sync > " + (folder / "initdb.log").string() + " 2>&1";
+  if (std::system(initdb.c_str()) != 0) {
+    why = "initdb failed:\n" + tail_of(folder / "initdb.log");
+    return nullptr;
+  }
+  const std::string options = "-c listen_addresses='' -c unix_socket_directories='" + folder.string() +
+                              "' -c fsync=off -c full_page_writes=off -c max_connections=100";
+  const std::string start = run_as + (bin / "pg_ctl").string() + " -D " + data + " -l " + (folder / "server.log").string() +
+                            " -w -t 60 -o \"" + options + "\" start > " + (folder / "pg_ctl.log").string() + " 2>&1";
+  if (std::system(start.c_str()) != 0) {
+    why = "the server did not start:\n" + tail_of(folder / "server.log") + tail_of(folder / "pg_ctl.log");
+    return nullptr;
+  }
+  return server;
+}
+
+PostgresServer::~PostgresServer() {
+  if (fs::exists(folder_ / "data" / "postmaster.pid")) {
+    const std::string stop = run_as_ + (bin_ / "pg_ctl").string() + " -D " + (folder_ / "data").string() + " -m immediate -w stop > /dev/null 2>&1";
+    (void)std::system(stop.c_str());
+  }
+  std::error_code ec;
+  fs::remove_all(folder_, ec);
+}
+
+std::string PostgresServer::conninfo(const std::string& name) const {
+  return "host=" + folder_.string() + " user=glassbox dbname=" + name;
+}
+
+bool PostgresServer::create_database(const std::string& name, std::string& why) const {
+  auto db = PostgresDatabase::connect(conninfo());
+  if (!db) {
+    why = db.error().message;
+    return false;
+  }
+  if (auto s = (*db)->execute("CREATE DATABASE \"" + name + "\""); !s) {
+    why = s.error().message;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace glassbox::test

@@ -1,0 +1,40 @@
+// A throwaway PostgreSQL server for the tests: `initdb` and `pg_ctl` (Debian's postgresql-15,
+// found under /usr/lib/postgresql/*/bin, or $GLASSBOX_PG_BIN) in a fresh folder under /tmp,
+// listening on a Unix socket in that folder only (no TCP port), trusting local connections, and
+// stopped and deleted with this object. Run as root (CI), the server runs as the `postgres`
+// user, since PostgreSQL refuses to run as root. fsync is off: the tests kill clients, never
+// this server, and a test suite has no power failures to survive.
+// Thread-safety: start and stop from one thread; connections are the callers' own.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace glassbox::test {
+
+class PostgresServer {
+ public:
+  // Starts a server, or returns null and says why in `why` (no PostgreSQL installed, initdb or
+  // start failed: its log's tail).
+  static std::unique_ptr<PostgresServer> start(std::string& why);
+  ~PostgresServer();
+  PostgresServer(const PostgresServer&) = delete;
+  PostgresServer& operator=(const PostgresServer&) = delete;
+
+  // A libpq connection string for database `name` (user glassbox, a superuser).
+  std::string conninfo(const std::string& name = "postgres") const;
+  // Creates an empty database; false (with the reason in `why`) when it cannot.
+  bool create_database(const std::string& name, std::string& why) const;
+  const std::filesystem::path& folder() const { return folder_; }
+
+ private:
+  PostgresServer(std::filesystem::path folder, std::filesystem::path bin, std::string run_as)
+      : folder_(std::move(folder)), bin_(std::move(bin)), run_as_(std::move(run_as)) {}
+
+  std::filesystem::path folder_;
+  std::filesystem::path bin_;
+  std::string run_as_;  // "runuser -u postgres -- " when root, else ""
+};
+
+}  // namespace glassbox::test
