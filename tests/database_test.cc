@@ -1,9 +1,11 @@
 // The Database interface (store/database.h) on both backends: one suite, run against an SQLite
 // file and against a real PostgreSQL server this test starts itself (support/postgres_server.h).
-// What the store code will rely on when it moves onto the interface: every type and NULL round
-// trips, placeholders, RETURNING, atomic transactions, a trigger's message reaching the caller,
-// no lost update under concurrent transactions, and no acknowledged write lost when a client
-// is killed with SIGKILL in the middle of a transaction.
+// What the store code relies on: every type and NULL round trips, placeholders, RETURNING,
+// atomic transactions, a trigger's message reaching the caller, no lost update under concurrent
+// transactions, and no acknowledged write lost when a client is killed with SIGKILL in the
+// middle of a transaction. Then the first store on it, the audit log: the same records, export
+// and offline verification on both, append-only in both schemas, and one unforked log when
+// many connections (a cluster's nodes) append at once.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,13 +24,18 @@
 
 #include <gtest/gtest.h>
 
+#include "audit/audit_log.h"
+#include "audit/export_verifier.h"
 #include "store/postgres_database.h"
+#include "store/postgres_schema.h"
 #include "store/sqlite_database.h"
 #include "support/postgres_server.h"
 #include "support/test_support.h"
 
 namespace glassbox {
 namespace {
+
+using nlohmann::json;
 
 TEST(NumberPlaceholders, NumbersQuestionMarksOutsideLiteralsIdentifiersAndComments) {
   EXPECT_EQ(number_placeholders("SELECT ?, ? FROM t WHERE a = ?"), "SELECT $1, $2 FROM t WHERE a = $3");
@@ -316,6 +323,124 @@ TEST_P(DatabaseTest, AClientKilledMidTransactionLosesNoAcknowledgedWrite) {
   for (auto step = rows->step(); step && *step == Step::kRow; step = rows->step()) halves[rows->int64(0)] = static_cast<int>(rows->int64(1));
   for (std::int64_t k = 1; k <= acknowledged; ++k) EXPECT_EQ(halves[k], 2) << "acknowledged pair " << k;
   for (const auto& [k, n] : halves) EXPECT_EQ(n, 2) << "pair " << k << " is half written";
+}
+
+// The Glassbox schema on this test's database: SQLite's comes with the file; PostgreSQL's is
+// migrated here.
+Status glassbox_schema(Database& db) {
+  if (db.dialect() == Dialect::kPostgres) return migrate_postgres(static_cast<PostgresDatabase&>(db));
+  return ok_status();
+}
+
+const UnixSeconds kNow = *parse_date_utc("2026-12-01") + 9 * 3600;
+
+TEST_P(DatabaseTest, TheAuditLogExportsAndVerifiesOfflineAndFindsItsRecords) {
+  ASSERT_TRUE(glassbox_schema(*db_));
+  if (GetParam() == Backend::kPostgres) ASSERT_TRUE(glassbox_schema(*db_)) << "a second migration finds the work done";
+  const std::string keys = (dir_ / "audit").string();
+  for (int i = 0; i < 60; ++i) {
+    Status s = db_->transaction([&]() -> Status {
+      const audit::AuditEvent event{i % 3 == 0 ? "alice" : "bob", i % 2 ? "entry.approve" : "alert.dismiss", "object/" + std::to_string(i),
+                                    {{"reason", "ünïcödé, \"quoted\" ?"}, {"n", i}}};
+      if (auto a = audit::append(*db_, keys, event, kNow + i); !a) return a;
+      // Every tenth action fails after its record was appended: the record goes with it.
+      return i % 10 == 9 ? Status(Error{"the action failed"}) : ok_status();
+    });
+    EXPECT_EQ(static_cast<bool>(s), i % 10 != 9) << i;
+  }
+  auto records = audit::read_records(*db_);
+  ASSERT_TRUE(records) << records.error().message;
+  ASSERT_EQ(records->size(), 54u);
+  for (std::size_t i = 0; i < records->size(); ++i) EXPECT_EQ(json::parse((*records)[i])["seq"], i);
+
+  const auto file = dir_ / "export.jsonl";
+  auto exported = audit::export_log(*db_, keys, "carol", file.string(), kNow + 100);
+  ASSERT_TRUE(exported) << exported.error().message;
+  EXPECT_EQ(*exported, 55u);
+  auto key = audit::read_public_key(audit::public_key_path(keys));
+  ASSERT_TRUE(key) << key.error().message;
+  auto report = audit::verify_export_file(file, *key, std::nullopt);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->records, 55u);
+  auto proof = audit::inclusion_proof_json(*db_, keys, 17);
+  ASSERT_TRUE(proof) << proof.error().message;
+  EXPECT_TRUE(audit::verify_inclusion_document(proof->dump(), *key));
+
+  // The auditor's filters: by actor, by an action's prefix, by time, paged.
+  audit::RecordFilter by_alice;
+  by_alice.actor = "alice";
+  by_alice.action = "entry.";
+  auto found = audit::query_records(*db_, by_alice);
+  ASSERT_TRUE(found) << found.error().message;
+  for (const auto& r : *found) {
+    EXPECT_EQ(r["actor"], "alice");
+    EXPECT_EQ(r["action"], "entry.approve");
+  }
+  std::size_t expected = 0;
+  for (int i = 0; i < 60; ++i) expected += i % 3 == 0 && i % 2 == 1 && i % 10 != 9;
+  EXPECT_EQ(found->size(), expected);
+  audit::RecordFilter window;
+  window.from = format_utc(kNow + 10);
+  window.to = format_utc(kNow + 20);
+  window.limit = 4;
+  auto page = audit::query_records(*db_, window);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->size(), 4u);
+  EXPECT_EQ((*page)[0]["time"], format_utc(kNow + 18)) << "newest first; 19 failed";
+}
+
+TEST_P(DatabaseTest, TheAuditLogIsAppendOnlyInTheSchema) {
+  ASSERT_TRUE(glassbox_schema(*db_));
+  const std::string keys = (dir_ / "audit").string();
+  ASSERT_TRUE(db_->transaction([&] { return audit::append(*db_, keys, {"alice", "entry.enrol", "entry/1"}, kNow); }));
+  for (const char* sql : {"UPDATE audit_records SET record = 'forged'", "DELETE FROM audit_records"}) {
+    Status refused = run(*db_->prepare(sql));
+    ASSERT_FALSE(refused) << sql;
+    EXPECT_NE(refused.error().message.find("append-only"), std::string::npos) << refused.error().message;
+  }
+  if (GetParam() == Backend::kPostgres) {
+    Status truncated = db_->execute("TRUNCATE audit_records");
+    ASSERT_FALSE(truncated);
+    EXPECT_NE(truncated.error().message.find("append-only"), std::string::npos) << truncated.error().message;
+  }
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM audit_records"), 1);
+}
+
+TEST_P(DatabaseTest, ManyConnectionsAppendingAtOnceMakeOneUnforkedLog) {
+  ASSERT_TRUE(glassbox_schema(*db_));
+  const std::string keys = (dir_ / "audit").string();
+  // The first record makes the keys; the appenders then share them, as a cluster's nodes do.
+  ASSERT_TRUE(db_->transaction([&] { return audit::append(*db_, keys, {"system", "service.start", "service"}, kNow); }));
+  constexpr int kNodes = 3;
+  constexpr int kEach = 25;
+  std::vector<std::unique_ptr<Database>> nodes;
+  for (int n = 0; n < kNodes; ++n) nodes.push_back(open());
+  for (auto& c : nodes) ASSERT_NE(c, nullptr);
+  if (GetParam() == Backend::kSqlite)
+    for (auto& c : nodes) static_cast<SqliteDatabase&>(*c).set_busy_timeout(std::chrono::seconds(30));
+  std::atomic<int> committed{0};
+  std::vector<std::thread> threads;
+  for (int n = 0; n < kNodes; ++n) {
+    threads.emplace_back([&, n] {
+      Database& db = *nodes[static_cast<std::size_t>(n)];
+      for (int i = 0; i < kEach; ++i) {
+        const audit::AuditEvent event{"node" + std::to_string(n), "alert.confirm", "alert/" + std::to_string(n * 1000 + i)};
+        if (db.transaction([&] { return audit::append(db, keys, event, kNow + 1 + i); })) ++committed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(committed.load(), kNodes * kEach) << "every append commits (after retries where two collided)";
+  auto records = audit::read_records(*db_);
+  ASSERT_TRUE(records) << records.error().message;
+  EXPECT_EQ(records->size(), static_cast<std::size_t>(1 + committed.load()));
+  const auto file = dir_ / "export.jsonl";
+  ASSERT_TRUE(audit::export_log(*db_, keys, "auditor", file.string(), kNow + 100));
+  auto key = audit::read_public_key(audit::public_key_path(keys));
+  ASSERT_TRUE(key);
+  auto report = audit::verify_export_file(file, *key, std::nullopt);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->records, static_cast<std::uint64_t>(2 + committed.load()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

@@ -1,7 +1,11 @@
-// AuditLog: appends records to the audit log inside the caller's SQLite transaction (so the
-// action and its record commit together, or neither does), signs each record's tree head, and
-// reads the log back for export, inclusion proofs and standalone checkpoints.
-// Format: docs/audit-log.md. Keys: beside the database, never in it.
+// AuditLog: appends records to the audit log inside the caller's transaction (so the action and
+// its record commit together, or neither does), signs each record's tree head, and reads the log
+// back for export, inclusion proofs and standalone checkpoints. On either backend
+// (store/database.h): an SQLite file, or the PostgreSQL database a cluster's nodes share, where
+// appends from every node extend one log (docs/cluster.md).
+// Format: docs/audit-log.md. Keys: never in the database. `key_base` names where they are:
+// <key_base>.audit-key and .audit-pub — beside an SQLite file (its path; the overloads taking
+// SqliteDatabase say so), or a path each node of a cluster is configured with.
 // Thread-safety: functions on a connection the caller owns (one thread at a time).
 #pragma once
 
@@ -13,6 +17,7 @@
 
 #include "audit/checkpoint.h"
 #include "core/dates.h"
+#include "store/database.h"
 #include "store/sqlite_database.h"
 
 namespace glassbox::audit {
@@ -26,18 +31,23 @@ struct AuditEvent {
 
 // Appends `event` within the transaction open on `db`. An error means the action must be
 // rolled back (fail closed): the key is missing, the row could not be written, ...
-Status append(SqliteDatabase& db, const AuditEvent& event, UnixSeconds now);
+Status append(Database& db, const std::string& key_base, const AuditEvent& event, UnixSeconds now);
+inline Status append(SqliteDatabase& db, const AuditEvent& event, UnixSeconds now) { return append(db, db.path(), event, now); }
 
 // Every record's canonical bytes, in order.
-Result<std::vector<std::string>> read_records(SqliteDatabase& db);
+Result<std::vector<std::string>> read_records(Database& db);
 
 // Signs a checkpoint of the log as it is now (time `now`) and keeps it in audit_checkpoints.
 // Refused on an empty log.
-Result<Checkpoint> make_checkpoint(SqliteDatabase& db, UnixSeconds now);
+Result<Checkpoint> make_checkpoint(Database& db, const std::string& key_base, UnixSeconds now);
+inline Result<Checkpoint> make_checkpoint(SqliteDatabase& db, UnixSeconds now) { return make_checkpoint(db, db.path(), now); }
 
 // Appends an audit.export record by `actor`, then writes the export (docs/audit-log.md) to
 // `out` atomically. Returns the number of records written.
-Result<std::uint64_t> export_log(SqliteDatabase& db, const std::string& actor, const std::string& out, UnixSeconds now);
+Result<std::uint64_t> export_log(Database& db, const std::string& key_base, const std::string& actor, const std::string& out, UnixSeconds now);
+inline Result<std::uint64_t> export_log(SqliteDatabase& db, const std::string& actor, const std::string& out, UnixSeconds now) {
+  return export_log(db, db.path(), actor, out, now);
+}
 
 // Which records to read for a person browsing the log (empty strings match anything).
 struct RecordFilter {
@@ -49,9 +59,10 @@ struct RecordFilter {
   int limit = 100;               // 1..1000
 };
 // The records that match, newest first, as JSON objects.
-Result<std::vector<nlohmann::json>> query_records(SqliteDatabase& db, const RecordFilter& filter);
+Result<std::vector<nlohmann::json>> query_records(Database& db, const RecordFilter& filter);
 
 // An inclusion proof for record `seq` against the newest record's checkpoint, as JSON.
-Result<nlohmann::json> inclusion_proof_json(SqliteDatabase& db, std::uint64_t seq);
+Result<nlohmann::json> inclusion_proof_json(Database& db, const std::string& key_base, std::uint64_t seq);
+inline Result<nlohmann::json> inclusion_proof_json(SqliteDatabase& db, std::uint64_t seq) { return inclusion_proof_json(db, db.path(), seq); }
 
 }  // namespace glassbox::audit
