@@ -17,6 +17,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -419,18 +420,26 @@ TEST_P(DatabaseTest, ManyConnectionsAppendingAtOnceMakeOneUnforkedLog) {
   if (GetParam() == Backend::kSqlite)
     for (auto& c : nodes) static_cast<SqliteDatabase&>(*c).set_busy_timeout(std::chrono::seconds(30));
   std::atomic<int> committed{0};
+  std::mutex failures_mutex;
+  std::vector<std::string> failures;
   std::vector<std::thread> threads;
   for (int n = 0; n < kNodes; ++n) {
     threads.emplace_back([&, n] {
       Database& db = *nodes[static_cast<std::size_t>(n)];
       for (int i = 0; i < kEach; ++i) {
         const audit::AuditEvent event{"node" + std::to_string(n), "alert.confirm", "alert/" + std::to_string(n * 1000 + i)};
-        if (db.transaction([&] { return audit::append(db, keys, event, kNow + 1 + i); })) ++committed;
+        if (Status s = db.transaction([&] { return audit::append(db, keys, event, kNow + 1 + i); }); s) {
+          ++committed;
+        } else {
+          std::lock_guard lock(failures_mutex);
+          failures.push_back(s.error().message);
+        }
       }
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(committed.load(), kNodes * kEach) << "every append commits (after retries where two collided)";
+  EXPECT_EQ(committed.load(), kNodes * kEach) << "every append commits (after retries where two collided); first failure: "
+                                              << (failures.empty() ? "" : failures.front());
   auto records = audit::read_records(*db_);
   ASSERT_TRUE(records) << records.error().message;
   EXPECT_EQ(records->size(), static_cast<std::size_t>(1 + committed.load()));

@@ -6,9 +6,9 @@
 //   - Errors are values: a statement that cannot be prepared or run says so from step(), with
 //     the database, the caller's context and the engine's reason (a trigger's message included).
 //   - transaction() runs a body atomically and serializably: SQLite takes the write lock
-//     (BEGIN IMMEDIATE); PostgreSQL runs it SERIALIZABLE and runs the body again, up to five
-//     times, when the engine reports a serialization failure or a deadlock, so the body must do
-//     nothing but database work (or work that may be repeated).
+//     (BEGIN IMMEDIATE); PostgreSQL runs it SERIALIZABLE and runs the body again (up to twelve
+//     times, with pauses) when the engine reports a serialization failure or a deadlock, so the
+//     body must do nothing but database work (or work that may be repeated).
 // The store code written before this interface still uses SqliteDatabase directly; it moves
 // onto this interface store by store (docs/cluster.md, "One store, two backends").
 // Thread-safety: a Database and its statements belong to one thread at a time.

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
@@ -223,7 +224,9 @@ Status PostgresDatabase::execute(std::string_view sql) {
 }
 
 Status PostgresDatabase::transaction(const std::function<Status()>& body) {
-  constexpr int kAttempts = 5;
+  // Enough for a hot row (the audit log's head) shared by several nodes: with the backoff below
+  // the attempts span about a second before the action is refused.
+  constexpr int kAttempts = 12;
   std::minstd_rand jitter(std::random_device{}());
   for (int attempt = 1;; ++attempt) {
     if (auto s = execute("BEGIN ISOLATION LEVEL SERIALIZABLE"); !s) return s;
@@ -242,8 +245,10 @@ Status PostgresDatabase::transaction(const std::function<Status()>& body) {
     (void)execute("ROLLBACK");
     if (!retryable(state) || attempt == kAttempts) return outcome;
     ++retries_;
-    // Another transaction won; the two would collide again at once without a pause.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1 + static_cast<int>(jitter() % (5u * attempt))));
+    // Another transaction won; the two would collide again at once without a pause. Exponential,
+    // with full jitter, capped at 128 ms.
+    const unsigned ceiling = 1u << std::min(attempt, 7);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 + jitter() % ceiling));
   }
 }
 

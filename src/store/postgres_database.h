@@ -5,8 +5,9 @@
 //     transaction mode may sit in front (docs/cluster.md).
 //   - `?` and `?N` placeholders are rewritten to `$n` / `$N` outside literals, quoted
 //     identifiers and comments (number_placeholders, tested on its own).
-//   - transaction() runs SERIALIZABLE and runs the body again, up to five times in all, when
-//     PostgreSQL reports a serialization failure (40001) or a deadlock (40P01).
+//   - transaction() runs SERIALIZABLE and runs the body again, up to twelve times in all, with
+//     exponential jittered pauses, when PostgreSQL reports a serialization failure (40001) or a
+//     deadlock (40P01).
 //   - Results come as text: integers and reals are parsed, booleans read as 1 and 0, bytea is
 //     unescaped.
 // Thread-safety: one thread at a time per instance (libpq's connection is not shared).
