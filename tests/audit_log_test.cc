@@ -259,7 +259,7 @@ TEST_F(AuditLogTest, ActionsAreRefusedWhenTheirRecordCannotBeWritten) {
   const auto entries_before = (*store)->list_entries()->size();
   EXPECT_FALSE((*store)->add_pending_entry({"Person C", "Warrant 3", "file", "alice", expiry}, templates, kNow));
   EXPECT_EQ((*store)->list_entries()->size(), entries_before) << "enrolment without its record";
-  auto cameras = SqliteCameraStore::open(db_path());
+  auto cameras = CameraStore::open(db_path());
   ASSERT_TRUE(cameras);
   EXPECT_FALSE((*cameras)->insert(CameraConfig{"gate", "rtsp://x"}, "admin", kNow));
   EXPECT_TRUE((*cameras)->list()->empty()) << "camera without its record";

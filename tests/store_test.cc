@@ -122,23 +122,6 @@ TEST_F(StoreTest, RevocationNeedsAReasonIsFinalAndStopsMatching) {
   sqlite3_close(db);
 }
 
-TEST_F(StoreTest, CamerasAreStoredByName) {
-  auto cameras = SqliteCameraStore::open((dir_ / "w.db").string());
-  ASSERT_TRUE(cameras) << cameras.error().message;
-  CameraConfig gate{"gate", "rtsp://127.0.0.1/gate", 2.5, 40, false, true, 12.0};
-  ASSERT_TRUE((*cameras)->insert(gate, "admin", kNow));
-  auto twice = (*cameras)->insert(gate, "admin", kNow);
-  ASSERT_FALSE(twice);
-  EXPECT_NE(twice.error().message.find("exists already"), std::string::npos);
-  gate.rate_fps = 1.0;
-  ASSERT_TRUE((*cameras)->update(gate, "admin", kNow));
-  EXPECT_EQ((*cameras)->list()->front(), gate) << "every setting round-trips";
-  EXPECT_FALSE((*cameras)->update(CameraConfig{"door", "x"}, "admin", kNow));
-  EXPECT_FALSE((*cameras)->remove("door", "admin", kNow));
-  ASSERT_TRUE((*cameras)->remove("gate", "admin", kNow));
-  EXPECT_TRUE((*cameras)->list()->empty());
-}
-
 // Templates at rest: sealed with a key kept beside the database, bound to their entry.
 TEST_F(StoreTest, TemplatesAreEncryptedAtRestAndBoundToTheirEntry) {
   // Distinctive values, so their bytes can be looked for in the files.

@@ -168,7 +168,7 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   service->analyzer_ = std::make_unique<LiveAnalyzer>(std::move(workers), *service->sink_,
                                                       std::make_shared<WatchlistMatrix>(service->profile_.metric, service->profile_.dimension));
   if (auto s = service->reload_watchlist(); !s) return s.error();
-  auto camera_store = SqliteCameraStore::open(service->db_path_);
+  auto camera_store = CameraStore::open(service->db_path_);
   if (!camera_store) return camera_store.error();
   service->camera_store_ = std::move(*camera_store);
   auto entry_store = SqliteWatchlistStore::open(service->db_path_, OpenMode::kReadWriteCreate);

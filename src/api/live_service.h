@@ -165,7 +165,7 @@ class LiveService {
   // Serialises camera changes through the API, so the table and the running cameras agree.
   // Taken before cameras_mutex_, never after it.
   std::mutex camera_changes_mutex_;
-  std::unique_ptr<SqliteCameraStore> camera_store_;  // guarded by camera_changes_mutex_
+  std::unique_ptr<CameraStore> camera_store_;  // guarded by camera_changes_mutex_
 
   // Watchlist management through the API: one connection for the entries, and the detector and
   // recognizer that turn uploaded photos into templates (loaded on first use) under a lock of

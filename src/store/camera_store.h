@@ -1,6 +1,7 @@
-// SqliteCameraStore: the cameras created through the API, kept in the `cameras` table
-// (docs/database-schema.md, version 3) so they survive a restart. Cameras of the configuration
-// file are not stored here; the file stays their only source.
+// CameraStore: the cameras created through the API, kept in the `cameras` table
+// (docs/database-schema.md: SQLite version 3, PostgreSQL version 2) so they survive a restart,
+// on either backend (store/database.h). Cameras of the configuration file are not stored here;
+// the file stays their only source. Every change is audited in its own transaction.
 // Thread-safety: one instance per thread (or behind the caller's mutex).
 #pragma once
 
@@ -9,13 +10,16 @@
 
 #include "core/dates.h"
 #include "ingest/camera_config.h"
-#include "store/sqlite_database.h"
+#include "store/database.h"
 
 namespace glassbox {
 
-class SqliteCameraStore {
+class CameraStore {
  public:
-  static Result<std::unique_ptr<SqliteCameraStore>> open(const std::string& path);
+  // The SQLite file at `path` (its audit keys beside it).
+  static Result<std::unique_ptr<CameraStore>> open(const std::string& path);
+  // Any backend, with the audit log's keys at `audit_key_base` (audit/audit_log.h).
+  CameraStore(std::unique_ptr<Database> db, std::string audit_key_base) : db_(std::move(db)), audit_key_base_(std::move(audit_key_base)) {}
 
   Result<std::vector<CameraConfig>> list();
   // Each change is audited (by `actor`) in the same transaction.
@@ -27,8 +31,8 @@ class SqliteCameraStore {
   Status remove(const std::string& name, const std::string& actor, UnixSeconds now);
 
  private:
-  explicit SqliteCameraStore(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
-  std::unique_ptr<SqliteDatabase> db_;
+  std::unique_ptr<Database> db_;
+  std::string audit_key_base_;
 };
 
 }  // namespace glassbox

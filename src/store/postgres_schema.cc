@@ -37,6 +37,23 @@ CREATE TRIGGER audit_records_append_only BEFORE UPDATE OR DELETE ON audit_record
 CREATE TRIGGER audit_records_no_truncate BEFORE TRUNCATE ON audit_records
   FOR EACH STATEMENT EXECUTE FUNCTION audit_records_append_only();
 )sql",
+    // 2: cameras created through the API (SQLite's versions 3 and 9). Flags are 0 or 1, as in
+    // SQLite, so the same store code binds and reads them.
+    R"sql(
+CREATE TABLE cameras (
+  name                  TEXT             PRIMARY KEY,
+  url                   TEXT             NOT NULL,
+  rate_fps              DOUBLE PRECISION NOT NULL CHECK (rate_fps > 0),
+  min_face_px           INTEGER          NOT NULL CHECK (min_face_px > 0),
+  enabled               SMALLINT         NOT NULL CHECK (enabled IN (0, 1)),
+  loop                  SMALLINT         NOT NULL CHECK (loop IN (0, 1)),
+  stall_timeout_s       DOUBLE PRECISION NOT NULL CHECK (stall_timeout_s > 0),
+  created_at            BIGINT           NOT NULL,
+  updated_at            BIGINT           NOT NULL,
+  record                SMALLINT         NOT NULL DEFAULT 0 CHECK (record IN (0, 1)),
+  record_retention_days DOUBLE PRECISION NOT NULL DEFAULT 7 CHECK (record_retention_days > 0)
+);
+)sql",
 };
 
 Result<int> current_version(PostgresDatabase& db) {

@@ -3,7 +3,8 @@
 // carry forward), applied by whichever node starts first under a transaction-scoped advisory
 // lock, so nodes starting together do not both migrate. The invariants SQLite's schema enforces
 // are enforced here too, with CHECK constraints and PL/pgSQL triggers.
-// It grows store by store as the stores move onto store/database.h; today: the audit log.
+// It grows store by store as the stores move onto store/database.h; today: the audit log and
+// the cameras.
 // Thread-safety: a function on a connection the caller owns.
 #pragma once
 
@@ -12,7 +13,7 @@
 
 namespace glassbox {
 
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
 
 // Brings the database up to kPostgresSchemaVersion; refuses one that is newer (written by a
 // later Glassbox) rather than touching it.
