@@ -169,6 +169,21 @@ TEST_P(DatabaseTest, PlaceholdersNumberedOrNotAndLiteralsLeftAlone) {
   EXPECT_EQ(s->text(2), "first");
 }
 
+TEST_P(DatabaseTest, AStatementRunsOnceUntilResetOrBoundAgain) {
+  ASSERT_TRUE(db_->execute("CREATE TABLE runs (n BIGINT NOT NULL)"));
+  auto insert = db_->prepare("INSERT INTO runs (n) VALUES (?)");
+  insert->bind(1, 1);
+  ASSERT_EQ(*insert->step(), Step::kDone);
+  ASSERT_EQ(*insert->step(), Step::kDone) << "stepping a finished statement does not run it again";
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM runs"), 1);
+  insert->reset();
+  ASSERT_EQ(*insert->step(), Step::kDone);
+  insert->bind(1, 2);
+  ASSERT_EQ(*insert->step(), Step::kDone);
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM runs"), 3);
+  EXPECT_EQ(count(*db_, "SELECT sum(n) FROM runs"), 4);
+}
+
 TEST_P(DatabaseTest, ABadStatementSaysWhatAndWhere) {
   auto s = db_->prepare("SELECT nothing FROM nowhere");
   auto step = s->step();

@@ -547,35 +547,40 @@ class SqlitePrepared final : public Statement {
 
   // A new binding means a new run, as on PostgreSQL: SQLite binds only to a reset statement.
   void bind(int index, std::string_view text) override {
-    sqlite3_reset(stmt_);
+    restart();
     sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   }
   void bind(int index, std::int64_t value) override {
-    sqlite3_reset(stmt_);
+    restart();
     sqlite3_bind_int64(stmt_, index, value);
   }
   void bind_real(int index, double value) override {
-    sqlite3_reset(stmt_);
+    restart();
     sqlite3_bind_double(stmt_, index, value);
   }
   void bind_bytes(int index, const std::vector<unsigned char>& bytes) override {
     // A zero-length blob, not NULL: sqlite3_bind_blob with a null pointer would bind NULL.
     static const unsigned char kNothing = 0;
-    sqlite3_reset(stmt_);
+    restart();
     sqlite3_bind_blob(stmt_, index, bytes.empty() ? &kNothing : bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
   }
   void bind_null(int index) override {
-    sqlite3_reset(stmt_);
+    restart();
     sqlite3_bind_null(stmt_, index);
   }
   Result<Step> step() override {
     if (prepare_error_) return *prepare_error_;
+    // Done stays done until reset or a new binding (SQLite would run the statement again).
+    if (done_) return Step::kDone;
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return Step::kRow;
-    if (rc == SQLITE_DONE) return Step::kDone;
+    if (rc == SQLITE_DONE) {
+      done_ = true;
+      return Step::kDone;
+    }
     return db_.error(sql_);
   }
-  void reset() override { sqlite3_reset(stmt_); }
+  void reset() override { restart(); }
   bool is_null(int column) const override { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   std::int64_t int64(int column) const override { return sqlite3_column_int64(stmt_, column); }
   double real(int column) const override { return sqlite3_column_double(stmt_, column); }
@@ -589,10 +594,16 @@ class SqlitePrepared final : public Statement {
   }
 
  private:
+  void restart() {
+    sqlite3_reset(stmt_);
+    done_ = false;
+  }
+
   const SqliteDatabase& db_;
   std::string sql_;
   sqlite3_stmt* stmt_ = nullptr;
   std::optional<Error> prepare_error_;
+  bool done_ = false;
 };
 
 }  // namespace
