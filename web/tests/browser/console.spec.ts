@@ -433,3 +433,27 @@ test("Russian from the first page on, and a phone-sized screen", async ({ browse
   await expectAccessible(page, "watchlist on a phone, in Russian");
   await context.close();
 });
+
+test("a dark screen for the night shift keeps every page readable", async ({ browser }) => {
+  const context = await browser.newContext({ colorScheme: "dark" });
+  for (const [user, pages] of [
+    ["olga", ["alerts", "watchlist", "searches", "cameras", "transparency", "me"]],
+    ["root", ["cameras", "accounts"]],
+    ["audrey", ["audit"]],
+  ] as const) {
+    const page = await context.newPage();
+    await signIn(page, user);
+    for (const name of pages) {
+      await page.goto(`${demo().url}#${name}`);
+      await expect(page.locator("main h1").first()).toBeVisible();
+      if (name === "alerts") {
+        // The new-alert cue too, while it pulses: the looping cameras raise alerts every few seconds.
+        await expect(page.getByRole("alert").filter({ hasText: /new alert/ })).toBeVisible({ timeout: 60_000 });
+      }
+      await expectAccessible(page, `${name} of ${user}, dark`);
+    }
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.close();
+  }
+  await context.close();
+});
