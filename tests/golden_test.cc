@@ -16,20 +16,7 @@
 namespace glassbox {
 namespace {
 
-const std::filesystem::path kGolden = std::filesystem::path(GLASSBOX_SOURCE_DIR) / "tests" / "golden";
-
-void expect_matches_golden(const std::string& actual, const std::string& name) {
-  const auto path = kGolden / name;
-  if (std::getenv("GLASSBOX_UPDATE_GOLDEN") != nullptr) {
-    std::ofstream(path) << actual;
-    return;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in) << path << " is missing";
-  std::stringstream expected;
-  expected << in.rdbuf();
-  EXPECT_EQ(actual, expected.str()) << "differs from " << path;
-}
+using test::expect_matches_golden;
 
 TEST(Golden, AlertLine) {
   Alert a;

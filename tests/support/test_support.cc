@@ -18,6 +18,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <gtest/gtest.h>
+
 #include "core/paths.h"
 
 extern char** environ;
@@ -250,6 +252,16 @@ std::vector<std::string> lines_of(const std::string& text) {
     if (!line.empty() && line.front() == '{') lines.push_back(line);
   }
   return lines;
+}
+
+void expect_matches_golden(const std::string& actual, const std::string& name) {
+  const auto path = std::filesystem::path(GLASSBOX_SOURCE_DIR) / "tests" / "golden" / name;
+  if (std::getenv("GLASSBOX_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(path) << actual;
+    return;
+  }
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing";
+  EXPECT_EQ(actual, read_file(path)) << "differs from " << path;
 }
 
 }  // namespace glassbox::test

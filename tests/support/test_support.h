@@ -77,6 +77,10 @@ std::vector<std::filesystem::path> files_under(const std::filesystem::path& root
 // A file's whole content ("" when it cannot be read).
 std::string read_file(const std::filesystem::path& file);
 
+// Formats that outlive a process, pinned byte for byte: `actual` must equal tests/golden/`name`.
+// With GLASSBOX_UPDATE_GOLDEN set, the file is written instead (then review the diff).
+void expect_matches_golden(const std::string& actual, const std::string& name);
+
 // The JSON lines of `text` that parse as objects (others are ignored).
 std::vector<std::string> lines_of(const std::string& text);
 
