@@ -1,11 +1,31 @@
 #include "store/camera_store.h"
 
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "audit/audit_log.h"
 #include "store/sqlite_database.h"
 
 namespace glassbox {
+namespace {
+
+// A camera's settings, the same columns in the same order in the insert and the update: bound
+// from `first` on (eight parameters).
+constexpr const char* kSettingColumns = "url, rate_fps, min_face_px, enabled, loop, stall_timeout_s, record, record_retention_days";
+
+void bind_settings(Statement& s, int first, const CameraConfig& c) {
+  s.bind(first, c.url);
+  s.bind_real(first + 1, c.rate_fps);
+  s.bind(first + 2, c.min_face_px);
+  s.bind(first + 3, static_cast<int>(c.enabled));
+  s.bind(first + 4, static_cast<int>(c.loop));
+  s.bind_real(first + 5, c.stall_timeout_s);
+  s.bind(first + 6, static_cast<int>(c.record));
+  s.bind_real(first + 7, c.record_retention_days);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<CameraStore>> CameraStore::open(const std::string& path) {
   auto db = SqliteDatabase::open(path, OpenMode::kReadWriteCreate);
@@ -14,7 +34,7 @@ Result<std::unique_ptr<CameraStore>> CameraStore::open(const std::string& path) 
 }
 
 Result<std::vector<CameraConfig>> CameraStore::list() {
-  auto s = db_->prepare("SELECT name, url, rate_fps, min_face_px, enabled, loop, stall_timeout_s, record, record_retention_days FROM cameras ORDER BY name");
+  auto s = db_->prepare(std::string("SELECT name, ") + kSettingColumns + " FROM cameras ORDER BY name");
   std::vector<CameraConfig> out;
   while (true) {
     auto step = s->step();
@@ -39,20 +59,12 @@ Status CameraStore::insert(const CameraConfig& c, const std::string& actor, Unix
   return db_->transaction([&]() -> Status {
     // ON CONFLICT … RETURNING: no row back means the name is taken, on either engine, without
     // reading an engine's error code.
-    auto s = db_->prepare(
-        "INSERT INTO cameras (name, url, rate_fps, min_face_px, enabled, loop, stall_timeout_s, created_at, updated_at, "
-        "record, record_retention_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING name");
+    auto s = db_->prepare(std::string("INSERT INTO cameras (name, ") + kSettingColumns +
+                          ", created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING name");
     s->bind(1, c.name);
-    s->bind(2, c.url);
-    s->bind_real(3, c.rate_fps);
-    s->bind(4, c.min_face_px);
-    s->bind(5, static_cast<int>(c.enabled));
-    s->bind(6, static_cast<int>(c.loop));
-    s->bind_real(7, c.stall_timeout_s);
-    s->bind(8, now);
-    s->bind(9, now);
-    s->bind(10, static_cast<int>(c.record));
-    s->bind_real(11, c.record_retention_days);
+    bind_settings(*s, 2, c);
+    s->bind(10, now);
+    s->bind(11, now);
     auto step = s->step();
     if (!step) return step.error().within("cannot store camera '" + c.name + "'");
     if (*step == Step::kDone) return Error{"camera '" + c.name + "' exists already"};
@@ -62,18 +74,12 @@ Status CameraStore::insert(const CameraConfig& c, const std::string& actor, Unix
 
 Status CameraStore::update(const CameraConfig& c, const std::string& actor, UnixSeconds now) {
   return db_->transaction([&]() -> Status {
+    // The columns' order is kSettingColumns'.
     auto s = db_->prepare(
         "UPDATE cameras SET url = ?, rate_fps = ?, min_face_px = ?, enabled = ?, loop = ?, stall_timeout_s = ?, "
-        "updated_at = ?, record = ?, record_retention_days = ? WHERE name = ? RETURNING name");
-    s->bind(1, c.url);
-    s->bind_real(2, c.rate_fps);
-    s->bind(3, c.min_face_px);
-    s->bind(4, static_cast<int>(c.enabled));
-    s->bind(5, static_cast<int>(c.loop));
-    s->bind_real(6, c.stall_timeout_s);
-    s->bind(7, now);
-    s->bind(8, static_cast<int>(c.record));
-    s->bind_real(9, c.record_retention_days);
+        "record = ?, record_retention_days = ?, updated_at = ? WHERE name = ? RETURNING name");
+    bind_settings(*s, 1, c);
+    s->bind(9, now);
     s->bind(10, c.name);
     auto step = s->step();
     if (!step) return step.error().within("cannot update camera '" + c.name + "'");
