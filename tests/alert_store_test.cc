@@ -6,7 +6,7 @@
 #include "alert/storing_alert_sink.h"
 #include "audit/audit_log.h"
 #include "store/alert_store.h"
-#include "store/sqlite_store.h"
+#include "store/sql_watchlist_store.h"
 #include "support/test_support.h"
 
 namespace glassbox {
@@ -17,7 +17,7 @@ constexpr UnixSeconds kNow = 1795950000;
 class AlertStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto watchlist = SqliteWatchlistStore::open(path(), OpenMode::kReadWriteCreate);
+    auto watchlist = SqlWatchlistStore::open(path(), OpenMode::kReadWriteCreate);
     ASSERT_TRUE(watchlist);
     auto id = (*watchlist)->add_pending_entry({"Person A", "warrant", "photo", "alice", kNow + 86400 * 30},
                                               {{"p", {1.0f}, "a.jpg", "x"}}, kNow);

@@ -15,7 +15,7 @@
 #include "audit/export_verifier.h"
 #include "store/alert_store.h"
 #include "store/camera_store.h"
-#include "store/sqlite_store.h"
+#include "store/sql_watchlist_store.h"
 #include "support/test_support.h"
 
 namespace glassbox::audit {
@@ -229,7 +229,7 @@ TEST_F(AuditLogTest, InclusionProofsVerifyAndForgedOnesDoNot) {
 // Fail closed: when the record cannot be written, the action does not happen.
 TEST_F(AuditLogTest, ActionsAreRefusedWhenTheirRecordCannotBeWritten) {
   const UnixSeconds expiry = *parse_date_utc("2099-01-01");
-  auto store = SqliteWatchlistStore::open(db_path(), OpenMode::kReadWriteCreate);
+  auto store = SqlWatchlistStore::open(db_path(), OpenMode::kReadWriteCreate);
   ASSERT_TRUE(store);
   const std::vector<EntryTemplate> templates = {{"p", {1.0f, 2.0f}, "a.jpg", "ab"}};
   auto first = (*store)->add_pending_entry({"Person A", "Warrant 1", "file", "alice", expiry}, templates, kNow);

@@ -31,6 +31,7 @@
 #include "store/postgres_database.h"
 #include "store/postgres_schema.h"
 #include "store/sqlite_database.h"
+#include "support/backends.h"
 #include "support/postgres_server.h"
 #include "support/test_support.h"
 
@@ -50,64 +51,16 @@ TEST(NumberPlaceholders, NumbersQuestionMarksOutsideLiteralsIdentifiersAndCommen
   EXPECT_EQ(number_placeholders("SELECT 'unterminated ?"), "SELECT 'unterminated ?");
 }
 
-enum class Backend { kSqlite, kPostgres };
+using test::Backend;
 
-class DatabaseTest : public ::testing::TestWithParam<Backend> {
+class DatabaseTest : public test::BackendTest {
  protected:
-  static void SetUpTestSuite() {
-    server_ = test::PostgresServer::start(server_error_).release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
-  void SetUp() override {
-    if (GetParam() == Backend::kPostgres) {
-      ASSERT_NE(server_, nullptr) << server_error_;
-      static int databases = 0;
-      database_ = "t" + std::to_string(++databases);
-      std::string why;
-      ASSERT_TRUE(server_->create_database(database_, why)) << why;
-    }
-    db_ = open();
-    ASSERT_NE(db_, nullptr);
-  }
-
-  // A new connection to this test's database.
-  std::unique_ptr<Database> open() {
-    if (GetParam() == Backend::kSqlite) {
-      auto db = SqliteDatabase::open((dir_ / "store.db").string(), OpenMode::kReadWriteCreate);
-      EXPECT_TRUE(db) << db.error().message;
-      return db ? std::unique_ptr<Database>(std::move(*db)) : nullptr;
-    }
-    auto db = PostgresDatabase::connect(server_->conninfo(database_));
-    EXPECT_TRUE(db) << db.error().message;
-    return db ? std::unique_ptr<Database>(std::move(*db)) : nullptr;
-  }
-
   // The one place the two schemas differ in these tests: how a table gets its own ids.
   std::string id_column() const {
     return GetParam() == Backend::kSqlite ? "id INTEGER PRIMARY KEY" : "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
   }
   std::string blob_type() const { return GetParam() == Backend::kSqlite ? "BLOB" : "BYTEA"; }
-
-  static std::int64_t count(Database& db, const std::string& sql) {
-    auto s = db.prepare(sql);
-    auto step = s->step();
-    EXPECT_TRUE(step) << step.error().message;
-    return step && *step == Step::kRow ? s->int64(0) : -1;
-  }
-
-  static test::PostgresServer* server_;
-  static std::string server_error_;
-  test::TempDir dir_;
-  std::string database_;
-  std::unique_ptr<Database> db_;
 };
-
-test::PostgresServer* DatabaseTest::server_ = nullptr;
-std::string DatabaseTest::server_error_;
 
 TEST_P(DatabaseTest, EveryTypeAndNullRoundTrip) {
   ASSERT_TRUE(db_->execute("CREATE TABLE things (" + id_column() + ", name TEXT, n BIGINT, x DOUBLE PRECISION, b " + blob_type() + ")"));
@@ -342,19 +295,12 @@ TEST_P(DatabaseTest, AClientKilledMidTransactionLosesNoAcknowledgedWrite) {
   for (const auto& [k, n] : halves) EXPECT_EQ(n, 2) << "pair " << k << " is half written";
 }
 
-// The Glassbox schema on this test's database: SQLite's comes with the file; PostgreSQL's is
-// migrated here.
-Status glassbox_schema(Database& db) {
-  if (db.dialect() == Dialect::kPostgres) return migrate_postgres(static_cast<PostgresDatabase&>(db));
-  return ok_status();
-}
-
 const UnixSeconds kNow = *parse_date_utc("2026-12-01") + 9 * 3600;
 
 TEST_P(DatabaseTest, TheAuditLogExportsAndVerifiesOfflineAndFindsItsRecords) {
-  ASSERT_TRUE(glassbox_schema(*db_));
+  ASSERT_TRUE(migrate(*db_));
   if (GetParam() == Backend::kPostgres) {
-    ASSERT_TRUE(glassbox_schema(*db_)) << "a second migration finds the work done";
+    ASSERT_TRUE(migrate(*db_)) << "a second migration finds the work done";
   }
   const std::string keys = (dir_ / "audit").string();
   for (int i = 0; i < 60; ++i) {
@@ -409,7 +355,7 @@ TEST_P(DatabaseTest, TheAuditLogExportsAndVerifiesOfflineAndFindsItsRecords) {
 }
 
 TEST_P(DatabaseTest, TheAuditLogIsAppendOnlyInTheSchema) {
-  ASSERT_TRUE(glassbox_schema(*db_));
+  ASSERT_TRUE(migrate(*db_));
   const std::string keys = (dir_ / "audit").string();
   ASSERT_TRUE(db_->transaction([&] { return audit::append(*db_, keys, {"alice", "entry.enrol", "entry/1"}, kNow); }));
   for (const char* sql : {"UPDATE audit_records SET record = 'forged'", "DELETE FROM audit_records"}) {
@@ -426,7 +372,7 @@ TEST_P(DatabaseTest, TheAuditLogIsAppendOnlyInTheSchema) {
 }
 
 TEST_P(DatabaseTest, ManyConnectionsAppendingAtOnceMakeOneUnforkedLog) {
-  ASSERT_TRUE(glassbox_schema(*db_));
+  ASSERT_TRUE(migrate(*db_));
   const std::string keys = (dir_ / "audit").string();
   // The first record makes the keys; the appenders then share them, as a cluster's nodes do.
   ASSERT_TRUE(db_->transaction([&] { return audit::append(*db_, keys, {"system", "service.start", "service"}, kNow); }));
@@ -471,7 +417,7 @@ TEST_P(DatabaseTest, ManyConnectionsAppendingAtOnceMakeOneUnforkedLog) {
 }
 
 TEST_P(DatabaseTest, CamerasAreStoredByNameAndEveryChangeIsAudited) {
-  ASSERT_TRUE(glassbox_schema(*db_));
+  ASSERT_TRUE(migrate(*db_));
   const std::string keys = (dir_ / "audit").string();
   CameraStore cameras(open(), keys);
   CameraConfig gate{"gate", "rtsp://127.0.0.1/gate", 2.5, 40, false, true, 12.0};
@@ -510,7 +456,7 @@ TEST_P(DatabaseTest, CamerasAreStoredByNameAndEveryChangeIsAudited) {
 // every constraint, trigger and function, and the version, as the catalogue describes them.
 TEST(PostgresSchema, IsWhatDocsDatabaseSchemaSays) {
   std::string why;
-  auto server = test::PostgresServer::start(why);
+  test::PostgresServer* server = test::shared_postgres(why);
   ASSERT_NE(server, nullptr) << why;
   ASSERT_TRUE(server->create_database("schema", why)) << why;
   auto db = open_postgres(server->conninfo("schema"));
@@ -539,8 +485,7 @@ TEST(PostgresSchema, IsWhatDocsDatabaseSchemaSays) {
   test::expect_matches_golden(out, "postgres_schema.txt");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         [](const ::testing::TestParamInfo<Backend>& info) { return info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres), test::backend_name);
 
 }  // namespace
 }  // namespace glassbox

@@ -10,7 +10,7 @@
 
 #include "alert/json_lines.h"
 #include "store/search_store.h"
-#include "store/sqlite_store.h"
+#include "store/sql_watchlist_store.h"
 #include "support/test_support.h"
 
 namespace glassbox {
@@ -48,7 +48,7 @@ TEST(Golden, AlertLine) {
 TEST(Golden, DatabaseSchema) {
   test::TempDir dir;
   const auto path = (dir / "w.db").string();
-  { ASSERT_TRUE(SqliteWatchlistStore::open(path, OpenMode::kReadWriteCreate)); }
+  { ASSERT_TRUE(SqlWatchlistStore::open(path, OpenMode::kReadWriteCreate)); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;

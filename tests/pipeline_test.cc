@@ -13,7 +13,7 @@
 #include "ingest/video_source.h"
 #include "pipeline/watch_runner.h"
 #include "pipeline/watchlist_loader.h"
-#include "store/sqlite_store.h"
+#include "store/sql_watchlist_store.h"
 #include "support/test_support.h"
 
 namespace glassbox {
@@ -38,7 +38,7 @@ class Harness {
     auto embedder = OnnxEmbedder::create(profile_);
     if (!embedder) throw std::runtime_error(embedder.error().message);
     embedder_ = std::move(*embedder);
-    auto store = SqliteWatchlistStore::open((dir_ / "watchlist.db").string(), OpenMode::kReadWriteCreate);
+    auto store = SqlWatchlistStore::open((dir_ / "watchlist.db").string(), OpenMode::kReadWriteCreate);
     if (!store) throw std::runtime_error(store.error().message);
     store_ = std::move(*store);
   }
@@ -83,7 +83,7 @@ class Harness {
   ModelProfile profile_;
   std::unique_ptr<YuNetDetector> detector_;
   std::unique_ptr<OnnxEmbedder> embedder_;
-  std::unique_ptr<SqliteWatchlistStore> store_;
+  std::unique_ptr<SqlWatchlistStore> store_;
 };
 
 class PipelineTest : public ::testing::TestWithParam<std::string> {
@@ -259,7 +259,7 @@ TEST_P(PipelineTest, EnrolmentRefusesPhotosWithoutExactlyOneFace) {
   auto mixed = harness_.enroll("x", {data(kKnn / "train/obama/obama.jpg"), data("faces/face_recognition/two_people.jpg")});
   ASSERT_FALSE(mixed);
   EXPECT_EQ(mixed.error().message.find("obama.jpg"), std::string::npos);
-  auto store = SqliteWatchlistStore::open((harness_.dir() / "watchlist.db").string(), OpenMode::kReadOnly);
+  auto store = SqlWatchlistStore::open((harness_.dir() / "watchlist.db").string(), OpenMode::kReadOnly);
   ASSERT_TRUE(store);
   EXPECT_TRUE((*store)->list_entries()->empty()) << "nothing stored for refused entries";
 }
@@ -267,7 +267,7 @@ TEST_P(PipelineTest, EnrolmentRefusesPhotosWithoutExactlyOneFace) {
 TEST_P(PipelineTest, SeveralPhotosMakeOneEntryWithSeveralTemplates) {
   auto id = harness_.enroll("Person B", {data(kKnn / "train/obama/obama.jpg"), data(kKnn / "train/obama/obama2.jpg")});
   ASSERT_TRUE(id) << id.error().message;
-  auto store = SqliteWatchlistStore::open((harness_.dir() / "watchlist.db").string(), OpenMode::kReadOnly);
+  auto store = SqlWatchlistStore::open((harness_.dir() / "watchlist.db").string(), OpenMode::kReadOnly);
   auto entry = (*store)->get_entry(*id);
   ASSERT_TRUE(entry && entry->has_value());
   EXPECT_EQ((*entry)->template_count, 2);

@@ -21,7 +21,7 @@
 
 #include "core/dates.h"
 #include "store/alert_store.h"
-#include "store/sqlite_store.h"
+#include "store/sql_watchlist_store.h"
 #include "support/test_support.h"
 
 namespace glassbox {
@@ -251,7 +251,7 @@ TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlertOrEntry) {
       std::this_thread::sleep_for(50ms);
     }
     EXPECT_EQ(serve->stop(SIGKILL, 10), -1);
-    auto entries = SqliteWatchlistStore::open(db(), OpenMode::kReadOnly);
+    auto entries = SqlWatchlistStore::open(db(), OpenMode::kReadOnly);
     ASSERT_TRUE(entries) << entries.error().message;
     for (std::int64_t id : acknowledged_entries) EXPECT_TRUE((*entries)->get_entry(id)->has_value()) << "entry " << id << " was acknowledged, then lost";
     auto store = SqliteAlertStore::open(db());

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "store/alert_store.h"
-#include "store/sqlite_store.h"
+#include "store/sql_watchlist_store.h"
 #include "store/transparency.h"
 #include "support/test_support.h"
 
@@ -15,7 +15,7 @@ TEST(Transparency, CountsEveryKindOfEventInsideThePeriodOnly) {
   const std::string path = (dir / "t.db").string();
   const UnixSeconds nov1 = *parse_date_utc("2026-11-01"), dec1 = *parse_date_utc("2026-12-01");
   const UnixSeconds now = *parse_date_utc("2026-11-29") + 3600;
-  auto store = SqliteWatchlistStore::open(path, OpenMode::kReadWriteCreate);
+  auto store = SqlWatchlistStore::open(path, OpenMode::kReadWriteCreate);
   ASSERT_TRUE(store);
   const std::vector<EntryTemplate> t = {{"p", {1.0f, 0.0f}, "a.jpg", "aa"}};
   // Before the period: one entry, approved then; inside: three entries, two approved, one

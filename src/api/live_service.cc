@@ -171,7 +171,7 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   auto camera_store = CameraStore::open(service->db_path_);
   if (!camera_store) return camera_store.error();
   service->camera_store_ = std::move(*camera_store);
-  auto entry_store = SqliteWatchlistStore::open(service->db_path_, OpenMode::kReadWriteCreate);
+  auto entry_store = SqlWatchlistStore::open(service->db_path_, OpenMode::kReadWriteCreate);
   if (!entry_store) return entry_store.error();
   service->entry_store_ = std::move(*entry_store);
   for (auto* connection : {&service->segment_db_, &service->audit_db_}) {
@@ -368,7 +368,7 @@ Status LiveService::reload_watchlist() {
   // A connection of its own (callers: the maintenance thread, create(), the handlers of
   // approvals and revocations), opened on first use.
   if (!reload_store_) {
-    auto store = SqliteWatchlistStore::open(db_path_, OpenMode::kReadWriteCreate);
+    auto store = SqlWatchlistStore::open(db_path_, OpenMode::kReadWriteCreate);
     if (!store) return store.error();
     reload_store_ = std::move(*store);
   }

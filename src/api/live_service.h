@@ -39,7 +39,7 @@
 #include "search/search_runner.h"
 #include "store/alert_store.h"
 #include "store/camera_store.h"
-#include "store/sqlite_store.h"
+#include "store/sql_watchlist_store.h"
 
 namespace glassbox {
 
@@ -171,7 +171,7 @@ class LiveService {
   // recognizer that turn uploaded photos into templates (loaded on first use) under a lock of
   // their own, so approvals and revocations never wait behind photo work.
   std::mutex entries_mutex_;
-  std::unique_ptr<SqliteWatchlistStore> entry_store_;  // guarded by entries_mutex_
+  std::unique_ptr<SqlWatchlistStore> entry_store_;  // guarded by entries_mutex_
   std::mutex photo_models_mutex_;
   std::unique_ptr<FaceDetector> enrol_detector_;  // guarded by photo_models_mutex_
   std::unique_ptr<Embedder> enrol_embedder_;      // guarded by photo_models_mutex_
@@ -184,7 +184,7 @@ class LiveService {
   LoginThrottle login_throttle_;
   std::counting_semaphore<> export_slots_{1};  // one audit export at a time (it holds the log in memory)
   std::mutex reload_mutex_;                             // one reload at a time, so an older list never replaces a newer one
-  std::unique_ptr<SqliteWatchlistStore> reload_store_;  // guarded by reload_mutex_
+  std::unique_ptr<SqlWatchlistStore> reload_store_;  // guarded by reload_mutex_
   // The service's own connection for its bookkeeping (analysis counts, checkpoints, searches,
   // uploads), opened once: each open would run the schema check in a write transaction.
   // Taken after camera_changes_mutex_ and before cameras_mutex_.

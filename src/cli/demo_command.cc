@@ -22,7 +22,7 @@
 #include "ingest/video_source.h"
 #include "pipeline/watch_runner.h"
 #include "pipeline/watchlist_loader.h"
-#include "store/sqlite_store.h"
+#include "store/sql_watchlist_store.h"
 
 namespace glassbox::cli {
 namespace {
@@ -101,7 +101,7 @@ int run_demo(const DemoArgs& args) {
   const fs::path db_path = workspace.dir / "watchlist.db";
   std::error_code ec;
   fs::remove(db_path, ec);
-  auto store = SqliteWatchlistStore::open(db_path.string(), OpenMode::kReadWriteCreate);
+  auto store = SqlWatchlistStore::open(db_path.string(), OpenMode::kReadWriteCreate);
   if (!store) return fail(store.error().message);
 
   // 1. Enrolment.

@@ -17,7 +17,7 @@
 #include "embed/onnx_embedder.h"
 #include "enroll/enrollment.h"
 #include "ingest/video_source.h"
-#include "store/sqlite_store.h"
+#include "store/sql_watchlist_store.h"
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -61,7 +61,7 @@ Status prepare(const fs::path& dir, const std::string& profile_name, std::vector
   if (!detector) return detector.error();
   auto embedder = OnnxEmbedder::create(*profile);
   if (!embedder) return embedder.error();
-  auto store = SqliteWatchlistStore::open(db, OpenMode::kReadWriteCreate);
+  auto store = SqlWatchlistStore::open(db, OpenMode::kReadWriteCreate);
   if (!store) return store.error();
   const fs::path still_b = dir / "person_b_still.png";
   if (auto s = save_still(data / "video/talking_heads/WDA_KatieHill_000_h264.mp4", 1.0, still_b); !s) return s;

@@ -10,7 +10,7 @@
 #include "embed/onnx_embedder.h"
 #include "enroll/enrollment.h"
 #include "auth/user_store.h"
-#include "store/sqlite_store.h"
+#include "store/sql_watchlist_store.h"
 
 namespace glassbox::cli {
 namespace {
@@ -45,7 +45,7 @@ int run_enroll(const EnrollArgs& args) {
     std::cerr << "glassbox enroll: " << embedder.error().message << "\n";
     return kExitFailure;
   }
-  auto store = SqliteWatchlistStore::open(args.db, OpenMode::kReadWriteCreate);
+  auto store = SqlWatchlistStore::open(args.db, OpenMode::kReadWriteCreate);
   if (!store) {
     std::cerr << "glassbox enroll: " << store.error().message << "\n";
     return kExitFailure;
@@ -76,7 +76,7 @@ int run_approve(const std::string& db, std::int64_t entry_id, const std::string&
     std::cerr << "glassbox approve: " << db << ": no such database\n";
     return kExitFailure;
   }
-  auto store = SqliteWatchlistStore::open(db, OpenMode::kReadWriteCreate);
+  auto store = SqlWatchlistStore::open(db, OpenMode::kReadWriteCreate);
   if (!store) {
     std::cerr << "glassbox approve: " << store.error().message << "\n";
     return kExitFailure;
@@ -94,7 +94,7 @@ int run_approve(const std::string& db, std::int64_t entry_id, const std::string&
 }
 
 int run_entries(const std::string& db) {
-  auto store = SqliteWatchlistStore::open(db, OpenMode::kReadOnly);
+  auto store = SqlWatchlistStore::open(db, OpenMode::kReadOnly);
   if (!store) {
     std::cerr << "glassbox entries: " << store.error().message << "\n";
     return kExitFailure;
@@ -162,7 +162,7 @@ void add_enroll_commands(CLI::App& app, int& exit_status) {
         std::cerr << "glassbox keys rotate-templates: " << rotate->db << ": no such database\n";
         return kExitFailure;
       }
-      auto store = SqliteWatchlistStore::open(rotate->db, OpenMode::kReadWriteCreate);
+      auto store = SqlWatchlistStore::open(rotate->db, OpenMode::kReadWriteCreate);
       if (!store) {
         std::cerr << "glassbox keys rotate-templates: " << store.error().message << "\n";
         return kExitFailure;

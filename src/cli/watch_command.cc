@@ -11,7 +11,7 @@
 #include "cli/commands.h"
 #include "pipeline/watch_runner.h"
 #include "pipeline/watchlist_loader.h"
-#include "store/sqlite_store.h"
+#include "store/sql_watchlist_store.h"
 
 namespace glassbox::cli {
 namespace {
@@ -46,7 +46,7 @@ int run_watch_command(const WatchArgs& args) {
     std::cerr << "glassbox watch: " << profile.error().message << "\n";
     return kExitFailure;
   }
-  auto store = SqliteWatchlistStore::open(args.db, OpenMode::kReadOnly);
+  auto store = SqlWatchlistStore::open(args.db, OpenMode::kReadOnly);
   if (!store) {
     std::cerr << "glassbox watch: " << store.error().message << "\n";
     return kExitFailure;

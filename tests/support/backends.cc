@@ -1,0 +1,68 @@
+#include "support/backends.h"
+
+#include "store/postgres_database.h"
+#include "store/postgres_schema.h"
+#include "store/sqlite_database.h"
+
+namespace glassbox::test {
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+PostgresServer* shared_postgres(std::string& why) {
+  // Started once, on first use; its destructor (at exit) stops it and deletes its folder.
+  static std::string start_error;
+  static const std::unique_ptr<PostgresServer> server = PostgresServer::start(start_error);
+  why = start_error;
+  return server.get();
+}
+
+void BackendTest::SetUp() {
+  if (postgres()) {
+    std::string why;
+    PostgresServer* server = shared_postgres(why);
+    ASSERT_NE(server, nullptr) << why;
+    static int databases = 0;
+    database_ = "t" + std::to_string(++databases);
+    ASSERT_TRUE(server->create_database(database_, why)) << why;
+  }
+  db_ = open();
+  ASSERT_NE(db_, nullptr);
+}
+
+std::unique_ptr<Database> BackendTest::open() {
+  if (!postgres()) {
+    auto db = SqliteDatabase::open((dir_ / "store.db").string(), OpenMode::kReadWriteCreate);
+    EXPECT_TRUE(db) << db.error().message;
+    return db ? std::unique_ptr<Database>(std::move(*db)) : nullptr;
+  }
+  std::string why;
+  auto db = PostgresDatabase::connect(shared_postgres(why)->conninfo(database_));
+  EXPECT_TRUE(db) << db.error().message;
+  return db ? std::unique_ptr<Database>(std::move(*db)) : nullptr;
+}
+
+std::unique_ptr<Database> BackendTest::open_with_schema() {
+  auto db = open();
+  if (db == nullptr) return nullptr;
+  auto migrated = migrate(*db);
+  EXPECT_TRUE(migrated) << migrated.error().message;
+  return migrated ? std::move(db) : nullptr;
+}
+
+Status BackendTest::migrate(Database& db) {
+  if (db.dialect() == Dialect::kPostgres) return migrate_postgres(static_cast<PostgresDatabase&>(db));
+  return ok_status();
+}
+
+std::string BackendTest::key_base() const { return (dir_ / (postgres() ? "node" : "store.db")).string(); }
+
+std::int64_t BackendTest::count(Database& db, const std::string& sql) {
+  auto s = db.prepare(sql);
+  auto step = s->step();
+  EXPECT_TRUE(step) << step.error().message;
+  return step && *step == Step::kRow ? s->int64(0) : -1;
+}
+
+}  // namespace glassbox::test

@@ -1,0 +1,53 @@
+// BackendTest: a test fixture run once per storage backend (store/database.h): an SQLite file in
+// a fresh folder, and a fresh database on one throwaway PostgreSQL server that the whole test
+// binary shares (support/postgres_server.h; started on first use, stopped at exit). The store
+// conformance suites derive from it, so the same assertions hold on both engines.
+// Thread-safety: as gtest's fixtures; connections are the test's own.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "store/database.h"
+#include "support/postgres_server.h"
+#include "support/test_support.h"
+
+namespace glassbox::test {
+
+enum class Backend { kSqlite, kPostgres };
+
+// "Sqlite" or "Postgres", for INSTANTIATE_TEST_SUITE_P's names.
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info);
+
+// The server every PostgreSQL case of this binary uses; null (and why) when none could start.
+PostgresServer* shared_postgres(std::string& why);
+
+class BackendTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  // Makes this test's own database (PostgreSQL) and sets db_ to a connection to it.
+  void SetUp() override;
+
+  // A new connection to this test's database. SQLite's file has Glassbox's schema from the
+  // start; PostgreSQL's database is empty until migrated (with_schema or migrate()).
+  std::unique_ptr<Database> open();
+  // A new connection, with Glassbox's schema in place on either engine.
+  std::unique_ptr<Database> open_with_schema();
+  // Brings `db` to Glassbox's schema (a no-op on SQLite, whose open migrates).
+  static Status migrate(Database& db);
+  // Where the node's own keys live (the audit signing key, the template key): beside the
+  // SQLite file; for PostgreSQL, a node-local path in this test's folder.
+  std::string key_base() const;
+  bool postgres() const { return GetParam() == Backend::kPostgres; }
+
+  // The first column of the first row of `sql`, as an integer (-1 with a failure when none).
+  static std::int64_t count(Database& db, const std::string& sql);
+
+  TempDir dir_;
+  std::string database_;  // PostgreSQL: this test's database
+  std::unique_ptr<Database> db_;
+};
+
+}  // namespace glassbox::test
