@@ -1,5 +1,10 @@
-// Alerts and their review: stored with evidence, decided once by a named person (a dismissal
-// needs a reason), listed by filter, and their evidence purged after its retention.
+// Alerts and their review, on both backends (store conformance, docs/cluster.md): stored with
+// evidence, decided once by a named person (a dismissal needs a reason) — also when two
+// reviewers on two connections (two nodes) decide at once — listed by filter, their evidence
+// purged after its retention, and the schema itself keeping a decision final.
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
@@ -7,27 +12,27 @@
 #include "audit/audit_log.h"
 #include "store/alert_store.h"
 #include "store/sql_watchlist_store.h"
-#include "support/test_support.h"
+#include "support/backends.h"
 
 namespace glassbox {
 namespace {
 
 constexpr UnixSeconds kNow = 1795950000;
 
-class AlertStoreTest : public ::testing::Test {
+using test::Backend;
+
+class AlertStoreTest : public test::BackendTest {
  protected:
   void SetUp() override {
-    auto watchlist = SqlWatchlistStore::open(path(), OpenMode::kReadWriteCreate);
-    ASSERT_TRUE(watchlist);
-    auto id = (*watchlist)->add_pending_entry({"Person A", "warrant", "photo", "alice", kNow + 86400 * 30},
-                                              {{"p", {1.0f}, "a.jpg", "x"}}, kNow);
-    ASSERT_TRUE(id);
+    BackendTest::SetUp();
+    SqlWatchlistStore watchlist(open_with_schema(), key_base());
+    auto id = watchlist.add_pending_entry({"Person A", "warrant", "photo", "alice", kNow + 86400 * 30}, {{"p", {1.0f}, "a.jpg", "x"}}, kNow);
+    ASSERT_TRUE(id) << id.error().message;
     entry_ = *id;
-    auto store = SqliteAlertStore::open(path());
-    ASSERT_TRUE(store) << store.error().message;
-    store_ = std::move(*store);
+    store_ = store();
   }
-  std::string path() const { return (dir_ / "glassbox.db").string(); }
+  // A store on a connection of its own (another reviewer, another node).
+  std::unique_ptr<AlertStore> store() { return std::make_unique<AlertStore>(open_with_schema(), key_base()); }
   Alert alert(const std::string& camera, double t = 1.5) const {
     Alert a;
     a.entry_id = entry_;
@@ -43,12 +48,11 @@ class AlertStoreTest : public ::testing::Test {
     return a;
   }
 
-  test::TempDir dir_;
   std::int64_t entry_ = 0;
-  std::unique_ptr<SqliteAlertStore> store_;
+  std::unique_ptr<AlertStore> store_;
 };
 
-TEST_F(AlertStoreTest, AnAlertIsStoredWithItsEvidenceAndStaysOpenUntilDecided) {
+TEST_P(AlertStoreTest, AnAlertIsStoredWithItsEvidenceAndStaysOpenUntilDecided) {
   const std::vector<unsigned char> jpeg = {0xff, 0xd8, 0xff, 0xd9};
   auto id = store_->record(alert("cam-1"), jpeg, kNow, kNow + 86400);
   ASSERT_TRUE(id) << id.error().message;
@@ -64,7 +68,7 @@ TEST_F(AlertStoreTest, AnAlertIsStoredWithItsEvidenceAndStaysOpenUntilDecided) {
   EXPECT_EQ(store_->evidence(*id)->value(), jpeg);
 }
 
-TEST_F(AlertStoreTest, ADecisionIsMadeOnceByANamedPersonAndADismissalNeedsAReason) {
+TEST_P(AlertStoreTest, ADecisionIsMadeOnceByANamedPersonAndADismissalNeedsAReason) {
   auto a = *store_->record(alert("cam-1"), {}, kNow, kNow);
   auto b = *store_->record(alert("cam-1"), {}, kNow, kNow);
   EXPECT_FALSE(store_->confirm(a, "", kNow)) << "anonymous decisions are refused";
@@ -87,12 +91,14 @@ TEST_F(AlertStoreTest, ADecisionIsMadeOnceByANamedPersonAndADismissalNeedsAReaso
   EXPECT_EQ(rb.dismiss_reason.value_or(""), "a different person: glasses, older");
 }
 
-TEST_F(AlertStoreTest, ListingFiltersByStatusCameraEntryAndTime) {
+TEST_P(AlertStoreTest, ListingFiltersByStatusCameraEntryAndTime) {
   auto a = *store_->record(alert("cam-1"), {}, kNow, kNow);
   *store_->record(alert("cam-2"), {}, kNow + 100, kNow);
   *store_->record(alert("cam-2"), {}, kNow + 200, kNow);
   ASSERT_TRUE(store_->confirm(a, "olga", kNow));
-  EXPECT_EQ(store_->list({})->size(), 3u);
+  auto all = store_->list({});
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ(all->size(), 3u);
   EXPECT_EQ(store_->list({AlertStatus::kOpen, {}, {}, {}, 100})->size(), 2u);
   EXPECT_EQ(store_->list({{}, std::string("cam-2"), {}, {}, 100})->size(), 2u);
   EXPECT_EQ(store_->list({{}, {}, entry_, kNow + 150, 100})->size(), 1u);
@@ -100,7 +106,7 @@ TEST_F(AlertStoreTest, ListingFiltersByStatusCameraEntryAndTime) {
   EXPECT_EQ(store_->list({{}, {}, {}, {}, 1})->front().raised_at, kNow + 200) << "newest first";
 }
 
-TEST_F(AlertStoreTest, EvidenceIsPurgedAfterItsRetentionAndTheAlertStays) {
+TEST_P(AlertStoreTest, EvidenceIsPurgedAfterItsRetentionAndTheAlertStays) {
   auto old_one = *store_->record(alert("cam-1"), {1, 2, 3}, kNow, kNow + 10);
   auto new_one = *store_->record(alert("cam-1"), {4, 5, 6}, kNow, kNow + 1000);
   EXPECT_EQ(*store_->purge_evidence(kNow + 9), 0);
@@ -111,7 +117,7 @@ TEST_F(AlertStoreTest, EvidenceIsPurgedAfterItsRetentionAndTheAlertStays) {
   EXPECT_TRUE(store_->get(old_one)->has_value()) << "the alert and its decision history stay";
 }
 
-TEST_F(AlertStoreTest, DecidedAlertsArePurgedAfterTheirRetentionAndThePurgeIsAudited) {
+TEST_P(AlertStoreTest, DecidedAlertsArePurgedAfterTheirRetentionAndThePurgeIsAudited) {
   auto old_decided = *store_->record(alert("cam-1"), {1, 2, 3}, kNow - 400 * 86400, kNow);
   auto old_open = *store_->record(alert("cam-1"), {}, kNow - 400 * 86400, kNow);
   auto recent = *store_->record(alert("cam-1"), {}, kNow - 10 * 86400, kNow);
@@ -123,15 +129,13 @@ TEST_F(AlertStoreTest, DecidedAlertsArePurgedAfterTheirRetentionAndThePurgeIsAud
   EXPECT_TRUE(store_->get(old_open)->has_value()) << "an open alert waits for a decision";
   EXPECT_TRUE(store_->get(recent)->has_value());
   EXPECT_EQ(*store_->purge_alerts(kNow - 365 * 86400, kNow), 0);
-  auto db = SqliteDatabase::open(path(), OpenMode::kReadOnly);
-  ASSERT_TRUE(db);
-  auto records = audit::read_records(**db);
+  auto records = audit::read_records(*db_);
   ASSERT_TRUE(records);
   EXPECT_NE(records->back().find("\"action\":\"alerts.purge\""), std::string::npos) << records->back();
   EXPECT_NE(records->back().find("\"alerts_deleted\":1"), std::string::npos) << records->back();
 }
 
-TEST_F(AlertStoreTest, TheStoringSinkKeepsTheFaceCropAsJpeg) {
+TEST_P(AlertStoreTest, TheStoringSinkKeepsTheFaceCropAsJpeg) {
   std::mutex store_mutex;
   StoringAlertSink sink(*store_, store_mutex, 7);
   Alert a = alert("cam-9");
@@ -148,12 +152,66 @@ TEST_F(AlertStoreTest, TheStoringSinkKeepsTheFaceCropAsJpeg) {
   EXPECT_EQ(*store_->purge_evidence(now_utc() + 8 * 86400), 1);
 }
 
-TEST_F(AlertStoreTest, AnAlertForAnUnknownEntryIsRefused) {
+TEST_P(AlertStoreTest, AnAlertForAnUnknownEntryIsRefused) {
   Alert a = alert("cam-1");
   a.entry_id = entry_ + 42;
   EXPECT_FALSE(store_->record(a, {}, kNow, kNow)) << "foreign key to the watchlist";
   EXPECT_TRUE(store_->list({})->empty());
 }
+
+// A decision is final in the schema too: no SQL, not only the store's, reopens or changes it.
+TEST_P(AlertStoreTest, TheSchemaKeepsADecisionFinal) {
+  auto a = *store_->record(alert("cam-1"), {}, kNow, kNow);
+  ASSERT_TRUE(store_->dismiss(a, "olga", "not the person", kNow + 5));
+  const std::string id = std::to_string(a);
+  auto reopen = open()->execute("UPDATE alerts SET status = 'open', decided_by = NULL, decided_at = NULL WHERE id = " + id);
+  ASSERT_FALSE(reopen);
+  EXPECT_NE(reopen.error().message.find("a decided alert cannot change"), std::string::npos) << reopen.error().message;
+  EXPECT_FALSE(open()->execute("UPDATE alerts SET status = 'confirmed', decided_by = 'piet' WHERE id = " + id));
+  EXPECT_FALSE(open()->execute("UPDATE alerts SET dismiss_reason = 'something else' WHERE id = " + id));
+  EXPECT_FALSE(open()->execute("INSERT INTO alerts (entry_id, camera, profile, score, threshold, stream_time_s, frame_index, track, box_x, "
+                               "box_y, box_w, box_h, raised_at, status) VALUES (" + std::to_string(entry_) +
+                               ", 'c', 'p', 0.1, 0.4, 1, 1, 1, 0, 0, 1, 1, 1, 'confirmed')"))
+      << "decided without a person";
+  EXPECT_EQ((*store_->get(a))->status, AlertStatus::kDismissed);
+  EXPECT_TRUE(open()->execute("DELETE FROM alerts WHERE id = " + id)) << "the retention purge may delete a decided alert";
+}
+
+// Two reviewers, on two connections (two nodes of a cluster), decide the same alerts at the
+// same moment: for every alert exactly one decision stands, the other reviewer is told who
+// decided first, and the audit log holds one decision record per alert.
+TEST_P(AlertStoreTest, TwoReviewersDecidingAtOnceOneWinsTheOtherIsTold) {
+  constexpr int kAlerts = 20;
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < kAlerts; ++i) ids.push_back(*store_->record(alert("cam-1"), {}, kNow, kNow));
+  std::atomic<int> wins[2] = {0, 0}, told[2] = {0, 0}, other[2] = {0, 0};
+  auto reviewer = [&](int who) {
+    auto own = store();
+    for (std::int64_t id : ids) {
+      auto decided = who == 0 ? own->confirm(id, "olga", kNow + 1) : own->dismiss(id, "piet", "not the person", kNow + 1);
+      if (decided) {
+        ++wins[who];
+      } else if (decided.error().message.find(who == 0 ? "already dismissed by piet" : "already confirmed by olga") != std::string::npos) {
+        ++told[who];
+      } else {
+        ++other[who];
+        ADD_FAILURE() << decided.error().message;
+      }
+    }
+  };
+  std::thread first(reviewer, 0), second(reviewer, 1);
+  first.join();
+  second.join();
+  EXPECT_EQ(wins[0] + wins[1], kAlerts);
+  EXPECT_EQ(told[0] + told[1], kAlerts);
+  EXPECT_EQ(other[0] + other[1], 0);
+  int confirmed = 0;
+  for (std::int64_t id : ids) confirmed += (*store_->get(id))->status == AlertStatus::kConfirmed;
+  EXPECT_EQ(confirmed, wins[0].load());
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM audit_records"), 1 + kAlerts) << "the enrolment and one decision per alert";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AlertStoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres), test::backend_name);
 
 }  // namespace
 }  // namespace glassbox

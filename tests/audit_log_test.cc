@@ -263,7 +263,7 @@ TEST_F(AuditLogTest, ActionsAreRefusedWhenTheirRecordCannotBeWritten) {
   ASSERT_TRUE(cameras);
   EXPECT_FALSE((*cameras)->insert(CameraConfig{"gate", "rtsp://x"}, "admin", kNow));
   EXPECT_TRUE((*cameras)->list()->empty()) << "camera without its record";
-  auto alerts = SqliteAlertStore::open(db_path());
+  auto alerts = AlertStore::open(db_path());
   ASSERT_TRUE(alerts);
   Alert alert;
   alert.entry_id = *first;

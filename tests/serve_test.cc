@@ -213,7 +213,7 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   // SIGTERM: a clean stop, and every alert the API showed is in the database.
   const auto listed = json::parse(http.Get("/api/alerts?limit=10000")->body).size();
   EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
-  auto store = SqliteAlertStore::open(db());
+  auto store = AlertStore::open(db());
   ASSERT_TRUE(store);
   EXPECT_GE(store->get()->list({{}, {}, {}, {}, 10000})->size(), listed);
 }
@@ -254,7 +254,7 @@ TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlertOrEntry) {
     auto entries = SqlWatchlistStore::open(db(), OpenMode::kReadOnly);
     ASSERT_TRUE(entries) << entries.error().message;
     for (std::int64_t id : acknowledged_entries) EXPECT_TRUE((*entries)->get_entry(id)->has_value()) << "entry " << id << " was acknowledged, then lost";
-    auto store = SqliteAlertStore::open(db());
+    auto store = AlertStore::open(db());
     ASSERT_TRUE(store) << store.error().message;
     std::set<std::int64_t> stored;
     for (const auto& r : *(*store)->list({{}, {}, {}, {}, 10000})) stored.insert(r.id);

@@ -29,7 +29,7 @@ TEST(Transparency, CountsEveryKindOfEventInsideThePeriodOnly) {
   ASSERT_TRUE((*store)->approve_entry(*e1, "bob", nov1 + 10));
   ASSERT_TRUE((*store)->approve_entry(*e2, "bob", nov1 + 86400 + 10));
   ASSERT_TRUE((*store)->revoke_entry(*e3, "carol", "duplicate", now - 30));
-  auto alerts = SqliteAlertStore::open(path);
+  auto alerts = AlertStore::open(path);
   ASSERT_TRUE(alerts);
   Alert a;
   a.entry_id = *e1;

@@ -16,7 +16,7 @@ namespace glassbox {
 
 class StoringAlertSink final : public AlertSink {
  public:
-  StoringAlertSink(SqliteAlertStore& store, std::mutex& store_mutex, int evidence_retention_days)
+  StoringAlertSink(AlertStore& store, std::mutex& store_mutex, int evidence_retention_days)
       : store_(store), store_mutex_(store_mutex), retention_s_(static_cast<UnixSeconds>(evidence_retention_days) * 86400) {}
 
   // Called after an alert is stored, with its id (for pushing it to live clients).
@@ -51,7 +51,7 @@ class StoringAlertSink final : public AlertSink {
   }
 
  private:
-  SqliteAlertStore& store_;
+  AlertStore& store_;
   std::mutex& store_mutex_;
   const UnixSeconds retention_s_;
   std::function<void(std::int64_t, const Alert&)> listener_;  // set before the first publish()

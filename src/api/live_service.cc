@@ -126,7 +126,7 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   auto profile = load_model_profile(service->config_.profile);
   if (!profile) return profile.error();
   service->profile_ = *profile;
-  auto store = SqliteAlertStore::open(service->db_path_);
+  auto store = AlertStore::open(service->db_path_);
   if (!store) return store.error();
   service->alert_store_ = std::move(*store);
   service->sink_ = std::make_unique<StoringAlertSink>(*service->alert_store_, service->store_mutex_,

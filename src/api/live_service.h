@@ -143,7 +143,7 @@ class LiveService {
   std::unique_ptr<ConsoleAssets> console_;  // null: built without the console
 
   mutable std::mutex store_mutex_;  // guards alert_store_ for the sink and the HTTP handlers
-  std::unique_ptr<SqliteAlertStore> alert_store_;
+  std::unique_ptr<AlertStore> alert_store_;
   std::unique_ptr<StoringAlertSink> sink_;
   AlertBroadcaster broadcaster_;
   std::vector<std::unique_ptr<WebhookSender>> webhooks_;

@@ -1,8 +1,8 @@
 // AlertStore: alerts raised by the live service, kept with their evidence (the crop of the
 // matched face, purged after a retention period) until a person confirms or dismisses them.
 // A decision records who and when; a dismissal needs a reason; a decided alert stays decided.
-// Schema: docs/database-schema.md (version 2). Only faces that matched an active entry are
-// ever written here.
+// Schema: docs/database-schema.md (SQLite version 2, PostgreSQL version 4); on either backend
+// (store/database.h). Only faces that matched an active entry are ever written here.
 // Thread-safety: one instance per thread.
 #pragma once
 
@@ -49,9 +49,12 @@ struct AlertFilter {
   int limit = 100;
 };
 
-class SqliteAlertStore {
+class AlertStore {
  public:
-  static Result<std::unique_ptr<SqliteAlertStore>> open(const std::string& path);
+  // The SQLite file at `path` (its audit keys beside it).
+  static Result<std::unique_ptr<AlertStore>> open(const std::string& path);
+  // Any backend, with the audit log's keys at `key_base` (audit/audit_log.h).
+  AlertStore(std::unique_ptr<Database> db, std::string key_base) : db_(std::move(db)), key_base_(std::move(key_base)) {}
 
   // Stores the alert and, when given, its evidence JPEG, atomically. Returns the alert's id.
   Result<std::int64_t> record(const Alert& alert, const std::vector<unsigned char>& face_jpeg, UnixSeconds raised_at,
@@ -68,10 +71,11 @@ class SqliteAlertStore {
   Result<int> purge_alerts(UnixSeconds raised_before, UnixSeconds now);
 
  private:
-  explicit SqliteAlertStore(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
   Status decide(std::int64_t alert_id, AlertStatus status, const std::string& user, const std::string& reason, UnixSeconds now);
+  Result<int> delete_counting(const std::string& sql, std::int64_t bound, const std::string& what);
 
-  std::unique_ptr<SqliteDatabase> db_;
+  std::unique_ptr<Database> db_;
+  std::string key_base_;
 };
 
 }  // namespace glassbox

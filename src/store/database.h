@@ -3,6 +3,8 @@
 //   - SQL is written once, in the subset both engines share: `?` placeholders (the PostgreSQL
 //     side rewrites them to $1, $2, …), RETURNING instead of last_insert_rowid(), ON CONFLICT.
 //     Where the engines really differ, the caller asks dialect() and says both forms side by side.
+//     PostgreSQL takes a parameter's type from its first use, so `(col = ?1 OR ?1 IS NULL)`,
+//     never `(?1 IS NULL OR …)`.
 //   - Errors are values: a statement that cannot be prepared or run says so from step(), with
 //     the database, the caller's context and the engine's reason (a trigger's message included).
 //   - transaction() runs a body atomically and serializably: SQLite takes the write lock

@@ -14,7 +14,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 11> kMigrations = {
+constexpr std::array<const char*, 12> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -351,6 +351,14 @@ CREATE TABLE entry_biometrics_deleted (
   entry_id      INTEGER PRIMARY KEY REFERENCES watchlist_entries(id),
   deleted_at    INTEGER NOT NULL
 );
+)sql",
+    // 12: a decided alert is final in the schema, not only in the store's UPDATE … WHERE status =
+    // 'open' (PostgreSQL's version 4 has the same trigger; docs/database-schema.md).
+    R"sql(
+CREATE TRIGGER alerts_decision_final
+BEFORE UPDATE ON alerts
+WHEN OLD.status <> 'open'
+BEGIN SELECT RAISE(ABORT, 'a decided alert cannot change'); END;
 )sql",
 };
 

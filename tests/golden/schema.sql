@@ -1,4 +1,8 @@
--- user_version 11
+-- user_version 12
+CREATE TRIGGER alerts_decision_final
+BEFORE UPDATE ON alerts
+WHEN OLD.status <> 'open'
+BEGIN SELECT RAISE(ABORT, 'a decided alert cannot change'); END;
 CREATE TRIGGER audit_records_append_only_d BEFORE DELETE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_records_append_only_u BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER searches_approval_is_final BEFORE UPDATE OF approved_by ON searches
