@@ -99,13 +99,13 @@ void LiveService::register_account_routes() {
     // time whoever asks, and never on a worker anyone else waits for.
     std::variant<NewSession, LoginError> outcome;
     {
-      Result<SqliteUserStore::LoginCandidate> candidate = SqliteUserStore::LoginCandidate{};
+      Result<UserStore::LoginCandidate> candidate = UserStore::LoginCandidate{};
       {
         std::lock_guard lock(users_mutex_);
         candidate = users_->login_candidate(**name);
       }
       if (!candidate) return reply_internal(res, "login", candidate.error());
-      const bool password_ok = SqliteUserStore::verify_password(*candidate, **password);  // no lock held
+      const bool password_ok = UserStore::verify_password(*candidate, **password);  // no lock held
       std::lock_guard lock(users_mutex_);
       outcome = users_->finish_login(**name, password_ok, *candidate, client, now_utc(), static_cast<UnixSeconds>(config_.session_absolute_s));
     }

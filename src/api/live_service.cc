@@ -208,7 +208,7 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     if (auto s = fail_running_searches(database, "the service stopped while the search ran", now_utc()); !s) return s.error();
   }
   for (auto* store_ptr : {&service->users_, &service->auth_users_}) {
-    auto users = SqliteUserStore::open(service->db_path_);
+    auto users = UserStore::open(service->db_path_);
     if (!users) return users.error();
     *store_ptr = std::move(*users);
   }

@@ -178,9 +178,9 @@ class LiveService {
   // Accounts: changes on one connection; authentication (every request) on its own, so a
   // login's password hash never holds up anyone else's request.
   std::mutex users_mutex_;
-  std::unique_ptr<SqliteUserStore> users_;  // guarded by users_mutex_
+  std::unique_ptr<UserStore> users_;  // guarded by users_mutex_
   std::mutex auth_mutex_;
-  std::unique_ptr<SqliteUserStore> auth_users_;  // guarded by auth_mutex_
+  std::unique_ptr<UserStore> auth_users_;  // guarded by auth_mutex_
   LoginThrottle login_throttle_;
   std::counting_semaphore<> export_slots_{1};  // one audit export at a time (it holds the log in memory)
   std::mutex reload_mutex_;                             // one reload at a time, so an older list never replaces a newer one

@@ -6,7 +6,7 @@
 
 #include "audit/audit_log.h"
 #include "enroll/enrollment.h"
-#include "store/sqlite_statement.h"
+#include "store/sqlite_database.h"
 
 namespace glassbox {
 namespace {
@@ -78,7 +78,7 @@ Status check_label(const std::string& field, const std::string& value, std::size
 constexpr const char* kAccountColumns =
     "name, roles, status, created_by, created_at, approved_by, approved_at, disabled_by, disabled_at, disable_reason, activation_expires_at";
 
-Account account_from_row(const SqliteStatement& s) {
+Account account_from_row(const Statement& s) {
   Account a;
   a.name = s.text(0);
   a.roles = parse_roles(s.text(1));
@@ -92,6 +92,13 @@ Account account_from_row(const SqliteStatement& s) {
   if (!s.is_null(9)) a.disable_reason = s.text(9);
   if (!s.is_null(10)) a.activation_expires_at = s.int64(10);
   return a;
+}
+
+// Runs `s` and steps to its first row: true when there is one.
+Result<bool> first_row(Statement& s, const std::string& what) {
+  auto step = s.step();
+  if (!step) return step.error().within(what);
+  return *step == Step::kRow;
 }
 
 }  // namespace
@@ -139,7 +146,7 @@ std::string session_credential(const std::string& token) {
 }
 
 Status check_cli_role(const std::string& database, const std::string& name, const std::set<Role>& roles, const std::string& what) {
-  auto store = SqliteUserStore::open(database);
+  auto store = UserStore::open(database);
   if (!store) return store.error();
   auto any = (*store)->has_users();
   if (!any) return any.error();
@@ -157,76 +164,81 @@ Status check_cli_role(const std::string& database, const std::string& name, cons
 }
 
 Status validate_password(const std::string& password) {
-  if (password.size() < static_cast<std::size_t>(SqliteUserStore::kMinPasswordLength))
-    return Error{"the password must have at least " + std::to_string(SqliteUserStore::kMinPasswordLength) + " characters"};
+  if (password.size() < static_cast<std::size_t>(UserStore::kMinPasswordLength))
+    return Error{"the password must have at least " + std::to_string(UserStore::kMinPasswordLength) + " characters"};
   if (password.size() > 1024) return Error{"the password is longer than 1024 characters"};
   return ok_status();
 }
 
-Result<std::unique_ptr<SqliteUserStore>> SqliteUserStore::open(const std::string& path) {
-  if (!sodium_ready()) return Error{"libsodium could not be initialised"};
+Result<std::unique_ptr<UserStore>> UserStore::open(const std::string& path) {
   auto db = SqliteDatabase::open(path, OpenMode::kReadWriteCreate);
   if (!db) return db.error();
-  return std::unique_ptr<SqliteUserStore>(new SqliteUserStore(std::move(*db)));
+  return std::make_unique<UserStore>(std::move(*db), path);
 }
 
-Result<bool> SqliteUserStore::has_users() {
-  SqliteStatement s(db_->handle(), "SELECT EXISTS (SELECT 1 FROM users)");
-  if (!s.prepared() || s.step() != SQLITE_ROW) return db_->error("cannot read the accounts");
-  return s.int64(0) != 0;
+UserStore::UserStore(std::unique_ptr<Database> db, std::string key_base) : db_(std::move(db)), key_base_(std::move(key_base)) {
+  (void)sodium_ready();
 }
 
-Status SqliteUserStore::add_user(const std::string& name, const std::string& password, const std::set<Role>& roles,
-                                 const std::string& actor, UnixSeconds now) {
+void UserStore::set_busy_timeout(std::chrono::milliseconds timeout) {
+  // PostgreSQL readers never wait for writers; only SQLite's lock has a wait to bound.
+  if (auto* sqlite = dynamic_cast<SqliteDatabase*>(db_.get())) sqlite->set_busy_timeout(timeout);
+}
+
+Result<bool> UserStore::has_users() {
+  auto s = db_->prepare("SELECT 1 FROM users LIMIT 1");
+  return first_row(*s, "cannot read the accounts");
+}
+
+Status UserStore::add_user(const std::string& name, const std::string& password, const std::set<Role>& roles, const std::string& actor,
+                           UnixSeconds now) {
   if (auto s = validate_user_name("name", name); !s) return s;
   if (auto s = check_role_combination(roles); !s) return s;
   if (auto s = validate_password(password); !s) return s;
   auto hash = hash_password(password);
   if (!hash) return hash.error();
   return db_->transaction([&]() -> Status {
-    SqliteStatement insert(db_->handle(),
-                           "INSERT INTO users (name, password_hash, roles, created_at, created_by, status, password_changed_at) "
-                           "VALUES (?, ?, ?, ?, ?, 'active', ?)");
-    if (!insert.prepared()) return db_->error("cannot prepare the account insert");
-    insert.bind(1, name);
-    insert.bind(2, *hash);
-    insert.bind(3, roles_text(roles));
-    insert.bind(4, now);
-    insert.bind(5, actor);
-    insert.bind(6, now);
-    const int rc = insert.step();
-    if (rc == SQLITE_CONSTRAINT) return Error{"an account named '" + name + "' exists already (names are compared without regard to case)"};
-    if (rc != SQLITE_DONE) return db_->error("cannot store the account");
-    return audit::append(*db_, {actor, "user.add", "user/" + name, {{"roles", roles_text(roles)}, {"status", "active"}}}, now);
+    // DO NOTHING … RETURNING: no row back means the name (compared without case) is taken.
+    auto insert = db_->prepare(
+        "INSERT INTO users (name, password_hash, roles, created_at, created_by, status, password_changed_at) "
+        "VALUES (?, ?, ?, ?, ?, 'active', ?) ON CONFLICT DO NOTHING RETURNING name");
+    insert->bind(1, name);
+    insert->bind(2, *hash);
+    insert->bind(3, roles_text(roles));
+    insert->bind(4, now);
+    insert->bind(5, actor);
+    insert->bind(6, now);
+    auto stored = first_row(*insert, "cannot store the account");
+    if (!stored) return stored.error();
+    if (!*stored) return Error{"an account named '" + name + "' exists already (names are compared without regard to case)"};
+    return audit::append(*db_, key_base_, {actor, "user.add", "user/" + name, {{"roles", roles_text(roles)}, {"status", "active"}}}, now);
   });
 }
 
-Result<std::string> SqliteUserStore::request_account(const std::string& name, const std::set<Role>& roles, const std::string& actor,
-                                                     UnixSeconds now) {
+Result<std::string> UserStore::request_account(const std::string& name, const std::set<Role>& roles, const std::string& actor, UnixSeconds now) {
   if (auto s = validate_user_name("name", name); !s) return s.error();
   if (auto s = check_role_combination(roles); !s) return s.error();
   const std::string code = random_hex(16);
   auto status = db_->transaction([&]() -> Status {
     // '!' is no Argon2id string: nothing verifies against it until the holder sets a password.
-    SqliteStatement insert(db_->handle(),
-                           "INSERT INTO users (name, password_hash, roles, created_at, created_by, status, activation_maker_hash) "
-                           "VALUES (?, '!', ?, ?, ?, 'pending', ?)");
-    if (!insert.prepared()) return db_->error("cannot prepare the account insert");
-    insert.bind(1, name);
-    insert.bind(2, roles_text(roles));
-    insert.bind(3, now);
-    insert.bind(4, actor);
-    insert.bind_bytes(5, sha256(code));
-    const int rc = insert.step();
-    if (rc == SQLITE_CONSTRAINT) return Error{"an account named '" + name + "' exists already (names are compared without regard to case)"};
-    if (rc != SQLITE_DONE) return db_->error("cannot store the account");
-    return audit::append(*db_, {actor, "user.add", "user/" + name, {{"roles", roles_text(roles)}, {"status", "pending"}}}, now);
+    auto insert = db_->prepare(
+        "INSERT INTO users (name, password_hash, roles, created_at, created_by, status, activation_maker_hash) "
+        "VALUES (?, '!', ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING RETURNING name");
+    insert->bind(1, name);
+    insert->bind(2, roles_text(roles));
+    insert->bind(3, now);
+    insert->bind(4, actor);
+    insert->bind_bytes(5, sha256(code));
+    auto stored = first_row(*insert, "cannot store the account");
+    if (!stored) return stored.error();
+    if (!*stored) return Error{"an account named '" + name + "' exists already (names are compared without regard to case)"};
+    return audit::append(*db_, key_base_, {actor, "user.add", "user/" + name, {{"roles", roles_text(roles)}, {"status", "pending"}}}, now);
   });
   if (!status) return status.error();
   return code;
 }
 
-Result<std::string> SqliteUserStore::approve_account(const std::string& name, const std::string& approver, UnixSeconds now) {
+Result<std::string> UserStore::approve_account(const std::string& name, const std::string& approver, UnixSeconds now) {
   auto found = account(name);
   if (!found) return found.error();
   if (!found->has_value()) return Error{"account " + name + " does not exist"};
@@ -236,38 +248,39 @@ Result<std::string> SqliteUserStore::approve_account(const std::string& name, co
   if (a.name == approver) return Error{"account " + name + " must be approved by someone other than its holder"};
   const std::string code = random_hex(16);
   auto status = db_->transaction([&]() -> Status {
-    SqliteStatement update(db_->handle(),
-                           "UPDATE users SET status = 'approved', approved_by = ?, approved_at = ?, activation_checker_hash = ?, "
-                           "activation_expires_at = ? WHERE name = ? AND status = 'pending'");
-    if (!update.prepared()) return db_->error("cannot prepare the approval");
-    update.bind(1, approver);
-    update.bind(2, now);
-    update.bind_bytes(3, sha256(code));
-    update.bind(4, now + kActivationSeconds);
-    update.bind(5, name);
-    if (update.step() != SQLITE_DONE) return db_->error("cannot approve account " + name);
-    if (sqlite3_changes(db_->handle()) != 1) return Error{"account " + name + " is no longer pending"};
-    return audit::append(*db_, {approver, "user.approve", "user/" + name, {{"roles", roles_text(a.roles)}}}, now);
+    auto update = db_->prepare(
+        "UPDATE users SET status = 'approved', approved_by = ?, approved_at = ?, activation_checker_hash = ?, "
+        "activation_expires_at = ? WHERE name = ? AND status = 'pending' RETURNING name");
+    update->bind(1, approver);
+    update->bind(2, now);
+    update->bind_bytes(3, sha256(code));
+    update->bind(4, now + kActivationSeconds);
+    update->bind(5, name);
+    auto approved = first_row(*update, "cannot approve account " + name);
+    if (!approved) return approved.error();
+    if (!*approved) return Error{"account " + name + " is no longer pending"};
+    return audit::append(*db_, key_base_, {approver, "user.approve", "user/" + name, {{"roles", roles_text(a.roles)}}}, now);
   });
   if (!status) return status.error();
   return code;
 }
 
-Status SqliteUserStore::activate_account(const std::string& name, const std::string& maker_code, const std::string& checker_code,
-                                         const std::string& password, const std::string& client, UnixSeconds now) {
+Status UserStore::activate_account(const std::string& name, const std::string& maker_code, const std::string& checker_code,
+                                   const std::string& password, const std::string& client, UnixSeconds now) {
   if (auto s = validate_password(password); !s) return s;
   std::vector<unsigned char> maker, checker;
   std::optional<UnixSeconds> expires;
   std::string status_text;
   {
-    SqliteStatement s(db_->handle(), "SELECT status, activation_maker_hash, activation_checker_hash, activation_expires_at FROM users WHERE name = ?");
-    if (!s.prepared()) return db_->error("cannot read the account");
-    s.bind(1, name);
-    if (s.step() == SQLITE_ROW) {
-      status_text = s.text(0);
-      maker = s.bytes(1);
-      checker = s.bytes(2);
-      if (!s.is_null(3)) expires = s.int64(3);
+    auto s = db_->prepare("SELECT status, activation_maker_hash, activation_checker_hash, activation_expires_at FROM users WHERE name = ?");
+    s->bind(1, name);
+    auto found = first_row(*s, "cannot read the account");
+    if (!found) return found.error();
+    if (*found) {
+      status_text = s->text(0);
+      maker = s->bytes(1);
+      checker = s->bytes(2);
+      if (!s->is_null(3)) expires = s->int64(3);
     }
   }
   const bool ok = status_text == "approved" && expires && now < *expires && same_hash(maker, sha256(maker_code)) &&
@@ -275,7 +288,7 @@ Status SqliteUserStore::activate_account(const std::string& name, const std::str
   const std::string refusal = "the activation codes are wrong, expired or already used";
   if (!ok) {
     auto recorded = db_->transaction([&] {
-      return audit::append(*db_, {"anonymous", "user.activate.failure", "user/" + name, {{"client", client}}}, now);
+      return audit::append(*db_, key_base_, {"anonymous", "user.activate.failure", "user/" + name, {{"client", client}}}, now);
     });
     if (!recorded) return recorded.error();
     return Error{refusal};
@@ -283,38 +296,35 @@ Status SqliteUserStore::activate_account(const std::string& name, const std::str
   auto hash = hash_password(password);
   if (!hash) return hash.error();
   return db_->transaction([&]() -> Status {
-    SqliteStatement update(db_->handle(),
-                           "UPDATE users SET status = 'active', password_hash = ?, password_changed_at = ?, activation_maker_hash = NULL, "
-                           "activation_checker_hash = NULL, activation_expires_at = NULL WHERE name = ? AND status = 'approved'");
-    if (!update.prepared()) return db_->error("cannot prepare the activation");
-    update.bind(1, *hash);
-    update.bind(2, now);
-    update.bind(3, name);
-    if (update.step() != SQLITE_DONE) return db_->error("cannot activate account " + name);
-    if (sqlite3_changes(db_->handle()) != 1) return Error{refusal};
-    return audit::append(*db_, {name, "user.activate", "user/" + name, {{"client", client}}}, now);
+    auto update = db_->prepare(
+        "UPDATE users SET status = 'active', password_hash = ?, password_changed_at = ?, activation_maker_hash = NULL, "
+        "activation_checker_hash = NULL, activation_expires_at = NULL WHERE name = ? AND status = 'approved' RETURNING name");
+    update->bind(1, *hash);
+    update->bind(2, now);
+    update->bind(3, name);
+    auto activated = first_row(*update, "cannot activate account " + name);
+    if (!activated) return activated.error();
+    if (!*activated) return Error{refusal};
+    return audit::append(*db_, key_base_, {name, "user.activate", "user/" + name, {{"client", client}}}, now);
   });
 }
 
-Status SqliteUserStore::end_sessions_and_tokens(const std::string& name, const std::string& actor, const std::string& keep_session,
-                                                UnixSeconds now, bool revoke_tokens) {
-  SqliteStatement del(db_->handle(), keep_session.empty() ? "DELETE FROM sessions WHERE user = ?"
-                                                          : "DELETE FROM sessions WHERE user = ? AND token_hash <> ?");
-  if (!del.prepared()) return db_->error("cannot prepare ending the sessions");
-  del.bind(1, name);
-  if (!keep_session.empty()) del.bind_bytes(2, sha256(keep_session));
-  if (del.step() != SQLITE_DONE) return db_->error("cannot end the sessions of " + name);
+Status UserStore::end_sessions_and_tokens(const std::string& name, const std::string& actor, const std::string& keep_session, UnixSeconds now,
+                                          bool revoke_tokens) {
+  auto del = db_->prepare(keep_session.empty() ? "DELETE FROM sessions WHERE \"user\" = ?" : "DELETE FROM sessions WHERE \"user\" = ? AND token_hash <> ?");
+  del->bind(1, name);
+  if (!keep_session.empty()) del->bind_bytes(2, sha256(keep_session));
+  if (auto s = run(*del); !s) return s.error().within("cannot end the sessions of " + name);
   if (!revoke_tokens) return ok_status();
-  SqliteStatement revoke(db_->handle(), "UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE user = ? AND revoked_at IS NULL");
-  if (!revoke.prepared()) return db_->error("cannot prepare revoking the tokens");
-  revoke.bind(1, now);
-  revoke.bind(2, actor);
-  revoke.bind(3, name);
-  if (revoke.step() != SQLITE_DONE) return db_->error("cannot revoke the tokens of " + name);
+  auto revoke = db_->prepare("UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE \"user\" = ? AND revoked_at IS NULL");
+  revoke->bind(1, now);
+  revoke->bind(2, actor);
+  revoke->bind(3, name);
+  if (auto s = run(*revoke); !s) return s.error().within("cannot revoke the tokens of " + name);
   return ok_status();
 }
 
-Status SqliteUserStore::disable_account(const std::string& name, const std::string& actor, const std::string& reason, UnixSeconds now) {
+Status UserStore::disable_account(const std::string& name, const std::string& actor, const std::string& reason, UnixSeconds now) {
   if (auto s = check_label("reason", reason, 2000); !s) return Error{"disabling an account needs a reason: " + s.error().message};
   auto found = account(name);
   if (!found) return found.error();
@@ -327,22 +337,21 @@ Status SqliteUserStore::disable_account(const std::string& name, const std::stri
     if (*admins <= 1) return Error{"account " + name + " is the last active admin; make another first"};
   }
   return db_->transaction([&]() -> Status {
-    SqliteStatement update(db_->handle(),
-                           "UPDATE users SET status = 'disabled', disabled_by = ?, disabled_at = ?, disable_reason = ?, "
-                           "activation_maker_hash = NULL, activation_checker_hash = NULL WHERE name = ? AND status <> 'disabled'");
-    if (!update.prepared()) return db_->error("cannot prepare disabling the account");
-    update.bind(1, actor);
-    update.bind(2, now);
-    update.bind(3, reason);
-    update.bind(4, name);
-    if (update.step() != SQLITE_DONE) return db_->error("cannot disable account " + name);
+    auto update = db_->prepare(
+        "UPDATE users SET status = 'disabled', disabled_by = ?, disabled_at = ?, disable_reason = ?, "
+        "activation_maker_hash = NULL, activation_checker_hash = NULL WHERE name = ? AND status <> 'disabled'");
+    update->bind(1, actor);
+    update->bind(2, now);
+    update->bind(3, reason);
+    update->bind(4, name);
+    if (auto s = run(*update); !s) return s.error().within("cannot disable account " + name);
     if (auto s = end_sessions_and_tokens(name, actor, {}, now, true); !s) return s;
-    return audit::append(*db_, {actor, "user.disable", "user/" + name, {{"reason", reason}}}, now);
+    return audit::append(*db_, key_base_, {actor, "user.disable", "user/" + name, {{"reason", reason}}}, now);
   });
 }
 
-Status SqliteUserStore::change_password(const std::string& name, const std::string& old_password, const std::string& new_password,
-                                        const std::string& keep_session, UnixSeconds now) {
+Status UserStore::change_password(const std::string& name, const std::string& old_password, const std::string& new_password,
+                                  const std::string& keep_session, UnixSeconds now) {
   if (auto s = validate_password(new_password); !s) return s;
   if (old_password == new_password) return Error{"the new password is the same as the old one"};
   auto candidate = login_candidate(name);
@@ -351,72 +360,82 @@ Status SqliteUserStore::change_password(const std::string& name, const std::stri
   auto hash = hash_password(new_password);
   if (!hash) return hash.error();
   return db_->transaction([&]() -> Status {
-    SqliteStatement update(db_->handle(), "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE name = ? AND status = 'active'");
-    if (!update.prepared()) return db_->error("cannot prepare the password change");
-    update.bind(1, *hash);
-    update.bind(2, now);
-    update.bind(3, name);
-    if (update.step() != SQLITE_DONE || sqlite3_changes(db_->handle()) != 1) return db_->error("cannot change the password of " + name);
+    auto update = db_->prepare("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE name = ? AND status = 'active' RETURNING name");
+    update->bind(1, *hash);
+    update->bind(2, now);
+    update->bind(3, name);
+    auto changed = first_row(*update, "cannot change the password of " + name);
+    if (!changed) return changed.error();
+    if (!*changed) return Error{"cannot change the password of " + name + ": the account is no longer active"};
     if (auto s = end_sessions_and_tokens(name, name, keep_session, now, false); !s) return s;
-    return audit::append(*db_, {name, "user.password", "user/" + name, json::object()}, now);
+    return audit::append(*db_, key_base_, {name, "user.password", "user/" + name, json::object()}, now);
   });
 }
 
-Status SqliteUserStore::end_all_credentials(const std::string& name, const std::string& actor, UnixSeconds now) {
+Status UserStore::end_all_credentials(const std::string& name, const std::string& actor, UnixSeconds now) {
   return db_->transaction([&]() -> Status {
     if (auto s = end_sessions_and_tokens(name, actor, {}, now, true); !s) return s;
-    return audit::append(*db_, {actor, "logout.everywhere", "user/" + name, json::object()}, now);
+    return audit::append(*db_, key_base_, {actor, "logout.everywhere", "user/" + name, json::object()}, now);
   });
 }
 
-Result<std::vector<Account>> SqliteUserStore::list_accounts() {
-  SqliteStatement s(db_->handle(), std::string("SELECT ") + kAccountColumns + " FROM users ORDER BY name");
-  if (!s.prepared()) return db_->error("cannot list the accounts");
+Result<std::vector<Account>> UserStore::list_accounts() {
+  auto s = db_->prepare(std::string("SELECT ") + kAccountColumns + " FROM users ORDER BY name");
   std::vector<Account> out;
-  while (s.step() == SQLITE_ROW) out.push_back(account_from_row(s));
-  return out;
+  while (true) {
+    auto row = first_row(*s, "cannot list the accounts");
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(account_from_row(*s));
+  }
 }
 
-Result<std::optional<Account>> SqliteUserStore::account(const std::string& name) {
-  SqliteStatement s(db_->handle(), std::string("SELECT ") + kAccountColumns + " FROM users WHERE name = ?");
-  if (!s.prepared()) return db_->error("cannot read the account");
-  s.bind(1, name);
-  if (s.step() != SQLITE_ROW) return std::optional<Account>{};
-  return std::optional<Account>{account_from_row(s)};
+Result<std::optional<Account>> UserStore::account(const std::string& name) {
+  auto s = db_->prepare(std::string("SELECT ") + kAccountColumns + " FROM users WHERE name = ?");
+  s->bind(1, name);
+  auto found = first_row(*s, "cannot read the account");
+  if (!found) return found.error();
+  if (!*found) return std::optional<Account>{};
+  return std::optional<Account>{account_from_row(*s)};
 }
 
-Result<int> SqliteUserStore::active_with_role(Role role) {
-  SqliteStatement s(db_->handle(), "SELECT roles FROM users WHERE status = 'active'");
-  if (!s.prepared()) return db_->error("cannot read the accounts");
+Result<int> UserStore::active_with_role(Role role) {
+  auto s = db_->prepare("SELECT roles FROM users WHERE status = 'active'");
   int n = 0;
-  while (s.step() == SQLITE_ROW) n += parse_roles(s.text(0)).count(role) ? 1 : 0;
-  return n;
+  while (true) {
+    auto row = first_row(*s, "cannot read the accounts");
+    if (!row) return row.error();
+    if (!*row) return n;
+    n += parse_roles(s->text(0)).count(role) ? 1 : 0;
+  }
 }
 
-Result<std::optional<Principal>> SqliteUserStore::active_principal(const std::string& name) {
-  SqliteStatement s(db_->handle(), "SELECT roles FROM users WHERE name = ? AND status = 'active'");
-  if (!s.prepared()) return db_->error("cannot read the account");
-  s.bind(1, name);
-  if (s.step() != SQLITE_ROW) return std::optional<Principal>{};
+Result<std::optional<Principal>> UserStore::active_principal(const std::string& name) {
+  auto s = db_->prepare("SELECT roles FROM users WHERE name = ? AND status = 'active'");
+  s->bind(1, name);
+  auto found = first_row(*s, "cannot read the account");
+  if (!found) return found.error();
+  if (!*found) return std::optional<Principal>{};
   Principal p;
   p.name = name;
-  p.roles = parse_roles(s.text(0));
+  p.roles = parse_roles(s->text(0));
   return std::optional<Principal>{p};
 }
 
-Result<SqliteUserStore::LoginCandidate> SqliteUserStore::login_candidate(const std::string& name) {
-  SqliteStatement s(db_->handle(), "SELECT password_hash, status FROM users WHERE name = ?");
-  if (!s.prepared()) return db_->error("cannot read the account");
-  s.bind(1, name);
+Result<UserStore::LoginCandidate> UserStore::login_candidate(const std::string& name) {
+  auto s = db_->prepare("SELECT password_hash, status FROM users WHERE name = ?");
+  s->bind(1, name);
+  auto found = first_row(*s, "cannot read the account");
+  if (!found) return found.error();
   LoginCandidate c;
-  if (s.step() == SQLITE_ROW) {
-    c.hash = s.text(0);
-    c.usable = s.text(1) == "active";
+  if (*found) {
+    c.hash = s->text(0);
+    c.usable = s->text(1) == "active";
   }
   return c;
 }
 
-bool SqliteUserStore::verify_password(const LoginCandidate& candidate, const std::string& password) {
+bool UserStore::verify_password(const LoginCandidate& candidate, const std::string& password) {
   // The hash is computed even for an unknown or unusable account, so timing tells nothing.
   static const std::string dummy = [] {
     if (!sodium_ready()) return std::string();
@@ -430,7 +449,7 @@ bool SqliteUserStore::verify_password(const LoginCandidate& candidate, const std
   return ok && candidate.usable && &hash != &dummy;
 }
 
-std::variant<NewSession, LoginError> SqliteUserStore::finish_login(const std::string& name, bool password_ok, const LoginCandidate& candidate,
+std::variant<NewSession, LoginError> UserStore::finish_login(const std::string& name, bool password_ok, const LoginCandidate& candidate,
                                                                    const std::string& client, UnixSeconds now, UnixSeconds lifetime) {
   const bool ok = password_ok && candidate.usable;
   NewSession session;
@@ -438,21 +457,19 @@ std::variant<NewSession, LoginError> SqliteUserStore::finish_login(const std::st
     if (ok) {
       session.token = random_hex();
       session.csrf_token = random_hex();
-      SqliteStatement insert(db_->handle(),
-                             "INSERT INTO sessions (token_hash, user, csrf_token, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?, ?)");
-      if (!insert.prepared()) return db_->error("cannot prepare the session");
-      insert.bind_bytes(1, sha256(session.token));
-      insert.bind(2, name);
-      insert.bind(3, session.csrf_token);
-      insert.bind(4, now);
-      insert.bind(5, now);
-      insert.bind(6, now + lifetime);
-      if (insert.step() != SQLITE_DONE) return db_->error("cannot store the session");
-      return audit::append(*db_, {name, "login.success", "user/" + name, {{"client", client}}}, now);
+      auto insert = db_->prepare("INSERT INTO sessions (token_hash, \"user\", csrf_token, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?, ?)");
+      insert->bind_bytes(1, sha256(session.token));
+      insert->bind(2, name);
+      insert->bind(3, session.csrf_token);
+      insert->bind(4, now);
+      insert->bind(5, now);
+      insert->bind(6, now + lifetime);
+      if (auto s = run(*insert); !s) return s.error().within("cannot store the session");
+      return audit::append(*db_, key_base_, {name, "login.success", "user/" + name, {{"client", client}}}, now);
     }
     // The name tried is recorded (the caller lets only user names through, so a record is
     // bounded); the actor is unknown until someone logs in.
-    return audit::append(*db_, {"anonymous", "login.failure", "user/" + name, {{"client", client}}}, now);
+    return audit::append(*db_, key_base_, {"anonymous", "login.failure", "user/" + name, {{"client", client}}}, now);
   });
   if (!status) return LoginError{LoginFailure::kInternal, status.error().message};
   if (!ok) return LoginError{LoginFailure::kBadCredentials, "wrong name or password"};
@@ -468,7 +485,7 @@ std::variant<NewSession, LoginError> SqliteUserStore::finish_login(const std::st
   return session;
 }
 
-std::variant<NewSession, LoginError> SqliteUserStore::login(const std::string& name, const std::string& password, const std::string& client,
+std::variant<NewSession, LoginError> UserStore::login(const std::string& name, const std::string& password, const std::string& client,
                                                             UnixSeconds now, UnixSeconds lifetime) {
   auto candidate = login_candidate(name);
   if (!candidate) return LoginError{LoginFailure::kInternal, candidate.error().message};
@@ -476,163 +493,166 @@ std::variant<NewSession, LoginError> SqliteUserStore::login(const std::string& n
   return finish_login(name, ok, *candidate, client, now, lifetime);
 }
 
-Result<std::optional<Principal>> SqliteUserStore::session(const std::string& token, UnixSeconds now, UnixSeconds idle_timeout) {
+Result<std::optional<Principal>> UserStore::session(const std::string& token, UnixSeconds now, UnixSeconds idle_timeout) {
   const auto hash = sha256(token);
-  SqliteStatement s(db_->handle(),
-                    "SELECT s.user, s.csrf_token, s.last_seen, s.expires_at, u.roles FROM sessions s JOIN users u ON u.name = s.user "
-                    "WHERE s.token_hash = ? AND u.status = 'active'");
-  if (!s.prepared()) return db_->error("cannot read the session");
-  s.bind_bytes(1, hash);
-  if (s.step() != SQLITE_ROW) return std::optional<Principal>{};
-  const UnixSeconds last_seen = s.int64(2), expires_at = s.int64(3);
+  auto s = db_->prepare(
+      "SELECT s.\"user\", s.csrf_token, s.last_seen, s.expires_at, u.roles FROM sessions s JOIN users u ON u.name = s.\"user\" "
+      "WHERE s.token_hash = ? AND u.status = 'active'");
+  s->bind_bytes(1, hash);
+  auto found = first_row(*s, "cannot read the session");
+  if (!found) return found.error();
+  if (!*found) return std::optional<Principal>{};
+  const UnixSeconds last_seen = s->int64(2), expires_at = s->int64(3);
   if (now - last_seen > idle_timeout || now >= expires_at) return std::optional<Principal>{};
   Principal p;
-  p.name = s.text(0);
-  p.csrf_token = s.text(1);
-  p.roles = parse_roles(s.text(4));
+  p.name = s->text(0);
+  p.csrf_token = s->text(1);
+  p.roles = parse_roles(s->text(4));
   p.via_session = true;
   p.credential = session_credential(token);
   p.expires_at = expires_at;
   p.credential_key = "s:" + std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
   if (now - last_seen >= kTouchEverySeconds) {
-    SqliteStatement touch(db_->handle(), "UPDATE sessions SET last_seen = ? WHERE token_hash = ?");
-    if (touch.prepared()) {
-      touch.bind(1, now);
-      touch.bind_bytes(2, hash);
-      (void)touch.step();  // not fatal: the session stays valid until its idle time has passed
-    }
+    auto touch = db_->prepare("UPDATE sessions SET last_seen = ? WHERE token_hash = ?");
+    touch->bind(1, now);
+    touch->bind_bytes(2, hash);
+    (void)run(*touch);  // not fatal: the session stays valid until its idle time has passed
   }
   return std::optional<Principal>{p};
 }
 
-Result<std::string> SqliteUserStore::logout(const std::string& token, UnixSeconds now) {
+Result<std::string> UserStore::logout(const std::string& token, UnixSeconds now) {
   std::string user;
   auto status = db_->transaction([&]() -> Status {
-    SqliteStatement find(db_->handle(), "SELECT user FROM sessions WHERE token_hash = ?");
-    find.bind_bytes(1, sha256(token));
-    if (!find.prepared() || find.step() != SQLITE_ROW) return Error{"no such session"};
-    user = find.text(0);
-    SqliteStatement del(db_->handle(), "DELETE FROM sessions WHERE token_hash = ?");
-    del.bind_bytes(1, sha256(token));
-    if (!del.prepared() || del.step() != SQLITE_DONE) return db_->error("cannot end the session");
-    return audit::append(*db_, {user, "logout", "user/" + user, json::object()}, now);
+    auto del = db_->prepare("DELETE FROM sessions WHERE token_hash = ? RETURNING \"user\"");
+    del->bind_bytes(1, sha256(token));
+    auto found = first_row(*del, "cannot end the session");
+    if (!found) return found.error();
+    if (!*found) return Error{"no such session"};
+    user = del->text(0);
+    return audit::append(*db_, key_base_, {user, "logout", "user/" + user, json::object()}, now);
   });
   if (!status) return status.error();
   return session_credential(token);
 }
 
-Result<NewToken> SqliteUserStore::create_api_token(const std::string& user, const std::string& label, UnixSeconds expires_at,
-                                                   const std::string& actor, UnixSeconds now) {
+Result<NewToken> UserStore::create_api_token(const std::string& user, const std::string& label, UnixSeconds expires_at, const std::string& actor,
+                                             UnixSeconds now) {
   if (auto s = check_label("label", label, 100); !s) return s.error();
   if (expires_at <= now) return Error{"a token must expire in the future"};
   NewToken made;
   made.token = "gbx_" + random_hex();
   auto status = db_->transaction([&]() -> Status {
-    SqliteStatement active(db_->handle(), "SELECT count(*) FROM api_tokens WHERE user = ? AND revoked_at IS NULL AND expires_at > ?");
-    if (!active.prepared()) return db_->error("cannot count the tokens");
-    active.bind(1, user);
-    active.bind(2, now);
-    if (active.step() != SQLITE_ROW) return db_->error("cannot count the tokens");
-    if (active.int64(0) >= static_cast<std::int64_t>(kMaxActiveTokens))
+    auto active = db_->prepare("SELECT count(*) FROM api_tokens WHERE \"user\" = ? AND revoked_at IS NULL AND expires_at > ?");
+    active->bind(1, user);
+    active->bind(2, now);
+    if (auto counted = first_row(*active, "cannot count the tokens"); !counted) return counted.error();
+    if (active->int64(0) >= static_cast<std::int64_t>(kMaxActiveTokens))
       return Error{user + " has " + std::to_string(kMaxActiveTokens) + " live API tokens already; revoke one first"};
-    SqliteStatement insert(db_->handle(),
-                           "INSERT INTO api_tokens (token_hash, user, label, created_at, expires_at) SELECT ?, name, ?, ?, ? FROM users "
-                           "WHERE name = ? AND status = 'active'");
-    if (!insert.prepared()) return db_->error("cannot prepare the token");
-    insert.bind_bytes(1, sha256(made.token));
-    insert.bind(2, label);
-    insert.bind(3, now);
-    insert.bind(4, expires_at);
-    insert.bind(5, user);
-    if (insert.step() != SQLITE_DONE) return db_->error("cannot store the token");
-    if (sqlite3_changes(db_->handle()) != 1) return Error{"no active account named '" + user + "'"};
-    made.info = {sqlite3_last_insert_rowid(db_->handle()), user, label, now, expires_at, std::nullopt};
-    return audit::append(*db_, {actor, "token.create", "user/" + user,
-                                {{"label", label}, {"token", made.info.id}, {"expires", format_utc(expires_at)}}}, now);
+    auto insert = db_->prepare(
+        "INSERT INTO api_tokens (token_hash, \"user\", label, created_at, expires_at) SELECT ?, name, ?, ?, ? FROM users "
+        "WHERE name = ? AND status = 'active' RETURNING id");
+    insert->bind_bytes(1, sha256(made.token));
+    insert->bind(2, label);
+    insert->bind(3, now);
+    insert->bind(4, expires_at);
+    insert->bind(5, user);
+    auto stored = first_row(*insert, "cannot store the token");
+    if (!stored) return stored.error();
+    if (!*stored) return Error{"no active account named '" + user + "'"};
+    made.info = {insert->int64(0), user, label, now, expires_at, std::nullopt};
+    return audit::append(*db_, key_base_,
+                         {actor, "token.create", "user/" + user, {{"label", label}, {"token", made.info.id}, {"expires", format_utc(expires_at)}}}, now);
   });
   if (!status) return status.error();
   return made;
 }
 
-Result<std::vector<TokenInfo>> SqliteUserStore::list_tokens(const std::string& user) {
-  SqliteStatement s(db_->handle(), "SELECT id, user, label, created_at, expires_at, revoked_at FROM api_tokens WHERE user = ? ORDER BY id");
-  if (!s.prepared()) return db_->error("cannot list the tokens");
-  s.bind(1, user);
-  std::vector<TokenInfo> out;
-  while (s.step() == SQLITE_ROW) {
-    TokenInfo t{s.int64(0), s.text(1), s.text(2), s.int64(3), s.int64(4), std::nullopt};
-    if (!s.is_null(5)) t.revoked_at = s.int64(5);
-    out.push_back(std::move(t));
-  }
-  return out;
-}
+namespace {
 
-Result<std::optional<TokenInfo>> SqliteUserStore::token_info(std::int64_t id) {
-  SqliteStatement s(db_->handle(), "SELECT id, user, label, created_at, expires_at, revoked_at FROM api_tokens WHERE id = ?");
-  if (!s.prepared()) return db_->error("cannot read the token");
-  s.bind(1, id);
-  if (s.step() != SQLITE_ROW) return std::optional<TokenInfo>{};
+constexpr const char* kTokenColumns = "SELECT id, \"user\", label, created_at, expires_at, revoked_at FROM api_tokens ";
+
+TokenInfo token_from_row(const Statement& s) {
   TokenInfo t{s.int64(0), s.text(1), s.text(2), s.int64(3), s.int64(4), std::nullopt};
   if (!s.is_null(5)) t.revoked_at = s.int64(5);
-  return std::optional<TokenInfo>{t};
+  return t;
 }
 
-Status SqliteUserStore::revoke_token(std::int64_t id, const std::string& actor, UnixSeconds now) {
+}  // namespace
+
+Result<std::vector<TokenInfo>> UserStore::list_tokens(const std::string& user) {
+  auto s = db_->prepare(std::string(kTokenColumns) + "WHERE \"user\" = ? ORDER BY id");
+  s->bind(1, user);
+  std::vector<TokenInfo> out;
+  while (true) {
+    auto row = first_row(*s, "cannot list the tokens");
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(token_from_row(*s));
+  }
+}
+
+Result<std::optional<TokenInfo>> UserStore::token_info(std::int64_t id) {
+  auto s = db_->prepare(std::string(kTokenColumns) + "WHERE id = ?");
+  s->bind(1, id);
+  auto found = first_row(*s, "cannot read the token");
+  if (!found) return found.error();
+  if (!*found) return std::optional<TokenInfo>{};
+  return std::optional<TokenInfo>{token_from_row(*s)};
+}
+
+Status UserStore::revoke_token(std::int64_t id, const std::string& actor, UnixSeconds now) {
   return db_->transaction([&]() -> Status {
-    SqliteStatement find(db_->handle(), "SELECT user FROM api_tokens WHERE id = ? AND revoked_at IS NULL");
-    if (!find.prepared()) return db_->error("cannot read the token");
-    find.bind(1, id);
-    if (find.step() != SQLITE_ROW) return Error{"token " + std::to_string(id) + " does not exist or is revoked already"};
-    const std::string user = find.text(0);
-    SqliteStatement update(db_->handle(), "UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE id = ?");
-    if (!update.prepared()) return db_->error("cannot prepare the revocation");
-    update.bind(1, now);
-    update.bind(2, actor);
-    update.bind(3, id);
-    if (update.step() != SQLITE_DONE) return db_->error("cannot revoke token " + std::to_string(id));
-    return audit::append(*db_, {actor, "token.revoke", "user/" + user, {{"token", id}}}, now);
+    auto update = db_->prepare("UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL RETURNING \"user\"");
+    update->bind(1, now);
+    update->bind(2, actor);
+    update->bind(3, id);
+    auto revoked = first_row(*update, "cannot revoke token " + std::to_string(id));
+    if (!revoked) return revoked.error();
+    if (!*revoked) return Error{"token " + std::to_string(id) + " does not exist or is revoked already"};
+    return audit::append(*db_, key_base_, {actor, "token.revoke", "user/" + update->text(0), {{"token", id}}}, now);
   });
 }
 
-Result<std::optional<Principal>> SqliteUserStore::api_token(const std::string& token, UnixSeconds now) {
-  SqliteStatement s(db_->handle(),
-                    "SELECT t.id, t.user, t.expires_at, u.roles FROM api_tokens t JOIN users u ON u.name = t.user "
-                    "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.status = 'active'");
-  if (!s.prepared()) return db_->error("cannot read the token");
-  s.bind_bytes(1, sha256(token));
-  if (s.step() != SQLITE_ROW) return std::optional<Principal>{};
-  if (now >= s.int64(2)) return std::optional<Principal>{};
+Result<std::optional<Principal>> UserStore::api_token(const std::string& token, UnixSeconds now) {
+  auto s = db_->prepare(
+      "SELECT t.id, t.\"user\", t.expires_at, u.roles FROM api_tokens t JOIN users u ON u.name = t.\"user\" "
+      "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.status = 'active'");
+  s->bind_bytes(1, sha256(token));
+  auto found = first_row(*s, "cannot read the token");
+  if (!found) return found.error();
+  if (!*found || now >= s->int64(2)) return std::optional<Principal>{};
   Principal p;
-  p.name = s.text(1);
-  p.roles = parse_roles(s.text(3));
-  p.credential = "token:" + std::to_string(s.int64(0));
-  p.expires_at = s.int64(2);
-  p.credential_key = "t:" + std::to_string(s.int64(0));
+  p.name = s->text(1);
+  p.roles = parse_roles(s->text(3));
+  p.credential = "token:" + std::to_string(s->int64(0));
+  p.expires_at = s->int64(2);
+  p.credential_key = "t:" + std::to_string(s->int64(0));
   return std::optional<Principal>{p};
 }
 
-Result<bool> SqliteUserStore::credential_valid(const std::string& key, UnixSeconds now) {
+Result<bool> UserStore::credential_valid(const std::string& key, UnixSeconds now) {
   if (key.rfind("s:", 0) == 0) {
     const std::string raw = key.substr(2);
-    SqliteStatement s(db_->handle(),
-                      "SELECT 1 FROM sessions s JOIN users u ON u.name = s.user WHERE s.token_hash = ? AND s.expires_at > ? AND u.status = 'active'");
-    if (!s.prepared()) return db_->error("cannot read the session");
-    s.bind_bytes(1, std::vector<unsigned char>(raw.begin(), raw.end()));
-    s.bind(2, now);
-    return s.step() == SQLITE_ROW;
+    auto s = db_->prepare(
+        "SELECT 1 FROM sessions s JOIN users u ON u.name = s.\"user\" WHERE s.token_hash = ? AND s.expires_at > ? AND u.status = 'active'");
+    s->bind_bytes(1, std::vector<unsigned char>(raw.begin(), raw.end()));
+    s->bind(2, now);
+    return first_row(*s, "cannot read the session");
   }
   if (key.rfind("t:", 0) == 0) {
-    SqliteStatement s(db_->handle(),
-                      "SELECT 1 FROM api_tokens t JOIN users u ON u.name = t.user WHERE t.id = ? AND t.revoked_at IS NULL AND t.expires_at > ? "
-                      "AND u.status = 'active'");
-    if (!s.prepared()) return db_->error("cannot read the token");
+    std::int64_t id = 0;
     try {
-      s.bind(1, static_cast<std::int64_t>(std::stoll(key.substr(2))));
+      id = std::stoll(key.substr(2));
     } catch (const std::exception&) {
       return false;
     }
-    s.bind(2, now);
-    return s.step() == SQLITE_ROW;
+    auto s = db_->prepare(
+        "SELECT 1 FROM api_tokens t JOIN users u ON u.name = t.\"user\" WHERE t.id = ? AND t.revoked_at IS NULL AND t.expires_at > ? "
+        "AND u.status = 'active'");
+    s->bind(1, id);
+    s->bind(2, now);
+    return first_row(*s, "cannot read the token");
   }
   return false;
 }

@@ -9,10 +9,12 @@
 // token, ended by logout, after its idle time, or at its absolute end; API tokens expire and
 // can be revoked. Every change, login (success or failure), logout and token change is audited
 // in the same transaction; if the record cannot be written the action fails (a login too).
-// Login throttling lives in the service (auth/login_throttle.h), not here.
+// Login throttling lives in the service (auth/login_throttle.h), not here. On either backend
+// (store/database.h): SQLite version 7 and 10, PostgreSQL version 5 (docs/database-schema.md).
 // Thread-safety: one instance per thread (or behind the caller's mutex).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -22,7 +24,7 @@
 #include <vector>
 
 #include "core/dates.h"
-#include "store/sqlite_database.h"
+#include "store/database.h"
 
 namespace glassbox {
 
@@ -85,7 +87,7 @@ struct LoginError {
   std::string message;
 };
 
-class SqliteUserStore {
+class UserStore {
  public:
   static constexpr int kMinPasswordLength = 12;
   static constexpr std::size_t kMaxActiveTokens = 10;
@@ -94,12 +96,16 @@ class SqliteUserStore {
   // not fatal: a full disk or a busy database does not log anyone out).
   static constexpr UnixSeconds kTouchEverySeconds = 60;
 
-  static Result<std::unique_ptr<SqliteUserStore>> open(const std::string& path);
+  // The SQLite file at `path` (its audit keys beside it).
+  static Result<std::unique_ptr<UserStore>> open(const std::string& path);
+  // Any backend (store/database.h), with the audit log's keys at `key_base` (audit/audit_log.h).
+  UserStore(std::unique_ptr<Database> db, std::string key_base);
 
   Result<bool> has_users();
   // For the connection that authenticates requests: a session's touch may wait this long for a
   // writer, then the request goes on (WAL readers never wait).
-  void set_busy_timeout(std::chrono::milliseconds timeout) { db_->set_busy_timeout(timeout); }
+  // (SQLite only: PostgreSQL's readers never wait for a writer.)
+  void set_busy_timeout(std::chrono::milliseconds timeout);
   // An active account at once: the bootstrap and the host's command line (`actor` "bootstrap"
   // or "cli"), audited as such.
   Status add_user(const std::string& name, const std::string& password, const std::set<Role>& roles, const std::string& actor,
@@ -156,11 +162,11 @@ class SqliteUserStore {
   Result<bool> credential_valid(const std::string& credential_key, UnixSeconds now);
 
  private:
-  explicit SqliteUserStore(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
   Result<std::optional<Principal>> active_principal(const std::string& name);
   Status end_sessions_and_tokens(const std::string& name, const std::string& actor, const std::string& keep_session, UnixSeconds now,
                                  bool revoke_tokens);
-  std::unique_ptr<SqliteDatabase> db_;
+  std::unique_ptr<Database> db_;
+  std::string key_base_;
 };
 
 // For the command line (enroll, approve, search): once accounts exist, `name` must be an active

@@ -38,7 +38,7 @@ std::string demo_password() {
 // prepared before (a second run with the same --keep).
 Status prepare(const fs::path& dir, const std::string& profile_name, std::vector<std::pair<std::string, std::string>>& accounts) {
   const std::string db = (dir / "glassbox.db").string();
-  auto users = SqliteUserStore::open(db);
+  auto users = UserStore::open(db);
   if (!users) return users.error();
   auto any = (*users)->has_users();
   if (!any) return any.error();

@@ -34,7 +34,7 @@ int run_add(const UserArgs& a) {
   std::string password;
   std::getline(std::cin, password);
   if (!password.empty() && password.back() == '\r') password.pop_back();
-  auto store = SqliteUserStore::open(*path);
+  auto store = UserStore::open(*path);
   if (!store) return fail(store.error().message);
   auto any = (*store)->has_users();
   if (!any) return fail(any.error().message);
@@ -51,7 +51,7 @@ int run_token(const UserArgs& a) {
   };
   auto path = database_path(a);
   if (!path) return fail(path.error().message);
-  auto store = SqliteUserStore::open(*path);
+  auto store = UserStore::open(*path);
   if (!store) return fail(store.error().message);
   if (a.days < 1 || a.days > 3650) return fail("--days: from 1 to 3650");
   const UnixSeconds now = now_utc();
@@ -71,7 +71,7 @@ int run_disable(const UserArgs& a) {
   };
   auto path = database_path(a);
   if (!path) return fail(path.error().message);
-  auto store = SqliteUserStore::open(*path);
+  auto store = UserStore::open(*path);
   if (!store) return fail(store.error().message);
   if (auto s = (*store)->disable_account(a.name, "cli", a.reason, now_utc()); !s) return fail(s.error().message);
   std::cerr << "account " << a.name << " disabled; its sessions and tokens are ended (a running serve ends its live event streams "
