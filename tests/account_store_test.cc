@@ -23,7 +23,7 @@ class AccountStoreTest : public test::BackendTest {
   Result<std::unique_ptr<UserStore>> store() {
     auto db = open_with_schema();
     if (db == nullptr) return Error{"no database"};
-    return std::make_unique<UserStore>(std::move(db), key_base());
+    return std::make_unique<UserStore>(std::move(db));
   }
   Status by_hand(const std::string& sql) { return open()->execute(sql); }
 };

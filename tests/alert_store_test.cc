@@ -25,14 +25,14 @@ class AlertStoreTest : public test::BackendTest {
  protected:
   void SetUp() override {
     BackendTest::SetUp();
-    SqlWatchlistStore watchlist(open_with_schema(), key_base());
+    SqlWatchlistStore watchlist(open_with_schema());
     auto id = watchlist.add_pending_entry({"Person A", "warrant", "photo", "alice", kNow + 86400 * 30}, {{"p", {1.0f}, "a.jpg", "x"}}, kNow);
     ASSERT_TRUE(id) << id.error().message;
     entry_ = *id;
     store_ = store();
   }
   // A store on a connection of its own (another reviewer, another node).
-  std::unique_ptr<AlertStore> store() { return std::make_unique<AlertStore>(open_with_schema(), key_base()); }
+  std::unique_ptr<AlertStore> store() { return std::make_unique<AlertStore>(open_with_schema()); }
   Alert alert(const std::string& camera, double t = 1.5) const {
     Alert a;
     a.entry_id = entry_;

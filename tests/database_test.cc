@@ -418,8 +418,7 @@ TEST_P(DatabaseTest, ManyConnectionsAppendingAtOnceMakeOneUnforkedLog) {
 
 TEST_P(DatabaseTest, CamerasAreStoredByNameAndEveryChangeIsAudited) {
   ASSERT_TRUE(migrate(*db_));
-  const std::string keys = (dir_ / "audit").string();
-  CameraStore cameras(open(), keys);
+  CameraStore cameras(open());
   CameraConfig gate{"gate", "rtsp://127.0.0.1/gate", 2.5, 40, false, true, 12.0};
   gate.record = true;
   gate.record_retention_days = 3.5;

@@ -30,11 +30,12 @@ std::vector<EntryTemplate> one_template(const std::string& profile = "p") { retu
 
 class WatchlistStoreTest : public test::BackendTest {
  protected:
-  // A store on a connection of its own, with the node's keys at `key_base` (this test's by default).
-  std::unique_ptr<SqlWatchlistStore> store(std::string base = "") {
-    auto db = open_with_schema();
+  // A store on a connection of its own, a node's with its keys at `node_key_base` (PostgreSQL;
+  // this test's key base by default).
+  std::unique_ptr<SqlWatchlistStore> store(const std::string& node_key_base = "") {
+    auto db = open_with_schema(node_key_base);
     if (db == nullptr) return nullptr;
-    return std::make_unique<SqlWatchlistStore>(std::move(db), base.empty() ? key_base() : base);
+    return std::make_unique<SqlWatchlistStore>(std::move(db));
   }
   // SQL as someone with the database's credentials but not the store's code would run it.
   Status by_hand(const std::string& sql) { return open()->execute(sql); }
@@ -272,13 +273,21 @@ TEST_P(WatchlistStoreTest, AFailedTemplateWriteLeavesNoEntry) {
 }
 
 // A cluster's nodes share one watchlist and must share its key: a node with another key, or
-// none, is told so and seals nothing; given the key, it reads and enrols.
+// none, is told so and seals nothing; given the key, it reads and enrols. On SQLite the "other
+// node" is the same machine after its key file went missing.
 TEST_P(WatchlistStoreTest, ANodeWithoutTheWatchlistsKeyIsToldAndSealsNothing) {
   auto first = store();
   ASSERT_TRUE(first->add_pending_entry(entry(), one_template(), kNow));
-  const std::string other_node = (dir_ / "other-node").string();
-  // It has the audit log's keys (distributed the same way), not the template key.
-  for (const char* suffix : {".audit-key", ".audit-pub"}) std::filesystem::copy_file(key_base() + suffix, other_node + suffix);
+  const std::string the_key = (dir_ / "the-watchlist-key").string();
+  std::filesystem::copy_file(key_file(), the_key);
+  std::string other_node = key_base();
+  if (postgres()) {
+    // Another node: the audit log's keys given to it (distributed the same way), not the template key.
+    other_node = (dir_ / "other-node").string();
+    for (const char* suffix : {".audit-key", ".audit-pub"}) std::filesystem::copy_file(key_base() + suffix, other_node + suffix);
+  } else {
+    std::filesystem::remove(key_file());
+  }
   auto second = store(other_node);
   auto refused = second->add_pending_entry(entry(), one_template(), kNow);
   ASSERT_FALSE(refused);
@@ -289,9 +298,9 @@ TEST_P(WatchlistStoreTest, ANodeWithoutTheWatchlistsKeyIsToldAndSealsNothing) {
   refused = second->add_pending_entry(entry(), one_template(), kNow);
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("give this node the watchlist's key"), std::string::npos) << refused.error().message;
-  EXPECT_EQ(first->list_entries()->size(), 1u);
+  EXPECT_EQ(second->list_entries()->size(), 1u);
 
-  std::filesystem::copy_file(key_file(), other_node + ".template-key", std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(the_key, other_node + ".template-key", std::filesystem::copy_options::overwrite_existing);
   auto id = second->add_pending_entry(entry(), one_template(), kNow);
   ASSERT_TRUE(id) << id.error().message;
   ASSERT_TRUE(first->approve_entry(*id, "bob", kNow));
@@ -309,9 +318,9 @@ TEST(WatchlistAnnouncements, EveryCommittedChangeIsAnnouncedToListeningNodes) {
   ASSERT_NE(server, nullptr) << why;
   ASSERT_TRUE(server->create_database("announce", why)) << why;
   test::TempDir dir;
-  auto db = open_postgres(server->conninfo("announce"));
+  auto db = open_postgres(server->conninfo("announce"), (dir / "node").string());
   ASSERT_TRUE(db) << db.error().message;
-  SqlWatchlistStore store(std::move(*db), (dir / "node").string());
+  SqlWatchlistStore store(std::move(*db));
 
   PGconn* listener = PQconnectdb(server->conninfo("announce").c_str());
   ASSERT_EQ(PQstatus(listener), CONNECTION_OK) << PQerrorMessage(listener);

@@ -80,6 +80,7 @@ std::string record_field(const Database& db, const char* name) {
 }  // namespace
 
 Status append(Database& db, const std::string& key_base, const AuditEvent& event, UnixSeconds now) {
+  if (key_base.empty()) return Error{db.describe() + ": no place for this node's audit keys was given (its key base); nothing audited can be done"};
   // On PostgreSQL two nodes may read the same last record at once; the second insert of the
   // same seq then fails as a serialization failure, and its transaction runs again on the new
   // head (Database::transaction): the log cannot fork.

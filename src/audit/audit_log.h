@@ -4,8 +4,8 @@
 // (store/database.h): an SQLite file, or the PostgreSQL database a cluster's nodes share, where
 // appends from every node extend one log (docs/cluster.md).
 // Format: docs/audit-log.md. Keys: never in the database. `key_base` names where they are:
-// <key_base>.audit-key and .audit-pub — beside an SQLite file (its path; the overloads taking
-// SqliteDatabase say so), or a path each node of a cluster is configured with.
+// <key_base>.audit-key and .audit-pub — beside an SQLite file (its path), or a path each node of a
+// cluster is configured with; the overloads without one take the connection's (Database::key_base).
 // Thread-safety: functions on a connection the caller owns (one thread at a time).
 #pragma once
 
@@ -18,7 +18,6 @@
 #include "audit/checkpoint.h"
 #include "core/dates.h"
 #include "store/database.h"
-#include "store/sqlite_database.h"
 
 namespace glassbox::audit {
 
@@ -32,7 +31,8 @@ struct AuditEvent {
 // Appends `event` within the transaction open on `db`. An error means the action must be
 // rolled back (fail closed): the key is missing, the row could not be written, ...
 Status append(Database& db, const std::string& key_base, const AuditEvent& event, UnixSeconds now);
-inline Status append(SqliteDatabase& db, const AuditEvent& event, UnixSeconds now) { return append(db, db.path(), event, now); }
+// With the keys of the node that holds `db` (Database::key_base).
+inline Status append(Database& db, const AuditEvent& event, UnixSeconds now) { return append(db, db.key_base(), event, now); }
 
 // Every record's canonical bytes, in order.
 Result<std::vector<std::string>> read_records(Database& db);
@@ -40,13 +40,13 @@ Result<std::vector<std::string>> read_records(Database& db);
 // Signs a checkpoint of the log as it is now (time `now`) and keeps it in audit_checkpoints.
 // Refused on an empty log.
 Result<Checkpoint> make_checkpoint(Database& db, const std::string& key_base, UnixSeconds now);
-inline Result<Checkpoint> make_checkpoint(SqliteDatabase& db, UnixSeconds now) { return make_checkpoint(db, db.path(), now); }
+inline Result<Checkpoint> make_checkpoint(Database& db, UnixSeconds now) { return make_checkpoint(db, db.key_base(), now); }
 
 // Appends an audit.export record by `actor`, then writes the export (docs/audit-log.md) to
 // `out` atomically. Returns the number of records written.
 Result<std::uint64_t> export_log(Database& db, const std::string& key_base, const std::string& actor, const std::string& out, UnixSeconds now);
-inline Result<std::uint64_t> export_log(SqliteDatabase& db, const std::string& actor, const std::string& out, UnixSeconds now) {
-  return export_log(db, db.path(), actor, out, now);
+inline Result<std::uint64_t> export_log(Database& db, const std::string& actor, const std::string& out, UnixSeconds now) {
+  return export_log(db, db.key_base(), actor, out, now);
 }
 
 // Which records to read for a person browsing the log (empty strings match anything).
@@ -63,6 +63,6 @@ Result<std::vector<nlohmann::json>> query_records(Database& db, const RecordFilt
 
 // An inclusion proof for record `seq` against the newest record's checkpoint, as JSON.
 Result<nlohmann::json> inclusion_proof_json(Database& db, const std::string& key_base, std::uint64_t seq);
-inline Result<nlohmann::json> inclusion_proof_json(SqliteDatabase& db, std::uint64_t seq) { return inclusion_proof_json(db, db.path(), seq); }
+inline Result<nlohmann::json> inclusion_proof_json(Database& db, std::uint64_t seq) { return inclusion_proof_json(db, db.key_base(), seq); }
 
 }  // namespace glassbox::audit

@@ -173,10 +173,10 @@ Status validate_password(const std::string& password) {
 Result<std::unique_ptr<UserStore>> UserStore::open(const std::string& path) {
   auto db = SqliteDatabase::open(path, OpenMode::kReadWriteCreate);
   if (!db) return db.error();
-  return std::make_unique<UserStore>(std::move(*db), path);
+  return std::make_unique<UserStore>(std::move(*db));
 }
 
-UserStore::UserStore(std::unique_ptr<Database> db, std::string key_base) : db_(std::move(db)), key_base_(std::move(key_base)) {
+UserStore::UserStore(std::unique_ptr<Database> db) : db_(std::move(db)) {
   (void)sodium_ready();
 }
 
@@ -211,7 +211,7 @@ Status UserStore::add_user(const std::string& name, const std::string& password,
     auto stored = first_row(*insert, "cannot store the account");
     if (!stored) return stored.error();
     if (!*stored) return Error{"an account named '" + name + "' exists already (names are compared without regard to case)"};
-    return audit::append(*db_, key_base_, {actor, "user.add", "user/" + name, {{"roles", roles_text(roles)}, {"status", "active"}}}, now);
+    return audit::append(*db_, {actor, "user.add", "user/" + name, {{"roles", roles_text(roles)}, {"status", "active"}}}, now);
   });
 }
 
@@ -232,7 +232,7 @@ Result<std::string> UserStore::request_account(const std::string& name, const st
     auto stored = first_row(*insert, "cannot store the account");
     if (!stored) return stored.error();
     if (!*stored) return Error{"an account named '" + name + "' exists already (names are compared without regard to case)"};
-    return audit::append(*db_, key_base_, {actor, "user.add", "user/" + name, {{"roles", roles_text(roles)}, {"status", "pending"}}}, now);
+    return audit::append(*db_, {actor, "user.add", "user/" + name, {{"roles", roles_text(roles)}, {"status", "pending"}}}, now);
   });
   if (!status) return status.error();
   return code;
@@ -259,7 +259,7 @@ Result<std::string> UserStore::approve_account(const std::string& name, const st
     auto approved = first_row(*update, "cannot approve account " + name);
     if (!approved) return approved.error();
     if (!*approved) return Error{"account " + name + " is no longer pending"};
-    return audit::append(*db_, key_base_, {approver, "user.approve", "user/" + name, {{"roles", roles_text(a.roles)}}}, now);
+    return audit::append(*db_, {approver, "user.approve", "user/" + name, {{"roles", roles_text(a.roles)}}}, now);
   });
   if (!status) return status.error();
   return code;
@@ -288,7 +288,7 @@ Status UserStore::activate_account(const std::string& name, const std::string& m
   const std::string refusal = "the activation codes are wrong, expired or already used";
   if (!ok) {
     auto recorded = db_->transaction([&] {
-      return audit::append(*db_, key_base_, {"anonymous", "user.activate.failure", "user/" + name, {{"client", client}}}, now);
+      return audit::append(*db_, {"anonymous", "user.activate.failure", "user/" + name, {{"client", client}}}, now);
     });
     if (!recorded) return recorded.error();
     return Error{refusal};
@@ -305,7 +305,7 @@ Status UserStore::activate_account(const std::string& name, const std::string& m
     auto activated = first_row(*update, "cannot activate account " + name);
     if (!activated) return activated.error();
     if (!*activated) return Error{refusal};
-    return audit::append(*db_, key_base_, {name, "user.activate", "user/" + name, {{"client", client}}}, now);
+    return audit::append(*db_, {name, "user.activate", "user/" + name, {{"client", client}}}, now);
   });
 }
 
@@ -346,7 +346,7 @@ Status UserStore::disable_account(const std::string& name, const std::string& ac
     update->bind(4, name);
     if (auto s = run(*update); !s) return s.error().within("cannot disable account " + name);
     if (auto s = end_sessions_and_tokens(name, actor, {}, now, true); !s) return s;
-    return audit::append(*db_, key_base_, {actor, "user.disable", "user/" + name, {{"reason", reason}}}, now);
+    return audit::append(*db_, {actor, "user.disable", "user/" + name, {{"reason", reason}}}, now);
   });
 }
 
@@ -368,14 +368,14 @@ Status UserStore::change_password(const std::string& name, const std::string& ol
     if (!changed) return changed.error();
     if (!*changed) return Error{"cannot change the password of " + name + ": the account is no longer active"};
     if (auto s = end_sessions_and_tokens(name, name, keep_session, now, false); !s) return s;
-    return audit::append(*db_, key_base_, {name, "user.password", "user/" + name, json::object()}, now);
+    return audit::append(*db_, {name, "user.password", "user/" + name, json::object()}, now);
   });
 }
 
 Status UserStore::end_all_credentials(const std::string& name, const std::string& actor, UnixSeconds now) {
   return db_->transaction([&]() -> Status {
     if (auto s = end_sessions_and_tokens(name, actor, {}, now, true); !s) return s;
-    return audit::append(*db_, key_base_, {actor, "logout.everywhere", "user/" + name, json::object()}, now);
+    return audit::append(*db_, {actor, "logout.everywhere", "user/" + name, json::object()}, now);
   });
 }
 
@@ -465,11 +465,11 @@ std::variant<NewSession, LoginError> UserStore::finish_login(const std::string& 
       insert->bind(5, now);
       insert->bind(6, now + lifetime);
       if (auto s = run(*insert); !s) return s.error().within("cannot store the session");
-      return audit::append(*db_, key_base_, {name, "login.success", "user/" + name, {{"client", client}}}, now);
+      return audit::append(*db_, {name, "login.success", "user/" + name, {{"client", client}}}, now);
     }
     // The name tried is recorded (the caller lets only user names through, so a record is
     // bounded); the actor is unknown until someone logs in.
-    return audit::append(*db_, key_base_, {"anonymous", "login.failure", "user/" + name, {{"client", client}}}, now);
+    return audit::append(*db_, {"anonymous", "login.failure", "user/" + name, {{"client", client}}}, now);
   });
   if (!status) return LoginError{LoginFailure::kInternal, status.error().message};
   if (!ok) return LoginError{LoginFailure::kBadCredentials, "wrong name or password"};
@@ -530,7 +530,7 @@ Result<std::string> UserStore::logout(const std::string& token, UnixSeconds now)
     if (!found) return found.error();
     if (!*found) return Error{"no such session"};
     user = del->text(0);
-    return audit::append(*db_, key_base_, {user, "logout", "user/" + user, json::object()}, now);
+    return audit::append(*db_, {user, "logout", "user/" + user, json::object()}, now);
   });
   if (!status) return status.error();
   return session_credential(token);
@@ -561,7 +561,7 @@ Result<NewToken> UserStore::create_api_token(const std::string& user, const std:
     if (!stored) return stored.error();
     if (!*stored) return Error{"no active account named '" + user + "'"};
     made.info = {insert->int64(0), user, label, now, expires_at, std::nullopt};
-    return audit::append(*db_, key_base_,
+    return audit::append(*db_,
                          {actor, "token.create", "user/" + user, {{"label", label}, {"token", made.info.id}, {"expires", format_utc(expires_at)}}}, now);
   });
   if (!status) return status.error();
@@ -610,7 +610,7 @@ Status UserStore::revoke_token(std::int64_t id, const std::string& actor, UnixSe
     auto revoked = first_row(*update, "cannot revoke token " + std::to_string(id));
     if (!revoked) return revoked.error();
     if (!*revoked) return Error{"token " + std::to_string(id) + " does not exist or is revoked already"};
-    return audit::append(*db_, key_base_, {actor, "token.revoke", "user/" + update->text(0), {{"token", id}}}, now);
+    return audit::append(*db_, {actor, "token.revoke", "user/" + update->text(0), {{"token", id}}}, now);
   });
 }
 

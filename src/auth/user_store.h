@@ -98,8 +98,8 @@ class UserStore {
 
   // The SQLite file at `path` (its audit keys beside it).
   static Result<std::unique_ptr<UserStore>> open(const std::string& path);
-  // Any backend (store/database.h), with the audit log's keys at `key_base` (audit/audit_log.h).
-  UserStore(std::unique_ptr<Database> db, std::string key_base);
+  // Any backend (store/database.h); the audit log's keys are the connection's node's.
+  explicit UserStore(std::unique_ptr<Database> db);
 
   Result<bool> has_users();
   // For the connection that authenticates requests: a session's touch may wait this long for a
@@ -166,7 +166,6 @@ class UserStore {
   Status end_sessions_and_tokens(const std::string& name, const std::string& actor, const std::string& keep_session, UnixSeconds now,
                                  bool revoke_tokens);
   std::unique_ptr<Database> db_;
-  std::string key_base_;
 };
 
 // For the command line (enroll, approve, search): once accounts exist, `name` must be an active

@@ -11,6 +11,7 @@
 #include "audit/export_verifier.h"
 #include "cli/commands.h"
 #include "enroll/enrollment.h"
+#include "store/sqlite_database.h"
 
 namespace glassbox::cli {
 namespace {

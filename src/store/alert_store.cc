@@ -55,7 +55,7 @@ const char* alert_status_name(AlertStatus status) {
 Result<std::unique_ptr<AlertStore>> AlertStore::open(const std::string& path) {
   auto db = SqliteDatabase::open(path, OpenMode::kReadWriteCreate);
   if (!db) return db.error();
-  return std::make_unique<AlertStore>(std::move(*db), path);
+  return std::make_unique<AlertStore>(std::move(*db));
 }
 
 Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<unsigned char>& face_jpeg, UnixSeconds raised_at,
@@ -119,7 +119,7 @@ Status AlertStore::decide(std::int64_t alert_id, AlertStatus status, const std::
     if (!decided) return ok_status();
     nlohmann::json details = nlohmann::json::object();
     if (status == AlertStatus::kDismissed) details["reason"] = reason;
-    return audit::append(*db_, key_base_,
+    return audit::append(*db_,
                          {user, status == AlertStatus::kConfirmed ? "alert.confirm" : "alert.dismiss", "alert/" + std::to_string(alert_id), details}, now);
   });
   if (!s) return s;
@@ -199,7 +199,7 @@ Result<int> AlertStore::purge_evidence(UnixSeconds now) {
     if (!deleted) return deleted.error();
     purged = *deleted;
     if (purged == 0) return ok_status();
-    return audit::append(*db_, key_base_, {"system", "evidence.purge", "evidence", {{"crops_deleted", purged}}}, now);
+    return audit::append(*db_, {"system", "evidence.purge", "evidence", {{"crops_deleted", purged}}}, now);
   });
   if (!status) return status.error();
   return purged;
@@ -212,7 +212,7 @@ Result<int> AlertStore::purge_alerts(UnixSeconds raised_before, UnixSeconds now)
     if (!deleted) return deleted.error();
     purged = *deleted;
     if (purged == 0) return ok_status();
-    return audit::append(*db_, key_base_,
+    return audit::append(*db_,
                          {"system", "alerts.purge", "alerts", {{"alerts_deleted", purged}, {"raised_before", format_utc(raised_before)}}}, now);
   });
   if (!status) return status.error();

@@ -53,8 +53,8 @@ class AlertStore {
  public:
   // The SQLite file at `path` (its audit keys beside it).
   static Result<std::unique_ptr<AlertStore>> open(const std::string& path);
-  // Any backend, with the audit log's keys at `key_base` (audit/audit_log.h).
-  AlertStore(std::unique_ptr<Database> db, std::string key_base) : db_(std::move(db)), key_base_(std::move(key_base)) {}
+  // Any backend; the audit log's keys are the connection's node's (Database::key_base).
+  explicit AlertStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
 
   // Stores the alert and, when given, its evidence JPEG, atomically. Returns the alert's id.
   Result<std::int64_t> record(const Alert& alert, const std::vector<unsigned char>& face_jpeg, UnixSeconds raised_at,
@@ -75,7 +75,6 @@ class AlertStore {
   Result<int> delete_counting(const std::string& sql, std::int64_t bound, const std::string& what);
 
   std::unique_ptr<Database> db_;
-  std::string key_base_;
 };
 
 }  // namespace glassbox

@@ -30,7 +30,7 @@ void bind_settings(Statement& s, int first, const CameraConfig& c) {
 Result<std::unique_ptr<CameraStore>> CameraStore::open(const std::string& path) {
   auto db = SqliteDatabase::open(path, OpenMode::kReadWriteCreate);
   if (!db) return db.error();
-  return std::make_unique<CameraStore>(std::move(*db), path);
+  return std::make_unique<CameraStore>(std::move(*db));
 }
 
 Result<std::vector<CameraConfig>> CameraStore::list() {
@@ -68,7 +68,7 @@ Status CameraStore::insert(const CameraConfig& c, const std::string& actor, Unix
     auto step = s->step();
     if (!step) return step.error().within("cannot store camera '" + c.name + "'");
     if (*step == Step::kDone) return Error{"camera '" + c.name + "' exists already"};
-    return audit::append(*db_, audit_key_base_, {actor, "camera.create", "camera/" + c.name, camera_to_json(c)}, now);
+    return audit::append(*db_, {actor, "camera.create", "camera/" + c.name, camera_to_json(c)}, now);
   });
 }
 
@@ -84,7 +84,7 @@ Status CameraStore::update(const CameraConfig& c, const std::string& actor, Unix
     auto step = s->step();
     if (!step) return step.error().within("cannot update camera '" + c.name + "'");
     if (*step == Step::kDone) return Error{"camera '" + c.name + "' does not exist"};
-    return audit::append(*db_, audit_key_base_, {actor, "camera.update", "camera/" + c.name, camera_to_json(c)}, now);
+    return audit::append(*db_, {actor, "camera.update", "camera/" + c.name, camera_to_json(c)}, now);
   });
 }
 
@@ -95,7 +95,7 @@ Status CameraStore::remove(const std::string& name, const std::string& actor, Un
     auto step = s->step();
     if (!step) return step.error().within("cannot remove camera '" + name + "'");
     if (*step == Step::kDone) return Error{"camera '" + name + "' does not exist"};
-    return audit::append(*db_, audit_key_base_, {actor, "camera.delete", "camera/" + name, nlohmann::json::object()}, now);
+    return audit::append(*db_, {actor, "camera.delete", "camera/" + name, nlohmann::json::object()}, now);
   });
 }
 

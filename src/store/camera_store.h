@@ -18,8 +18,8 @@ class CameraStore {
  public:
   // The SQLite file at `path` (its audit keys beside it).
   static Result<std::unique_ptr<CameraStore>> open(const std::string& path);
-  // Any backend, with the audit log's keys at `audit_key_base` (audit/audit_log.h).
-  CameraStore(std::unique_ptr<Database> db, std::string audit_key_base) : db_(std::move(db)), audit_key_base_(std::move(audit_key_base)) {}
+  // Any backend; the audit log's keys are the connection's node's (Database::key_base).
+  explicit CameraStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
 
   Result<std::vector<CameraConfig>> list();
   // Each change is audited (by `actor`) in the same transaction.
@@ -32,7 +32,6 @@ class CameraStore {
 
  private:
   std::unique_ptr<Database> db_;
-  std::string audit_key_base_;
 };
 
 }  // namespace glassbox

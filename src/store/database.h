@@ -62,6 +62,11 @@ class Database {
   virtual Dialect dialect() const = 0;
   // What the database is, for messages: a file's path, or user@host:port/name (never a password).
   virtual std::string describe() const = 0;
+  // Where the node that holds this connection keeps its keys — the audit log's signing key
+  // (<key base>.audit-key) and the template key (<key base>.template-key) — never in the
+  // database: an SQLite file's own path (the keys beside it); for PostgreSQL, the node's
+  // configured path, given when it connects (docs/cluster.md, "The template key").
+  virtual const std::string& key_base() const = 0;
   // Never null; a statement that cannot be prepared fails at its first step().
   virtual std::unique_ptr<Statement> prepare(std::string_view sql) = 0;
   // Runs SQL without parameters or results: one statement or several separated by ';'.

@@ -185,7 +185,7 @@ class PostgresStatement final : public Statement {
   int row_ = -1;
 };
 
-Result<std::unique_ptr<PostgresDatabase>> PostgresDatabase::connect(const std::string& conninfo) {
+Result<std::unique_ptr<PostgresDatabase>> PostgresDatabase::connect(const std::string& conninfo, std::string key_base) {
   PGconn* connection = PQconnectdb(conninfo.c_str());
   if (connection == nullptr) return Error{"PostgreSQL: out of memory opening a connection"};
   if (PQstatus(connection) != CONNECTION_OK) {
@@ -198,6 +198,7 @@ Result<std::unique_ptr<PostgresDatabase>> PostgresDatabase::connect(const std::s
   std::string description = std::string("postgresql://") + PQuser(connection) + "@" + (host != nullptr ? host : "") + ":" + PQport(connection) +
                             "/" + PQdb(connection);
   std::unique_ptr<PostgresDatabase> db(new PostgresDatabase(connection, std::move(description)));
+  db->key_base_ = std::move(key_base);
   // Times are the database's, in UTC; identifiers and text in UTF-8.
   if (auto s = db->execute("SET TIME ZONE 'UTC'; SET client_encoding = 'UTF8'"); !s) return s.error();
   return db;

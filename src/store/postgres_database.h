@@ -28,13 +28,16 @@ class PostgresDatabase final : public Database {
  public:
   // `conninfo`: a libpq connection string ("host=/run/pg dbname=glassbox") or a postgresql://
   // URI. A password belongs in a password file (passfile=), not in the string.
-  static Result<std::unique_ptr<PostgresDatabase>> connect(const std::string& conninfo);
+  // `key_base`: where this node keeps its keys (Database::key_base); "" for a connection that
+  // writes nothing audited (tests of the interface itself).
+  static Result<std::unique_ptr<PostgresDatabase>> connect(const std::string& conninfo, std::string key_base = "");
   ~PostgresDatabase() override;
   PostgresDatabase(const PostgresDatabase&) = delete;
   PostgresDatabase& operator=(const PostgresDatabase&) = delete;
 
   Dialect dialect() const override { return Dialect::kPostgres; }
   std::string describe() const override { return description_; }
+  const std::string& key_base() const override { return key_base_; }
   std::unique_ptr<Statement> prepare(std::string_view sql) override;
   Status execute(std::string_view sql) override;
   Status transaction(const std::function<Status()>& body) override;
@@ -50,6 +53,7 @@ class PostgresDatabase final : public Database {
 
   pg_conn* connection_;
   std::string description_;
+  std::string key_base_;
   std::string last_sqlstate_;
   std::uint64_t retries_ = 0;
 };

@@ -250,8 +250,8 @@ Status migrate_postgres(PostgresDatabase& db) {
   });
 }
 
-Result<std::unique_ptr<PostgresDatabase>> open_postgres(const std::string& conninfo) {
-  auto db = PostgresDatabase::connect(conninfo);
+Result<std::unique_ptr<PostgresDatabase>> open_postgres(const std::string& conninfo, std::string key_base) {
+  auto db = PostgresDatabase::connect(conninfo, std::move(key_base));
   if (!db) return db.error();
   if (auto s = migrate_postgres(**db); !s) return s.error();
   return std::move(*db);

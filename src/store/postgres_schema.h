@@ -20,6 +20,6 @@ inline constexpr int kPostgresSchemaVersion = 5;
 Status migrate_postgres(PostgresDatabase& db);
 
 // Connects and migrates: the PostgreSQL counterpart of SqliteDatabase::open.
-Result<std::unique_ptr<PostgresDatabase>> open_postgres(const std::string& conninfo);
+Result<std::unique_ptr<PostgresDatabase>> open_postgres(const std::string& conninfo, std::string key_base = "");
 
 }  // namespace glassbox

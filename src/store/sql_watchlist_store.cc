@@ -108,7 +108,7 @@ nlohmann::json entry_to_json(const EntryRecord& e, UnixSeconds now) {
 Result<std::unique_ptr<SqlWatchlistStore>> SqlWatchlistStore::open(const std::string& path, OpenMode mode) {
   auto db = SqliteDatabase::open(path, mode);
   if (!db) return db.error();
-  return std::make_unique<SqlWatchlistStore>(std::move(*db), path);
+  return std::make_unique<SqlWatchlistStore>(std::move(*db));
 }
 
 Result<std::int64_t> SqlWatchlistStore::add_pending_entry(const NewEntry& entry, const std::vector<EntryTemplate>& templates,
@@ -123,7 +123,7 @@ Result<std::int64_t> SqlWatchlistStore::add_pending_entry(const NewEntry& entry,
     auto sealed_with = sealing_key_id();
     if (!sealed_with) return sealed_with.error();
     if (!sealed_with->empty() && *sealed_with != key->id())
-      return Error{TemplateKey::path_for(key_base_).string() + " holds key " + key->id() + ", but the templates in " + db_->describe() +
+      return Error{TemplateKey::path_for(db_->key_base()).string() + " holds key " + key->id() + ", but the templates in " + db_->describe() +
                    " were sealed with key " + *sealed_with + ": give this node the watchlist's key"};
     auto insert = db_->prepare(
         "INSERT INTO watchlist_entries (subject, legal_basis, photo_source, submitted_by, submitted_at, expires_at, status, scope) "
@@ -170,7 +170,7 @@ Result<std::int64_t> SqlWatchlistStore::add_pending_entry(const NewEntry& entry,
     const audit::AuditEvent event{entry.submitted_by, "entry.enrol", "entry/" + std::to_string(id),
                                   {{"subject", entry.subject}, {"legal_basis", entry.legal_basis}, {"source", entry.photo_source},
                                    {"expires", format_date_utc(entry.expires_at)}, {"photos", photos}, {"scope", entry.scope}}};
-    return audit::append(*db_, key_base_, event, now);
+    return audit::append(*db_, event, now);
   });
   if (!status) return status.error();
   return id;
@@ -196,7 +196,7 @@ Status SqlWatchlistStore::approve_entry(std::int64_t entry_id, const std::string
     update->bind(2, now);
     update->bind(3, entry_id);
     if (auto s = run(*update); !s) return s.error().within("cannot approve " + entry);
-    return audit::append(*db_, key_base_, {approver, "entry.approve", "entry/" + std::to_string(entry_id), {{"submitted_by", submitter}}}, now);
+    return audit::append(*db_, {approver, "entry.approve", "entry/" + std::to_string(entry_id), {{"submitted_by", submitter}}}, now);
   });
 }
 
@@ -217,7 +217,7 @@ Status SqlWatchlistStore::revoke_entry(std::int64_t entry_id, const std::string&
     update->bind(3, reason);
     update->bind(4, entry_id);
     if (auto s = run(*update); !s) return s.error().within("cannot revoke " + entry);
-    return audit::append(*db_, key_base_, {revoked_by, "entry.revoke", "entry/" + std::to_string(entry_id), {{"reason", reason}}}, now);
+    return audit::append(*db_, {revoked_by, "entry.revoke", "entry/" + std::to_string(entry_id), {{"reason", reason}}}, now);
   });
 }
 
@@ -332,7 +332,7 @@ Result<int> SqlWatchlistStore::delete_ended_biometrics(UnixSeconds ended_before,
       mark->bind(1, now);
       mark->bind(2, id);
       if (auto s = run(*mark); !s) return s.error().within("cannot mark an entry's biometrics deleted");
-      if (auto s = audit::append(*db_, key_base_, {actor, "entry.biometrics.delete", "entry/" + std::to_string(id),
+      if (auto s = audit::append(*db_, {actor, "entry.biometrics.delete", "entry/" + std::to_string(id),
                                                    {{"ended", format_date_utc(ended_at)}, {"templates", templates}, {"photos", photos}}}, now);
           !s)
         return s;
@@ -352,7 +352,7 @@ Result<std::string> SqlWatchlistStore::sealing_key_id() {
 }
 
 Result<TemplateKey> SqlWatchlistStore::template_key(bool create_if_missing) {
-  const auto file = TemplateKey::path_for(key_base_);
+  const auto file = TemplateKey::path_for(db_->key_base());
   std::error_code ec;
   // A rotation interrupted after its commit left the new key beside the old one: the templates
   // name it, so it is put in place now.
@@ -371,11 +371,11 @@ Result<TemplateKey> SqlWatchlistStore::template_key(bool create_if_missing) {
       return Error{file.string() + ": the template key is missing, and the templates in " + db_->describe() + " were sealed with key " +
                    *sealed_with + ": give this node that key (it is never kept in the database)"};
   }
-  return TemplateKey::load(key_base_, create_if_missing);
+  return TemplateKey::load(db_->key_base(), create_if_missing);
 }
 
 std::filesystem::path SqlWatchlistStore::next_template_key_path() const {
-  return TemplateKey::path_for(key_base_).string() + ".next";
+  return TemplateKey::path_for(db_->key_base()).string() + ".next";
 }
 
 Result<int> SqlWatchlistStore::rotate_template_key(const std::string& actor, UnixSeconds now) {
@@ -418,7 +418,7 @@ Result<int> SqlWatchlistStore::rotate_template_key(const std::string& actor, Uni
       return ok_status();
     };
     if (auto s = for_each_row(*photo_rows, "cannot read the reference photos", reseal_photo); !s) return s;
-    return audit::append(*db_, key_base_,
+    return audit::append(*db_, db_->key_base(),
                          {actor, "keys.rotate", "templates", {{"from", old_key->id()}, {"to", new_key.id()}, {"templates", count}, {"photos", photos}}}, now);
   });
   std::error_code ec;
@@ -426,7 +426,7 @@ Result<int> SqlWatchlistStore::rotate_template_key(const std::string& actor, Uni
     std::filesystem::remove(next, ec);
     return status.error();
   }
-  std::filesystem::rename(next, TemplateKey::path_for(key_base_), ec);
+  std::filesystem::rename(next, TemplateKey::path_for(db_->key_base()), ec);
   if (ec) return Error{"templates re-encrypted, but the new key could not be put in place (" + ec.message() + "); it is in " + next.string()};
   return count;
 }

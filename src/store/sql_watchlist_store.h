@@ -22,9 +22,9 @@ class SqlWatchlistStore final : public WatchlistStore {
  public:
   // The SQLite file at `path`, its keys beside it.
   static Result<std::unique_ptr<SqlWatchlistStore>> open(const std::string& path, OpenMode mode);
-  // Any backend, with the template key at <key_base>.template-key and the audit log's keys at
-  // `key_base` (audit/audit_log.h).
-  SqlWatchlistStore(std::unique_ptr<Database> db, std::string key_base) : db_(std::move(db)), key_base_(std::move(key_base)) {}
+  // Any backend; the template key and the audit log's keys are the connection's node's
+  // (Database::key_base): <key base>.template-key, <key base>.audit-key.
+  explicit SqlWatchlistStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
 
   Result<std::int64_t> add_pending_entry(const NewEntry& entry, const std::vector<EntryTemplate>& templates,
                                          UnixSeconds now) override;
@@ -51,7 +51,6 @@ class SqlWatchlistStore final : public WatchlistStore {
   Result<std::vector<EntryRecord>> read_entries(const std::string& where, std::optional<std::int64_t> entry_id);
 
   std::unique_ptr<Database> db_;
-  std::string key_base_;
 };
 
 }  // namespace glassbox

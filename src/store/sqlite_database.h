@@ -41,6 +41,7 @@ class SqliteDatabase final : public Database {
   Status transaction(const std::function<Status()>& body) override;
   Dialect dialect() const override { return Dialect::kSqlite; }
   std::string describe() const override { return path_; }
+  const std::string& key_base() const override { return path_; }
   std::unique_ptr<Statement> prepare(std::string_view sql) override;
   Status execute(std::string_view sql) override { return exec(std::string(sql).c_str()); }
   // An error naming the file, what was being done and SQLite's reason.

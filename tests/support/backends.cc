@@ -31,20 +31,20 @@ void BackendTest::SetUp() {
   ASSERT_NE(db_, nullptr);
 }
 
-std::unique_ptr<Database> BackendTest::open() {
+std::unique_ptr<Database> BackendTest::open(const std::string& node_key_base) {
   if (!postgres()) {
     auto db = SqliteDatabase::open((dir_ / "store.db").string(), OpenMode::kReadWriteCreate);
     EXPECT_TRUE(db) << db.error().message;
     return db ? std::unique_ptr<Database>(std::move(*db)) : nullptr;
   }
   std::string why;
-  auto db = PostgresDatabase::connect(shared_postgres(why)->conninfo(database_));
+  auto db = PostgresDatabase::connect(shared_postgres(why)->conninfo(database_), node_key_base.empty() ? key_base() : node_key_base);
   EXPECT_TRUE(db) << db.error().message;
   return db ? std::unique_ptr<Database>(std::move(*db)) : nullptr;
 }
 
-std::unique_ptr<Database> BackendTest::open_with_schema() {
-  auto db = open();
+std::unique_ptr<Database> BackendTest::open_with_schema(const std::string& node_key_base) {
+  auto db = open(node_key_base);
   if (db == nullptr) return nullptr;
   auto migrated = migrate(*db);
   EXPECT_TRUE(migrated) << migrated.error().message;

@@ -31,10 +31,12 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
   void SetUp() override;
 
   // A new connection to this test's database. SQLite's file has Glassbox's schema from the
-  // start; PostgreSQL's database is empty until migrated (with_schema or migrate()).
-  std::unique_ptr<Database> open();
+  // start; PostgreSQL's database is empty until migrated (with_schema or migrate()). A
+  // PostgreSQL connection is a node's with its keys at `node_key_base` (key_base() unless
+  // given); an SQLite file's keys are always beside it.
+  std::unique_ptr<Database> open(const std::string& node_key_base = "");
   // A new connection, with Glassbox's schema in place on either engine.
-  std::unique_ptr<Database> open_with_schema();
+  std::unique_ptr<Database> open_with_schema(const std::string& node_key_base = "");
   // Brings `db` to Glassbox's schema (a no-op on SQLite, whose open migrates).
   static Status migrate(Database& db);
   // Where the node's own keys live (the audit signing key, the template key): beside the
