@@ -49,6 +49,15 @@ TEST(NumberPlaceholders, NumbersQuestionMarksOutsideLiteralsIdentifiersAndCommen
             "CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN IF a ? b THEN END IF; END $$ LANGUAGE plpgsql; SELECT $1");
   EXPECT_EQ(number_placeholders("SELECT $body$ ? $body$, $1"), "SELECT $body$ ? $body$, $1");
   EXPECT_EQ(number_placeholders("SELECT 'unterminated ?"), "SELECT 'unterminated ?");
+  int highest = -1;
+  number_placeholders("SELECT ?, '?5', ? -- ?9", &highest);
+  EXPECT_EQ(highest, 2);
+  number_placeholders("SELECT ?3, ?1", &highest);
+  EXPECT_EQ(highest, 3);
+  number_placeholders("SELECT $4, $$ $7 $$", &highest);
+  EXPECT_EQ(highest, 4);
+  number_placeholders("SELECT 1", &highest);
+  EXPECT_EQ(highest, 0);
 }
 
 using test::Backend;
@@ -120,6 +129,17 @@ TEST_P(DatabaseTest, PlaceholdersNumberedOrNotAndLiteralsLeftAlone) {
   EXPECT_EQ(s->text(0), "?");
   EXPECT_EQ(s->text(1), "second");
   EXPECT_EQ(s->text(2), "first");
+}
+
+// Parameters never bound are NULL on both engines, the last ones included (SQLite's rule; libpq
+// is sent every parameter the text names).
+TEST_P(DatabaseTest, AParameterLeftUnboundIsNull) {
+  ASSERT_TRUE(db_->execute("CREATE TABLE u (a TEXT, b TEXT, c BIGINT)"));
+  auto insert = db_->prepare("INSERT INTO u (a, b, c) VALUES (?, ?, ?)");
+  insert->bind(1, "x");
+  auto inserted = run(*insert);
+  ASSERT_TRUE(inserted) << inserted.error().message;
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM u WHERE a = 'x' AND b IS NULL AND c IS NULL"), 1);
 }
 
 TEST_P(DatabaseTest, AStatementRunsOnceUntilResetOrBoundAgain) {

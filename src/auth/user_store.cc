@@ -94,13 +94,6 @@ Account account_from_row(const Statement& s) {
   return a;
 }
 
-// Runs `s` and steps to its first row: true when there is one.
-Result<bool> first_row(Statement& s, const std::string& what) {
-  auto step = s.step();
-  if (!step) return step.error().within(what);
-  return *step == Step::kRow;
-}
-
 }  // namespace
 
 const char* role_name(Role role) {
@@ -187,7 +180,7 @@ void UserStore::set_busy_timeout(std::chrono::milliseconds timeout) {
 
 Result<bool> UserStore::has_users() {
   auto s = db_->prepare("SELECT 1 FROM users LIMIT 1");
-  return first_row(*s, "cannot read the accounts");
+  return next_row(*s, "cannot read the accounts");
 }
 
 Status UserStore::add_user(const std::string& name, const std::string& password, const std::set<Role>& roles, const std::string& actor,
@@ -208,7 +201,7 @@ Status UserStore::add_user(const std::string& name, const std::string& password,
     insert->bind(4, now);
     insert->bind(5, actor);
     insert->bind(6, now);
-    auto stored = first_row(*insert, "cannot store the account");
+    auto stored = next_row(*insert, "cannot store the account");
     if (!stored) return stored.error();
     if (!*stored) return Error{"an account named '" + name + "' exists already (names are compared without regard to case)"};
     return audit::append(*db_, {actor, "user.add", "user/" + name, {{"roles", roles_text(roles)}, {"status", "active"}}}, now);
@@ -229,7 +222,7 @@ Result<std::string> UserStore::request_account(const std::string& name, const st
     insert->bind(3, now);
     insert->bind(4, actor);
     insert->bind_bytes(5, sha256(code));
-    auto stored = first_row(*insert, "cannot store the account");
+    auto stored = next_row(*insert, "cannot store the account");
     if (!stored) return stored.error();
     if (!*stored) return Error{"an account named '" + name + "' exists already (names are compared without regard to case)"};
     return audit::append(*db_, {actor, "user.add", "user/" + name, {{"roles", roles_text(roles)}, {"status", "pending"}}}, now);
@@ -256,7 +249,7 @@ Result<std::string> UserStore::approve_account(const std::string& name, const st
     update->bind_bytes(3, sha256(code));
     update->bind(4, now + kActivationSeconds);
     update->bind(5, name);
-    auto approved = first_row(*update, "cannot approve account " + name);
+    auto approved = next_row(*update, "cannot approve account " + name);
     if (!approved) return approved.error();
     if (!*approved) return Error{"account " + name + " is no longer pending"};
     return audit::append(*db_, {approver, "user.approve", "user/" + name, {{"roles", roles_text(a.roles)}}}, now);
@@ -274,7 +267,7 @@ Status UserStore::activate_account(const std::string& name, const std::string& m
   {
     auto s = db_->prepare("SELECT status, activation_maker_hash, activation_checker_hash, activation_expires_at FROM users WHERE name = ?");
     s->bind(1, name);
-    auto found = first_row(*s, "cannot read the account");
+    auto found = next_row(*s, "cannot read the account");
     if (!found) return found.error();
     if (*found) {
       status_text = s->text(0);
@@ -302,7 +295,7 @@ Status UserStore::activate_account(const std::string& name, const std::string& m
     update->bind(1, *hash);
     update->bind(2, now);
     update->bind(3, name);
-    auto activated = first_row(*update, "cannot activate account " + name);
+    auto activated = next_row(*update, "cannot activate account " + name);
     if (!activated) return activated.error();
     if (!*activated) return Error{refusal};
     return audit::append(*db_, {name, "user.activate", "user/" + name, {{"client", client}}}, now);
@@ -364,7 +357,7 @@ Status UserStore::change_password(const std::string& name, const std::string& ol
     update->bind(1, *hash);
     update->bind(2, now);
     update->bind(3, name);
-    auto changed = first_row(*update, "cannot change the password of " + name);
+    auto changed = next_row(*update, "cannot change the password of " + name);
     if (!changed) return changed.error();
     if (!*changed) return Error{"cannot change the password of " + name + ": the account is no longer active"};
     if (auto s = end_sessions_and_tokens(name, name, keep_session, now, false); !s) return s;
@@ -383,7 +376,7 @@ Result<std::vector<Account>> UserStore::list_accounts() {
   auto s = db_->prepare(std::string("SELECT ") + kAccountColumns + " FROM users ORDER BY name");
   std::vector<Account> out;
   while (true) {
-    auto row = first_row(*s, "cannot list the accounts");
+    auto row = next_row(*s, "cannot list the accounts");
     if (!row) return row.error();
     if (!*row) return out;
     out.push_back(account_from_row(*s));
@@ -393,7 +386,7 @@ Result<std::vector<Account>> UserStore::list_accounts() {
 Result<std::optional<Account>> UserStore::account(const std::string& name) {
   auto s = db_->prepare(std::string("SELECT ") + kAccountColumns + " FROM users WHERE name = ?");
   s->bind(1, name);
-  auto found = first_row(*s, "cannot read the account");
+  auto found = next_row(*s, "cannot read the account");
   if (!found) return found.error();
   if (!*found) return std::optional<Account>{};
   return std::optional<Account>{account_from_row(*s)};
@@ -403,7 +396,7 @@ Result<int> UserStore::active_with_role(Role role) {
   auto s = db_->prepare("SELECT roles FROM users WHERE status = 'active'");
   int n = 0;
   while (true) {
-    auto row = first_row(*s, "cannot read the accounts");
+    auto row = next_row(*s, "cannot read the accounts");
     if (!row) return row.error();
     if (!*row) return n;
     n += parse_roles(s->text(0)).count(role) ? 1 : 0;
@@ -413,7 +406,7 @@ Result<int> UserStore::active_with_role(Role role) {
 Result<std::optional<Principal>> UserStore::active_principal(const std::string& name) {
   auto s = db_->prepare("SELECT roles FROM users WHERE name = ? AND status = 'active'");
   s->bind(1, name);
-  auto found = first_row(*s, "cannot read the account");
+  auto found = next_row(*s, "cannot read the account");
   if (!found) return found.error();
   if (!*found) return std::optional<Principal>{};
   Principal p;
@@ -425,7 +418,7 @@ Result<std::optional<Principal>> UserStore::active_principal(const std::string& 
 Result<UserStore::LoginCandidate> UserStore::login_candidate(const std::string& name) {
   auto s = db_->prepare("SELECT password_hash, status FROM users WHERE name = ?");
   s->bind(1, name);
-  auto found = first_row(*s, "cannot read the account");
+  auto found = next_row(*s, "cannot read the account");
   if (!found) return found.error();
   LoginCandidate c;
   if (*found) {
@@ -499,7 +492,7 @@ Result<std::optional<Principal>> UserStore::session(const std::string& token, Un
       "SELECT s.\"user\", s.csrf_token, s.last_seen, s.expires_at, u.roles FROM sessions s JOIN users u ON u.name = s.\"user\" "
       "WHERE s.token_hash = ? AND u.status = 'active'");
   s->bind_bytes(1, hash);
-  auto found = first_row(*s, "cannot read the session");
+  auto found = next_row(*s, "cannot read the session");
   if (!found) return found.error();
   if (!*found) return std::optional<Principal>{};
   const UnixSeconds last_seen = s->int64(2), expires_at = s->int64(3);
@@ -526,7 +519,7 @@ Result<std::string> UserStore::logout(const std::string& token, UnixSeconds now)
   auto status = db_->transaction([&]() -> Status {
     auto del = db_->prepare("DELETE FROM sessions WHERE token_hash = ? RETURNING \"user\"");
     del->bind_bytes(1, sha256(token));
-    auto found = first_row(*del, "cannot end the session");
+    auto found = next_row(*del, "cannot end the session");
     if (!found) return found.error();
     if (!*found) return Error{"no such session"};
     user = del->text(0);
@@ -546,7 +539,7 @@ Result<NewToken> UserStore::create_api_token(const std::string& user, const std:
     auto active = db_->prepare("SELECT count(*) FROM api_tokens WHERE \"user\" = ? AND revoked_at IS NULL AND expires_at > ?");
     active->bind(1, user);
     active->bind(2, now);
-    if (auto counted = first_row(*active, "cannot count the tokens"); !counted) return counted.error();
+    if (auto counted = next_row(*active, "cannot count the tokens"); !counted) return counted.error();
     if (active->int64(0) >= static_cast<std::int64_t>(kMaxActiveTokens))
       return Error{user + " has " + std::to_string(kMaxActiveTokens) + " live API tokens already; revoke one first"};
     auto insert = db_->prepare(
@@ -557,7 +550,7 @@ Result<NewToken> UserStore::create_api_token(const std::string& user, const std:
     insert->bind(3, now);
     insert->bind(4, expires_at);
     insert->bind(5, user);
-    auto stored = first_row(*insert, "cannot store the token");
+    auto stored = next_row(*insert, "cannot store the token");
     if (!stored) return stored.error();
     if (!*stored) return Error{"no active account named '" + user + "'"};
     made.info = {insert->int64(0), user, label, now, expires_at, std::nullopt};
@@ -585,7 +578,7 @@ Result<std::vector<TokenInfo>> UserStore::list_tokens(const std::string& user) {
   s->bind(1, user);
   std::vector<TokenInfo> out;
   while (true) {
-    auto row = first_row(*s, "cannot list the tokens");
+    auto row = next_row(*s, "cannot list the tokens");
     if (!row) return row.error();
     if (!*row) return out;
     out.push_back(token_from_row(*s));
@@ -595,7 +588,7 @@ Result<std::vector<TokenInfo>> UserStore::list_tokens(const std::string& user) {
 Result<std::optional<TokenInfo>> UserStore::token_info(std::int64_t id) {
   auto s = db_->prepare(std::string(kTokenColumns) + "WHERE id = ?");
   s->bind(1, id);
-  auto found = first_row(*s, "cannot read the token");
+  auto found = next_row(*s, "cannot read the token");
   if (!found) return found.error();
   if (!*found) return std::optional<TokenInfo>{};
   return std::optional<TokenInfo>{token_from_row(*s)};
@@ -607,7 +600,7 @@ Status UserStore::revoke_token(std::int64_t id, const std::string& actor, UnixSe
     update->bind(1, now);
     update->bind(2, actor);
     update->bind(3, id);
-    auto revoked = first_row(*update, "cannot revoke token " + std::to_string(id));
+    auto revoked = next_row(*update, "cannot revoke token " + std::to_string(id));
     if (!revoked) return revoked.error();
     if (!*revoked) return Error{"token " + std::to_string(id) + " does not exist or is revoked already"};
     return audit::append(*db_, {actor, "token.revoke", "user/" + update->text(0), {{"token", id}}}, now);
@@ -619,7 +612,7 @@ Result<std::optional<Principal>> UserStore::api_token(const std::string& token, 
       "SELECT t.id, t.\"user\", t.expires_at, u.roles FROM api_tokens t JOIN users u ON u.name = t.\"user\" "
       "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.status = 'active'");
   s->bind_bytes(1, sha256(token));
-  auto found = first_row(*s, "cannot read the token");
+  auto found = next_row(*s, "cannot read the token");
   if (!found) return found.error();
   if (!*found || now >= s->int64(2)) return std::optional<Principal>{};
   Principal p;
@@ -638,7 +631,7 @@ Result<bool> UserStore::credential_valid(const std::string& key, UnixSeconds now
         "SELECT 1 FROM sessions s JOIN users u ON u.name = s.\"user\" WHERE s.token_hash = ? AND s.expires_at > ? AND u.status = 'active'");
     s->bind_bytes(1, std::vector<unsigned char>(raw.begin(), raw.end()));
     s->bind(2, now);
-    return first_row(*s, "cannot read the session");
+    return next_row(*s, "cannot read the session");
   }
   if (key.rfind("t:", 0) == 0) {
     std::int64_t id = 0;
@@ -652,7 +645,7 @@ Result<bool> UserStore::credential_valid(const std::string& key, UnixSeconds now
         "AND u.status = 'active'");
     s->bind(1, id);
     s->bind(2, now);
-    return first_row(*s, "cannot read the token");
+    return next_row(*s, "cannot read the token");
   }
   return false;
 }

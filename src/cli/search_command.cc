@@ -14,6 +14,7 @@
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
 #include "search/search_job.h"
+#include "store/sqlite_database.h"
 
 namespace glassbox::cli {
 namespace {

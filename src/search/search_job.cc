@@ -4,7 +4,7 @@
 
 namespace glassbox {
 
-Result<SearchOutcome> run_stored_search(SqliteDatabase& db, std::int64_t id, const TemplateKey& key, const SearchJobOptions& options,
+Result<SearchOutcome> run_stored_search(Database& db, std::int64_t id, const TemplateKey& key, const SearchJobOptions& options,
                                         const SearchHooks& hooks) {
   auto loaded = load_search(db, id);
   if (!loaded) return loaded.error();

@@ -21,7 +21,7 @@ struct SearchJobOptions {
 
 // Fails (and marks the search failed, when it got as far as starting) only when the search could
 // not run at all: not approved, no probe, models missing, no recording in its window.
-Result<SearchOutcome> run_stored_search(SqliteDatabase& db, std::int64_t id, const TemplateKey& key, const SearchJobOptions& options,
+Result<SearchOutcome> run_stored_search(Database& db, std::int64_t id, const TemplateKey& key, const SearchJobOptions& options,
                                         const SearchHooks& hooks);
 
 }  // namespace glassbox

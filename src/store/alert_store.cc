@@ -162,12 +162,9 @@ Result<std::vector<AlertRecord>> AlertStore::list(const AlertFilter& filter) {
   if (filter.since) s->bind(4, *filter.since);
   s->bind(5, std::clamp(filter.limit, 1, 10000));
   std::vector<AlertRecord> out;
-  while (true) {
-    auto step = s->step();
-    if (!step) return step.error().within("cannot list alerts");
-    if (*step == Step::kDone) return out;
-    out.push_back(read_alert(*s));
-  }
+  if (auto status = for_each_row(*s, "cannot list alerts", [&] { out.push_back(read_alert(*s)); return ok_status(); }); !status)
+    return status.error();
+  return out;
 }
 
 Result<std::optional<std::vector<unsigned char>>> AlertStore::evidence(std::int64_t alert_id) {
@@ -179,23 +176,12 @@ Result<std::optional<std::vector<unsigned char>>> AlertStore::evidence(std::int6
   return std::optional<std::vector<unsigned char>>{s->bytes(0)};
 }
 
-// Runs a DELETE … RETURNING and counts its rows (the same on both engines).
-Result<int> AlertStore::delete_counting(const std::string& sql, std::int64_t bound, const std::string& what) {
-  auto s = db_->prepare(sql);
-  s->bind(1, bound);
-  int deleted = 0;
-  while (true) {
-    auto step = s->step();
-    if (!step) return step.error().within(what);
-    if (*step == Step::kDone) return deleted;
-    ++deleted;
-  }
-}
-
 Result<int> AlertStore::purge_evidence(UnixSeconds now) {
   int purged = 0;
   auto status = db_->transaction([&]() -> Status {
-    auto deleted = delete_counting("DELETE FROM alert_evidence WHERE purge_after <= ? RETURNING alert_id", now, "cannot purge evidence");
+    auto purge = db_->prepare("DELETE FROM alert_evidence WHERE purge_after <= ? RETURNING alert_id");
+    purge->bind(1, now);
+    auto deleted = count_rows(*purge, "cannot purge evidence");
     if (!deleted) return deleted.error();
     purged = *deleted;
     if (purged == 0) return ok_status();
@@ -208,7 +194,9 @@ Result<int> AlertStore::purge_evidence(UnixSeconds now) {
 Result<int> AlertStore::purge_alerts(UnixSeconds raised_before, UnixSeconds now) {
   int purged = 0;
   auto status = db_->transaction([&]() -> Status {
-    auto deleted = delete_counting("DELETE FROM alerts WHERE raised_at < ? AND status <> 'open' RETURNING id", raised_before, "cannot purge alerts");
+    auto purge = db_->prepare("DELETE FROM alerts WHERE raised_at < ? AND status <> 'open' RETURNING id");
+    purge->bind(1, raised_before);
+    auto deleted = count_rows(*purge, "cannot purge alerts");
     if (!deleted) return deleted.error();
     purged = *deleted;
     if (purged == 0) return ok_status();

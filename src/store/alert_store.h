@@ -72,7 +72,6 @@ class AlertStore {
 
  private:
   Status decide(std::int64_t alert_id, AlertStatus status, const std::string& user, const std::string& reason, UnixSeconds now);
-  Result<int> delete_counting(const std::string& sql, std::int64_t bound, const std::string& what);
 
   std::unique_ptr<Database> db_;
 };

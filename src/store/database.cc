@@ -8,4 +8,16 @@ Status run(Statement& statement) {
   return ok_status();
 }
 
+Result<bool> next_row(Statement& statement, const std::string& what) {
+  auto step = statement.step();
+  if (!step) return step.error().within(what);
+  return *step == Step::kRow;
+}
+
+Result<int> count_rows(Statement& statement, const std::string& what) {
+  int rows = 0;
+  if (auto s = for_each_row(statement, what, [&] { ++rows; return ok_status(); }); !s) return s.error();
+  return rows;
+}
+
 }  // namespace glassbox

@@ -78,5 +78,20 @@ class Database {
 
 // Runs a statement that returns no rows: its error, or success.
 Status run(Statement& statement);
+// Steps to the statement's next row: true while there is one, false after the last; an error
+// (with `what` before the engine's reason) when the statement fails.
+Result<bool> next_row(Statement& statement, const std::string& what);
+// Runs a statement and counts its rows: how many a DELETE … RETURNING deleted, on either engine.
+Result<int> count_rows(Statement& statement, const std::string& what);
+// Calls `row()` (returning Status) for each row; the first error, the engine's or row()'s, ends it.
+template <typename Row>
+Status for_each_row(Statement& statement, const std::string& what, Row&& row) {
+  while (true) {
+    auto more = next_row(statement, what);
+    if (!more) return more.error();
+    if (!*more) return ok_status();
+    if (Status s = row(); !s) return s;
+  }
+}
 
 }  // namespace glassbox

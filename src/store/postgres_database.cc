@@ -13,7 +13,8 @@
 
 namespace glassbox {
 
-std::string number_placeholders(std::string_view sql) {
+std::string number_placeholders(std::string_view sql, int* highest) {
+  int top = 0;
   std::string out;
   out.reserve(sql.size() + 16);
   int next = 0;
@@ -50,6 +51,7 @@ std::string number_placeholders(std::string_view sql) {
         i = j + 1;
         copy_until(tag);
       } else {
+        if (j > i + 1 && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) top = std::max(top, std::atoi(std::string(sql.substr(i + 1, j - i - 1)).c_str()));
         out.append(sql.substr(i, j - i));
         i = j;
       }
@@ -59,8 +61,10 @@ std::string number_placeholders(std::string_view sql) {
       out += '$';
       if (j > i + 1) {
         out.append(sql.substr(i + 1, j - i - 1));
+        top = std::max(top, std::atoi(std::string(sql.substr(i + 1, j - i - 1)).c_str()));
       } else {
         out += std::to_string(++next);
+        top = std::max(top, next);
       }
       i = j;
     } else {
@@ -68,6 +72,7 @@ std::string number_placeholders(std::string_view sql) {
       ++i;
     }
   }
+  if (highest != nullptr) *highest = top;
   return out;
 }
 
@@ -88,7 +93,13 @@ std::string trimmed(const char* message) {
 
 class PostgresStatement final : public Statement {
  public:
-  PostgresStatement(PostgresDatabase& db, std::string_view sql) : db_(db), sql_(number_placeholders(sql)) {}
+  // Every parameter the text names is sent, NULL unless bound: a trailing one left unbound
+  // is NULL as in SQLite, not a count mismatch.
+  PostgresStatement(PostgresDatabase& db, std::string_view sql) : db_(db) {
+    int parameters = 0;
+    sql_ = number_placeholders(sql, &parameters);
+    params_.resize(static_cast<std::size_t>(parameters));
+  }
   ~PostgresStatement() override { clear(); }
   PostgresStatement(const PostgresStatement&) = delete;
   PostgresStatement& operator=(const PostgresStatement&) = delete;

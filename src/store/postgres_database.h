@@ -59,7 +59,8 @@ class PostgresDatabase final : public Database {
 };
 
 // `?` → $1, $2, … in order; `?N` → $N; question marks inside '…' literals, "…" identifiers,
-// $tag$…$tag$ bodies and comments are left alone.
-std::string number_placeholders(std::string_view sql);
+// $tag$…$tag$ bodies and comments are left alone. `highest`, when given, receives the largest
+// parameter number the text uses (0 for none).
+std::string number_placeholders(std::string_view sql, int* highest = nullptr);
 
 }  // namespace glassbox

@@ -7,11 +7,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
 
 #include <opencv2/imgcodecs.hpp>
 
 #include "audit/audit_log.h"
-#include "store/sqlite_statement.h"
 
 namespace glassbox {
 namespace {
@@ -32,7 +33,7 @@ std::vector<std::string> strings(const nlohmann::json& array) {
 std::string object_of(std::int64_t id) { return "search/" + std::to_string(id); }
 
 // Moves a search from one of `from` to `to`; an error when it is in another state.
-Status set_status(SqliteDatabase& db, std::int64_t id, const std::vector<std::string>& from, const std::string& to, UnixSeconds now,
+Status set_status(Database& db, std::int64_t id, const std::vector<std::string>& from, const std::string& to, UnixSeconds now,
                   bool finished) {
   auto current = load_search(db, id);
   if (!current) return current.error();
@@ -40,21 +41,18 @@ Status set_status(SqliteDatabase& db, std::int64_t id, const std::vector<std::st
   const std::string& status = (*current)->status;
   if (std::find(from.begin(), from.end(), status) == from.end())
     return Error{"search " + std::to_string(id) + " is " + status + ", not " + from.front()};
-  SqliteStatement s(db.handle(), "UPDATE searches SET status = ?, finished_at = CASE WHEN ? THEN ? ELSE finished_at END WHERE id = ?");
-  if (!s.prepared()) return db.error("cannot prepare the search update");
-  s.bind(1, to);
-  s.bind(2, static_cast<std::int64_t>(finished));
-  s.bind(3, now);
-  s.bind(4, id);
-  if (s.step() != SQLITE_DONE) return db.error("cannot change search " + std::to_string(id));
+  auto s = db.prepare(finished ? "UPDATE searches SET status = ?, finished_at = ? WHERE id = ?" : "UPDATE searches SET status = ? WHERE id = ?");
+  s->bind(1, to);
+  if (finished) s->bind(2, now);
+  s->bind(finished ? 3 : 2, id);
+  if (auto st = run(*s); !st) return st.error().within("cannot change search " + std::to_string(id));
   return ok_status();
 }
 
-Status delete_probes(SqliteDatabase& db, std::int64_t id) {
-  SqliteStatement s(db.handle(), "DELETE FROM search_probes WHERE search_id = ?");
-  if (!s.prepared()) return db.error("cannot prepare the probe removal");
-  s.bind(1, id);
-  if (s.step() != SQLITE_DONE) return db.error("cannot delete the probes of search " + std::to_string(id));
+Status delete_probes(Database& db, std::int64_t id) {
+  auto s = db.prepare("DELETE FROM search_probes WHERE search_id = ?");
+  s->bind(1, id);
+  if (auto st = run(*s); !st) return st.error().within("cannot delete the probes of search " + std::to_string(id));
   return ok_status();
 }
 
@@ -85,37 +83,34 @@ Status validate_search_request(const SearchRequest& r, std::size_t probes, UnixS
   return Error{join_problems(problems)};
 }
 
-Result<std::int64_t> request_search(SqliteDatabase& db, const SearchRequest& r, const std::vector<EntryTemplate>& probes,
+Result<std::int64_t> request_search(Database& db, const SearchRequest& r, const std::vector<EntryTemplate>& probes,
                                     const TemplateKey& key, UnixSeconds now) {
   std::int64_t id = 0;
   Status done = db.transaction([&]() -> Status {
-    SqliteStatement s(db.handle(),
-                      "INSERT INTO searches (case_id, legal_basis, requested_by, requested_at, cameras, files, window_from, window_to, "
-                      "mode, profile, threshold, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
-    if (!s.prepared()) return db.error("cannot prepare the search insert");
-    s.bind(1, r.case_id);
-    s.bind(2, r.legal_basis);
-    s.bind(3, r.requested_by);
-    s.bind(4, now);
-    s.bind(5, nlohmann::json(r.cameras).dump());
-    s.bind(6, to_json_text(nlohmann::json(r.files)));
-    if (r.window_from) s.bind(7, *r.window_from);
-    if (r.window_to) s.bind(8, *r.window_to);
-    s.bind(9, r.mode.text());
-    s.bind(10, r.profile);
-    s.bind_real(11, r.threshold);
-    s.bind(12, r.expires_at);
-    if (s.step() != SQLITE_DONE) return db.error("cannot store the search");
-    id = sqlite3_last_insert_rowid(db.handle());
+    auto s = db.prepare("INSERT INTO searches (case_id, legal_basis, requested_by, requested_at, cameras, files, window_from, window_to, "
+                      "mode, profile, threshold, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING id");
+    s->bind(1, r.case_id);
+    s->bind(2, r.legal_basis);
+    s->bind(3, r.requested_by);
+    s->bind(4, now);
+    s->bind(5, nlohmann::json(r.cameras).dump());
+    s->bind(6, to_json_text(nlohmann::json(r.files)));
+    if (r.window_from) s->bind(7, *r.window_from);
+    if (r.window_to) s->bind(8, *r.window_to);
+    s->bind(9, r.mode.text());
+    s->bind(10, r.profile);
+    s->bind_real(11, r.threshold);
+    s->bind(12, r.expires_at);
+    if (auto st = run(*s); !st) return st.error().within("cannot store the search");
+    id = s->int64(0);
     for (const EntryTemplate& p : probes) {
-      SqliteStatement insert(db.handle(), "INSERT INTO search_probes (search_id, key_id, sealed, photo_name, photo_sha256) VALUES (?, ?, ?, ?, ?)");
-      if (!insert.prepared()) return db.error("cannot prepare the probe insert");
-      insert.bind(1, id);
-      insert.bind(2, key.id());
-      insert.bind_bytes(3, key.seal_probe(p.vector, id, r.profile));
-      insert.bind(4, p.photo_name);
-      insert.bind(5, p.photo_sha256);
-      if (insert.step() != SQLITE_DONE) return db.error("cannot store a probe");
+      auto insert = db.prepare("INSERT INTO search_probes (search_id, key_id, sealed, photo_name, photo_sha256) VALUES (?, ?, ?, ?, ?)");
+      insert->bind(1, id);
+      insert->bind(2, key.id());
+      insert->bind_bytes(3, key.seal_probe(p.vector, id, r.profile));
+      insert->bind(4, p.photo_name);
+      insert->bind(5, p.photo_sha256);
+      if (auto st = run(*insert); !st) return st.error().within("cannot store a probe");
     }
     nlohmann::json details = {{"case", r.case_id},          {"legal_basis", r.legal_basis}, {"cameras", r.cameras},
                               {"files", r.files},           {"mode", r.mode.text()},        {"profile", r.profile},
@@ -131,7 +126,7 @@ Result<std::int64_t> request_search(SqliteDatabase& db, const SearchRequest& r, 
   return id;
 }
 
-Status approve_search(SqliteDatabase& db, std::int64_t id, const std::string& approver, UnixSeconds now) {
+Status approve_search(Database& db, std::int64_t id, const std::string& approver, UnixSeconds now) {
   return db.transaction([&]() -> Status {
     auto search = load_search(db, id);
     if (!search) return search.error();
@@ -141,24 +136,23 @@ Status approve_search(SqliteDatabase& db, std::int64_t id, const std::string& ap
       return Error{"search " + std::to_string(id) + ": approval must come from someone other than its requester (" + approver + ")"};
     if (s.status != "pending") return Error{"search " + std::to_string(id) + " is " + s.status + ", not pending"};
     if (s.request.expires_at <= now) return Error{"search " + std::to_string(id) + " has expired"};
-    SqliteStatement u(db.handle(), "UPDATE searches SET status = 'approved', approved_by = ?, approved_at = ? WHERE id = ?");
-    if (!u.prepared()) return db.error("cannot prepare the approval");
-    u.bind(1, approver);
-    u.bind(2, now);
-    u.bind(3, id);
-    if (u.step() != SQLITE_DONE) return db.error("cannot approve search " + std::to_string(id));
+    auto u = db.prepare("UPDATE searches SET status = 'approved', approved_by = ?, approved_at = ? WHERE id = ?");
+    u->bind(1, approver);
+    u->bind(2, now);
+    u->bind(3, id);
+    if (auto st = run(*u); !st) return st.error().within("cannot approve search " + std::to_string(id));
     return audit::append(db, {approver, "search.approve", object_of(id), {{"case", s.request.case_id}}}, now);
   });
 }
 
-Status start_search(SqliteDatabase& db, std::int64_t id, UnixSeconds now) {
+Status start_search(Database& db, std::int64_t id, UnixSeconds now) {
   return db.transaction([&]() -> Status {
     if (auto s = set_status(db, id, {"approved"}, "running", now, false); !s) return s;
     return audit::append(db, {"system", "search.run", object_of(id), nlohmann::json::object()}, now);
   });
 }
 
-Status cancel_search(SqliteDatabase& db, std::int64_t id, const std::string& actor, UnixSeconds now) {
+Status cancel_search(Database& db, std::int64_t id, const std::string& actor, UnixSeconds now) {
   return db.transaction([&]() -> Status {
     if (auto s = set_status(db, id, {"pending", "approved"}, "cancelled", now, true); !s) return s;
     if (auto s = delete_probes(db, id); !s) return s;
@@ -166,39 +160,36 @@ Status cancel_search(SqliteDatabase& db, std::int64_t id, const std::string& act
   });
 }
 
-Status finish_search(SqliteDatabase& db, std::int64_t id, const SearchOutcome& outcome, UnixSeconds now) {
+Status finish_search(Database& db, std::int64_t id, const SearchOutcome& outcome, UnixSeconds now) {
   const std::string status = outcome.cancelled ? "cancelled" : "done";
   return db.transaction([&]() -> Status {
     if (auto s = set_status(db, id, {"running"}, status, now, true); !s) return s;
     int ordinal = 0;
     for (const Visit& v : outcome.visits) {
-      SqliteStatement insert(db.handle(),
-                             "INSERT INTO search_visits (search_id, ordinal, source, camera, start_s, end_s, start_ms, end_ms, best_score, "
+      auto insert = db.prepare("INSERT INTO search_visits (search_id, ordinal, source, camera, start_s, end_s, start_ms, end_ms, best_score, "
                              "best_at_s, hits, crop) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-      if (!insert.prepared()) return db.error("cannot prepare the visit insert");
-      insert.bind(1, id);
-      insert.bind(2, static_cast<std::int64_t>(++ordinal));
-      insert.bind(3, v.source);
-      if (!v.camera.empty()) insert.bind(4, v.camera);
-      insert.bind_real(5, v.start_s);
-      insert.bind_real(6, v.end_s);
-      if (v.start_ms) insert.bind(7, *v.start_ms);
-      if (v.end_ms) insert.bind(8, *v.end_ms);
-      insert.bind_real(9, v.best_score);
-      insert.bind_real(10, v.best_at_s);
-      insert.bind(11, static_cast<std::int64_t>(v.hits));
+      insert->bind(1, id);
+      insert->bind(2, static_cast<std::int64_t>(++ordinal));
+      insert->bind(3, v.source);
+      if (!v.camera.empty()) insert->bind(4, v.camera);
+      insert->bind_real(5, v.start_s);
+      insert->bind_real(6, v.end_s);
+      if (v.start_ms) insert->bind(7, *v.start_ms);
+      if (v.end_ms) insert->bind(8, *v.end_ms);
+      insert->bind_real(9, v.best_score);
+      insert->bind_real(10, v.best_at_s);
+      insert->bind(11, static_cast<std::int64_t>(v.hits));
       std::vector<unsigned char> jpeg;
-      if (!v.crop.empty() && cv::imencode(".jpg", v.crop, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90})) insert.bind_bytes(12, jpeg);
-      if (insert.step() != SQLITE_DONE) return db.error("cannot store a visit");
+      if (!v.crop.empty() && cv::imencode(".jpg", v.crop, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90})) insert->bind_bytes(12, jpeg);
+      if (auto st = run(*insert); !st) return st.error().within("cannot store a visit");
     }
     nlohmann::json errors = nlohmann::json::array();
     for (const RecordingError& e : outcome.errors) errors.push_back({{"recording", e.recording}, {"error", e.error}});
-    SqliteStatement u(db.handle(), "UPDATE searches SET stats = ?, errors = ? WHERE id = ?");
-    if (!u.prepared()) return db.error("cannot prepare the search result");
-    u.bind(1, to_json_text(outcome.stats.to_json()));
-    u.bind(2, to_json_text(errors));
-    u.bind(3, id);
-    if (u.step() != SQLITE_DONE) return db.error("cannot store the result of search " + std::to_string(id));
+    auto u = db.prepare("UPDATE searches SET stats = ?, errors = ? WHERE id = ?");
+    u->bind(1, to_json_text(outcome.stats.to_json()));
+    u->bind(2, to_json_text(errors));
+    u->bind(3, id);
+    if (auto st = run(*u); !st) return st.error().within("cannot store the result of search " + std::to_string(id));
     if (auto s = delete_probes(db, id); !s) return s;
     return audit::append(db,
                          {"system", "search.finish", object_of(id),
@@ -211,118 +202,110 @@ Status finish_search(SqliteDatabase& db, std::int64_t id, const SearchOutcome& o
   });
 }
 
-Status fail_search(SqliteDatabase& db, std::int64_t id, const std::string& reason, UnixSeconds now) {
+Status fail_search(Database& db, std::int64_t id, const std::string& reason, UnixSeconds now) {
   return db.transaction([&]() -> Status {
     if (auto s = set_status(db, id, {"running", "approved"}, "failed", now, true); !s) return s;
-    SqliteStatement u(db.handle(), "UPDATE searches SET errors = ? WHERE id = ?");
-    if (!u.prepared()) return db.error("cannot prepare the search failure");
-    u.bind(1, to_json_text(nlohmann::json::array({{{"recording", nullptr}, {"error", reason}}})));
-    u.bind(2, id);
-    if (u.step() != SQLITE_DONE) return db.error("cannot record the failure of search " + std::to_string(id));
+    auto u = db.prepare("UPDATE searches SET errors = ? WHERE id = ?");
+    u->bind(1, to_json_text(nlohmann::json::array({{{"recording", nullptr}, {"error", reason}}})));
+    u->bind(2, id);
+    if (auto st = run(*u); !st) return st.error().within("cannot record the failure of search " + std::to_string(id));
     if (auto s = delete_probes(db, id); !s) return s;
     return audit::append(db, {"system", "search.finish", object_of(id), {{"status", "failed"}, {"error", reason}}}, now);
   });
 }
 
-Result<int> fail_running_searches(SqliteDatabase& db, const std::string& reason, UnixSeconds now) {
+Result<int> fail_running_searches(Database& db, const std::string& reason, UnixSeconds now) {
   std::vector<std::int64_t> ids;
   {
-    SqliteStatement s(db.handle(), "SELECT id FROM searches WHERE status = 'running' ORDER BY id");
-    if (!s.prepared()) return db.error("cannot prepare the running-search query");
-    while (s.step() == SQLITE_ROW) ids.push_back(s.int64(0));
+    auto s = db.prepare("SELECT id FROM searches WHERE status = 'running' ORDER BY id");
+    if (auto st = for_each_row(*s, "cannot list the searches", [&] { ids.push_back(s->int64(0)); return ok_status(); }); !st) return st.error();
   }
   for (std::int64_t id : ids)
     if (auto s = fail_search(db, id, reason, now); !s) return s.error();
   return static_cast<int>(ids.size());
 }
 
-Result<int> expire_searches(SqliteDatabase& db, UnixSeconds now) {
+Result<int> expire_searches(Database& db, UnixSeconds now) {
   std::vector<std::int64_t> ids;
   {
-    SqliteStatement s(db.handle(), "SELECT id FROM searches WHERE expired = 0 AND expires_at <= ? ORDER BY id");
-    if (!s.prepared()) return db.error("cannot prepare the expiry query");
-    s.bind(1, now);
-    while (s.step() == SQLITE_ROW) ids.push_back(s.int64(0));
+    auto s = db.prepare("SELECT id FROM searches WHERE expired = 0 AND expires_at <= ? ORDER BY id");
+    s->bind(1, now);
+    if (auto st = for_each_row(*s, "cannot list the searches", [&] { ids.push_back(s->int64(0)); return ok_status(); }); !st) return st.error();
   }
   for (std::int64_t id : ids) {
     Status done = db.transaction([&]() -> Status {
-      SqliteStatement visits(db.handle(), "DELETE FROM search_visits WHERE search_id = ?");
-      if (!visits.prepared()) return db.error("cannot prepare the visit removal");
-      visits.bind(1, id);
-      if (visits.step() != SQLITE_DONE) return db.error("cannot delete the visits of search " + std::to_string(id));
-      const int deleted = sqlite3_changes(db.handle());
+      auto visits = db.prepare("DELETE FROM search_visits WHERE search_id = ? RETURNING ordinal");
+      visits->bind(1, id);
+      auto deleted = count_rows(*visits, "cannot delete the visits of search " + std::to_string(id));
+      if (!deleted) return deleted.error();
       if (auto s = delete_probes(db, id); !s) return s;
       // A search that never ran cannot run any more: it is cancelled by its expiry.
-      SqliteStatement u(db.handle(),
-                        "UPDATE searches SET expired = 1, status = CASE WHEN status IN ('pending', 'approved') THEN 'cancelled' "
+      auto u = db.prepare("UPDATE searches SET expired = 1, status = CASE WHEN status IN ('pending', 'approved') THEN 'cancelled' "
                         "ELSE status END, finished_at = coalesce(finished_at, ?) WHERE id = ?");
-      if (!u.prepared()) return db.error("cannot prepare the search expiry");
-      u.bind(1, now);
-      u.bind(2, id);
-      if (u.step() != SQLITE_DONE) return db.error("cannot expire search " + std::to_string(id));
-      return audit::append(db, {"system", "search.expire", object_of(id), {{"visits_deleted", deleted}}}, now);
+      u->bind(1, now);
+      u->bind(2, id);
+      if (auto st = run(*u); !st) return st.error().within("cannot expire search " + std::to_string(id));
+      return audit::append(db, {"system", "search.expire", object_of(id), {{"visits_deleted", *deleted}}}, now);
     });
     if (!done) return done.error();
   }
   return static_cast<int>(ids.size());
 }
 
-Result<std::optional<StoredSearch>> load_search(SqliteDatabase& db, std::int64_t id) {
-  SqliteStatement s(db.handle(),
-                    "SELECT case_id, legal_basis, requested_by, requested_at, approved_by, approved_at, cameras, files, window_from, "
+Result<std::optional<StoredSearch>> load_search(Database& db, std::int64_t id) {
+  auto s = db.prepare("SELECT case_id, legal_basis, requested_by, requested_at, approved_by, approved_at, cameras, files, window_from, "
                     "window_to, mode, profile, threshold, expires_at, status, finished_at, expired, stats, errors FROM searches WHERE id = ?");
-  if (!s.prepared()) return db.error("cannot prepare the search query");
-  s.bind(1, id);
-  const int rc = s.step();
-  if (rc == SQLITE_DONE) return std::optional<StoredSearch>{};
-  if (rc != SQLITE_ROW) return db.error("cannot read search " + std::to_string(id));
+  s->bind(1, id);
+  auto found = next_row(*s, "cannot read search " + std::to_string(id));
+  if (!found) return found.error();
+  if (!*found) return std::optional<StoredSearch>{};
   StoredSearch out;
   out.id = id;
   SearchRequest& r = out.request;
-  r.case_id = s.text(0);
-  r.legal_basis = s.text(1);
-  r.requested_by = s.text(2);
-  out.requested_at = s.int64(3);
-  if (!s.is_null(4)) out.approved_by = s.text(4);
-  if (!s.is_null(5)) out.approved_at = s.int64(5);
-  r.cameras = strings(parse_array(s.text(6)));
-  r.files = strings(parse_array(s.text(7)));
-  if (!s.is_null(8)) r.window_from = s.int64(8);
-  if (!s.is_null(9)) r.window_to = s.int64(9);
-  auto mode = SamplingMode::parse(s.text(10));
+  r.case_id = s->text(0);
+  r.legal_basis = s->text(1);
+  r.requested_by = s->text(2);
+  out.requested_at = s->int64(3);
+  if (!s->is_null(4)) out.approved_by = s->text(4);
+  if (!s->is_null(5)) out.approved_at = s->int64(5);
+  r.cameras = strings(parse_array(s->text(6)));
+  r.files = strings(parse_array(s->text(7)));
+  if (!s->is_null(8)) r.window_from = s->int64(8);
+  if (!s->is_null(9)) r.window_to = s->int64(9);
+  auto mode = SamplingMode::parse(s->text(10));
   if (mode) r.mode = *mode;
-  r.profile = s.text(11);
-  r.threshold = s.real(12);
-  r.expires_at = s.int64(13);
-  out.status = s.text(14);
-  if (!s.is_null(15)) out.finished_at = s.int64(15);
-  out.expired = s.int64(16) != 0;
-  out.stats = nlohmann::json::parse(s.text(17), nullptr, false);
-  out.errors = parse_array(s.text(18));
+  r.profile = s->text(11);
+  r.threshold = s->real(12);
+  r.expires_at = s->int64(13);
+  out.status = s->text(14);
+  if (!s->is_null(15)) out.finished_at = s->int64(15);
+  out.expired = s->int64(16) != 0;
+  out.stats = nlohmann::json::parse(s->text(17), nullptr, false);
+  out.errors = parse_array(s->text(18));
   return std::optional<StoredSearch>{std::move(out)};
 }
 
-Result<std::vector<std::int64_t>> approved_searches(SqliteDatabase& db) {
-  SqliteStatement s(db.handle(), "SELECT id FROM searches WHERE status = 'approved' AND expired = 0 ORDER BY approved_at, id");
-  if (!s.prepared()) return db.error("cannot prepare the approved-search query");
+Result<std::vector<std::int64_t>> approved_searches(Database& db) {
+  auto s = db.prepare("SELECT id FROM searches WHERE status = 'approved' AND expired = 0 ORDER BY approved_at, id");
   std::vector<std::int64_t> ids;
-  while (s.step() == SQLITE_ROW) ids.push_back(s.int64(0));
+  if (auto st = for_each_row(*s, "cannot list the searches", [&] { ids.push_back(s->int64(0)); return ok_status(); }); !st) return st.error();
   return ids;
 }
 
-Result<std::vector<std::vector<float>>> probe_templates(SqliteDatabase& db, std::int64_t id, const TemplateKey& key) {
+Result<std::vector<std::vector<float>>> probe_templates(Database& db, std::int64_t id, const TemplateKey& key) {
   auto search = load_search(db, id);
   if (!search) return search.error();
   if (!search->has_value()) return Error{"search " + std::to_string(id) + " does not exist"};
-  SqliteStatement s(db.handle(), "SELECT sealed FROM search_probes WHERE search_id = ?");
-  if (!s.prepared()) return db.error("cannot prepare the probe query");
-  s.bind(1, id);
+  auto s = db.prepare("SELECT sealed FROM search_probes WHERE search_id = ?");
+  s->bind(1, id);
   std::vector<std::vector<float>> out;
-  while (s.step() == SQLITE_ROW) {
-    auto vector = key.open_probe(s.bytes(0), id, (*search)->request.profile);
+  auto opened = for_each_row(*s, "cannot read the probes of search " + std::to_string(id), [&]() -> Status {
+    auto vector = key.open_probe(s->bytes(0), id, (*search)->request.profile);
     if (!vector) return vector.error();
     out.push_back(std::move(*vector));
-  }
+    return ok_status();
+  });
+  if (!opened) return opened.error();
   if (out.empty()) return Error{"search " + std::to_string(id) + " has no probe (it has ended)"};
   return out;
 }
@@ -352,12 +335,11 @@ nlohmann::json search_to_json(const StoredSearch& s) {
   return j;
 }
 
-Result<nlohmann::json> list_searches_json(SqliteDatabase& db) {
+Result<nlohmann::json> list_searches_json(Database& db) {
   std::vector<std::int64_t> ids;
   {
-    SqliteStatement s(db.handle(), "SELECT id FROM searches ORDER BY id");
-    if (!s.prepared()) return db.error("cannot prepare the search listing");
-    while (s.step() == SQLITE_ROW) ids.push_back(s.int64(0));
+    auto s = db.prepare("SELECT id FROM searches ORDER BY id");
+    if (auto st = for_each_row(*s, "cannot list the searches", [&] { ids.push_back(s->int64(0)); return ok_status(); }); !st) return st.error();
   }
   nlohmann::json out = nlohmann::json::array();
   for (std::int64_t id : ids) {
@@ -368,84 +350,83 @@ Result<nlohmann::json> list_searches_json(SqliteDatabase& db) {
   return out;
 }
 
-Result<nlohmann::json> search_result_json(SqliteDatabase& db, const StoredSearch& search) {
+Result<nlohmann::json> search_result_json(Database& db, const StoredSearch& search) {
   nlohmann::json j = {{"search", search.id},          {"case", search.request.case_id}, {"status", search.status},
                       {"mode", search.request.mode.text()}, {"profile", search.request.profile},
                       {"threshold", search.request.threshold}, {"expires", format_utc(search.request.expires_at)},
                       {"expired", search.expired},    {"errors", search.errors},         {"stats", search.stats}};
   nlohmann::json visits = nlohmann::json::array();
-  SqliteStatement s(db.handle(),
-                    "SELECT ordinal, source, camera, start_s, end_s, start_ms, end_ms, best_score, best_at_s, hits, crop IS NOT NULL "
+  auto s = db.prepare("SELECT ordinal, source, camera, start_s, end_s, start_ms, end_ms, best_score, best_at_s, hits, crop IS NOT NULL "
                     "FROM search_visits WHERE search_id = ? ORDER BY ordinal");
-  if (!s.prepared()) return db.error("cannot prepare the visit query");
-  s.bind(1, search.id);
-  while (s.step() == SQLITE_ROW) {
-    nlohmann::json v = {{"visit", s.int64(0)},      {"source", s.text(1)},      {"start_s", s.real(3)},
-                        {"end_s", s.real(4)},       {"best_score", s.real(7)},  {"best_at_s", s.real(8)},
-                        {"hits", s.int64(9)},       {"has_crop", s.int64(10) != 0}};
-    v["camera"] = s.is_null(2) ? nlohmann::json(nullptr) : nlohmann::json(s.text(2));
-    v["start"] = s.is_null(5) ? nlohmann::json(nullptr) : nlohmann::json(format_utc_ms(s.int64(5)));
-    v["end"] = s.is_null(6) ? nlohmann::json(nullptr) : nlohmann::json(format_utc_ms(s.int64(6)));
+  s->bind(1, search.id);
+  auto read = for_each_row(*s, "cannot read the visits of search " + std::to_string(search.id), [&]() -> Status {
+    nlohmann::json v = {{"visit", s->int64(0)},      {"source", s->text(1)},      {"start_s", s->real(3)},
+                        {"end_s", s->real(4)},       {"best_score", s->real(7)},  {"best_at_s", s->real(8)},
+                        {"hits", s->int64(9)},       {"has_crop", s->int64(10) != 0}};
+    v["camera"] = s->is_null(2) ? nlohmann::json(nullptr) : nlohmann::json(s->text(2));
+    v["start"] = s->is_null(5) ? nlohmann::json(nullptr) : nlohmann::json(format_utc_ms(s->int64(5)));
+    v["end"] = s->is_null(6) ? nlohmann::json(nullptr) : nlohmann::json(format_utc_ms(s->int64(6)));
     visits.push_back(std::move(v));
-  }
+    return ok_status();
+  });
+  if (!read) return read.error();
   j["visits"] = std::move(visits);
   // The names the uploaded recordings were given, while the uploads are kept: visits and errors
   // name the stored file, which means nothing to the people on the case.
   nlohmann::json uploads = nlohmann::json::array();
-  SqliteStatement u(db.handle(), "SELECT id, name FROM uploads WHERE path = ?");
-  if (!u.prepared()) return db.error("cannot prepare the upload name query");
+  auto u = db.prepare("SELECT id, name FROM uploads WHERE path = ?");
   for (const std::string& file : search.request.files) {
-    u.reset();
-    u.bind(1, file);
-    if (u.step() == SQLITE_ROW) uploads.push_back({{"file", file}, {"id", u.int64(0)}, {"name", u.text(1)}});
+    u->reset();
+    u->bind(1, file);
+    auto found = next_row(*u, "cannot read the uploads of search " + std::to_string(search.id));
+    if (!found) return found.error();
+    if (*found) uploads.push_back({{"file", file}, {"id", u->int64(0)}, {"name", u->text(1)}});
   }
   j["uploads"] = std::move(uploads);
   return j;
 }
 
-Result<std::optional<std::vector<unsigned char>>> visit_crop(SqliteDatabase& db, std::int64_t id, int ordinal) {
-  SqliteStatement s(db.handle(), "SELECT crop FROM search_visits WHERE search_id = ? AND ordinal = ? AND crop IS NOT NULL");
-  if (!s.prepared()) return db.error("cannot prepare the crop query");
-  s.bind(1, id);
-  s.bind(2, static_cast<std::int64_t>(ordinal));
-  if (s.step() != SQLITE_ROW) return std::optional<std::vector<unsigned char>>{};
-  return std::optional<std::vector<unsigned char>>{s.bytes(0)};
+Result<std::optional<std::vector<unsigned char>>> visit_crop(Database& db, std::int64_t id, int ordinal) {
+  auto s = db.prepare("SELECT crop FROM search_visits WHERE search_id = ? AND ordinal = ? AND crop IS NOT NULL");
+  s->bind(1, id);
+  s->bind(2, static_cast<std::int64_t>(ordinal));
+  auto found = next_row(*s, "cannot read a crop of search " + std::to_string(id));
+  if (!found) return found.error();
+  if (!*found) return std::optional<std::vector<unsigned char>>{};
+  return std::optional<std::vector<unsigned char>>{s->bytes(0)};
 }
 
-Result<std::int64_t> add_segment(SqliteDatabase& db, const std::string& camera, const std::string& path, std::int64_t start_ms) {
-  SqliteStatement s(db.handle(), "INSERT INTO recording_segments (camera, path, start_ms) VALUES (?, ?, ?)");
-  if (!s.prepared()) return db.error("cannot prepare the segment insert");
-  s.bind(1, camera);
-  s.bind(2, path);
-  s.bind(3, start_ms);
-  if (s.step() != SQLITE_DONE) return db.error("cannot index segment " + path);
-  return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db.handle()));
+Result<std::int64_t> add_segment(Database& db, const std::string& camera, const std::string& path, std::int64_t start_ms) {
+  auto s = db.prepare("INSERT INTO recording_segments (camera, path, start_ms) VALUES (?, ?, ?) RETURNING id");
+  s->bind(1, camera);
+  s->bind(2, path);
+  s->bind(3, start_ms);
+  if (auto st = run(*s); !st) return st.error().within("cannot index segment " + path);
+  return s->int64(0);
 }
 
-Status complete_segment(SqliteDatabase& db, std::int64_t id, std::int64_t end_ms, std::int64_t bytes) {
-  SqliteStatement s(db.handle(), "UPDATE recording_segments SET end_ms = max(?, start_ms), bytes = ? WHERE id = ?");
-  if (!s.prepared()) return db.error("cannot prepare the segment update");
-  s.bind(1, end_ms);
-  s.bind(2, bytes);
-  s.bind(3, id);
-  if (s.step() != SQLITE_DONE) return db.error("cannot complete segment " + std::to_string(id));
+Status complete_segment(Database& db, std::int64_t id, std::int64_t end_ms, std::int64_t bytes) {
+  // No end before the start (a clock step back): the larger of the two, said in SQL both engines know.
+  auto s = db.prepare("UPDATE recording_segments SET end_ms = CASE WHEN ?1 > start_ms THEN ?1 ELSE start_ms END, bytes = ?2 WHERE id = ?3");
+  s->bind(1, end_ms);
+  s->bind(2, bytes);
+  s->bind(3, id);
+  if (auto st = run(*s); !st) return st.error().within("cannot complete segment " + std::to_string(id));
   return ok_status();
 }
 
-Status drop_segment(SqliteDatabase& db, std::int64_t id) {
-  SqliteStatement s(db.handle(), "DELETE FROM recording_segments WHERE id = ?");
-  if (!s.prepared()) return db.error("cannot prepare the segment removal");
-  s.bind(1, id);
-  if (s.step() != SQLITE_DONE) return db.error("cannot drop segment " + std::to_string(id));
+Status drop_segment(Database& db, std::int64_t id) {
+  auto s = db.prepare("DELETE FROM recording_segments WHERE id = ?");
+  s->bind(1, id);
+  if (auto st = run(*s); !st) return st.error().within("cannot drop segment " + std::to_string(id));
   return ok_status();
 }
 
 namespace {
 
-Result<std::vector<RecordedSegment>> read_segments(SqliteDatabase& db, SqliteStatement& s) {
+Result<std::vector<RecordedSegment>> read_segments(Statement& s) {
   std::vector<RecordedSegment> out;
-  int rc;
-  while ((rc = s.step()) == SQLITE_ROW) {
+  auto read = for_each_row(s, "cannot read the segment index", [&] {
     RecordedSegment seg;
     seg.id = s.int64(0);
     seg.camera = s.text(1);
@@ -454,8 +435,9 @@ Result<std::vector<RecordedSegment>> read_segments(SqliteDatabase& db, SqliteSta
     if (!s.is_null(4)) seg.end_ms = s.int64(4);
     seg.bytes = s.int64(5);
     out.push_back(std::move(seg));
-  }
-  if (rc != SQLITE_DONE) return db.error("cannot read the segment index");
+    return ok_status();
+  });
+  if (!read) return read.error();
   return out;
 }
 
@@ -463,40 +445,36 @@ constexpr const char* kSegmentColumns = "SELECT id, camera, path, start_ms, end_
 
 }  // namespace
 
-Result<std::vector<RecordedSegment>> segments_in_window(SqliteDatabase& db, const std::string& camera, std::int64_t from_ms,
+Result<std::vector<RecordedSegment>> segments_in_window(Database& db, const std::string& camera, std::int64_t from_ms,
                                                         std::int64_t to_ms) {
-  SqliteStatement s(db.handle(), (std::string(kSegmentColumns) +
-                                  "WHERE camera = ? AND end_ms IS NOT NULL AND end_ms > ? AND start_ms < ? ORDER BY start_ms").c_str());
-  if (!s.prepared()) return db.error("cannot prepare the segment query");
-  s.bind(1, camera);
-  s.bind(2, from_ms);
-  s.bind(3, to_ms);
-  return read_segments(db, s);
+  auto s = db.prepare((std::string(kSegmentColumns) +
+                                  "WHERE camera = ? AND end_ms IS NOT NULL AND end_ms > ? AND start_ms < ? ORDER BY start_ms"));
+  s->bind(1, camera);
+  s->bind(2, from_ms);
+  s->bind(3, to_ms);
+  return read_segments(*s);
 }
 
-Result<std::vector<RecordedSegment>> unfinished_segments(SqliteDatabase& db) {
-  SqliteStatement s(db.handle(), (std::string(kSegmentColumns) + "WHERE end_ms IS NULL ORDER BY id").c_str());
-  if (!s.prepared()) return db.error("cannot prepare the segment query");
-  return read_segments(db, s);
+Result<std::vector<RecordedSegment>> unfinished_segments(Database& db) {
+  auto s = db.prepare((std::string(kSegmentColumns) + "WHERE end_ms IS NULL ORDER BY id"));
+  return read_segments(*s);
 }
 
-Result<std::vector<RecordedSegment>> segments_to_purge(SqliteDatabase& db, const std::string& camera, std::int64_t before_ms) {
-  SqliteStatement s(db.handle(), (std::string(kSegmentColumns) + "WHERE camera = ? AND end_ms IS NOT NULL AND end_ms < ? ORDER BY start_ms").c_str());
-  if (!s.prepared()) return db.error("cannot prepare the segment query");
-  s.bind(1, camera);
-  s.bind(2, before_ms);
-  return read_segments(db, s);
+Result<std::vector<RecordedSegment>> segments_to_purge(Database& db, const std::string& camera, std::int64_t before_ms) {
+  auto s = db.prepare((std::string(kSegmentColumns) + "WHERE camera = ? AND end_ms IS NOT NULL AND end_ms < ? ORDER BY start_ms"));
+  s->bind(1, camera);
+  s->bind(2, before_ms);
+  return read_segments(*s);
 }
 
-Status remove_purged_segments(SqliteDatabase& db, const std::string& camera, const std::vector<RecordedSegment>& purged, UnixSeconds now) {
+Status remove_purged_segments(Database& db, const std::string& camera, const std::vector<RecordedSegment>& purged, UnixSeconds now) {
   if (purged.empty()) return ok_status();
   return db.transaction([&]() -> Status {
     std::int64_t bytes = 0;
     for (const RecordedSegment& seg : purged) {
-      SqliteStatement d(db.handle(), "DELETE FROM recording_segments WHERE id = ?");
-      if (!d.prepared()) return db.error("cannot prepare the segment removal");
-      d.bind(1, seg.id);
-      if (d.step() != SQLITE_DONE) return db.error("cannot remove segment " + seg.path);
+      auto d = db.prepare("DELETE FROM recording_segments WHERE id = ?");
+      d->bind(1, seg.id);
+      if (auto st = run(*d); !st) return st.error().within("cannot remove segment " + seg.path);
       bytes += seg.bytes;
     }
     return audit::append(db,
@@ -509,7 +487,7 @@ Status remove_purged_segments(SqliteDatabase& db, const std::string& camera, con
   });
 }
 
-Result<std::vector<SearchRecording>> camera_recordings(SqliteDatabase& db, const std::vector<std::string>& cameras, UnixSeconds from,
+Result<std::vector<SearchRecording>> camera_recordings(Database& db, const std::vector<std::string>& cameras, UnixSeconds from,
                                                        UnixSeconds to) {
   std::vector<SearchRecording> out;
   const std::int64_t from_ms = from * 1000;
@@ -543,7 +521,7 @@ namespace {
 
 constexpr const char* kUploadColumns = "id, name, path, bytes, sha256, uploaded_by, created_at, expires_at";
 
-Upload upload_from_row(SqliteStatement& s) {
+Upload upload_from_row(const Statement& s) {
   Upload u;
   u.id = s.int64(0);
   u.name = s.text(1);
@@ -558,29 +536,26 @@ Upload upload_from_row(SqliteStatement& s) {
 
 }  // namespace
 
-Result<std::optional<Upload>> load_upload(SqliteDatabase& db, std::int64_t id) {
-  SqliteStatement s(db.handle(), std::string("SELECT ") + kUploadColumns + " FROM uploads WHERE id = ?");
-  if (!s.prepared()) return db.error("cannot prepare the upload query");
-  s.bind(1, id);
-  const int rc = s.step();
-  if (rc == SQLITE_DONE) return std::optional<Upload>{};
-  if (rc != SQLITE_ROW) return db.error("cannot read upload " + std::to_string(id));
-  return std::optional<Upload>{upload_from_row(s)};
+Result<std::optional<Upload>> load_upload(Database& db, std::int64_t id) {
+  auto s = db.prepare(std::string("SELECT ") + kUploadColumns + " FROM uploads WHERE id = ?");
+  s->bind(1, id);
+  auto found = next_row(*s, "cannot read upload " + std::to_string(id));
+  if (!found) return found.error();
+  if (!*found) return std::optional<Upload>{};
+  return std::optional<Upload>{upload_from_row(*s)};
 }
 
-Result<std::vector<Upload>> list_uploads(SqliteDatabase& db, const std::string& uploaded_by, UnixSeconds now) {
-  SqliteStatement s(db.handle(), std::string("SELECT ") + kUploadColumns + " FROM uploads WHERE uploaded_by = ? AND expires_at > ? ORDER BY id DESC");
-  if (!s.prepared()) return db.error("cannot prepare the uploads query");
-  s.bind(1, uploaded_by);
-  s.bind(2, static_cast<std::int64_t>(now));
+Result<std::vector<Upload>> list_uploads(Database& db, const std::string& uploaded_by, UnixSeconds now) {
+  auto s = db.prepare(std::string("SELECT ") + kUploadColumns + " FROM uploads WHERE uploaded_by = ? AND expires_at > ? ORDER BY id DESC");
+  s->bind(1, uploaded_by);
+  s->bind(2, static_cast<std::int64_t>(now));
   std::vector<Upload> uploads;
-  int rc;
-  while ((rc = s.step()) == SQLITE_ROW) uploads.push_back(upload_from_row(s));
-  if (rc != SQLITE_DONE) return db.error("cannot list " + uploaded_by + "'s uploads");
+  auto read = for_each_row(*s, "cannot list " + uploaded_by + "'s uploads", [&] { uploads.push_back(upload_from_row(*s)); return ok_status(); });
+  if (!read) return read.error();
   return uploads;
 }
 
-Result<Upload> create_upload(SqliteDatabase& db, const std::string& name, const std::string& folder, const std::string& actor,
+Result<Upload> create_upload(Database& db, const std::string& name, const std::string& folder, const std::string& actor,
                              UnixSeconds now, UnixSeconds expires_at) {
   // The stored file's name is ours (the id and a random part); the given name is only shown.
   if (name.empty() || name.size() > 200 || name.find('/') != std::string::npos ||
@@ -591,21 +566,20 @@ Result<Upload> create_upload(SqliteDatabase& db, const std::string& name, const 
   if (ec) return Error{folder + ": cannot create the upload folder: " + ec.message()};
   std::int64_t id = 0;
   Status done = db.transaction([&]() -> Status {
-    SqliteStatement s(db.handle(), "INSERT INTO uploads (name, path, uploaded_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
-    if (!s.prepared()) return db.error("cannot prepare the upload insert");
-    // Replaced by the id-based path below, inside this transaction: never seen twice.
-    s.bind(1, name);
-    s.bind(2, folder + "/upload-new");
-    s.bind(3, actor);
-    s.bind(4, now);
-    s.bind(5, expires_at);
-    if (s.step() != SQLITE_DONE) return db.error("cannot store the upload");
-    id = sqlite3_last_insert_rowid(db.handle());
-    SqliteStatement p(db.handle(), "UPDATE uploads SET path = ? WHERE id = ?");
-    if (!p.prepared()) return db.error("cannot prepare the upload path");
-    p.bind(1, folder + "/upload-" + std::to_string(id) + ".bin");
-    p.bind(2, id);
-    if (p.step() != SQLITE_DONE) return db.error("cannot set the upload's path");
+    auto s = db.prepare("INSERT INTO uploads (name, path, uploaded_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id");
+    // Replaced by the id-based path below, inside this transaction: never seen committed. Its
+    // own random name, so two nodes creating uploads at once do not meet on a unique path.
+    s->bind(1, name);
+    s->bind(2, folder + "/upload-new-" + std::to_string(std::random_device{}()) + "-" + std::to_string(now));
+    s->bind(3, actor);
+    s->bind(4, now);
+    s->bind(5, expires_at);
+    if (auto st = run(*s); !st) return st.error().within("cannot store the upload");
+    id = s->int64(0);
+    auto p = db.prepare("UPDATE uploads SET path = ? WHERE id = ?");
+    p->bind(1, folder + "/upload-" + std::to_string(id) + ".bin");
+    p->bind(2, id);
+    if (auto st = run(*p); !st) return st.error().within("cannot set the upload's path");
     return audit::append(db, {actor, "upload.create", "upload/" + std::to_string(id), {{"name", name}}}, now);
   });
   if (!done) return done.error();
@@ -615,7 +589,7 @@ Result<Upload> create_upload(SqliteDatabase& db, const std::string& name, const 
   return std::move(**u);
 }
 
-Result<Upload> append_upload(SqliteDatabase& db, std::int64_t id, std::int64_t offset, const std::string& bytes, const std::string& actor,
+Result<Upload> append_upload(Database& db, std::int64_t id, std::int64_t offset, const std::string& bytes, const std::string& actor,
                              const UploadLimits& limits) {
   auto loaded = load_upload(db, id);
   if (!loaded) return loaded.error();
@@ -630,11 +604,10 @@ Result<Upload> append_upload(SqliteDatabase& db, std::int64_t id, std::int64_t o
   if (u.bytes + size > limits.max_bytes)
     return Error{"upload " + std::to_string(id) + " would exceed the " + std::to_string(limits.max_bytes >> 20) + " MiB an upload may have (quota)"};
   {
-    SqliteStatement used(db.handle(), "SELECT coalesce(sum(bytes), 0) FROM uploads WHERE uploaded_by = ?");
-    if (!used.prepared()) return db.error("cannot prepare the quota query");
-    used.bind(1, actor);
-    if (used.step() != SQLITE_ROW) return db.error("cannot read the quota");
-    if (used.int64(0) + size > limits.quota_bytes)
+    auto used = db.prepare("SELECT coalesce(sum(bytes), 0) FROM uploads WHERE uploaded_by = ?");
+    used->bind(1, actor);
+    if (auto st = run(*used); !st) return st.error().within("cannot read the quota");
+    if (used->int64(0) + size > limits.quota_bytes)
       return Error{actor + "'s uploads would exceed their " + std::to_string(limits.quota_bytes >> 20) +
                    " MiB (quota); finish and search, or wait for older uploads to expire"};
   }
@@ -652,16 +625,18 @@ Result<Upload> append_upload(SqliteDatabase& db, std::int64_t id, std::int64_t o
       return Error{"upload " + std::to_string(id) + ": the chunk could not be written (is the disk full?); send it again"};
     }
   }
-  SqliteStatement s(db.handle(), "UPDATE uploads SET bytes = ? WHERE id = ?");
-  if (!s.prepared() || (s.bind(1, u.bytes + size), s.bind(2, id), s.step()) != SQLITE_DONE) {
+  auto s = db.prepare("UPDATE uploads SET bytes = ? WHERE id = ?");
+  s->bind(1, u.bytes + size);
+  s->bind(2, id);
+  if (auto st = run(*s); !st) {
     cut_back();
-    return db.error("cannot update upload " + std::to_string(id));
+    return st.error().within("cannot update upload " + std::to_string(id));
   }
   u.bytes += size;
   return u;
 }
 
-Result<Upload> upload_to_finish(SqliteDatabase& db, std::int64_t id, const std::string& actor) {
+Result<Upload> upload_to_finish(Database& db, std::int64_t id, const std::string& actor) {
   auto loaded = load_upload(db, id);
   if (!loaded) return loaded.error();
   if (!loaded->has_value()) return Error{"upload " + std::to_string(id) + " does not exist"};
@@ -671,18 +646,19 @@ Result<Upload> upload_to_finish(SqliteDatabase& db, std::int64_t id, const std::
   return u;
 }
 
-Result<Upload> commit_finish(SqliteDatabase& db, const Upload& hashed, const std::string& sha256, const std::string& actor, UnixSeconds now) {
+Result<Upload> commit_finish(Database& db, const Upload& hashed, const std::string& sha256, const std::string& actor, UnixSeconds now) {
   Upload u = hashed;
   Status done = db.transaction([&]() -> Status {
-    SqliteStatement s(db.handle(), "UPDATE uploads SET sha256 = ?, finished_at = ? WHERE id = ? AND bytes = ? AND sha256 IS NULL AND uploaded_by = ?");
-    if (!s.prepared()) return db.error("cannot prepare the upload finish");
-    s.bind(1, sha256);
-    s.bind(2, now);
-    s.bind(3, u.id);
-    s.bind(4, u.bytes);
-    s.bind(5, actor);
-    if (s.step() != SQLITE_DONE) return db.error("cannot finish upload " + std::to_string(u.id));
-    if (sqlite3_changes(db.handle()) != 1)
+    auto s = db.prepare(
+        "UPDATE uploads SET sha256 = ?, finished_at = ? WHERE id = ? AND bytes = ? AND sha256 IS NULL AND uploaded_by = ? RETURNING id");
+    s->bind(1, sha256);
+    s->bind(2, now);
+    s->bind(3, u.id);
+    s->bind(4, u.bytes);
+    s->bind(5, actor);
+    auto finished = next_row(*s, "cannot finish upload " + std::to_string(u.id));
+    if (!finished) return finished.error();
+    if (!*finished)
       return Error{"upload " + std::to_string(u.id) + " changed while it was being checked; finish it again"};
     return audit::append(db, {actor, "upload.finish", "upload/" + std::to_string(u.id), {{"name", u.name}, {"bytes", u.bytes}, {"sha256", sha256}}},
                          now);
@@ -692,7 +668,7 @@ Result<Upload> commit_finish(SqliteDatabase& db, const Upload& hashed, const std
   return u;
 }
 
-Result<Upload> finish_upload(SqliteDatabase& db, std::int64_t id, const std::string& sha256, const std::string& actor, UnixSeconds now) {
+Result<Upload> finish_upload(Database& db, std::int64_t id, const std::string& sha256, const std::string& actor, UnixSeconds now) {
   auto u = upload_to_finish(db, id, actor);
   if (!u) return u.error();
   auto digest = sha256_file(u->path);
@@ -702,21 +678,28 @@ Result<Upload> finish_upload(SqliteDatabase& db, std::int64_t id, const std::str
   return commit_finish(db, *u, sha256, actor, now);
 }
 
-Result<PurgeCount> purge_uploads(SqliteDatabase& db, UnixSeconds now, UnixSeconds unfinished_before) {
+Result<PurgeCount> purge_uploads(Database& db, UnixSeconds now, UnixSeconds unfinished_before) {
   std::vector<Upload> expired;
   {
     // Not one that a search still waiting or running names: it would fail for want of its file.
-    SqliteStatement s(db.handle(),
-                      "SELECT id FROM uploads u WHERE (expires_at <= ? OR (finished_at IS NULL AND created_at <= ?)) "
-                      "AND NOT EXISTS (SELECT 1 FROM searches, json_each(searches.files) f "
-                      "                WHERE searches.status IN ('pending', 'approved', 'running') AND f.value = u.path) ORDER BY id");
-    if (!s.prepared()) return db.error("cannot prepare the upload expiry query");
-    s.bind(1, now);
-    s.bind(2, unfinished_before);
-    while (s.step() == SQLITE_ROW) {
-      auto u = load_upload(db, s.int64(0));
-      if (u && u->has_value()) expired.push_back(**u);
-    }
+    // (The searches' file lists are JSON; they are read here rather than by an engine's JSON
+    // functions, which SQLite and PostgreSQL spell differently.)
+    std::set<std::string> in_use;
+    auto searches = db.prepare("SELECT files FROM searches WHERE status IN ('pending', 'approved', 'running')");
+    auto named = for_each_row(*searches, "cannot read the searches' recordings", [&] {
+      for (const std::string& file : strings(parse_array(searches->text(0)))) in_use.insert(file);
+      return ok_status();
+    });
+    if (!named) return named.error();
+    auto s = db.prepare(std::string("SELECT ") + kUploadColumns + " FROM uploads WHERE expires_at <= ? OR (finished_at IS NULL AND created_at <= ?) ORDER BY id");
+    s->bind(1, now);
+    s->bind(2, unfinished_before);
+    auto read = for_each_row(*s, "cannot find the uploads to purge", [&] {
+      Upload u = upload_from_row(*s);
+      if (in_use.count(u.path) == 0) expired.push_back(std::move(u));
+      return ok_status();
+    });
+    if (!read) return read.error();
   }
   PurgeCount count;
   for (const Upload& u : expired) {
@@ -728,10 +711,9 @@ Result<PurgeCount> purge_uploads(SqliteDatabase& db, UnixSeconds now, UnixSecond
       continue;
     }
     Status done = db.transaction([&]() -> Status {
-      SqliteStatement d(db.handle(), "DELETE FROM uploads WHERE id = ?");
-      if (!d.prepared()) return db.error("cannot prepare the upload removal");
-      d.bind(1, u.id);
-      if (d.step() != SQLITE_DONE) return db.error("cannot remove upload " + std::to_string(u.id));
+      auto d = db.prepare("DELETE FROM uploads WHERE id = ?");
+      d->bind(1, u.id);
+      if (auto st = run(*d); !st) return st.error().within("cannot remove upload " + std::to_string(u.id));
       return audit::append(db, {"system", "upload.purge", "upload/" + std::to_string(u.id),
                                 {{"name", u.name}, {"bytes", u.bytes}, {"finished", u.sha256.has_value()}}}, now);
     });

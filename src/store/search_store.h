@@ -17,7 +17,7 @@
 #include "enroll/enrollment.h"
 #include "ingest/sampling_mode.h"
 #include "search/search_runner.h"
-#include "store/sqlite_database.h"
+#include "store/database.h"
 #include "store/template_key.h"
 #include "store/watchlist_store.h"
 
@@ -54,37 +54,37 @@ struct StoredSearch {
 };
 
 // Stores a pending search with its probes sealed under `key`, and its search.request record.
-Result<std::int64_t> request_search(SqliteDatabase& db, const SearchRequest& request, const std::vector<EntryTemplate>& probes,
+Result<std::int64_t> request_search(Database& db, const SearchRequest& request, const std::vector<EntryTemplate>& probes,
                                     const TemplateKey& key, UnixSeconds now);
 // Approval by `approver`: refused for the requester, for a search not pending, or expired.
-Status approve_search(SqliteDatabase& db, std::int64_t id, const std::string& approver, UnixSeconds now);
+Status approve_search(Database& db, std::int64_t id, const std::string& approver, UnixSeconds now);
 // approved -> running, with its search.run record.
-Status start_search(SqliteDatabase& db, std::int64_t id, UnixSeconds now);
+Status start_search(Database& db, std::int64_t id, UnixSeconds now);
 // Cancels a search that has not started (pending or approved); a running one is cancelled by
 // its runner and finished as cancelled.
-Status cancel_search(SqliteDatabase& db, std::int64_t id, const std::string& actor, UnixSeconds now);
+Status cancel_search(Database& db, std::int64_t id, const std::string& actor, UnixSeconds now);
 // Stores the outcome (visits with JPEG crops, errors, counts), deletes the probes, and records
 // search.finish (status done, or cancelled when the outcome says so).
-Status finish_search(SqliteDatabase& db, std::int64_t id, const SearchOutcome& outcome, UnixSeconds now);
+Status finish_search(Database& db, std::int64_t id, const SearchOutcome& outcome, UnixSeconds now);
 // The run failed as a whole (models, no recording): status failed, probes deleted.
-Status fail_search(SqliteDatabase& db, std::int64_t id, const std::string& reason, UnixSeconds now);
+Status fail_search(Database& db, std::int64_t id, const std::string& reason, UnixSeconds now);
 // Every search left running (by a crash): failed with `reason`. Returns how many.
-Result<int> fail_running_searches(SqliteDatabase& db, const std::string& reason, UnixSeconds now);
+Result<int> fail_running_searches(Database& db, const std::string& reason, UnixSeconds now);
 // Deletes visits and crops of every search past its expiry (search.expire each); returns how many.
-Result<int> expire_searches(SqliteDatabase& db, UnixSeconds now);
+Result<int> expire_searches(Database& db, UnixSeconds now);
 
-Result<std::optional<StoredSearch>> load_search(SqliteDatabase& db, std::int64_t id);
+Result<std::optional<StoredSearch>> load_search(Database& db, std::int64_t id);
 // The searches in approval order that are approved and waiting to run.
-Result<std::vector<std::int64_t>> approved_searches(SqliteDatabase& db);
-Result<std::vector<std::vector<float>>> probe_templates(SqliteDatabase& db, std::int64_t id, const TemplateKey& key);
+Result<std::vector<std::int64_t>> approved_searches(Database& db);
+Result<std::vector<std::vector<float>>> probe_templates(Database& db, std::int64_t id, const TemplateKey& key);
 
 // Metadata, status and counts: what GET /api/searches/{id} shows (no visits).
 nlohmann::json search_to_json(const StoredSearch& search);
-Result<nlohmann::json> list_searches_json(SqliteDatabase& db);
+Result<nlohmann::json> list_searches_json(Database& db);
 // The result object of docs/search.md: metadata, visits, errors, stats.
-Result<nlohmann::json> search_result_json(SqliteDatabase& db, const StoredSearch& search);
+Result<nlohmann::json> search_result_json(Database& db, const StoredSearch& search);
 // The JPEG of visit `ordinal` (1-based); nullopt when there is none (or it expired).
-Result<std::optional<std::vector<unsigned char>>> visit_crop(SqliteDatabase& db, std::int64_t id, int ordinal);
+Result<std::optional<std::vector<unsigned char>>> visit_crop(Database& db, std::int64_t id, int ordinal);
 
 // The segment index (recording_segments).
 struct RecordedSegment {
@@ -95,21 +95,21 @@ struct RecordedSegment {
   std::optional<std::int64_t> end_ms;
   std::int64_t bytes = 0;
 };
-Result<std::int64_t> add_segment(SqliteDatabase& db, const std::string& camera, const std::string& path, std::int64_t start_ms);
-Status complete_segment(SqliteDatabase& db, std::int64_t id, std::int64_t end_ms, std::int64_t bytes);
-Status drop_segment(SqliteDatabase& db, std::int64_t id);
+Result<std::int64_t> add_segment(Database& db, const std::string& camera, const std::string& path, std::int64_t start_ms);
+Status complete_segment(Database& db, std::int64_t id, std::int64_t end_ms, std::int64_t bytes);
+Status drop_segment(Database& db, std::int64_t id);
 // Finished segments of `camera` overlapping [from_ms, to_ms), oldest first.
-Result<std::vector<RecordedSegment>> segments_in_window(SqliteDatabase& db, const std::string& camera, std::int64_t from_ms,
+Result<std::vector<RecordedSegment>> segments_in_window(Database& db, const std::string& camera, std::int64_t from_ms,
                                                         std::int64_t to_ms);
 // Segments left unfinished (by a crash).
-Result<std::vector<RecordedSegment>> unfinished_segments(SqliteDatabase& db);
+Result<std::vector<RecordedSegment>> unfinished_segments(Database& db);
 // A purge in two steps, so that nothing is recorded as purged while its file remains: the
 // finished segments of `camera` that ended before `before_ms`; then, after the caller deleted
 // the files it could, those segments' rows with one recording.purge record.
-Result<std::vector<RecordedSegment>> segments_to_purge(SqliteDatabase& db, const std::string& camera, std::int64_t before_ms);
-Status remove_purged_segments(SqliteDatabase& db, const std::string& camera, const std::vector<RecordedSegment>& purged, UnixSeconds now);
+Result<std::vector<RecordedSegment>> segments_to_purge(Database& db, const std::string& camera, std::int64_t before_ms);
+Status remove_purged_segments(Database& db, const std::string& camera, const std::vector<RecordedSegment>& purged, UnixSeconds now);
 // The recordings a camera search reads: the segments overlapping the window, each limited to it.
-Result<std::vector<SearchRecording>> camera_recordings(SqliteDatabase& db, const std::vector<std::string>& cameras,
+Result<std::vector<SearchRecording>> camera_recordings(Database& db, const std::vector<std::string>& cameras,
                                                        UnixSeconds from, UnixSeconds to);
 
 // Recordings uploaded through the API for a search (docs/search.md, "Uploads"): created empty,
@@ -126,11 +126,11 @@ struct Upload {
   UnixSeconds expires_at = 0;
   nlohmann::json to_json() const;
 };
-Result<Upload> create_upload(SqliteDatabase& db, const std::string& name, const std::string& folder, const std::string& actor,
+Result<Upload> create_upload(Database& db, const std::string& name, const std::string& folder, const std::string& actor,
                              UnixSeconds now, UnixSeconds expires_at);
-Result<std::optional<Upload>> load_upload(SqliteDatabase& db, std::int64_t id);
+Result<std::optional<Upload>> load_upload(Database& db, std::int64_t id);
 // One user's uploads that have not expired, newest first: what a client resumes or searches.
-Result<std::vector<Upload>> list_uploads(SqliteDatabase& db, const std::string& uploaded_by, UnixSeconds now);
+Result<std::vector<Upload>> list_uploads(Database& db, const std::string& uploaded_by, UnixSeconds now);
 // How large uploads may grow: one upload, and all of one user's (finished or not) together.
 struct UploadLimits {
   std::int64_t max_bytes = std::int64_t{20} << 30;
@@ -139,15 +139,15 @@ struct UploadLimits {
 // Appends `bytes` at `offset`, which must be the upload's size so far; only its uploader may,
 // only before it is finished, and only within `limits`. A write that fails is cut back off the
 // file, so the file and its row never disagree.
-Result<Upload> append_upload(SqliteDatabase& db, std::int64_t id, std::int64_t offset, const std::string& bytes, const std::string& actor,
+Result<Upload> append_upload(Database& db, std::int64_t id, std::int64_t offset, const std::string& bytes, const std::string& actor,
                              const UploadLimits& limits = {});
 // Finishing in two steps, so the file is hashed without holding the caller's lock: the upload as
 // it is now (only its uploader's, not finished), then, after the caller checked the hash, the
 // finish itself (upload.finish record), refused if the file grew meanwhile.
-Result<Upload> upload_to_finish(SqliteDatabase& db, std::int64_t id, const std::string& actor);
-Result<Upload> commit_finish(SqliteDatabase& db, const Upload& hashed, const std::string& sha256, const std::string& actor, UnixSeconds now);
+Result<Upload> upload_to_finish(Database& db, std::int64_t id, const std::string& actor);
+Result<Upload> commit_finish(Database& db, const Upload& hashed, const std::string& sha256, const std::string& actor, UnixSeconds now);
 // Both steps at once, the file hashed in between (the command line, tests).
-Result<Upload> finish_upload(SqliteDatabase& db, std::int64_t id, const std::string& sha256, const std::string& actor, UnixSeconds now);
+Result<Upload> finish_upload(Database& db, std::int64_t id, const std::string& sha256, const std::string& actor, UnixSeconds now);
 // Deletes expired uploads, and uploads left unfinished since `unfinished_before`, each with an
 // upload.purge record — but never one a search still waiting or running names. The file goes
 // first: one that cannot be deleted keeps its row (and is counted, and tried again).
@@ -155,6 +155,6 @@ struct PurgeCount {
   int purged = 0;
   int failed = 0;
 };
-Result<PurgeCount> purge_uploads(SqliteDatabase& db, UnixSeconds now, UnixSeconds unfinished_before = 0);
+Result<PurgeCount> purge_uploads(Database& db, UnixSeconds now, UnixSeconds unfinished_before = 0);
 
 }  // namespace glassbox

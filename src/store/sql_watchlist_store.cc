@@ -58,17 +58,6 @@ EntryRecord read_entry(const Statement& s) {
   return r;
 }
 
-// Runs `s` and calls `row` for each row; the first error (the engine's, or row's) is returned.
-template <typename Row>
-Status for_each_row(Statement& s, const std::string& what, Row&& row) {
-  while (true) {
-    auto step = s.step();
-    if (!step) return step.error().within(what);
-    if (*step == Step::kDone) return ok_status();
-    if (auto status = row(); !status) return status;
-  }
-}
-
 }  // namespace
 
 const char* entry_status_name(EntryStatus status) {
@@ -321,12 +310,11 @@ Result<int> SqlWatchlistStore::delete_ended_biometrics(UnixSeconds ended_before,
     for (const auto& [id, ended_at] : ids) {
       int templates = 0, photos = 0;
       for (const char* table : {"entry_templates", "entry_photos"}) {
-        // RETURNING counts the rows on both engines.
         auto del = db_->prepare(std::string("DELETE FROM ") + table + " WHERE entry_id = ? RETURNING entry_id");
         del->bind(1, id);
-        int deleted = 0;
-        if (auto s = for_each_row(*del, std::string("cannot delete from ") + table, [&] { ++deleted; return ok_status(); }); !s) return s;
-        (std::string(table) == "entry_templates" ? templates : photos) = deleted;
+        auto deleted = count_rows(*del, std::string("cannot delete from ") + table);
+        if (!deleted) return deleted.error();
+        (std::string(table) == "entry_templates" ? templates : photos) = *deleted;
       }
       auto mark = db_->prepare("INSERT INTO entry_biometrics_deleted (deleted_at, entry_id) VALUES (?, ?)");
       mark->bind(1, now);
