@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "core/json_text.h"
+#include "store/sqlite_database.h"
 #include "store/transparency.h"
 
 namespace glassbox::cli {

@@ -1,52 +1,62 @@
 #include "store/transparency.h"
 
+#include <algorithm>
 #include <iomanip>
 #include <sstream>
 
-#include "store/sqlite_statement.h"
 
 namespace glassbox {
 namespace {
 
-Result<std::int64_t> count(SqliteDatabase& db, const char* sql, UnixSeconds from, UnixSeconds to, std::int64_t extra = 0) {
-  SqliteStatement s(db.handle(), sql);
-  if (!s.prepared()) return db.error("cannot prepare a transparency query");
-  s.bind(1, from);
-  s.bind(2, to);
-  if (extra != 0) s.bind(3, extra);
-  if (s.step() != SQLITE_ROW) return db.error("cannot compute the transparency statistics");
-  return s.int64(0);
+// The number the query counts, with ?1 and ?2 bound to the period's ends: Unix seconds, or the
+// UTC days they fall on (YYYY-MM-DD, which sorts as dates) for the per-day analysis counts.
+Result<std::int64_t> count(Database& db, const char* sql, TransparencyPeriod p, bool by_day) {
+  auto s = db.prepare(sql);
+  if (by_day) {
+    s->bind(1, format_date_utc(p.from));
+    s->bind(2, format_date_utc(p.to));
+  } else {
+    s->bind(1, p.from);
+    s->bind(2, p.to);
+  }
+  auto row = next_row(*s, "cannot compute the transparency statistics");
+  if (!row) return row.error();
+  return s->int64(0);
 }
 
 }  // namespace
 
-Status add_analysis_counts(SqliteDatabase& db, const std::string& camera, const AnalysisCounts& c, UnixSeconds now) {
+Status add_analysis_counts(Database& db, const std::string& camera, const AnalysisCounts& c, UnixSeconds now) {
   if (c.frames_analysed == 0 && c.faces_detected == 0 && c.faces_embedded == 0) return ok_status();
-  SqliteStatement s(db.handle(),
-                    "INSERT INTO analysis_stats (day, camera, frames_analysed, faces_detected, faces_embedded) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (day, camera) DO UPDATE SET frames_analysed = frames_analysed + excluded.frames_analysed, "
-                    "faces_detected = faces_detected + excluded.faces_detected, faces_embedded = faces_embedded + excluded.faces_embedded");
-  if (!s.prepared()) return db.error("cannot prepare the analysis counts");
-  s.bind(1, format_date_utc(now));
-  s.bind(2, camera);
-  s.bind(3, static_cast<std::int64_t>(c.frames_analysed));
-  s.bind(4, static_cast<std::int64_t>(c.faces_detected));
-  s.bind(5, static_cast<std::int64_t>(c.faces_embedded));
-  if (s.step() != SQLITE_DONE) return db.error("cannot store the analysis counts");
+  // The columns are the table's (analysis_stats.x): PostgreSQL would find a bare name ambiguous.
+  auto s = db.prepare(
+      "INSERT INTO analysis_stats (day, camera, frames_analysed, faces_detected, faces_embedded) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (day, camera) DO UPDATE SET frames_analysed = analysis_stats.frames_analysed + excluded.frames_analysed, "
+      "faces_detected = analysis_stats.faces_detected + excluded.faces_detected, "
+      "faces_embedded = analysis_stats.faces_embedded + excluded.faces_embedded");
+  s->bind(1, format_date_utc(now));
+  s->bind(2, camera);
+  s->bind(3, static_cast<std::int64_t>(c.frames_analysed));
+  s->bind(4, static_cast<std::int64_t>(c.faces_detected));
+  s->bind(5, static_cast<std::int64_t>(c.faces_embedded));
+  if (auto status = run(*s); !status) return status.error().within("cannot store the analysis counts of " + camera);
   return ok_status();
 }
 
-Result<nlohmann::json> transparency_report(SqliteDatabase& db, const std::string& deployment, TransparencyPeriod p, UnixSeconds now) {
+Result<nlohmann::json> transparency_report(Database& db, const std::string& deployment, TransparencyPeriod p, UnixSeconds now) {
   if (p.to <= p.from) return Error{"the period is empty: --to must be after --from"};
   struct Query {
     const char* key;
     const char* sql;
   };
-  // Days are compared as text (YYYY-MM-DD sorts as dates); everything else as Unix seconds.
+  // Days are compared as text (YYYY-MM-DD sorts as dates; the days are computed here, not by an
+  // engine's date functions); everything else as Unix seconds.
+  const Query by_day[] = {
+      {"frames_analysed", "SELECT coalesce(sum(frames_analysed), 0) FROM analysis_stats WHERE day >= ?1 AND day < ?2"},
+      {"faces_analysed", "SELECT coalesce(sum(faces_detected), 0) FROM analysis_stats WHERE day >= ?1 AND day < ?2"},
+      {"faces_embedded", "SELECT coalesce(sum(faces_embedded), 0) FROM analysis_stats WHERE day >= ?1 AND day < ?2"},
+  };
   const Query queries[] = {
-      {"frames_analysed", "SELECT coalesce(sum(frames_analysed), 0) FROM analysis_stats WHERE day >= date(?1, 'unixepoch') AND day < date(?2, 'unixepoch')"},
-      {"faces_analysed", "SELECT coalesce(sum(faces_detected), 0) FROM analysis_stats WHERE day >= date(?1, 'unixepoch') AND day < date(?2, 'unixepoch')"},
-      {"faces_embedded", "SELECT coalesce(sum(faces_embedded), 0) FROM analysis_stats WHERE day >= date(?1, 'unixepoch') AND day < date(?2, 'unixepoch')"},
       {"alerts_raised", "SELECT count(*) FROM alerts WHERE raised_at >= ?1 AND raised_at < ?2"},
       {"alerts_confirmed", "SELECT count(*) FROM alerts WHERE status = 'confirmed' AND decided_at >= ?1 AND decided_at < ?2"},
       {"alerts_dismissed", "SELECT count(*) FROM alerts WHERE status = 'dismissed' AND decided_at >= ?1 AND decided_at < ?2"},
@@ -54,25 +64,35 @@ Result<nlohmann::json> transparency_report(SqliteDatabase& db, const std::string
       {"entries_added", "SELECT count(*) FROM watchlist_entries WHERE submitted_at >= ?1 AND submitted_at < ?2"},
       {"entries_approved", "SELECT count(*) FROM watchlist_entries WHERE approved_at >= ?1 AND approved_at < ?2"},
       {"entries_revoked", "SELECT count(*) FROM watchlist_entries WHERE revoked_at >= ?1 AND revoked_at < ?2"},
-      {"entries_expired", "SELECT count(*) FROM watchlist_entries WHERE expires_at >= ?1 AND expires_at < min(?2, ?3)"},
+      // Expired: up to the report's time, when the period reaches past it (bound as ?2 below).
+      {"entries_expired", "SELECT count(*) FROM watchlist_entries WHERE expires_at >= ?1 AND expires_at < ?2"},
       {"searches_requested", "SELECT count(*) FROM searches WHERE requested_at >= ?1 AND requested_at < ?2"},
       // Run: approved in the period and started (a search cancelled before it started has no stats).
       {"searches_run", "SELECT count(*) FROM searches WHERE approved_at >= ?1 AND approved_at < ?2 AND "
                        "(status IN ('running', 'done', 'failed') OR (status = 'cancelled' AND stats <> '{}'))"},
   };
   nlohmann::json counts = nlohmann::json::object();
-  for (const Query& q : queries) {
-    auto n = count(db, q.sql, p.from, p.to, std::string(q.key) == "entries_expired" ? now : 0);
+  for (const Query& q : by_day) {
+    auto n = count(db, q.sql, p, /*by_day=*/true);
     if (!n) return n.error();
     counts[q.key] = *n;
   }
-  auto active = count(db, "SELECT count(*) FROM watchlist_entries WHERE status = 'active' AND expires_at > ?1 AND ?2 > 0", now, 1);
-  if (!active) return active.error();
+  for (const Query& q : queries) {
+    const bool until_now = std::string(q.key) == "entries_expired";
+    auto n = count(db, q.sql, {p.from, until_now ? std::min(p.to, now) : p.to}, /*by_day=*/false);
+    if (!n) return n.error();
+    counts[q.key] = *n;
+  }
+  auto active_now = db.prepare("SELECT count(*) FROM watchlist_entries WHERE status = 'active' AND expires_at > ?");
+  active_now->bind(1, now);
+  auto row = next_row(*active_now, "cannot count the active entries");
+  if (!row) return row.error();
+  const std::int64_t active = active_now->int64(0);
   return nlohmann::json{{"deployment", deployment},
                         {"from", format_date_utc(p.from)},
                         {"to", format_date_utc(p.to)},
                         {"generated_at", format_utc(now)},
-                        {"entries_active_now", *active},
+                        {"entries_active_now", active},
                         {"counts", counts}};
 }
 

@@ -2,6 +2,7 @@
 // live service, alerts raised, confirmed and dismissed (false alerts), entries added, approved,
 // revoked and expired, searches run — from the database, in a form fit to publish (JSON and a
 // readable table). Also records the live service's analysis counts per day and camera.
+// On either backend (store/database.h).
 // Thread-safety: functions on a connection the caller owns.
 #pragma once
 
@@ -11,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/dates.h"
-#include "store/sqlite_database.h"
+#include "store/database.h"
 
 namespace glassbox {
 
@@ -22,7 +23,7 @@ struct AnalysisCounts {
 };
 
 // Adds `counts` to the camera's row for the UTC day of `now`.
-Status add_analysis_counts(SqliteDatabase& db, const std::string& camera, const AnalysisCounts& counts, UnixSeconds now);
+Status add_analysis_counts(Database& db, const std::string& camera, const AnalysisCounts& counts, UnixSeconds now);
 
 struct TransparencyPeriod {
   UnixSeconds from = 0;  // inclusive
@@ -30,7 +31,7 @@ struct TransparencyPeriod {
 };
 
 // The statistics of [from, to) for `deployment` (a label), as a JSON object.
-Result<nlohmann::json> transparency_report(SqliteDatabase& db, const std::string& deployment, TransparencyPeriod period, UnixSeconds now);
+Result<nlohmann::json> transparency_report(Database& db, const std::string& deployment, TransparencyPeriod period, UnixSeconds now);
 // The same report as a plain-text table.
 std::string transparency_table(const nlohmann::json& report);
 
