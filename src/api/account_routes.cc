@@ -400,14 +400,14 @@ void LiveService::register_account_routes() {
   guarded("GET", "/api/audit/verify", {}, kAuditors, [this](const Request&, Response& res, const Principal& who) {
     if (!export_slots_.try_acquire_for(std::chrono::seconds(1))) return reply_error(res, 503, "an export is running; try again when it ends");
     Slot slot{export_slots_};
-    auto key = audit::read_public_key(db_path_ + ".audit-pub");
+    auto key = audit::read_public_key(database_.key_base + ".audit-pub");
     if (!key) return reply_internal(res, "audit verification", key.error());
     auto file = export_audit_log(who.name);
     if (!file) return reply_internal(res, "audit verification", file.error());
     auto report = audit::verify_export_file(*file, *key, std::nullopt);
     std::error_code ec;
     std::filesystem::remove(*file, ec);
-    json answer = {{"public_key_file", db_path_ + ".audit-pub"}, {"verified", static_cast<bool>(report)}};
+    json answer = {{"public_key_file", database_.key_base + ".audit-pub"}, {"verified", static_cast<bool>(report)}};
     if (!report) {
       answer["error"] = report.error().message;
     } else {
@@ -434,7 +434,7 @@ void LiveService::register_account_routes() {
 }
 
 Result<std::filesystem::path> LiveService::export_audit_log(const std::string& actor) {
-  auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate);
+  auto db = connect();
   if (!db) return db.error();
   const auto file = std::filesystem::path(data_dir_) / ("audit-export-" + std::to_string(::getpid()) + "-" + std::to_string(now_utc()) + ".jsonl");
   auto n = audit::export_log(**db, actor, file.string(), now_utc());

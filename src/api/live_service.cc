@@ -21,8 +21,8 @@
 #include "ingest/video_source.h"
 #include "pipeline/recognizers.h"
 #include "pipeline/watchlist_loader.h"
+#include "store/postgres_listener.h"
 #include "store/search_store.h"
-#include "store/sqlite_statement.h"
 #include "store/transparency.h"
 
 namespace glassbox {
@@ -78,8 +78,9 @@ class AlertEventStream final : public EventStream {
 
 // The data folder and what the service keeps in it readable by the service's account only: the
 // database holds evidence crops, password hashes and camera credentials. What an earlier version
-// made with the usual umask is tightened: the folder, the database and its companions (WAL, keys),
-// and the upload and recording folders — nothing else that may share the folder.
+// made with the usual umask is tightened: the folder, the database and its companions (WAL,
+// keys), a cluster node's keys (cluster-node.*), and the upload and recording folders — nothing
+// else that may share the folder.
 Status restrict_to_owner(const std::filesystem::path& folder) {
   namespace fs = std::filesystem;
   const auto others = fs::perms::group_all | fs::perms::others_all;
@@ -88,7 +89,7 @@ Status restrict_to_owner(const std::filesystem::path& folder) {
   if (ec) return Error{folder.string() + ": cannot make the data folder owner-only: " + ec.message()};
   for (const auto& entry : fs::directory_iterator(folder, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("glassbox.db", 0) != 0 && name != "uploads" && name != "recordings") continue;
+    if (name.rfind("glassbox.db", 0) != 0 && name.rfind("cluster-node.", 0) != 0 && name != "uploads" && name != "recordings") continue;
     std::error_code file_ec;
     if (entry.is_symlink(file_ec)) continue;
     const auto perms = entry.symlink_status(file_ec).permissions();
@@ -110,7 +111,9 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   if (ec) return Error{data_dir + ": cannot create the data folder: " + ec.message()};
   if (auto s = restrict_to_owner(data_dir); !s) return s.error();
   service->data_dir_ = data_dir;
-  service->db_path_ = (std::filesystem::path(data_dir) / "glassbox.db").string();
+  auto location = database_location(data_dir, config.database);
+  if (!location) return location.error();
+  service->database_ = *location;
   service->config_ = std::move(config);
   if (!service->config_.access_log.empty())
     if (auto s = service->security_log_.open_access_log(service->config_.access_log); !s) return s.error();
@@ -126,9 +129,10 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   auto profile = load_model_profile(service->config_.profile);
   if (!profile) return profile.error();
   service->profile_ = *profile;
-  auto store = AlertStore::open(service->db_path_);
-  if (!store) return store.error();
-  service->alert_store_ = std::move(*store);
+  // The first connection brings PostgreSQL's schema up to date (SQLite's is at every open).
+  auto first = glassbox::connect(service->database_, ConnectMode::kMigrate);
+  if (!first) return first.error();
+  service->alert_store_ = std::make_unique<AlertStore>(std::move(*first));
   service->sink_ = std::make_unique<StoringAlertSink>(*service->alert_store_, service->store_mutex_,
                                                       service->config_.evidence_retention_days);
   for (const WebhookConfig& hook : service->config_.webhooks) service->webhooks_.push_back(std::make_unique<WebhookSender>(hook));
@@ -168,23 +172,23 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   service->analyzer_ = std::make_unique<LiveAnalyzer>(std::move(workers), *service->sink_,
                                                       std::make_shared<WatchlistMatrix>(service->profile_.metric, service->profile_.dimension));
   if (auto s = service->reload_watchlist(); !s) return s.error();
-  auto camera_store = CameraStore::open(service->db_path_);
-  if (!camera_store) return camera_store.error();
-  service->camera_store_ = std::move(*camera_store);
-  auto entry_store = SqlWatchlistStore::open(service->db_path_, OpenMode::kReadWriteCreate);
-  if (!entry_store) return entry_store.error();
-  service->entry_store_ = std::move(*entry_store);
+  auto camera_db = service->connect();
+  if (!camera_db) return camera_db.error();
+  service->camera_store_ = std::make_unique<CameraStore>(std::move(*camera_db));
+  auto entry_db = service->connect();
+  if (!entry_db) return entry_db.error();
+  service->entry_store_ = std::make_unique<SqlWatchlistStore>(std::move(*entry_db));
   for (auto* connection : {&service->segment_db_, &service->audit_db_}) {
-    auto db = SqliteDatabase::open(service->db_path_, OpenMode::kReadWriteCreate);
+    auto db = service->connect();
     if (!db) return db.error();
     *connection = std::move(*db);
   }
   // Starting with a configuration is a configuration change: audited, or no start.
   {
-    auto db = SqliteDatabase::open(service->db_path_, OpenMode::kReadWriteCreate);
+    auto db = service->connect();
     if (!db) return db.error();
     service->service_db_ = std::move(*db);
-    SqliteDatabase& database = *service->service_db_;
+    Database& database = *service->service_db_;
     json cameras = json::array(), hooks = json::array();
     for (const CameraConfig& c : service->config_.cameras) cameras.push_back(camera_to_json(c));
     // A webhook's URL often is its secret (the path): the record keeps its host.
@@ -199,7 +203,9 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
                     {"cameras", cameras},
                     {"webhooks", hooks},
                     {"tls", !service->config_.tls_cert_file.empty()},
-                    {"behind_tls_proxy", service->config_.behind_tls_proxy}};
+                    {"behind_tls_proxy", service->config_.behind_tls_proxy},
+                    // Which database, never its password (describe() leaves it out).
+                    {"database", database.describe()}};
     if (service->config_.mqtt) details["mqtt"] = service->config_.mqtt->host + ":" + std::to_string(service->config_.mqtt->port);
     if (auto s = database.transaction([&] { return audit::append(database, {"system", "service.start", "service", details}, now_utc()); }); !s)
       return s.error().within("the service start could not be audited, so it does not start");
@@ -208,9 +214,9 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     if (auto s = fail_running_searches(database, "the service stopped while the search ran", now_utc()); !s) return s.error();
   }
   for (auto* store_ptr : {&service->users_, &service->auth_users_}) {
-    auto users = UserStore::open(service->db_path_);
-    if (!users) return users.error();
-    *store_ptr = std::move(*users);
+    auto users_db = service->connect();
+    if (!users_db) return users_db.error();
+    *store_ptr = std::make_unique<UserStore>(std::move(*users_db));
   }
   // Authentication reads; its occasional write (a session's last use) gives way quickly to a busy
   // database rather than hold the request (S-05).
@@ -221,7 +227,7 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   for (const CameraConfig& c : *api_cameras) {
     if (service->cameras_.count(c.name))
       return Error{"camera '" + c.name + "' is in the configuration file and was also created through the API (kept in " +
-                   service->db_path_ + "); rename it in the file"};
+                   service->service_db_->describe() + "); rename it in the file"};
     service->cameras_[c.name] = service->make_camera(c, false);
   }
   service->register_routes();
@@ -229,6 +235,8 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
 }
 
 LiveService::~LiveService() { stop(); }
+
+Result<std::unique_ptr<Database>> LiveService::connect() const { return glassbox::connect(database_); }
 
 std::shared_ptr<LiveService::Camera> LiveService::make_camera(const CameraConfig& c, bool from_config_file) {
   auto camera = std::make_shared<Camera>();
@@ -330,7 +338,7 @@ void LiveService::retire_camera(Camera& camera) {
 
 void LiveService::flush_analysis_counts() {
   std::lock_guard lock(service_db_mutex_);
-  SqliteDatabase& db = *service_db_;
+  Database& db = *service_db_;
   std::vector<std::pair<LiveAnalyzer::CameraHandle, LiveCameraStats>> written;
   const UnixSeconds now = now_utc();
   // On failure nothing is marked written: the counts stay in memory and go with the next call.
@@ -368,9 +376,9 @@ Status LiveService::reload_watchlist() {
   // A connection of its own (callers: the maintenance thread, create(), the handlers of
   // approvals and revocations), opened on first use.
   if (!reload_store_) {
-    auto store = SqlWatchlistStore::open(db_path_, OpenMode::kReadWriteCreate);
-    if (!store) return store.error();
-    reload_store_ = std::move(*store);
+    auto db = connect();
+    if (!db) return db.error();
+    reload_store_ = std::make_unique<SqlWatchlistStore>(std::move(*db));
   }
   auto loaded = load_watchlist(*reload_store_, profile_, now_utc());
   if (!loaded) return loaded.error();
@@ -378,6 +386,39 @@ Status LiveService::reload_watchlist() {
   analyzer_->set_watchlist(std::make_shared<WatchlistMatrix>(std::move(loaded->matrix)));
   ++watchlist_reloads_;
   return ok_status();
+}
+
+bool LiveService::stopping() const {
+  std::lock_guard lock(maintenance_mutex_);
+  return stopping_;
+}
+
+void LiveService::watchlist_listen_loop() {
+  auto backoff = std::chrono::milliseconds(500);
+  while (!stopping()) {
+    auto listener = PostgresListener::listen(database_.postgres, "glassbox_watchlist");
+    if (!listener) {
+      // The periodic reload (watchlist_reload_s) still runs; listening is tried again.
+      ++watchlist_listen_failures_;
+      std::unique_lock lock(maintenance_mutex_);
+      maintenance_wake_.wait_for(lock, backoff, [&] { return stopping_; });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+      continue;
+    }
+    backoff = std::chrono::milliseconds(500);
+    // What changed while nobody listened (a start, a lost connection) is read now.
+    (void)reload_watchlist();
+    while (!stopping()) {
+      auto arrived = (*listener)->wait(std::chrono::milliseconds(500));
+      if (!arrived) {
+        ++watchlist_listen_failures_;
+        break;  // connect again
+      }
+      if (*arrived == 0) continue;
+      watchlist_notifications_ += static_cast<std::uint64_t>(*arrived);
+      (void)reload_watchlist();  // on failure the previous list stays, and the periodic reload tries again
+    }
+  }
 }
 
 void LiveService::maintenance_loop() {
@@ -414,8 +455,8 @@ void LiveService::maintenance_loop() {
       std::lock_guard lock(service_db_mutex_);
       std::int64_t records = 0;
       {
-        SqliteStatement size(service_db_->handle(), "SELECT count(*) FROM audit_records");
-        if (size.prepared() && size.step() == SQLITE_ROW) records = size.int64(0);
+        auto size = service_db_->prepare("SELECT count(*) FROM audit_records");
+        if (auto row = next_row(*size, "cannot count the audit records"); row && *row) records = size->int64(0);
       }
       if (records > checkpointed_size) {
         if (auto c = audit::make_checkpoint(*service_db_, now_utc()); c) {
@@ -458,6 +499,7 @@ Status LiveService::start(const std::string& host, int port) {
   }
   maintenance_thread_ = std::thread([this] { maintenance_loop(); });
   search_thread_ = std::thread([this] { search_loop(); });
+  if (database_.is_postgres()) watchlist_listen_thread_ = std::thread([this] { watchlist_listen_loop(); });
   http_->start();
   ready_ = true;
   return ok_status();
@@ -482,6 +524,7 @@ void LiveService::stop() {
   }
   maintenance_wake_.notify_all();
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
+  if (watchlist_listen_thread_.joinable()) watchlist_listen_thread_.join();  // it waits at most 0.5 s
   cancel_running_search_ = true;  // a search running now ends as cancelled
   searches_wake_.notify_all();
   if (search_thread_.joinable()) search_thread_.join();
@@ -534,6 +577,12 @@ std::string LiveService::metrics_text() const {
   latencies.total.write(m, "glassbox_stage_latency_seconds", "stage=\"total\"");
   family("glassbox_watchlist_entries", "gauge", "Entries that can match now");
   m << "glassbox_watchlist_entries " << watchlist_entries_.load() << "\n";
+  family("glassbox_watchlist_reloads_total", "counter", "Times the watchlist was loaded again (periodically, or announced by a change)");
+  m << "glassbox_watchlist_reloads_total " << watchlist_reloads_.load() << "\n";
+  family("glassbox_watchlist_notifications_total", "counter", "Watchlist changes announced by the shared database (PostgreSQL)");
+  m << "glassbox_watchlist_notifications_total " << watchlist_notifications_.load() << "\n";
+  family("glassbox_watchlist_listen_failures_total", "counter", "Times listening for watchlist changes failed or its connection was lost");
+  m << "glassbox_watchlist_listen_failures_total " << watchlist_listen_failures_.load() << "\n";
   family("glassbox_alert_store_failures_total", "counter", "Alerts that could not be stored");
   m << "glassbox_alert_store_failures_total " << sink_->failures() << "\n";
   family("glassbox_live_clients", "gauge", "Clients connected to /api/events");

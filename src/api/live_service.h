@@ -39,13 +39,16 @@
 #include "search/search_runner.h"
 #include "store/alert_store.h"
 #include "store/camera_store.h"
+#include "store/database_location.h"
 #include "store/sql_watchlist_store.h"
 
 namespace glassbox {
 
 class LiveService {
  public:
-  // Opens (or creates, owner-only) DATA_DIR/glassbox.db, loads the models for `config.profile`.
+  // Opens (or creates, owner-only) DATA_DIR/glassbox.db — or, with `config.database`, connects to
+  // the PostgreSQL database a cluster shares (its keys in DATA_DIR) — and loads the models for
+  // `config.profile`.
   static Result<std::unique_ptr<LiveService>> create(const std::string& data_dir, ServiceConfig config);
   ~LiveService();
 
@@ -136,8 +139,11 @@ class LiveService {
   void flush_analysis_counts();
   std::shared_ptr<Camera> find_camera(const std::string& name) const;
 
+  // A new connection to the service's database (SQLite or PostgreSQL), for one thread's use.
+  Result<std::unique_ptr<Database>> connect() const;
+
   std::string data_dir_;
-  std::string db_path_;
+  DatabaseLocation database_;
   ServiceConfig config_;
   ModelProfile profile_;
   std::unique_ptr<ConsoleAssets> console_;  // null: built without the console
@@ -189,14 +195,14 @@ class LiveService {
   // uploads), opened once: each open would run the schema check in a write transaction.
   // Taken after camera_changes_mutex_ and before cameras_mutex_.
   std::mutex service_db_mutex_;
-  std::unique_ptr<SqliteDatabase> service_db_;  // guarded by service_db_mutex_
+  std::unique_ptr<Database> service_db_;  // guarded by service_db_mutex_
   std::map<LiveAnalyzer::CameraHandle, LiveCameraStats> flushed_;  // guarded by service_db_mutex_: counts written, per camera
   // The recorders' segment index on a connection of its own: nothing else holds its lock for long.
   std::mutex segment_db_mutex_;
-  std::unique_ptr<SqliteDatabase> segment_db_;  // guarded by segment_db_mutex_
+  std::unique_ptr<Database> segment_db_;  // guarded by segment_db_mutex_
   // Audit records of reads (evidence, entries, search results) on a connection of their own.
   std::mutex audit_db_mutex_;
-  std::unique_ptr<SqliteDatabase> audit_db_;  // guarded by audit_db_mutex_
+  std::unique_ptr<Database> audit_db_;  // guarded by audit_db_mutex_
   std::atomic<std::size_t> watchlist_entries_{0};
   std::atomic<std::uint64_t> watchlist_reloads_{0};
   std::atomic<std::uint64_t> evidence_purged_{0};
@@ -222,7 +228,14 @@ class LiveService {
   std::atomic<std::uint64_t> searches_finished_{0};
   std::unique_ptr<http::HttpServer> http_;
   std::thread maintenance_thread_;
-  std::mutex maintenance_mutex_;
+  // On PostgreSQL: a connection LISTENing for the watchlist changes any node commits, which
+  // reloads the watchlist at once (docs/cluster.md, "One watchlist").
+  void watchlist_listen_loop();
+  bool stopping() const;
+  std::thread watchlist_listen_thread_;
+  std::atomic<std::uint64_t> watchlist_notifications_{0};
+  std::atomic<std::uint64_t> watchlist_listen_failures_{0};
+  mutable std::mutex maintenance_mutex_;
   std::condition_variable maintenance_wake_;
   bool stopping_ = false;  // guarded by maintenance_mutex_
   int port_ = 0;

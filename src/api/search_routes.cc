@@ -8,7 +8,6 @@
 #include "audit/audit_log.h"
 #include "search/search_job.h"
 #include "store/search_store.h"
-#include "store/sqlite_statement.h"
 
 namespace glassbox {
 using namespace glassbox::http;
@@ -49,9 +48,12 @@ void LiveService::purge_recordings() {
   std::map<std::string, double> retention;
   {
     std::lock_guard lock(service_db_mutex_);
-    SqliteStatement cameras(service_db_->handle(), "SELECT DISTINCT camera FROM recording_segments");
-    if (!cameras.prepared()) return;
-    while (cameras.step() == SQLITE_ROW) retention[cameras.text(0)] = kDefaultRecordRetentionDays;
+    auto cameras = service_db_->prepare("SELECT DISTINCT camera FROM recording_segments");
+    auto read = for_each_row(*cameras, "cannot list the recorded cameras", [&] {
+      retention[cameras->text(0)] = kDefaultRecordRetentionDays;
+      return ok_status();
+    });
+    if (!read) return;
   }
   for (const auto& camera : camera_snapshot())
     if (retention.count(camera->config.name)) retention[camera->config.name] = camera->config.record_retention_days;
@@ -80,8 +82,8 @@ void LiveService::purge_recordings() {
 }
 
 void LiveService::search_loop() {
-  auto db = SqliteDatabase::open(db_path_, OpenMode::kReadWriteCreate);
-  auto key = TemplateKey::load(db_path_, /*create_if_missing=*/true);
+  auto db = connect();
+  auto key = TemplateKey::load(database_.key_base, /*create_if_missing=*/true);
   if (!db || !key) return;  // searches stay approved, and run at the next start
   while (true) {
     {
@@ -219,7 +221,7 @@ void LiveService::register_search_routes() {
       if (m.find("refused") != std::string::npos) return reply_error(res, 400, "probe " + m);
       return reply_internal(res, "search request", probes.error());
     }
-    auto key = TemplateKey::load(db_path_, /*create_if_missing=*/true);
+    auto key = TemplateKey::load(database_.key_base, /*create_if_missing=*/true);
     if (!key) return reply_internal(res, "search request", key.error());
     std::lock_guard lock(service_db_mutex_);
     auto id = request_search(*service_db_, request, *probes, *key, now);

@@ -43,7 +43,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     return Error{origin + ": not valid JSON: " + e.what()};
   }
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
-  static const std::set<std::string> kKeys = {"profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
+  static const std::set<std::string> kKeys = {"database", "profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
                                               "session_idle_s", "cookie_secure", "alert_retention_days",
                                               "recordings_dir", "record_segment_s", "search_workers", "upload_retention_days", "detect_size",
                                               "session_absolute_s", "tls_cert_file", "tls_key_file", "behind_tls_proxy", "trusted_proxies",
@@ -54,6 +54,10 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     if (!kKeys.count(key)) return Error{origin + ": " + key + ": unknown setting"};
   ServiceConfig config;
   const std::string root = origin;
+  if (doc.contains("database")) {
+    if (!doc["database"].is_string()) return field_error(root + ": database", "must be a PostgreSQL connection string");
+    config.database = doc["database"];
+  }
   if (doc.contains("profile")) {
     if (!doc["profile"].is_string() || doc["profile"].get<std::string>().empty()) return field_error(root + ": profile", "must be a profile name");
     config.profile = doc["profile"];

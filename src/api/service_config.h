@@ -30,6 +30,10 @@ struct HttpLimitsConfig {
 };
 
 struct ServiceConfig {
+  // "" : the SQLite file DATA_DIR/glassbox.db (one machine). A PostgreSQL connection string
+  // (postgresql://… or "host=… dbname=…"): the database a cluster's nodes share (docs/cluster.md);
+  // a password belongs in a password file (passfile=), not here.
+  std::string database;
   std::string profile = "dlib_resnet";
   std::string deployment = "default";  // the name transparency reports carry
   double session_idle_s = 1800.0;      // a browser session ends after this long unused

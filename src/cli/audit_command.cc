@@ -11,7 +11,6 @@
 #include "audit/export_verifier.h"
 #include "cli/commands.h"
 #include "enroll/enrollment.h"
-#include "store/sqlite_database.h"
 
 namespace glassbox::cli {
 namespace {
@@ -21,7 +20,12 @@ struct AuditArgs {
   std::uint64_t seq = 0;
 };
 
-Result<std::string> database_of(const AuditArgs& a) { return database_option(a.db, a.data_dir, /*must_exist=*/true); }
+// The log of the database the options name (SQLite, or a cluster's PostgreSQL).
+Result<std::unique_ptr<Database>> log_database(const AuditArgs& a, ConnectMode mode) {
+  auto location = database_location_option(a.db, a.data_dir, /*must_exist=*/true);
+  if (!location) return location.error();
+  return connect(*location, mode);
+}
 
 int fail(const std::string& command, const std::string& message) {
   std::cerr << "glassbox audit " << command << ": " << message << "\n";
@@ -30,21 +34,17 @@ int fail(const std::string& command, const std::string& message) {
 
 int run_export(const AuditArgs& a) {
   if (auto s = validate_user_name("--by", a.by); !s) return fail("export", s.error().message);
-  auto path = database_of(a);
-  if (!path) return fail("export", path.error().message);
-  auto db = SqliteDatabase::open(*path, OpenMode::kReadWriteCreate);
+  auto db = log_database(a, ConnectMode::kMigrate);
   if (!db) return fail("export", db.error().message);
   auto n = audit::export_log(**db, a.by, a.out, now_utc());
   if (!n) return fail("export", n.error().message);
   std::cerr << "exported " << *n << " records to " << a.out << " (verify with: glassbox audit verify --public-key "
-            << audit::public_key_path(*path).string() << " " << a.out << ")\n";
+            << audit::public_key_path((*db)->key_base()).string() << " " << a.out << ")\n";
   return kExitOk;
 }
 
 int run_checkpoint(const AuditArgs& a) {
-  auto path = database_of(a);
-  if (!path) return fail("checkpoint", path.error().message);
-  auto db = SqliteDatabase::open(*path, OpenMode::kReadWriteCreate);
+  auto db = log_database(a, ConnectMode::kMigrate);
   if (!db) return fail("checkpoint", db.error().message);
   auto c = audit::make_checkpoint(**db, now_utc());
   if (!c) return fail("checkpoint", c.error().message);
@@ -60,9 +60,7 @@ int run_checkpoint(const AuditArgs& a) {
 }
 
 int run_prove(const AuditArgs& a) {
-  auto path = database_of(a);
-  if (!path) return fail("prove", path.error().message);
-  auto db = SqliteDatabase::open(*path, OpenMode::kReadOnly);
+  auto db = log_database(a, ConnectMode::kReadOnly);
   if (!db) return fail("prove", db.error().message);
   auto proof = audit::inclusion_proof_json(**db, a.seq);
   if (!proof) return fail("prove", proof.error().message);
@@ -122,8 +120,8 @@ void add_audit_command(CLI::App& app, int& exit_status) {
   CLI::App* audit = app.add_subcommand("audit", "The tamper-evident audit log: export it, verify an export offline, prove a record's inclusion");
   audit->require_subcommand(1);
   auto database_options = [&](CLI::App* c) {
-    c->add_option("--data-dir", args->data_dir, "The service's data folder (its glassbox.db)");
-    c->add_option("--db", args->db, "A database file");
+    c->add_option("--data-dir", args->data_dir, "The service's data folder (its glassbox.db; with a PostgreSQL --db, the node folder with its keys)");
+    c->add_option("--db", args->db, "A database file, or a cluster's PostgreSQL connection string (with --data-dir)");
   };
   CLI::App* exp = audit->add_subcommand("export", "Write the log, its checkpoints and a fresh signed head to a file (itself audited)");
   database_options(exp);

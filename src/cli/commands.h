@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/result.h"
+#include "store/database_location.h"
 
 namespace glassbox::cli {
 
@@ -22,6 +23,10 @@ inline constexpr int kExitInterrupted = 130;
 // The database a command works on: --db FILE, or DIR/glassbox.db for --data-dir DIR (the
 // service's); exactly one of them. With `must_exist`, a missing file is an error naming it.
 Result<std::string> database_option(const std::string& db, const std::string& data_dir, bool must_exist);
+// The same, where the command also works on a cluster's PostgreSQL database: --db may be a
+// PostgreSQL connection string, given with --data-dir DIR, the node folder that holds the keys
+// (DIR/cluster-node.*: docs/cluster.md).
+Result<DatabaseLocation> database_location_option(const std::string& db, const std::string& data_dir, bool must_exist);
 
 // Set by SIGINT/SIGTERM; long-running commands stop at the next frame and still report.
 std::atomic<bool>& interrupted();

@@ -20,6 +20,18 @@ Result<std::string> database_option(const std::string& db, const std::string& da
   return path;
 }
 
+Result<DatabaseLocation> database_location_option(const std::string& db, const std::string& data_dir, bool must_exist) {
+  if (is_postgres_connection(db)) {
+    if (data_dir.empty()) return Error{"with a PostgreSQL --db, give --data-dir DIR: the folder with this node's keys"};
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir, ec);
+    return database_location(data_dir, db);
+  }
+  auto path = database_option(db, data_dir, must_exist);
+  if (!path) return path.error();
+  return DatabaseLocation{*path, "", *path};
+}
+
 std::atomic<bool>& interrupted() {
   static std::atomic<bool> flag{false};
   return flag;

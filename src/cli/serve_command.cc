@@ -16,6 +16,7 @@ struct ServeArgs {
   std::string data_dir;
   std::string listen = "127.0.0.1:8080";
   std::string config;
+  std::string db;
   bool behind_tls_proxy = false;
 };
 
@@ -61,6 +62,7 @@ int run_serve(const ServeArgs& args) {
     }
     config = *loaded;
   }
+  if (!args.db.empty()) config.database = args.db;
   if (args.behind_tls_proxy) {
     config.behind_tls_proxy = true;
     if (config.trusted_proxies.empty()) config.trusted_proxies = {"127.0.0.1", "::1"};
@@ -93,6 +95,9 @@ void add_serve_command(CLI::App& app, int& exit_status) {
   serve->add_option("--data-dir", args->data_dir, "Folder for the database (glassbox.db): watchlist, alerts, evidence")->required();
   serve->add_option("--listen", args->listen, "HOST:PORT of the HTTP API")->capture_default_str();
   serve->add_option("--config", args->config, "Configuration file (JSON): profile, workers, retention, cameras, TLS");
+  serve->add_option("--db", args->db,
+                    "PostgreSQL connection string (postgresql://… or 'host=… dbname=…') of the database a cluster's nodes share, "
+                    "instead of DATA_DIR/glassbox.db; the node's keys stay in DATA_DIR (docs/cluster.md)");
   serve->add_flag("--behind-tls-proxy", args->behind_tls_proxy,
                   "A reverse proxy (deploy/nginx) terminates TLS in front: allows a non-loopback --listen in plain HTTP, "
                   "trusts X-Forwarded-For from loopback");

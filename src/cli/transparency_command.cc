@@ -5,7 +5,6 @@
 
 #include "cli/commands.h"
 #include "core/json_text.h"
-#include "store/sqlite_database.h"
 #include "store/transparency.h"
 
 namespace glassbox::cli {
@@ -21,9 +20,8 @@ int run_transparency(const TransparencyArgs& a) {
     std::cerr << "glassbox transparency: " << m << "\n";
     return kExitFailure;
   };
-  auto database = database_option(a.db, a.data_dir, /*must_exist=*/true);
-  if (!database) return fail(database.error().message);
-  const std::string& path = *database;
+  auto location = database_location_option(a.db, a.data_dir, /*must_exist=*/true);
+  if (!location) return fail(location.error().message);
   const UnixSeconds now = now_utc();
   TransparencyPeriod period;
   // Default: the current calendar month so far (to the end of today).
@@ -34,7 +32,7 @@ int run_transparency(const TransparencyArgs& a) {
   if (!to) return fail("--to: " + to.error().message);
   period.from = *from;
   period.to = *to;
-  auto db = SqliteDatabase::open(path, OpenMode::kReadOnly);
+  auto db = connect(*location, ConnectMode::kReadOnly);
   if (!db) return fail(db.error().message);
   auto report = transparency_report(**db, a.deployment, period, now);
   if (!report) return fail(report.error().message);
@@ -47,8 +45,8 @@ int run_transparency(const TransparencyArgs& a) {
 void add_transparency_command(CLI::App& app, int& exit_status) {
   auto args = std::make_shared<TransparencyArgs>();
   CLI::App* t = app.add_subcommand("transparency", "Publishable statistics for a period: faces analysed, alerts, confirmed, false alerts, entries, searches");
-  t->add_option("--data-dir", args->data_dir, "The service's data folder (its glassbox.db)");
-  t->add_option("--db", args->db, "A database file");
+  t->add_option("--data-dir", args->data_dir, "The service's data folder (its glassbox.db; with a PostgreSQL --db, the node folder with its keys)");
+  t->add_option("--db", args->db, "A database file, or a cluster's PostgreSQL connection string (with --data-dir)");
   t->add_option("--from", args->from, "First day, YYYY-MM-DD (default: the first of this month)");
   t->add_option("--to", args->to, "Day after the last, YYYY-MM-DD (default: tomorrow)");
   t->add_option("--deployment", args->deployment, "The deployment's name in the report");

@@ -16,15 +16,20 @@ struct UserArgs {
   int days = 90;
 };
 
-Result<std::string> database_path(const UserArgs& a) { return database_option(a.db, a.data_dir, /*must_exist=*/false); }
+// The accounts of the database the options name (SQLite, or a cluster's PostgreSQL).
+Result<std::unique_ptr<UserStore>> user_store(const UserArgs& a) {
+  auto location = database_location_option(a.db, a.data_dir, /*must_exist=*/false);
+  if (!location) return location.error();
+  auto db = connect(*location, ConnectMode::kMigrate);
+  if (!db) return db.error();
+  return std::make_unique<UserStore>(std::move(*db));
+}
 
 int run_add(const UserArgs& a) {
   auto fail = [](const std::string& m) {
     std::cerr << "glassbox user add: " << m << "\n";
     return kExitFailure;
   };
-  auto path = database_path(a);
-  if (!path) return fail(path.error().message);
   std::set<Role> roles;
   for (const auto& r : a.roles) {
     auto role = parse_role(r);
@@ -34,7 +39,7 @@ int run_add(const UserArgs& a) {
   std::string password;
   std::getline(std::cin, password);
   if (!password.empty() && password.back() == '\r') password.pop_back();
-  auto store = UserStore::open(*path);
+  auto store = user_store(a);
   if (!store) return fail(store.error().message);
   auto any = (*store)->has_users();
   if (!any) return fail(any.error().message);
@@ -49,9 +54,7 @@ int run_token(const UserArgs& a) {
     std::cerr << "glassbox user token: " << m << "\n";
     return kExitFailure;
   };
-  auto path = database_path(a);
-  if (!path) return fail(path.error().message);
-  auto store = UserStore::open(*path);
+  auto store = user_store(a);
   if (!store) return fail(store.error().message);
   if (a.days < 1 || a.days > 3650) return fail("--days: from 1 to 3650");
   const UnixSeconds now = now_utc();
@@ -69,9 +72,7 @@ int run_disable(const UserArgs& a) {
     std::cerr << "glassbox user disable: " << m << "\n";
     return kExitFailure;
   };
-  auto path = database_path(a);
-  if (!path) return fail(path.error().message);
-  auto store = UserStore::open(*path);
+  auto store = user_store(a);
   if (!store) return fail(store.error().message);
   if (auto s = (*store)->disable_account(a.name, "cli", a.reason, now_utc()); !s) return fail(s.error().message);
   std::cerr << "account " << a.name << " disabled; its sessions and tokens are ended (a running serve ends its live event streams "
@@ -86,21 +87,21 @@ void add_user_command(CLI::App& app, int& exit_status) {
   CLI::App* user = app.add_subcommand("user", "Accounts: add one (the first must be an admin), or make an API token");
   user->require_subcommand(1);
   CLI::App* add = user->add_subcommand("add", "Add an account; the password (12 characters or more) is read from standard input");
-  add->add_option("--data-dir", args->data_dir, "The service's data folder");
-  add->add_option("--db", args->db, "A database file");
+  add->add_option("--data-dir", args->data_dir, "The service's data folder (its glassbox.db; with a PostgreSQL --db, the node folder with its keys)");
+  add->add_option("--db", args->db, "A database file, or a cluster's PostgreSQL connection string (with --data-dir)");
   add->add_option("--name", args->name, "Account name")->required();
   add->add_option("--role", args->roles, "operator, supervisor, auditor or admin (repeat for several)")->required();
   add->callback([args, &exit_status] { exit_status = run_add(*args); });
   CLI::App* token = user->add_subcommand("token", "Make an API token for an account (machine clients, monitoring); printed once");
-  token->add_option("--data-dir", args->data_dir, "The service's data folder");
-  token->add_option("--db", args->db, "A database file");
+  token->add_option("--data-dir", args->data_dir, "The service's data folder (its glassbox.db; with a PostgreSQL --db, the node folder with its keys)");
+  token->add_option("--db", args->db, "A database file, or a cluster's PostgreSQL connection string (with --data-dir)");
   token->add_option("--name", args->name, "Account name")->required();
   token->add_option("--label", args->label, "What the token is for");
   token->add_option("--days", args->days, "How long it is valid (1 to 3650 days)")->capture_default_str();
   token->callback([args, &exit_status] { exit_status = run_token(*args); });
   CLI::App* disable = user->add_subcommand("disable", "Disable an account for good (its sessions end, its tokens are revoked)");
-  disable->add_option("--data-dir", args->data_dir, "The service's data folder");
-  disable->add_option("--db", args->db, "A database file");
+  disable->add_option("--data-dir", args->data_dir, "The service's data folder (its glassbox.db; with a PostgreSQL --db, the node folder with its keys)");
+  disable->add_option("--db", args->db, "A database file, or a cluster's PostgreSQL connection string (with --data-dir)");
   disable->add_option("--name", args->name, "Account name")->required();
   disable->add_option("--reason", args->reason, "Why (kept in the audit log)")->required();
   disable->callback([args, &exit_status] { exit_status = run_disable(*args); });

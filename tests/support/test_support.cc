@@ -223,14 +223,20 @@ std::vector<std::filesystem::path> files_under(const std::filesystem::path& root
   return files;
 }
 
-std::string make_account(const std::filesystem::path& data_dir, const std::string& name, const std::vector<std::string>& roles) {
-  std::vector<std::string> args = {"user", "add", "--data-dir", data_dir.string(), "--name", name};
+std::string make_account(const std::filesystem::path& data_dir, const std::string& name, const std::vector<std::string>& roles,
+                         const std::string& database) {
+  std::vector<std::string> on = {"--data-dir", data_dir.string()};
+  if (!database.empty()) on.insert(on.end(), {"--db", database});
+  std::vector<std::string> args = {"user", "add", "--name", name};
+  args.insert(args.end(), on.begin(), on.end());
   for (const auto& r : roles) {
     args.push_back("--role");
     args.push_back(r);
   }
   if (run_glassbox(args, 60, {}, {}, "a long test password for " + name + "\n").exit_code != 0) return {};
-  auto token = run_glassbox({"user", "token", "--data-dir", data_dir.string(), "--name", name, "--label", "test"}, 60);
+  std::vector<std::string> token_args = {"user", "token", "--name", name, "--label", "test"};
+  token_args.insert(token_args.end(), on.begin(), on.end());
+  auto token = run_glassbox(token_args, 60);
   if (token.exit_code != 0) return {};
   std::string t = token.out;
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();

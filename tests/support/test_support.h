@@ -42,7 +42,10 @@ CommandResult run_glassbox(const std::vector<std::string>& args, double timeout_
 
 // Makes an account in the service's data folder (`glassbox user add`) and returns an API token
 // for it (`glassbox user token`); empty on failure (the test then fails on its first request).
-std::string make_account(const std::filesystem::path& data_dir, const std::string& name, const std::vector<std::string>& roles);
+// With `database` (a PostgreSQL connection string), on that database, `data_dir` holding the
+// node's keys.
+std::string make_account(const std::filesystem::path& data_dir, const std::string& name, const std::vector<std::string>& roles,
+                         const std::string& database = "");
 
 // A program started in the background (a test's server), killed when this goes out of scope.
 class BackgroundProcess {

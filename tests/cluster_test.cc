@@ -1,0 +1,229 @@
+// `glassbox serve` nodes on one PostgreSQL database (docs/cluster.md), as an operator runs them:
+// a throwaway PostgreSQL server this test starts itself; accounts made with the command line on
+// it; the node's keys (the audit log's, then the template key) given to the second node as the
+// documentation says. An entry enrolled through one node and approved through the other makes
+// the node that watches the camera alert — announced by the database, not found by polling:
+// that node's periodic reload is an hour apart — and a revocation stops it within 2 s, also
+// after its listening connection was cut. The alert is reviewed through either node, and of two
+// reviewers deciding it at once through two nodes one wins and the other is told; the audit log
+// holds both nodes' records in one log, and its export verifies offline.
+#include <httplib.h>
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "store/postgres_database.h"
+#include "support/postgres_server.h"
+#include "support/test_support.h"
+
+namespace glassbox {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    server_ = test::PostgresServer::start(why);
+    ASSERT_NE(server_, nullptr) << why;
+    ASSERT_TRUE(server_->create_database("glassbox", why)) << why;
+    database_ = server_->conninfo("glassbox");
+    for (const char* node : {"a", "b"}) std::filesystem::create_directories(dir_ / node);
+    // The bootstrap admin is made on node a: its folder gets the audit log's keys.
+    const std::vector<std::pair<std::string, std::vector<std::string>>> accounts = {
+        {"root", {"admin"}}, {"alice", {"supervisor"}}, {"bob", {"supervisor"}}, {"carol", {"supervisor"}}, {"audrey", {"auditor"}}};
+    for (const auto& [name, roles] : accounts) {
+      tokens_[name] = test::make_account(dir_ / "a", name, roles, database_);
+      ASSERT_FALSE(tokens_[name].empty()) << "account " << name;
+    }
+    give_keys("a", "b", {".audit-key", ".audit-pub"});
+  }
+
+  // The operator's secret distribution: node `to` gets `from`'s key files.
+  void give_keys(const std::string& from, const std::string& to, const std::vector<std::string>& suffixes) {
+    for (const std::string& suffix : suffixes)
+      std::filesystem::copy_file(dir_ / from / ("cluster-node" + suffix), dir_ / to / ("cluster-node" + suffix),
+                                 std::filesystem::copy_options::overwrite_existing);
+  }
+
+  // A node: `glassbox serve` on the shared database with its own folder and configuration.
+  std::unique_ptr<test::BackgroundProcess> start_node(const std::string& node, const std::string& config, int& port) {
+    const auto config_file = dir_ / node / "config.json";
+    std::ofstream(config_file) << config;
+    port = test::free_port();
+    auto serve = std::make_unique<test::BackgroundProcess>(
+        std::vector<std::string>{GLASSBOX_BINARY, "serve", "--data-dir", (dir_ / node).string(), "--db", database_, "--listen",
+                                 "127.0.0.1:" + std::to_string(port), "--config", config_file.string()},
+        "", (dir_ / node / "serve.log").string());
+    if (!test::wait_for_port(port, 60)) return nullptr;
+    return serve;
+  }
+
+  // A number from a node's /metrics (-1 when it is not there).
+  double metric(int port, const std::string& name) {
+    auto r = client(port, "root")->Get("/metrics");
+    if (!r || r->status != 200) {
+      ADD_FAILURE() << "/metrics: " << (r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error()));
+      return -1;
+    }
+    std::istringstream lines(r->body);
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+    ADD_FAILURE() << name << " is not in /metrics";
+    return -1;
+  }
+  // Milliseconds until a node's metric reaches `value` (-1 when it does not within 10 s).
+  long long until_metric(int port, const std::string& name, double value, std::chrono::steady_clock::time_point since) {
+    for (int i = 0; i < 1000; ++i) {
+      if (metric(port, name) == value)
+        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - since).count();
+      std::this_thread::sleep_for(10ms);
+    }
+    return -1;
+  }
+
+  std::unique_ptr<httplib::Client> client(int port, const std::string& user) {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
+    c->set_bearer_token_auth(tokens_.at(user));
+    c->set_read_timeout(30, 0);
+    return c;
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<test::PostgresServer> server_;
+  std::string database_;
+  std::map<std::string, std::string> tokens_;
+};
+
+TEST_F(ClusterTest, TwoNodesShareOneWatchlistOneAlertQueueAndOneAuditLog) {
+  const std::string lobby = test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string();
+  int port_a = 0, port_b = 0;
+  // Node a polls the watchlist once an hour: only the database's announcement can reach it in time.
+  auto node_a = start_node("a", R"({"workers": 1, "watchlist_reload_s": 3600, "cameras": [{"name": "lobby", "url": ")" + lobby + R"(", "loop": true}]})",
+                           port_a);
+  ASSERT_TRUE(node_a) << test::read_file(dir_ / "a" / "serve.log");
+  auto node_b = start_node("b", R"({"workers": 1, "watchlist_reload_s": 1})", port_b);
+  ASSERT_TRUE(node_b) << test::read_file(dir_ / "b" / "serve.log");
+
+  // Enrolled through node a (its folder gets the template key), which node b is then given.
+  const auto still = dir_ / "still.png";
+  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + lobby + " -frames:v 1 " + still.string()).c_str()), 0);
+  const std::string still_bytes = test::read_file(still);
+  auto enrolled = client(port_a, "alice")->Post("/api/entries", httplib::MultipartFormDataItems{
+                                                                   {"subject", "Person K", "", ""},
+                                                                   {"legal_basis", "Order 16", "", ""},
+                                                                   {"source", "clip", "", ""},
+                                                                   {"expires", test::date_in_days(300), "", ""},
+                                                                   {"photo", still_bytes, "still.png", "image/png"}});
+  ASSERT_TRUE(enrolled);
+  ASSERT_EQ(enrolled->status, 201) << enrolled->body;
+  const std::int64_t entry = json::parse(enrolled->body)["id"];
+  give_keys("a", "b", {".template-key"});
+
+  // Both nodes see the same pending entry; the submitter cannot approve it through either.
+  auto seen_on_b = client(port_b, "bob")->Get(("/api/entries/" + std::to_string(entry)).c_str());
+  ASSERT_TRUE(seen_on_b);
+  ASSERT_EQ(seen_on_b->status, 200) << seen_on_b->body;
+  EXPECT_EQ(json::parse(seen_on_b->body)["status"], "pending");
+  EXPECT_EQ(client(port_b, "alice")->Post(("/api/entries/" + std::to_string(entry) + "/approve").c_str(), "{}", "application/json")->status, 403);
+
+  // Approved through node b: node a, which watches the camera, alerts.
+  auto approved = client(port_b, "bob")->Post(("/api/entries/" + std::to_string(entry) + "/approve").c_str(), "{}", "application/json");
+  ASSERT_TRUE(approved);
+  ASSERT_EQ(approved->status, 200) << approved->body;
+  const auto approved_at = std::chrono::steady_clock::now();
+  const long long approval_ms = until_metric(port_a, "glassbox_watchlist_entries", 1, approved_at);
+  std::cerr << "approval through node b in force on node a after " << approval_ms << " ms\n";
+  EXPECT_GE(approval_ms, 0) << "node a never loaded the approved entry";
+  EXPECT_LT(approval_ms, 2000) << "the approval took longer than 2 s to reach node a";
+  EXPECT_GE(metric(port_a, "glassbox_watchlist_notifications_total"), 1);
+  json alerts = json::array();
+  for (int i = 0; i < 600 && alerts.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    auto r = client(port_b, "carol")->Get("/api/alerts?status=open");  // read through node b
+    ASSERT_TRUE(r);
+    alerts = json::parse(r->body);
+  }
+  ASSERT_FALSE(alerts.empty()) << "no alert within 60 s of the approval\n" << test::read_file(dir_ / "a" / "serve.log");
+  std::cerr << "first alert, read through node b, "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - approved_at).count()
+            << " ms after the approval through node b\n";
+  EXPECT_EQ(alerts[0]["entry_id"], entry);
+  EXPECT_EQ(alerts[0]["camera"], "lobby");
+
+  // Two reviewers decide the same alert at the same moment, one through each node.
+  const std::int64_t alert = alerts[0]["id"];
+  const std::string alert_path = "/api/alerts/" + std::to_string(alert);
+  std::atomic<int> status_a{0}, status_b{0};
+  std::thread through_a([&] {
+    auto r = client(port_a, "bob")->Post((alert_path + "/confirm").c_str(), "{}", "application/json");
+    status_a = r ? r->status : -1;
+  });
+  std::thread through_b([&] {
+    auto r = client(port_b, "carol")->Post((alert_path + "/dismiss").c_str(), R"({"reason": "not the person"})", "application/json");
+    status_b = r ? r->status : -1;
+  });
+  through_a.join();
+  through_b.join();
+  EXPECT_EQ((status_a == 200) + (status_b == 200), 1) << "through a: " << status_a << ", through b: " << status_b;
+  EXPECT_EQ((status_a == 409) + (status_b == 409), 1) << "the other is told: through a: " << status_a << ", through b: " << status_b;
+  const json decided = json::parse(client(port_a, "carol")->Get(alert_path.c_str())->body);
+  EXPECT_EQ(decided["status"], status_a == 200 ? "confirmed" : "dismissed");
+
+  // Node a's listening connection is cut (as by a network blip or a restart of the database's
+  // side): it connects again, and a revocation through node b still stops it within 2 s.
+  {
+    auto admin = PostgresDatabase::connect(database_);
+    ASSERT_TRUE(admin) << admin.error().message;
+    auto cut = (*admin)->prepare("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'");
+    ASSERT_EQ(*cut->step(), Step::kRow);
+    EXPECT_GE(cut->int64(0), 1) << "node a's listening connection";
+  }
+  const long long reconnected_ms = until_metric(port_a, "glassbox_watchlist_listen_failures_total", 1, std::chrono::steady_clock::now());
+  EXPECT_GE(reconnected_ms, 0) << "node a did not notice its listening connection was lost";
+  std::this_thread::sleep_for(1s);  // it listens again (its first retry is 0.5 s later)
+  auto revoked = client(port_b, "carol")->Post(("/api/entries/" + std::to_string(entry) + "/revoke").c_str(),
+                                              R"({"reason": "order withdrawn"})", "application/json");
+  ASSERT_TRUE(revoked);
+  ASSERT_EQ(revoked->status, 200) << revoked->body;
+  const long long revocation_ms = until_metric(port_a, "glassbox_watchlist_entries", 0, std::chrono::steady_clock::now());
+  std::cerr << "revocation through node b in force on node a after " << revocation_ms << " ms (after a reconnect)\n";
+  EXPECT_GE(revocation_ms, 0) << "node a still matches the revoked entry";
+  EXPECT_LT(revocation_ms, 2000);
+
+  EXPECT_EQ(node_a->stop(SIGTERM, 30), 0);
+  EXPECT_EQ(node_b->stop(SIGTERM, 30), 0);
+
+  // One log for the cluster: both nodes' records, exported through the command line on the
+  // shared database and verified offline with the public key alone.
+  const auto out = dir_ / "audit.jsonl";
+  auto exported = test::run_glassbox({"audit", "export", "--db", database_, "--data-dir", (dir_ / "b").string(), "--out", out.string(), "--by", "audrey"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  int starts = 0;
+  std::vector<std::string> trail;
+  for (const auto& line : test::lines_of(test::read_file(out))) {
+    if (line.find('\t') == std::string::npos) continue;
+    const json record = json::parse(line.substr(0, line.find('\t')));
+    trail.push_back(record["action"].get<std::string>() + " " + record["actor"].get<std::string>());
+    starts += record["action"] == "service.start";
+  }
+  EXPECT_EQ(starts, 2) << "one service.start per node";
+  for (const std::string expected : {"entry.enrol alice", "entry.approve bob", "user.add bootstrap", "audit.export audrey"})
+    EXPECT_NE(std::find(trail.begin(), trail.end(), expected), trail.end()) << expected << " is not in the log";
+  const auto decision = std::count_if(trail.begin(), trail.end(), [](const std::string& t) { return t.rfind("alert.", 0) == 0; });
+  EXPECT_EQ(decision, 1) << "one decision on the record";
+  auto verified = test::run_glassbox({"audit", "verify", "--public-key", (dir_ / "a" / "cluster-node.audit-pub").string(), out.string()});
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+}
+
+}  // namespace
+}  // namespace glassbox
