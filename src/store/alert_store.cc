@@ -58,13 +58,25 @@ Result<std::unique_ptr<AlertStore>> AlertStore::open(const std::string& path) {
   return std::make_unique<AlertStore>(std::move(*db));
 }
 
+namespace {
+
+constexpr const char* kFenced = "fenced: ";
+
+}  // namespace
+
+bool AlertStore::fenced(const Error& error) { return error.message.rfind(kFenced, 0) == 0; }
+
 Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<unsigned char>& face_jpeg, UnixSeconds raised_at,
-                                        UnixSeconds purge_evidence_after) {
+                                        UnixSeconds purge_evidence_after, const std::optional<WriteFence>& fence) {
+  if (fence && db_->dialect() != Dialect::kPostgres) return Error{"a fenced write needs the cluster's PostgreSQL database"};
   std::int64_t id = 0;
   auto status = db_->transaction([&]() -> Status {
+    // Fenced: the row is written only where the lease still holds, decided by the database in
+    // this statement, so a node that woke up after its lease passed cannot write.
     auto insert = db_->prepare(
-        "INSERT INTO alerts (entry_id, camera, profile, score, threshold, stream_time_s, frame_index, track, "
-        "box_x, box_y, box_w, box_h, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+        std::string("INSERT INTO alerts (entry_id, camera, profile, score, threshold, stream_time_s, frame_index, track, "
+                    "box_x, box_y, box_w, box_h, raised_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 ") +
+        (fence ? "WHERE " + CameraLeases::fence_sql(14) : std::string()) + " RETURNING id");
     insert->bind(1, alert.entry_id);
     insert->bind(2, alert.source);
     insert->bind(3, alert.profile);
@@ -78,8 +90,16 @@ Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<un
     insert->bind(11, alert.box.width);
     insert->bind(12, alert.box.height);
     insert->bind(13, raised_at);
+    if (fence) {
+      insert->bind(14, alert.source);
+      insert->bind(15, fence->node);
+      insert->bind(16, fence->epoch);
+    }
     auto step = insert->step();
     if (!step) return step.error().within("cannot store the alert");
+    if (*step == Step::kDone)
+      return Error{std::string(kFenced) + "node " + (fence ? fence->node : "?") + " no longer holds camera " + alert.source + " under epoch " +
+                   std::to_string(fence ? fence->epoch : 0) + "; the alert is not stored (the camera's new holder analyses it)"};
     id = insert->int64(0);
     if (face_jpeg.empty()) return ok_status();
     auto evidence = db_->prepare("INSERT INTO alert_evidence (alert_id, face_jpeg, purge_after) VALUES (?, ?, ?)");

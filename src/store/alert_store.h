@@ -14,6 +14,7 @@
 
 #include "alert/alert.h"
 #include "core/dates.h"
+#include "cluster/camera_leases.h"
 #include "store/sqlite_database.h"
 
 namespace glassbox {
@@ -57,8 +58,12 @@ class AlertStore {
   explicit AlertStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
 
   // Stores the alert and, when given, its evidence JPEG, atomically. Returns the alert's id.
+  // With `fence` (a cluster's node, PostgreSQL): stored only if, in the same statement, the
+  // alert's camera is held by fence->node under fence->epoch and that lease is live; otherwise
+  // refused with an error that fenced() recognises (docs/cluster.md, "Fencing epoch").
   Result<std::int64_t> record(const Alert& alert, const std::vector<unsigned char>& face_jpeg, UnixSeconds raised_at,
-                              UnixSeconds purge_evidence_after);
+                              UnixSeconds purge_evidence_after, const std::optional<WriteFence>& fence = std::nullopt);
+  static bool fenced(const Error& error);
   Status confirm(std::int64_t alert_id, const std::string& user, UnixSeconds now);
   Status dismiss(std::int64_t alert_id, const std::string& user, const std::string& reason, UnixSeconds now);
   Result<std::optional<AlertRecord>> get(std::int64_t alert_id);

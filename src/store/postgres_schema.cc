@@ -295,6 +295,28 @@ CREATE TABLE uploads (
   CHECK ((sha256 IS NULL) = (finished_at IS NULL))
 );
 )sql",
+    // 7: the cluster's nodes and their camera leases (docs/cluster.md, "Nodes and camera leases").
+    // Times are the database's (timestamptz, compared with now()), never a node's clock. A
+    // lease row names the epoch of the node's lease it was taken under: a node that comes back
+    // after its lease lapsed has a new epoch, and its old rows hold nothing.
+    R"sql(
+CREATE TABLE nodes (
+  node         TEXT        PRIMARY KEY CHECK (length(node) BETWEEN 1 AND 200),
+  epoch        BIGINT      NOT NULL CHECK (epoch > 0),
+  capacity     INTEGER     NOT NULL CHECK (capacity >= 0),
+  address      TEXT        NOT NULL DEFAULT '',
+  lease_until  TIMESTAMPTZ NOT NULL,
+  renewed_at   TIMESTAMPTZ NOT NULL,
+  joined_at    TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE camera_leases (
+  camera  TEXT        PRIMARY KEY REFERENCES cameras(name) ON DELETE CASCADE,
+  node    TEXT        NOT NULL REFERENCES nodes(node),
+  epoch   BIGINT      NOT NULL,
+  since   TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX camera_leases_by_node ON camera_leases(node, epoch);
+)sql",
 };
 
 Result<int> current_version(PostgresDatabase& db) {
