@@ -144,6 +144,12 @@ TEST_F(CameraLeasesTest, ALapsedLeaseLosesItsCamerasAndItsWritesAreFenced) {
   ASSERT_TRUE(listed);
   EXPECT_EQ(listed->size(), 2u) << "a's first alert and b's; none of the refused";
 
+  // A second node under a name whose lease is live is refused, until that lease lapses.
+  auto impostor = node("b");
+  auto refused = impostor->renew();
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("has a live lease"), std::string::npos) << refused.error().message;
+
   // A clean stop gives the cameras back at once.
   ASSERT_TRUE(b->leave());
   auto after_leave = a->renew();

@@ -10,8 +10,10 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <set>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -91,6 +93,15 @@ class ClusterTest : public ::testing::Test {
     return -1;
   }
 
+  // The cameras a node runs (its /api/cameras: its own and those it holds).
+  std::set<std::string> cameras_on(int port) {
+    std::set<std::string> names;
+    auto r = client(port, "root")->Get("/api/cameras");
+    if (!r || r->status != 200) return names;
+    for (const auto& c : json::parse(r->body)) names.insert(c["name"].get<std::string>());
+    return names;
+  }
+
   std::unique_ptr<httplib::Client> client(int port, const std::string& user) {
     auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
     c->set_bearer_token_auth(tokens_.at(user));
@@ -108,10 +119,10 @@ TEST_F(ClusterTest, TwoNodesShareOneWatchlistOneAlertQueueAndOneAuditLog) {
   const std::string lobby = test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string();
   int port_a = 0, port_b = 0;
   // Node a polls the watchlist once an hour: only the database's announcement can reach it in time.
-  auto node_a = start_node("a", R"({"workers": 1, "watchlist_reload_s": 3600, "cameras": [{"name": "lobby", "url": ")" + lobby + R"(", "loop": true}]})",
+  auto node_a = start_node("a", R"({"node": "a", "workers": 1, "watchlist_reload_s": 3600, "cameras": [{"name": "lobby", "url": ")" + lobby + R"(", "loop": true}]})",
                            port_a);
   ASSERT_TRUE(node_a) << test::read_file(dir_ / "a" / "serve.log");
-  auto node_b = start_node("b", R"({"workers": 1, "watchlist_reload_s": 1})", port_b);
+  auto node_b = start_node("b", R"({"node": "b", "workers": 1, "watchlist_reload_s": 1})", port_b);
   ASSERT_TRUE(node_b) << test::read_file(dir_ / "b" / "serve.log");
 
   // Enrolled through node a (its folder gets the template key), which node b is then given.
@@ -223,6 +234,111 @@ TEST_F(ClusterTest, TwoNodesShareOneWatchlistOneAlertQueueAndOneAuditLog) {
   EXPECT_EQ(decision, 1) << "one decision on the record";
   auto verified = test::run_glassbox({"audit", "verify", "--public-key", (dir_ / "a" / "cluster-node.audit-pub").string(), out.string()});
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
+}
+
+// Three nodes, six looped cameras created through the API: the cameras are spread over the nodes
+// by their leases, each running on exactly one. The node that runs a camera is killed with
+// SIGKILL ten times (and started again each time): another node runs the camera within the
+// lease plus a renewal. A node stopped with SIGSTOP past its lease finds on waking that its
+// lease lapsed, comes back under a new epoch and stops what it no longer holds.
+TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
+  constexpr double kLeaseS = 3.0;
+  const std::vector<std::string> clips = {"WDA_KatieHill_000_h264.mp4", "WDA_EdMarkey0_000_h264.mp4", "WDA_BobMenendez_000_h264.mp4",
+                                          "WDA_AlexandriaOcasioCortez_000_h264.mp4", "RD_Radio2_000_h264.mp4", "RD_Radio34_000_h264.mp4"};
+  const std::vector<std::string> names = {"a", "b", "c"};
+  std::map<std::string, int> ports;
+  std::map<std::string, std::unique_ptr<test::BackgroundProcess>> nodes;
+  auto config_of = [&](const std::string& node) {
+    return R"({"node": ")" + node + R"(", "lease_s": 3, "capacity": 8, "workers": 1, "detect_size": 320, "watchlist_reload_s": 5, )"
+           R"("api_camera_schemes": ["rtsp", "file"]})";
+  };
+  for (const std::string& node : names) {
+    std::filesystem::create_directories(dir_ / node);
+    if (node != "a") give_keys("a", node, {".audit-key", ".audit-pub"});
+    nodes[node] = start_node(node, config_of(node), ports[node]);
+    ASSERT_TRUE(nodes[node]) << test::read_file(dir_ / node / "serve.log");
+  }
+  for (std::size_t i = 0; i < clips.size(); ++i) {
+    const json camera = {{"name", "cam" + std::to_string(i + 1)}, {"url", test::data("video/talking_heads/" + clips[i]).string()}, {"loop", true}, {"rate", 2}};
+    auto made = client(ports["a"], "root")->Post("/api/cameras", camera.dump(), "application/json");
+    ASSERT_TRUE(made);
+    ASSERT_EQ(made->status, 201) << made->body;
+  }
+  // Where each camera runs: exactly one node each.
+  auto placement = [&](std::map<std::string, std::string>& where) {
+    where.clear();
+    bool twice = false;
+    for (const std::string& node : names) {
+      if (!nodes[node]) continue;
+      for (const std::string& camera : cameras_on(ports[node])) {
+        if (where.count(camera)) twice = true;
+        where[camera] = node;
+      }
+    }
+    return !twice;
+  };
+  std::map<std::string, std::string> where;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(placement(where)) << "a camera runs on two nodes";
+    if (where.size() == clips.size()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(where.size(), clips.size()) << "not every camera found a node";
+  std::map<std::string, int> per_node;
+  for (const auto& [camera, node] : where) ++per_node[node];
+  for (const std::string& node : names) EXPECT_LE(per_node[node], 3) << "node " << node << " holds more than its share + 1";
+
+  // Ten kills of the node running cam1.
+  std::vector<double> failover_s;
+  for (int kill = 0; kill < 10; ++kill) {
+    ASSERT_TRUE(placement(where));
+    ASSERT_TRUE(where.count("cam1")) << "cam1 runs nowhere";
+    const std::string victim = where["cam1"];
+    ASSERT_EQ(nodes[victim]->stop(SIGKILL, 10), -1);
+    nodes[victim].reset();
+    const auto killed_at = std::chrono::steady_clock::now();
+    std::string successor;
+    while (successor.empty() && std::chrono::steady_clock::now() - killed_at < 30s) {
+      std::this_thread::sleep_for(50ms);
+      for (const std::string& node : names)
+        if (nodes[node] && cameras_on(ports[node]).count("cam1")) successor = node;
+    }
+    ASSERT_FALSE(successor.empty()) << "kill " << kill << ": cam1 was not taken over within 30 s";
+    failover_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count());
+    EXPECT_LT(failover_s.back(), kLeaseS + kLeaseS / 3 + 2.0) << "kill " << kill << ": longer than the lease, a renewal and 2 s";
+    nodes[victim] = start_node(victim, config_of(victim), ports[victim]);
+    ASSERT_TRUE(nodes[victim]) << test::read_file(dir_ / victim / "serve.log");
+  }
+  std::vector<double> sorted = failover_s;
+  std::sort(sorted.begin(), sorted.end());
+  std::cerr << "failover after SIGKILL over " << sorted.size() << " kills (lease " << kLeaseS << " s): p50 " << sorted[sorted.size() / 2]
+            << " s, max " << sorted.back() << " s; all:";
+  for (double t : failover_s) std::cerr << " " << t;
+  std::cerr << "\n";
+
+  // SIGSTOP past the lease, then SIGCONT: the sleeper finds its lease lapsed and stops cam1.
+  ASSERT_TRUE(placement(where));
+  const std::string sleeper = where["cam1"];
+  ::kill(nodes[sleeper]->pid(), SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>((kLeaseS + 2.0) * 1000)));
+  std::string taker;
+  for (const std::string& node : names)
+    if (node != sleeper && nodes[node] && cameras_on(ports[node]).count("cam1")) taker = node;
+  EXPECT_FALSE(taker.empty()) << "nobody took cam1 from the stopped node";
+  ::kill(nodes[sleeper]->pid(), SIGCONT);
+  bool stopped_there = false;
+  for (int i = 0; i < 100 && !stopped_there; ++i) {
+    std::this_thread::sleep_for(100ms);
+    stopped_there = !cameras_on(ports[sleeper]).count("cam1") && metric(ports[sleeper], "glassbox_cluster_lease_lapses_total") >= 1;
+  }
+  EXPECT_TRUE(stopped_there) << "the woken node still runs cam1, or did not count its lapsed lease";
+  EXPECT_GE(metric(ports[sleeper], "glassbox_fenced_writes_total"), 0);
+  ASSERT_TRUE(placement(where)) << "after the wake-up a camera runs on two nodes";
+  for (auto& [node, process] : nodes) {
+    if (process) {
+      EXPECT_EQ(process->stop(SIGTERM, 30), 0) << node;
+    }
+  }
 }
 
 }  // namespace

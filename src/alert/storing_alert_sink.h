@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -21,6 +22,10 @@ class StoringAlertSink final : public AlertSink {
 
   // Called after an alert is stored, with its id (for pushing it to live clients).
   void on_stored(std::function<void(std::int64_t, const Alert&)> listener) { listener_ = std::move(listener); }
+  // A cluster's node: the fence each alert of a leased camera is written under (nullopt for a
+  // camera that is the node's own). An alert refused by its fence is counted in fenced(), not
+  // as a failure: the camera's new holder analyses the same stream. Set before the first publish().
+  void fence_with(std::function<std::optional<WriteFence>(const std::string& camera)> fence) { fence_ = std::move(fence); }
 
   void publish(const Alert& alert) override {
     std::vector<unsigned char> jpeg;
@@ -29,10 +34,14 @@ class StoringAlertSink final : public AlertSink {
     Result<std::int64_t> id = Error{"not stored"};
     {
       std::lock_guard store_lock(store_mutex_);
-      id = store_.record(alert, jpeg, now, now + retention_s_);
+      id = store_.record(alert, jpeg, now, now + retention_s_, fence_ ? fence_(alert.source) : std::nullopt);
     }
     {
       std::lock_guard lock(mutex_);
+      if (!id && AlertStore::fenced(id.error())) {
+        ++fenced_;
+        return;
+      }
       if (!id) {
         ++failures_;
         last_error_ = id.error().message;
@@ -45,6 +54,10 @@ class StoringAlertSink final : public AlertSink {
     std::lock_guard lock(mutex_);
     return failures_;
   }
+  std::uint64_t fenced() const {
+    std::lock_guard lock(mutex_);
+    return fenced_;
+  }
   std::string last_error() const {
     std::lock_guard lock(mutex_);
     return last_error_;
@@ -55,8 +68,10 @@ class StoringAlertSink final : public AlertSink {
   std::mutex& store_mutex_;
   const UnixSeconds retention_s_;
   std::function<void(std::int64_t, const Alert&)> listener_;  // set before the first publish()
+  std::function<std::optional<WriteFence>(const std::string&)> fence_;  // likewise
   mutable std::mutex mutex_;
   std::uint64_t failures_ = 0;  // guarded by mutex_
+  std::uint64_t fenced_ = 0;    // guarded by mutex_
   std::string last_error_;      // guarded by mutex_
 };
 

@@ -1,5 +1,7 @@
 #include "api/live_service.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -228,7 +230,26 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     if (service->cameras_.count(c.name))
       return Error{"camera '" + c.name + "' is in the configuration file and was also created through the API (kept in " +
                    service->service_db_->describe() + "); rename it in the file"};
-    service->cameras_[c.name] = service->make_camera(c, false);
+    // In a cluster the API's cameras run where they are leased (lease_loop), not everywhere.
+    if (!service->cluster()) service->cameras_[c.name] = service->make_camera(c, false);
+  }
+  if (service->cluster()) {
+    LeaseSettings settings{service->config_.node, service->config_.capacity, "", service->config_.lease_s};
+    if (settings.node.empty()) {
+      char host[256] = {};
+      if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return Error{"node: give this node a name (the host's name is unknown)"};
+      settings.node = host;
+    }
+    auto lease_db = service->connect();
+    if (!lease_db) return lease_db.error();
+    auto leases = CameraLeases::create(std::move(*lease_db), settings);
+    if (!leases) return leases.error();
+    service->leases_ = std::move(*leases);
+    service->sink_->fence_with([self](const std::string& camera) -> std::optional<WriteFence> {
+      std::lock_guard lock(self->cameras_mutex_);
+      if (!self->leased_running_.count(camera)) return std::nullopt;
+      return WriteFence{self->leases_->settings().node, self->lease_epoch_.load()};
+    });
   }
   service->register_routes();
   return service;
@@ -421,6 +442,72 @@ void LiveService::watchlist_listen_loop() {
   }
 }
 
+void LiveService::lease_loop() {
+  const auto period = std::chrono::milliseconds(static_cast<int>(config_.lease_s * 1000 / 3));
+  auto last_renewed = std::chrono::steady_clock::now();
+  bool first = true;
+  while (!stopping()) {
+    auto renewal = leases_->renew();
+    if (renewal) {
+      ++lease_renewals_;
+      if (renewal->rejoined && !first) ++lease_lapses_;
+      first = false;
+      last_renewed = std::chrono::steady_clock::now();
+      lease_epoch_ = renewal->epoch;
+      cameras_taken_ += renewal->taken.size();
+      cameras_given_back_ += renewal->released.size();
+      run_held_cameras(renewal->held);
+    } else {
+      ++lease_failures_;
+      security_log_.internal_error("renewing the camera lease: " + renewal.error().message);
+      // Past the lease without a renewal, the cameras may be someone else's: stop them here.
+      if (std::chrono::steady_clock::now() - last_renewed > std::chrono::milliseconds(static_cast<int>(config_.lease_s * 1000)))
+        run_held_cameras({});
+    }
+    std::unique_lock lock(maintenance_mutex_);
+    maintenance_wake_.wait_for(lock, period, [&] { return stopping_; });
+  }
+}
+
+void LiveService::run_held_cameras(const std::set<std::string>& held) {
+  std::lock_guard changes(camera_changes_mutex_);
+  std::map<std::string, CameraConfig> stored;
+  if (!held.empty()) {
+    auto listed = camera_store_->list();
+    if (!listed) return;  // tried again at the next renewal
+    for (const CameraConfig& c : *listed) stored[c.name] = c;
+  }
+  std::vector<std::shared_ptr<Camera>> to_retire;
+  {
+    std::lock_guard lock(cameras_mutex_);
+    for (auto it = leased_running_.begin(); it != leased_running_.end();) {
+      const auto running = cameras_.find(*it);
+      const auto settings = stored.find(*it);
+      const bool keep = held.count(*it) && settings != stored.end() && running != cameras_.end() &&
+                        camera_to_json(settings->second) == camera_to_json(running->second->config);
+      if (keep) {
+        ++it;
+        continue;
+      }
+      if (running != cameras_.end()) {
+        to_retire.push_back(running->second);
+        cameras_.erase(running);
+      }
+      it = leased_running_.erase(it);
+    }
+  }
+  for (auto& camera : to_retire) retire_camera(*camera);
+  std::lock_guard lock(cameras_mutex_);
+  for (const std::string& name : held) {
+    const auto settings = stored.find(name);
+    if (leased_running_.count(name) || settings == stored.end() || cameras_.count(name)) continue;
+    auto camera = make_camera(settings->second, false);
+    if (cameras_started_) start_camera(*camera);
+    cameras_[name] = camera;
+    leased_running_.insert(name);
+  }
+}
+
 void LiveService::maintenance_loop() {
   auto next_purge = std::chrono::steady_clock::now();
   auto next_recording_purge = std::chrono::steady_clock::now();
@@ -499,7 +586,10 @@ Status LiveService::start(const std::string& host, int port) {
   }
   maintenance_thread_ = std::thread([this] { maintenance_loop(); });
   search_thread_ = std::thread([this] { search_loop(); });
-  if (database_.is_postgres()) watchlist_listen_thread_ = std::thread([this] { watchlist_listen_loop(); });
+  if (cluster()) {
+    watchlist_listen_thread_ = std::thread([this] { watchlist_listen_loop(); });
+    lease_thread_ = std::thread([this] { lease_loop(); });
+  }
   http_->start();
   ready_ = true;
   return ok_status();
@@ -525,6 +615,11 @@ void LiveService::stop() {
   maintenance_wake_.notify_all();
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
   if (watchlist_listen_thread_.joinable()) watchlist_listen_thread_.join();  // it waits at most 0.5 s
+  if (lease_thread_.joinable()) {
+    lease_thread_.join();
+    // A clean stop gives the cameras back now, so other nodes take them at their next renewal.
+    (void)leases_->leave();
+  }
   cancel_running_search_ = true;  // a search running now ends as cancelled
   searches_wake_.notify_all();
   if (search_thread_.joinable()) search_thread_.join();
@@ -577,6 +672,27 @@ std::string LiveService::metrics_text() const {
   latencies.total.write(m, "glassbox_stage_latency_seconds", "stage=\"total\"");
   family("glassbox_watchlist_entries", "gauge", "Entries that can match now");
   m << "glassbox_watchlist_entries " << watchlist_entries_.load() << "\n";
+  if (cluster()) {
+    family("glassbox_cluster_lease_epoch", "gauge", "This node's lease epoch (rises each time it comes back after its lease lapsed)");
+    m << "glassbox_cluster_lease_epoch " << lease_epoch_.load() << "\n";
+    {
+      std::lock_guard lock(cameras_mutex_);
+      family("glassbox_cluster_cameras_held", "gauge", "Leased cameras running on this node");
+      m << "glassbox_cluster_cameras_held " << leased_running_.size() << "\n";
+    }
+    family("glassbox_cluster_lease_renewals_total", "counter", "Lease renewals");
+    m << "glassbox_cluster_lease_renewals_total " << lease_renewals_.load() << "\n";
+    family("glassbox_cluster_lease_failures_total", "counter", "Lease renewals that failed (the database could not be reached or refused)");
+    m << "glassbox_cluster_lease_failures_total " << lease_failures_.load() << "\n";
+    family("glassbox_cluster_lease_lapses_total", "counter", "Times this node found its lease lapsed and came back under a new epoch");
+    m << "glassbox_cluster_lease_lapses_total " << lease_lapses_.load() << "\n";
+    family("glassbox_cluster_cameras_taken_total", "counter", "Cameras this node took (free, or from a node whose lease lapsed)");
+    m << "glassbox_cluster_cameras_taken_total " << cameras_taken_.load() << "\n";
+    family("glassbox_cluster_cameras_given_back_total", "counter", "Cameras this node gave back (over its share, or disabled)");
+    m << "glassbox_cluster_cameras_given_back_total " << cameras_given_back_.load() << "\n";
+    family("glassbox_fenced_writes_total", "counter", "Alerts refused because this node's lease on the camera had passed");
+    m << "glassbox_fenced_writes_total " << sink_->fenced() << "\n";
+  }
   family("glassbox_watchlist_reloads_total", "counter", "Times the watchlist was loaded again (periodically, or announced by a change)");
   m << "glassbox_watchlist_reloads_total " << watchlist_reloads_.load() << "\n";
   family("glassbox_watchlist_notifications_total", "counter", "Watchlist changes announced by the shared database (PostgreSQL)");
@@ -885,7 +1001,31 @@ void LiveService::register_camera_routes() {
     if (!audit_read(who, "camera.snapshot", "camera/" + camera->config.name, {{"width", picture.cols}, {"height", picture.rows}}, res)) return;
     res.set_content(std::string(jpeg.begin(), jpeg.end()), "image/jpeg");
   }, kFilePool);
-  guarded("POST", "/api/cameras", {BodyKind::kJson, kCameraJson}, kAdmins, [this, camera_json](const Request& req, Response& res, const Principal& who) {
+  // In a cluster: a camera of the API as stored (whichever node runs it); file cameras of this
+  // node are refused with the reason.
+  auto stored_api_camera = [this](const std::string& name, Response& res) -> std::optional<CameraConfig> {
+    if (auto local = find_camera(name); local && local->from_config_file) {
+      reply_error(res, 409, "camera '" + name + "' is defined in the configuration file; change it there and restart");
+      return std::nullopt;
+    }
+    auto listed = camera_store_->list();
+    if (!listed) {
+      reply_internal(res, "reading the cameras", listed.error());
+      return std::nullopt;
+    }
+    for (const CameraConfig& c : *listed)
+      if (c.name == name) return c;
+    reply_error(res, 404, "no camera named '" + name + "'");
+    return std::nullopt;
+  };
+  // A camera of the API in a cluster, as stored, before a node runs it.
+  auto unassigned_json = [](const CameraConfig& c) {
+    json j = camera_to_json(c);
+    j["managed_by"] = "api";
+    j["state"] = "assigning";
+    return j;
+  };
+  guarded("POST", "/api/cameras", {BodyKind::kJson, kCameraJson}, kAdmins, [this, camera_json, unassigned_json](const Request& req, Response& res, const Principal& who) {
     auto body = parse_json_object(req);
     if (!body) return reply_error(res, 400, body.error().message);
     auto config = parse_camera_json(*body, "camera", CameraConfig{});
@@ -894,6 +1034,7 @@ void LiveService::register_camera_routes() {
     std::lock_guard changes(camera_changes_mutex_);
     if (find_camera(config->name)) return reply_error(res, 409, "camera '" + config->name + "' exists already");
     if (auto s = camera_store_->insert(*config, who.name, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+    if (cluster()) return reply_json(res, 201, unassigned_json(*config));  // a node takes it at its next renewal
     auto camera = make_camera(*config, false);
     {
       std::lock_guard lock(cameras_mutex_);
@@ -914,10 +1055,22 @@ void LiveService::register_camera_routes() {
     return camera;
   };
   guarded("PATCH", "/api/cameras/{name}", {BodyKind::kJson, kCameraJson}, kAdmins,
-          [this, camera_json, api_camera](const Request& req, Response& res, const Principal& who) {
+          [this, camera_json, api_camera, stored_api_camera, unassigned_json](const Request& req, Response& res, const Principal& who) {
             auto body = parse_json_object(req);
             if (!body) return reply_error(res, 400, body.error().message);
             std::lock_guard changes(camera_changes_mutex_);
+            if (cluster()) {
+              // The stored settings change; the node that holds the camera restarts it at its next renewal.
+              auto stored = stored_api_camera(req.path_params[0], res);
+              if (!stored) return;
+              auto config = parse_camera_json(*body, "camera", *stored, /*allow_name=*/false);
+              if (!config) return reply_error(res, 400, config.error().message);
+              if (config->url != stored->url)
+                if (auto s = check_api_camera_url(config->url); !s) return reply_error(res, 400, s.error().message);
+              if (auto s = camera_store_->update(*config, who.name, now_utc()); !s)
+                return reply_error(res, refusal_status(s.error().message), s.error().message);
+              return reply_json(res, 200, unassigned_json(*config));
+            }
             auto old = api_camera(req.path_params[0], res);
             if (!old) return;
             auto config = parse_camera_json(*body, "camera", old->config, /*allow_name=*/false);
@@ -936,8 +1089,16 @@ void LiveService::register_camera_routes() {
             }
             reply_json(res, 200, camera_json(*camera));
           });
-  guarded("DELETE", "/api/cameras/{name}", {}, kAdmins, [this, api_camera](const Request& req, Response& res, const Principal& who) {
+  guarded("DELETE", "/api/cameras/{name}", {}, kAdmins, [this, api_camera, stored_api_camera](const Request& req, Response& res, const Principal& who) {
     std::lock_guard changes(camera_changes_mutex_);
+    if (cluster()) {
+      // Its lease goes with it; the node that ran it stops it at its next renewal.
+      if (!stored_api_camera(req.path_params[0], res)) return;
+      if (auto s = camera_store_->remove(req.path_params[0], who.name, now_utc()); !s)
+        return reply_error(res, refusal_status(s.error().message), s.error().message);
+      res.status = 204;
+      return;
+    }
     auto camera = api_camera(req.path_params[0], res);
     if (!camera) return;
     if (auto s = camera_store_->remove(camera->config.name, who.name, now_utc()); !s)

@@ -30,6 +30,7 @@
 #include "api/service_config.h"
 #include "auth/login_throttle.h"
 #include "auth/user_store.h"
+#include "cluster/camera_leases.h"
 #include "embed/model_profile.h"
 #include "enroll/enrollment.h"
 #include "http/server.h"
@@ -233,6 +234,24 @@ class LiveService {
   void watchlist_listen_loop();
   bool stopping() const;
   std::thread watchlist_listen_thread_;
+  // On PostgreSQL: the API's cameras leased across the nodes (cluster/camera_leases.h). The lease
+  // loop renews every lease_s / 3 and runs exactly the cameras this node holds; a node that
+  // cannot renew for longer than its lease stops them itself (the database's fence refuses
+  // their writes anyway).
+  void lease_loop();
+  // Starts the held cameras not running here, restarts those whose stored settings changed, and
+  // retires those no longer held.
+  void run_held_cameras(const std::set<std::string>& held);
+  std::unique_ptr<CameraLeases> leases_;  // used by the lease thread only
+  std::thread lease_thread_;
+  std::set<std::string> leased_running_;  // guarded by cameras_mutex_: leased cameras running here
+  std::atomic<std::int64_t> lease_epoch_{0};
+  std::atomic<std::uint64_t> lease_renewals_{0};
+  std::atomic<std::uint64_t> lease_failures_{0};
+  std::atomic<std::uint64_t> lease_lapses_{0};
+  std::atomic<std::uint64_t> cameras_taken_{0};
+  std::atomic<std::uint64_t> cameras_given_back_{0};
+  bool cluster() const { return database_.is_postgres(); }
   std::atomic<std::uint64_t> watchlist_notifications_{0};
   std::atomic<std::uint64_t> watchlist_listen_failures_{0};
   mutable std::mutex maintenance_mutex_;

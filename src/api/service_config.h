@@ -34,6 +34,12 @@ struct ServiceConfig {
   // (postgresql://… or "host=… dbname=…"): the database a cluster's nodes share (docs/cluster.md);
   // a password belongs in a password file (passfile=), not here.
   std::string database;
+  // On PostgreSQL, the cameras created through the API are leased across the nodes
+  // (docs/cluster.md): this node's name (unique in the cluster; default the host's name), the
+  // most cameras it takes, and how long a lease holds without renewal (renewed every third).
+  std::string node;
+  int capacity = 8;        // 0..1000
+  double lease_s = 15.0;   // 1..600
   std::string profile = "dlib_resnet";
   std::string deployment = "default";  // the name transparency reports carry
   double session_idle_s = 1800.0;      // a browser session ends after this long unused

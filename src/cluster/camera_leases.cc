@@ -54,18 +54,23 @@ Result<LeaseRenewal> CameraLeases::renew() {
   if (*extended) {
     out.epoch = epoch_;
   } else {
-    // First start, or the lease lapsed: a new epoch, and nothing held under the old one.
+    // First start, or the lease lapsed: a new epoch, and nothing held under the old one. A
+    // name whose lease is still live is not taken over: another node has it (a configuration
+    // mistake), or this node before a restart, whose lease must lapse first.
     auto join = db_->prepare(
         "INSERT INTO nodes (node, epoch, capacity, address, lease_until, renewed_at, joined_at) "
         "VALUES (?, 1, ?, ?, now() + make_interval(secs => ?), now(), now()) "
         "ON CONFLICT (node) DO UPDATE SET epoch = nodes.epoch + 1, capacity = excluded.capacity, address = excluded.address, "
-        "lease_until = excluded.lease_until, renewed_at = now(), joined_at = now() RETURNING epoch");
+        "lease_until = excluded.lease_until, renewed_at = now(), joined_at = now() WHERE nodes.lease_until <= now() RETURNING epoch");
     join->bind(1, settings_.node);
     join->bind(2, settings_.capacity);
     join->bind(3, settings_.address);
     join->bind_real(4, settings_.lease_s);
     auto joined = next_row(*join, "cannot take a lease for node " + settings_.node);
     if (!joined) return joined.error();
+    if (!*joined)
+      return Error{"node name '" + settings_.node + "' has a live lease: another node uses the same name, or this node ran under it "
+                   "until just now; waiting for that lease to lapse"};
     out.epoch = join->int64(0);
     out.rejoined = true;
     epoch_ = out.epoch;
