@@ -287,6 +287,23 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
   std::map<std::string, int> per_node;
   for (const auto& [camera, node] : where) ++per_node[node];
   for (const std::string& node : names) EXPECT_LE(per_node[node], 3) << "node " << node << " holds more than its share + 1";
+  // The same picture from the database: through a node's API (an auditor) and the command line.
+  auto status = client(ports["b"], "audrey")->Get("/api/cluster");
+  ASSERT_TRUE(status);
+  ASSERT_EQ(status->status, 200) << status->body;
+  const json cluster = json::parse(status->body);
+  EXPECT_EQ(cluster["this_node"], "b");
+  EXPECT_EQ(cluster["cameras"]["held"], 6) << cluster.dump();
+  int live = 0;
+  for (const auto& n : cluster["nodes"]) {
+    live += n["live"].get<bool>();
+    EXPECT_EQ(n["cameras"].size(), static_cast<std::size_t>(per_node[n["node"].get<std::string>()])) << n.dump();
+  }
+  EXPECT_EQ(live, 3);
+  EXPECT_EQ(client(ports["b"], "carol")->Get("/api/cluster")->status, 403) << "a supervisor does not run the cluster";
+  auto table = test::run_glassbox({"cluster", "status", "--db", database_});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("cameras: 6 enabled, 6 held"), std::string::npos) << table.out;
 
   // Ten kills of the node running cam1.
   std::vector<double> failover_s;
@@ -305,7 +322,8 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
     }
     ASSERT_FALSE(successor.empty()) << "kill " << kill << ": cam1 was not taken over within 30 s";
     failover_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count());
-    EXPECT_LT(failover_s.back(), kLeaseS + kLeaseS / 3 + 2.0) << "kill " << kill << ": longer than the lease, a renewal and 2 s";
+    // The bound allows for a machine busy with other suites: the lease, a renewal, and 5 s.
+    EXPECT_LT(failover_s.back(), kLeaseS + kLeaseS / 3 + 5.0) << "kill " << kill << ": longer than the lease, a renewal and 5 s";
     nodes[victim] = start_node(victim, config_of(victim), ports[victim]);
     ASSERT_TRUE(nodes[victim]) << test::read_file(dir_ / victim / "serve.log");
   }
@@ -339,6 +357,30 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
       EXPECT_EQ(process->stop(SIGTERM, 30), 0) << node;
     }
   }
+}
+
+// `glassbox cluster simulate`, short: simulated nodes share the cameras, write fenced alerts,
+// and take over the cameras of the one stopped half-way within its lease and a renewal. It
+// refuses a database that holds audit records (a deployment's).
+TEST_F(ClusterTest, TheSimulationMeasuresRenewalsAlertsAndFailover) {
+  auto refused = test::run_glassbox({"cluster", "simulate", "--db", database_, "--seconds", "1"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("holds audit records"), std::string::npos) << refused.err;
+  std::string why;
+  ASSERT_TRUE(server_->create_database("simulation", why)) << why;
+  auto run = test::run_glassbox({"cluster", "simulate", "--db", server_->conninfo("simulation"), "--nodes", "4", "--cameras", "200", "--lease",
+                                 "1.5", "--seconds", "8", "--alerts-per-camera-hour", "3600", "--json"},
+                                120);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json r = json::parse(run.out);
+  EXPECT_EQ(r["renewal_failures"], 0) << r.dump();
+  EXPECT_EQ(r["cameras_held_at_end"], 200) << "the stopped node's cameras were all taken over";
+  EXPECT_GT(r["victim_held"], 0);
+  EXPECT_GT(r["failover_s"].get<double>(), 0.0);
+  EXPECT_LT(r["failover_s"].get<double>(), 1.5 + 0.5 + 2.0) << "the lease, a renewal, and 2 s";
+  EXPECT_GT(r["alerts_written"], 0);
+  EXPECT_EQ(r["alert_failures"], 0) << r.dump();
+  EXPECT_GT(r["transactions_per_s"].get<double>(), 0.0);
 }
 
 }  // namespace

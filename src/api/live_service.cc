@@ -23,6 +23,7 @@
 #include "ingest/video_source.h"
 #include "pipeline/recognizers.h"
 #include "pipeline/watchlist_loader.h"
+#include "cluster/cluster_status.h"
 #include "store/postgres_listener.h"
 #include "store/search_store.h"
 #include "store/transparency.h"
@@ -863,6 +864,15 @@ void LiveService::register_routes() {
   register_camera_routes();
   register_entry_routes();
   register_search_routes();
+  // The cluster's nodes, leases and cameras (docs/cluster.md), for the people who run it and
+  // those who audit it; {"cluster": false} on one machine.
+  guarded("GET", "/api/cluster", {}, {Role::kAdmin, Role::kAuditor}, [this](const Request&, Response& res, const Principal&) {
+    std::lock_guard lock(service_db_mutex_);
+    auto status = cluster_status(*service_db_);
+    if (!status) return reply_internal(res, "reading the cluster's state", status.error());
+    if (cluster()) (*status)["this_node"] = leases_->settings().node;
+    reply_json(res, 200, *status);
+  });
   guarded("GET", "/api/transparency", {}, kAnyRole, [this](const Request& req, Response& res, const Principal&) {
     const UnixSeconds now = now_utc();
     const std::string today = format_date_utc(now);

@@ -45,6 +45,7 @@ void add_eval_command(CLI::App& app, int& exit_status);
 void add_serve_command(CLI::App& app, int& exit_status);
 void add_audit_command(CLI::App& app, int& exit_status);
 void add_transparency_command(CLI::App& app, int& exit_status);
+void add_cluster_command(CLI::App& app, int& exit_status);
 void add_user_command(CLI::App& app, int& exit_status);
 void add_search_command(CLI::App& app, int& exit_status);
 void add_bench_command(CLI::App& app, int& exit_status);

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   glassbox::cli::add_serve_command(app, exit_status);
   glassbox::cli::add_audit_command(app, exit_status);
   glassbox::cli::add_transparency_command(app, exit_status);
+  glassbox::cli::add_cluster_command(app, exit_status);
   glassbox::cli::add_user_command(app, exit_status);
   glassbox::cli::add_search_command(app, exit_status);
   glassbox::cli::add_bench_command(app, exit_status);
