@@ -3555,6 +3555,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cluster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The cluster as the shared database has it (docs/cluster.md): every node with its epoch, capacity, lease (live or lapsed, until when, what is left), last renewal and the cameras it holds; the cameras no live node holds. On one machine (SQLite): {"cluster": false}. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The cluster's state */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClusterStatus"];
+                    };
+                };
+                /** @description No account: log in or send an API token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not an admin or auditor (or, from a session, a missing or wrong X-CSRF-Token) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3840,6 +3894,35 @@ export interface components {
                 log?: string;
             };
             error?: string;
+        };
+        ClusterStatus: {
+            /** @description false on one machine (SQLite): nothing else is given */
+            cluster: boolean;
+            /** @description The name of the node that answered */
+            this_node?: string;
+            nodes?: {
+                node: string;
+                epoch: number;
+                capacity: number;
+                address: string;
+                /** @description Its lease has not lapsed */
+                live: boolean;
+                /** Format: date-time */
+                lease_until: string;
+                /** Format: date-time */
+                renewed_at: string;
+                /** Format: date-time */
+                joined_at: string;
+                /** @description Seconds until the lease lapses (negative: lapsed) */
+                lease_left_s: number;
+                /** @description The cameras it holds */
+                cameras: string[];
+            }[];
+            cameras?: {
+                enabled?: number;
+                held?: number;
+                unheld?: string[];
+            };
         };
     };
     responses: never;
