@@ -11,8 +11,8 @@
 //     (BEGIN IMMEDIATE); PostgreSQL runs it SERIALIZABLE and runs the body again (up to twelve
 //     times, with pauses) when the engine reports a serialization failure or a deadlock, so the
 //     body must do nothing but database work (or work that may be repeated).
-// The store code written before this interface still uses SqliteDatabase directly; it moves
-// onto this interface store by store (docs/cluster.md, "One store, two backends").
+// Every store runs on it (docs/cluster.md, "One store, two backends"); only SQLite's own
+// migrations and the evaluation's template cache (a local file) use SQLite directly.
 // Thread-safety: a Database and its statements belong to one thread at a time.
 #pragma once
 

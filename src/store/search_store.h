@@ -1,6 +1,7 @@
-// Searches of recordings in the database (docs/search.md, schema v9): a request with its case,
-// legal basis, recordings, window and sealed probe templates; its approval by someone else; its
-// run, result (visits with one crop each) and expiry. Every change appends its audit record in
+// Searches of recordings in the database, on either backend (store/database.h; docs/search.md;
+// SQLite schema v9, PostgreSQL v6): a request with its case, legal basis, recordings, window and
+// sealed probe templates; its approval by someone else; its run, result (visits with one crop
+// each) and expiry. Every change appends its audit record in
 // the same transaction (fail closed). Probes are deleted when a search ends; visits and crops
 // when it expires.
 // Thread-safety: functions on a connection the caller owns (one thread at a time).

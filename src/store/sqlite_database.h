@@ -2,8 +2,8 @@
 // the live service — with its schema versioned by PRAGMA user_version and brought up to date by
 // append-only migrations (docs/database-schema.md). Read-only handles never migrate: they
 // refuse a file of another version, and cannot write.
-// It is the SQLite side of the Database interface (store/database.h); code written before that
-// interface uses handle() and SqliteStatement directly.
+// It is the SQLite side of the Database interface (store/database.h); its own migrations and the
+// evaluation's template cache use handle() and SqliteStatement directly.
 // Thread-safety: one instance per thread.
 #pragma once
 

@@ -1,8 +1,7 @@
 // WatchlistStore: the persistent watchlist — entries with their legal basis, provenance,
-// submitter, approver and expiry, and their templates per model profile. The interface is the
-// seam for other backends (PostgreSQL when scaling out); SqlWatchlistStore is the embedded
-// default. Schema: docs/database-schema.md.
-// Thread-safety: one store object per thread (SQLite connections are not shared here).
+// submitter, approver and expiry, and their templates per model profile. SqlWatchlistStore
+// implements it on either backend (store/database.h). Schema: docs/database-schema.md.
+// Thread-safety: one store object per thread (connections are not shared here).
 #pragma once
 
 #include <cstdint>
