@@ -196,7 +196,7 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
           << method << " " << path << " answered " << r->status << ", which the document does not list: " << r->body;
     }
   }
-  EXPECT_EQ(operations, 51);
+  EXPECT_EQ(operations, 52);
 
   // Transparency: what was analysed and decided, in numbers.
   auto transparency = http.Get("/api/transparency");
