@@ -31,10 +31,12 @@ class StoringAlertSink final : public AlertSink {
     std::vector<unsigned char> jpeg;
     if (!alert.face.empty()) cv::imencode(".jpg", alert.face, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
     const UnixSeconds now = now_utc();
+    // The fence is read before the store's lock is taken: no lock is held inside another.
+    const std::optional<WriteFence> fence = fence_ ? fence_(alert.source) : std::nullopt;
     Result<std::int64_t> id = Error{"not stored"};
     {
       std::lock_guard store_lock(store_mutex_);
-      id = store_.record(alert, jpeg, now, now + retention_s_, fence_ ? fence_(alert.source) : std::nullopt);
+      id = store_.record(alert, jpeg, now, now + retention_s_, fence);
     }
     {
       std::lock_guard lock(mutex_);
