@@ -9,13 +9,6 @@ namespace {
 constexpr const char* kHeldByLiveLease =
     "SELECT 1 FROM camera_leases l JOIN nodes n ON n.node = l.node AND n.epoch = l.epoch WHERE l.camera = c.name AND n.lease_until > now()";
 
-Result<std::int64_t> single_number(Database& db, const std::string& sql, const std::string& what) {
-  auto s = db.prepare(sql);
-  auto row = next_row(*s, what);
-  if (!row) return row.error();
-  return s->int64(0);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<CameraLeases>> CameraLeases::create(std::unique_ptr<Database> db, LeaseSettings settings) {
@@ -83,9 +76,9 @@ Result<LeaseRenewal> CameraLeases::renew() {
   disabled->bind(2, out.epoch);
   if (auto s = for_each_row(*disabled, "cannot give back disabled cameras", [&] { out.released.insert(disabled->text(0)); return ok_status(); }); !s)
     return s.error();
-  auto live = single_number(*db_, "SELECT count(*) FROM nodes WHERE lease_until > now()", "cannot count the live nodes");
+  auto live = query_int64(*db_, "SELECT count(*) FROM nodes WHERE lease_until > now()", "cannot count the live nodes");
   if (!live) return live.error();
-  auto cameras = single_number(*db_, "SELECT count(*) FROM cameras WHERE enabled = 1", "cannot count the cameras");
+  auto cameras = query_int64(*db_, "SELECT count(*) FROM cameras WHERE enabled = 1", "cannot count the cameras");
   if (!cameras) return cameras.error();
   out.live_nodes = static_cast<int>(std::max<std::int64_t>(*live, 1));
   out.cameras = static_cast<int>(*cameras);

@@ -20,12 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Result<std::int64_t> number(Database& db, const std::string& sql) {
-  auto s = db.prepare(sql);
-  auto row = next_row(*s, "simulation");
-  if (!row) return row.error();
-  return s->int64(0);
-}
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0.0;
@@ -42,7 +36,7 @@ Result<nlohmann::json> run_simulation(const SimulationSettings& s) {
   if (!admin) return admin.error();
   Database& db = **admin;
   // Never a deployment's database.
-  auto audited = number(db, "SELECT count(*) FROM audit_records");
+  auto audited = query_int64(db, "SELECT count(*) FROM audit_records", "simulation");
   if (!audited) return audited.error();
   if (*audited > 0) return Error{db.describe() + " holds audit records: the simulation writes cameras and alerts and runs only on a database made for it"};
   if (auto e = db.execute("DELETE FROM alerts; DELETE FROM camera_leases; DELETE FROM nodes; DELETE FROM cameras WHERE name LIKE 'sim-%'"); !e) return e.error();
@@ -51,12 +45,12 @@ Result<nlohmann::json> run_simulation(const SimulationSettings& s) {
       "SELECT 'sim-' || lpad(i::text, 7, '0'), 'rtsp://simulated/' || i, 5, 40, 1, 0, 10, 0, 0 FROM generate_series(1, " +
       std::to_string(s.cameras) + ") i";
   if (auto e = db.execute(make_cameras); !e) return e.error();
-  auto entry = number(db, "INSERT INTO watchlist_entries (subject, legal_basis, photo_source, submitted_by, submitted_at, expires_at, status) "
-                          "VALUES ('simulated', 'simulation', 'none', 'sim', 0, 4102444800, 'pending') RETURNING id");
+  auto entry = query_int64(db, "INSERT INTO watchlist_entries (subject, legal_basis, photo_source, submitted_by, submitted_at, expires_at, status) "
+                          "VALUES ('simulated', 'simulation', 'none', 'sim', 0, 4102444800, 'pending') RETURNING id", "simulation");
   if (!entry) return entry.error();
   // Enough for the others to take the stopped node's cameras over.
   const int capacity = s.capacity > 0 ? s.capacity : (s.cameras + std::max(1, s.nodes - 1) - 1) / std::max(1, s.nodes - 1) + 1;
-  auto commits = [&]() { return number(db, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"); };
+  auto commits = [&]() { return query_int64(db, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()", "simulation"); };
   auto commits_before = commits();
   if (!commits_before) return commits_before.error();
 
@@ -134,9 +128,10 @@ Result<nlohmann::json> run_simulation(const SimulationSettings& s) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (s.kill_one && victim_stopped && failover_s < 0) {
       if (!stopped_at) stopped_at = Clock::now();
-      auto unheld = number(db,
+      auto unheld = query_int64(db,
                            "SELECT count(*) FROM cameras c WHERE c.enabled = 1 AND NOT EXISTS (SELECT 1 FROM camera_leases l JOIN nodes n "
-                           "ON n.node = l.node AND n.epoch = l.epoch WHERE l.camera = c.name AND n.lease_until > now() AND n.node <> 'sim-node-0')");
+                           "ON n.node = l.node AND n.epoch = l.epoch WHERE l.camera = c.name AND n.lease_until > now() AND n.node <> 'sim-node-0')",
+                                "simulation");
       if (unheld && *unheld == 0) failover_s = std::chrono::duration<double>(Clock::now() - *stopped_at).count();
     }
   }
@@ -145,9 +140,9 @@ Result<nlohmann::json> run_simulation(const SimulationSettings& s) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
   auto commits_after = commits();
   if (!commits_after) return commits_after.error();
-  auto held = number(db, "SELECT count(*) FROM camera_leases l JOIN nodes n ON n.node = l.node AND n.epoch = l.epoch WHERE n.lease_until > now()");
+  auto held = query_int64(db, "SELECT count(*) FROM camera_leases l JOIN nodes n ON n.node = l.node AND n.epoch = l.epoch WHERE n.lease_until > now()", "simulation");
   if (!held) return held.error();
-  auto database_bytes = number(db, "SELECT pg_database_size(current_database())");
+  auto database_bytes = query_int64(db, "SELECT pg_database_size(current_database())", "simulation");
   std::string first_error;
   for (const std::string& e : errors)
     if (!e.empty()) first_error = e;

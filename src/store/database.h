@@ -81,6 +81,9 @@ Status run(Statement& statement);
 // Steps to the statement's next row: true while there is one, false after the last; an error
 // (with `what` before the engine's reason) when the statement fails.
 Result<bool> next_row(Statement& statement, const std::string& what);
+// The first column of the first row of a query (a count, an id): an error when it fails or
+// returns no row.
+Result<std::int64_t> query_int64(Database& db, const std::string& sql, const std::string& what);
 // Runs a statement and counts its rows: how many a DELETE … RETURNING deleted, on either engine.
 Result<int> count_rows(Statement& statement, const std::string& what);
 // Calls `row()` (returning Status) for each row; the first error, the engine's or row()'s, ends it.
