@@ -1,8 +1,12 @@
 // Alerts and their review, on both backends (store conformance, docs/cluster.md): stored with
 // evidence, decided once by a named person (a dismissal needs a reason) — also when two
 // reviewers on two connections (two nodes) decide at once — listed by filter, their evidence
-// purged after its retention, and the schema itself keeping a decision final.
+// purged after its retention, and the schema itself keeping a decision final. The feed that
+// live streams resume from is gap-free in commit order while two nodes write and one reads; a
+// person still in view is one sighting, on whichever node; the delivery outbox gives each
+// delivery to one node at a time, and to another once a claim runs out.
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -209,6 +213,134 @@ TEST_P(AlertStoreTest, TwoReviewersDecidingAtOnceOneWinsTheOtherIsTold) {
   for (std::int64_t id : ids) confirmed += (*store_->get(id))->status == AlertStatus::kConfirmed;
   EXPECT_EQ(confirmed, wins[0].load());
   EXPECT_EQ(count(*db_, "SELECT count(*) FROM audit_records"), 1 + kAlerts) << "the enrolment and one decision per alert";
+}
+
+// Two writers (two nodes) store alerts while a reader tails the feed from its last position, as
+// a node's live stream does: the reader gets every alert exactly once, in position order, and
+// the positions are 1..N without a gap. A refused (fenced) or failed write takes no position.
+TEST_P(AlertStoreTest, TheFeedIsGapFreeInCommitOrderWhileTwoNodesWrite) {
+  constexpr int kPerWriter = 40;
+  std::atomic<int> writers_done{0};
+  auto writer = [&](const std::string& camera) {
+    auto own = store();
+    for (int i = 0; i < kPerWriter; ++i) {
+      auto id = own->record(alert(camera), {}, kNow, kNow);
+      EXPECT_TRUE(id) << id.error().message;
+    }
+    ++writers_done;
+  };
+  std::vector<std::int64_t> seen;
+  std::thread reader([&] {
+    auto own = store();
+    std::int64_t last = 0;
+    while (true) {
+      const bool finished = writers_done == 2;  // read once more after both finished
+      auto next = own->feed(last, 7);
+      ASSERT_TRUE(next) << next.error().message;
+      for (const AlertRecord& r : *next) {
+        seen.push_back(r.feed_position);
+        last = r.feed_position;
+      }
+      if (finished && next->empty()) break;
+    }
+  });
+  std::thread a(writer, "cam-a"), b(writer, "cam-b");
+  a.join();
+  b.join();
+  reader.join();
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(2 * kPerWriter));
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], static_cast<std::int64_t>(i + 1)) << "position " << i;
+  EXPECT_EQ(*store_->feed_head(), 2 * kPerWriter);
+  // A write that fails (no such entry) gives its position back.
+  Alert orphan = alert("cam-a");
+  orphan.entry_id = 999999;
+  EXPECT_FALSE(store_->record(orphan, {}, kNow, kNow));
+  auto after = store_->record(alert("cam-a"), {}, kNow, kNow);
+  ASSERT_TRUE(after);
+  EXPECT_EQ((*store_->get(*after))->feed_position, 2 * kPerWriter + 1);
+  EXPECT_FALSE(store_->deployment()->empty());
+}
+
+// realert_s: the same entry on the same camera is one sighting while it is seen again within
+// the window — from another connection (the node that took the camera over) too — and seen()
+// extends it; a new alert comes only once it has lapsed, or on another camera.
+TEST_P(AlertStoreTest, APersonStillInViewIsOneSightingOnWhicheverNode) {
+  AlertWrite sighting;
+  sighting.realert_s = 60;
+  auto first = store_->record(alert("cam-1"), {}, kNow, kNow, sighting);
+  ASSERT_TRUE(first) << first.error().message;
+  auto other_node = store();
+  auto repeat = other_node->record(alert("cam-1"), {}, kNow + 30, kNow, sighting);
+  ASSERT_FALSE(repeat);
+  EXPECT_TRUE(AlertStore::suppressed(repeat.error())) << repeat.error().message;
+  EXPECT_NE(repeat.error().message.find("alert " + std::to_string(*first)), std::string::npos) << repeat.error().message;
+  EXPECT_TRUE(other_node->record(alert("cam-2"), {}, kNow + 30, kNow, sighting)) << "another camera is another sighting";
+  // Seen until kNow + 100: a match at kNow + 150 is still the same sighting.
+  ASSERT_TRUE(other_node->seen("cam-1", entry_, kNow + 100));
+  EXPECT_FALSE(store_->record(alert("cam-1"), {}, kNow + 150, kNow, sighting));
+  // Nothing for more than 60 s: a new alert.
+  auto again = store_->record(alert("cam-1"), {}, kNow + 211, kNow, sighting);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM alerts WHERE camera = 'cam-1'"), 2);
+  EXPECT_EQ(count(*db_, "SELECT repeats FROM alert_sightings WHERE camera = 'cam-1'"), 0) << "a new sighting starts its count";
+  // Without realert_s every match is an alert, as on one machine before.
+  EXPECT_TRUE(store_->record(alert("cam-1"), {}, kNow + 212, kNow));
+}
+
+// The outbox: an alert's deliveries are written with it; of two nodes claiming at once each
+// delivery goes to one; a claim that runs out is taken by the other node, and the first node's
+// late outcome no longer counts; a failure waits for its retry time; a done delivery is never
+// claimed again.
+TEST_P(AlertStoreTest, EachDeliveryIsClaimedByOneNodeAndRetakenWhenItsClaimRunsOut) {
+  constexpr int kAlerts = 12;
+  AlertWrite write;
+  write.deliver_to = {"webhook:1", "mqtt:2"};
+  for (int i = 0; i < kAlerts; ++i) ASSERT_TRUE(store_->record(alert("cam-1"), {}, kNow, kNow, write));
+  EXPECT_EQ(*store_->pending_deliveries("webhook:1"), kAlerts);
+  const std::int64_t now_ms = kNow * 1000 + 1;
+  std::vector<std::int64_t> claimed[2];
+  auto node = [&](int who) {
+    auto own = store();
+    while (true) {
+      auto d = own->claim_delivery("webhook:1", who == 0 ? "a" : "b", now_ms, 30000);
+      ASSERT_TRUE(d) << d.error().message;
+      if (!d->has_value()) break;
+      claimed[who].push_back((*d)->alert.id);
+    }
+  };
+  std::thread a(node, 0), b(node, 1);
+  a.join();
+  b.join();
+  std::set<std::int64_t> all(claimed[0].begin(), claimed[0].end());
+  all.insert(claimed[1].begin(), claimed[1].end());
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kAlerts));
+  EXPECT_EQ(claimed[0].size() + claimed[1].size(), static_cast<std::size_t>(kAlerts)) << "no delivery claimed twice";
+  // Node a dies holding its claims: after 30 s node b takes one; a's late outcome is refused.
+  auto b_store = store();
+  auto retaken = b_store->claim_delivery("webhook:1", "b", now_ms + 31000, 30000);
+  ASSERT_TRUE(retaken && retaken->has_value());
+  EXPECT_EQ((*retaken)->alert.entry_id, entry_) << "the claim carries the alert";
+  AlertDelivery stale = **retaken;
+  EXPECT_FALSE(*store_->finish_delivery(stale, "a", now_ms + 32000, true, std::nullopt, "")) << "a's claim ran out";
+  EXPECT_TRUE(*b_store->finish_delivery(stale, "b", now_ms + 32000, false, now_ms + 40000, "HTTP 503"));
+  // Failed: not due before its retry time, then claimed with its attempt counted.
+  std::int64_t due_id = stale.alert.id;
+  for (int i = 0; i < kAlerts; ++i) {  // everything else due at +31 s is claimed first
+    auto d = b_store->claim_delivery("webhook:1", "b", now_ms + 33000, 30000);
+    ASSERT_TRUE(d);
+    if (!d->has_value()) break;
+    EXPECT_NE((*d)->alert.id, due_id) << "claimed before its retry time";
+    ASSERT_TRUE(*b_store->finish_delivery(**d, "b", now_ms + 33000, true, std::nullopt, ""));
+  }
+  auto retry = b_store->claim_delivery("webhook:1", "b", now_ms + 40000, 30000);
+  ASSERT_TRUE(retry && retry->has_value());
+  EXPECT_EQ((*retry)->alert.id, due_id);
+  EXPECT_EQ((*retry)->attempts, 1);
+  ASSERT_TRUE(*b_store->finish_delivery(**retry, "b", now_ms + 40001, false, std::nullopt, "HTTP 400"));  // given up
+  EXPECT_EQ(*store_->pending_deliveries("webhook:1"), 0);
+  EXPECT_FALSE(b_store->claim_delivery("webhook:1", "b", now_ms + 999000, 30000)->has_value()) << "done stays done";
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM alert_deliveries WHERE endpoint = 'webhook:1' AND state = 'given_up'"), 1);
+  EXPECT_EQ(*store_->pending_deliveries("mqtt:2"), kAlerts) << "each endpoint has its own";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AlertStoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres), test::backend_name);

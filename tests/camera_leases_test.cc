@@ -111,24 +111,24 @@ TEST_F(CameraLeasesTest, ALapsedLeaseLosesItsCamerasAndItsWritesAreFenced) {
   ASSERT_EQ(held->held.size(), 6u);
   alert.source = "cam1";
   const WriteFence fence_a{"a", held->epoch};
-  auto stored = alerts.record(alert, {}, kNow, kNow, fence_a);
+  auto stored = alerts.record(alert, {}, kNow, kNow, AlertWrite::under(fence_a));
   ASSERT_TRUE(stored) << stored.error().message;
   alert.source = "cam-unknown";
-  auto not_held = alerts.record(alert, {}, kNow, kNow, fence_a);
+  auto not_held = alerts.record(alert, {}, kNow, kNow, AlertWrite::under(fence_a));
   ASSERT_FALSE(not_held);
   EXPECT_TRUE(AlertStore::fenced(not_held.error())) << not_held.error().message;
 
   // a stops renewing (SIGSTOP, a cut network): past its lease, b takes its cameras.
   std::this_thread::sleep_for(1200ms);
   alert.source = "cam1";
-  auto late = alerts.record(alert, {}, kNow, kNow, fence_a);
+  auto late = alerts.record(alert, {}, kNow, kNow, AlertWrite::under(fence_a));
   ASSERT_FALSE(late) << "written after the lease lapsed";
   EXPECT_TRUE(AlertStore::fenced(late.error())) << late.error().message;
   auto b = node("b");
   auto taken = b->renew();
   ASSERT_TRUE(taken) << taken.error().message;
   EXPECT_EQ(taken->held.size(), 6u) << "the lapsed node's cameras are free";
-  auto by_b = alerts.record(alert, {}, kNow, kNow, WriteFence{"b", taken->epoch});
+  auto by_b = alerts.record(alert, {}, kNow, kNow, AlertWrite::under(WriteFence{"b", taken->epoch}));
   ASSERT_TRUE(by_b) << by_b.error().message;
 
   // a wakes up: its renewal finds the lease lapsed, comes back under a new epoch with nothing,
@@ -138,8 +138,8 @@ TEST_F(CameraLeasesTest, ALapsedLeaseLosesItsCamerasAndItsWritesAreFenced) {
   EXPECT_TRUE(back->rejoined);
   EXPECT_EQ(back->epoch, held->epoch + 1);
   EXPECT_TRUE(back->held.empty()) << "b holds them all and its lease is live";
-  EXPECT_TRUE(AlertStore::fenced(alerts.record(alert, {}, kNow, kNow, fence_a).error()));
-  EXPECT_TRUE(AlertStore::fenced(alerts.record(alert, {}, kNow, kNow, WriteFence{"a", back->epoch}).error())) << "b holds cam1";
+  EXPECT_TRUE(AlertStore::fenced(alerts.record(alert, {}, kNow, kNow, AlertWrite::under(fence_a)).error()));
+  EXPECT_TRUE(AlertStore::fenced(alerts.record(alert, {}, kNow, kNow, AlertWrite::under(WriteFence{"a", back->epoch})).error())) << "b holds cam1";
   auto listed = alerts.list({});
   ASSERT_TRUE(listed);
   EXPECT_EQ(listed->size(), 2u) << "a's first alert and b's; none of the refused";

@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <set>
 #include <map>
 #include <sstream>
@@ -237,10 +239,14 @@ TEST_F(ClusterTest, TwoNodesShareOneWatchlistOneAlertQueueAndOneAuditLog) {
 }
 
 // Three nodes, six looped cameras created through the API: the cameras are spread over the nodes
-// by their leases, each running on exactly one. The node that runs a camera is killed with
-// SIGKILL ten times (and started again each time): another node runs the camera within the
-// lease plus a renewal. A node stopped with SIGSTOP past its lease finds on waking that its
-// lease lapsed, comes back under a new epoch and stops what it no longer holds.
+// by their leases, each running on exactly one. A listed person is in view of cam1; the node that
+// runs cam1 is killed with SIGKILL ten times (and started again each time): another node runs
+// the camera within the lease plus a renewal and sees the person again, and the person stays one
+// alert. A reviewer's live stream, opened on a node that does not run cam1 and resumed with
+// Last-Event-ID on another whenever its node is killed, shows that alert once. The webhook every
+// node names is down until the node that raised the alert has died: another node delivers it,
+// under one key. A node stopped with SIGSTOP past its lease finds on waking that its lease
+// lapsed, comes back under a new epoch and stops what it no longer holds.
 TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
   constexpr double kLeaseS = 3.0;
   const std::vector<std::string> clips = {"WDA_KatieHill_000_h264.mp4", "WDA_EdMarkey0_000_h264.mp4", "WDA_BobMenendez_000_h264.mp4",
@@ -248,9 +254,27 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
   const std::vector<std::string> names = {"a", "b", "c"};
   std::map<std::string, int> ports;
   std::map<std::string, std::unique_ptr<test::BackgroundProcess>> nodes;
+  // Every node names the same webhook: a receiver that answers 503 until it is let up.
+  httplib::Server receiver;
+  std::mutex received_mutex;
+  std::vector<std::string> received_keys;  // guarded by received_mutex
+  std::atomic<bool> receiver_up{false};
+  std::atomic<int> receiver_attempts{0};
+  receiver.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    ++receiver_attempts;
+    if (!receiver_up) {
+      res.status = 503;
+      return;
+    }
+    std::lock_guard lock(received_mutex);
+    received_keys.push_back(req.get_header_value("Idempotency-Key"));
+  });
+  const int hook_port = receiver.bind_to_any_port("127.0.0.1");
+  std::thread receiver_thread([&] { receiver.listen_after_bind(); });
   auto config_of = [&](const std::string& node) {
     return R"({"node": ")" + node + R"(", "lease_s": 3, "capacity": 8, "workers": 1, "detect_size": 320, "watchlist_reload_s": 5, )"
-           R"("api_camera_schemes": ["rtsp", "file"]})";
+           R"("api_camera_schemes": ["rtsp", "file"], "webhooks": [{"url": "http://127.0.0.1:)" + std::to_string(hook_port) +
+           R"(/hook", "max_attempts": 100, "timeout_s": 1, "insecure": true}]})";
   };
   for (const std::string& node : names) {
     std::filesystem::create_directories(dir_ / node);
@@ -305,14 +329,89 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
   EXPECT_EQ(table.exit_code, 0) << table.err;
   EXPECT_NE(table.out.find("cameras: 6 enabled, 6 held"), std::string::npos) << table.out;
 
-  // Ten kills of the node running cam1.
+  // Katie Hill, who speaks on cam1, is put on the list: enrolled through node a (whose folder
+  // gets the template key, which the others are then given), approved through node b.
+  const auto still = dir_ / "still.png";
+  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + test::data("video/talking_heads/" + clips[0]).string() +
+                         " -frames:v 1 " + still.string()).c_str()), 0);
+  auto enrolled = client(ports["a"], "alice")->Post("/api/entries", httplib::MultipartFormDataItems{
+                                                                       {"subject", "Person K", "", ""},
+                                                                       {"legal_basis", "Order 16", "", ""},
+                                                                       {"source", "clip", "", ""},
+                                                                       {"expires", test::date_in_days(300), "", ""},
+                                                                       {"photo", test::read_file(still), "still.png", "image/png"}});
+  ASSERT_TRUE(enrolled);
+  ASSERT_EQ(enrolled->status, 201) << enrolled->body;
+  const std::int64_t entry = json::parse(enrolled->body)["id"];
+  for (const char* node : {"b", "c"}) give_keys("a", node, {".template-key"});
+  // A reviewer's live stream on a node that does not run cam1; when its node is killed it
+  // reconnects to another with Last-Event-ID, as a browser does.
+  ASSERT_TRUE(placement(where));
+  std::mutex live_mutex;
+  std::set<std::string> live_nodes(names.begin(), names.end());  // guarded by live_mutex
+  std::vector<test::SseEvent> streamed;                          // guarded by live_mutex
+  std::string first_stream_node = where["cam1"] == "a" ? "b" : "a";
+  std::atomic<bool> stop_stream{false};
+  std::atomic<int> stream_connects{0};
+  std::thread stream([&] {
+    std::string last_id, node = first_stream_node;
+    while (!stop_stream) {
+      int port = 0;
+      {
+        std::lock_guard lock(live_mutex);
+        if (!live_nodes.count(node)) node = *live_nodes.begin();
+        port = ports[node];
+      }
+      httplib::Client events("127.0.0.1", port);
+      events.set_bearer_token_auth(tokens_.at("carol"));
+      events.set_read_timeout(2, 0);
+      httplib::Headers headers;
+      if (!last_id.empty()) headers.emplace("Last-Event-ID", last_id);
+      std::string buffer;
+      events.Get("/api/events", headers, [&](const httplib::Response& r) { stream_connects += r.status == 200; return true; },
+                 [&](const char* data, std::size_t length) {
+                   buffer.append(data, length);
+                   for (test::SseEvent& e : test::take_sse_events(buffer)) {
+                     if (!e.id.empty()) last_id = e.id;
+                     std::lock_guard lock(live_mutex);
+                     streamed.push_back(std::move(e));
+                   }
+                   return !stop_stream.load();
+                 });
+      std::this_thread::sleep_for(200ms);  // the node died or the read timed out: connect again
+    }
+  });
+  auto approved = client(ports["b"], "bob")->Post(("/api/entries/" + std::to_string(entry) + "/approve").c_str(), "{}", "application/json");
+  ASSERT_TRUE(approved);
+  ASSERT_EQ(approved->status, 200) << approved->body;
+  const std::string cam1_alerts = "/api/alerts?camera=cam1&entry=" + std::to_string(entry);
+  json alerts = json::array();
+  for (int i = 0; i < 600 && alerts.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    alerts = json::parse(client(ports["c"], "carol")->Get(cam1_alerts.c_str())->body);
+  }
+  ASSERT_EQ(alerts.size(), 1u) << "one alert for the person on cam1 within 60 s\n" << alerts.dump();
+  const std::string raised_on = where["cam1"];
+
+  // Ten kills of the node running cam1: the person is still in view of cam1 on every successor,
+  // which sees them again and adds no alert.
   std::vector<double> failover_s;
+  int seen_again = 0;
   for (int kill = 0; kill < 10; ++kill) {
     ASSERT_TRUE(placement(where));
     ASSERT_TRUE(where.count("cam1")) << "cam1 runs nowhere";
     const std::string victim = where["cam1"];
+    std::map<std::string, double> suppressed_before;
+    for (const std::string& node : names)
+      if (node != victim) suppressed_before[node] = metric(ports[node], "glassbox_alerts_suppressed_total");
+    {
+      std::lock_guard lock(live_mutex);
+      live_nodes.erase(victim);
+    }
     ASSERT_EQ(nodes[victim]->stop(SIGKILL, 10), -1);
     nodes[victim].reset();
+    // The webhook comes up once the node that raised the alert has died: another delivers it.
+    if (victim == raised_on) receiver_up = true;
     const auto killed_at = std::chrono::steady_clock::now();
     std::string successor;
     while (successor.empty() && std::chrono::steady_clock::now() - killed_at < 30s) {
@@ -324,8 +423,59 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
     failover_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count());
     // The bound allows for a machine busy with other suites: the lease, a renewal, and 5 s.
     EXPECT_LT(failover_s.back(), kLeaseS + kLeaseS / 3 + 5.0) << "kill " << kill << ": longer than the lease, a renewal and 5 s";
+    // The successor matches the person again and, the sighting being live, raises no alert.
+    bool suppressed = false;
+    for (int i = 0; i < 200 && !suppressed; ++i) {
+      suppressed = metric(ports[successor], "glassbox_alerts_suppressed_total") > suppressed_before[successor];
+      if (!suppressed) std::this_thread::sleep_for(100ms);
+    }
+    seen_again += suppressed;
+    EXPECT_TRUE(suppressed) << "kill " << kill << ": node " << successor << " did not see the person on cam1 again within 20 s";
     nodes[victim] = start_node(victim, config_of(victim), ports[victim]);
     ASSERT_TRUE(nodes[victim]) << test::read_file(dir_ / victim / "serve.log");
+    std::lock_guard lock(live_mutex);
+    live_nodes.insert(victim);
+  }
+  alerts = json::parse(client(ports["c"], "carol")->Get(cam1_alerts.c_str())->body);
+  EXPECT_EQ(alerts.size(), 1u) << "the person in view of cam1 through ten failovers is one alert\n" << alerts.dump();
+  std::cerr << "the person on cam1 was seen again after " << seen_again << " of 10 failovers, and alerted once\n";
+  // The live stream showed that alert once, though its node was killed under it (resumed with
+  // Last-Event-ID on another).
+  std::this_thread::sleep_for(1s);
+  stop_stream = true;
+  stream.join();
+  {
+    std::lock_guard lock(live_mutex);
+    std::vector<std::int64_t> positions;
+    int for_the_person = 0;
+    for (const test::SseEvent& e : streamed) {
+      if (e.type != "alert") continue;
+      positions.push_back(std::stoll(e.id));
+      const json event = json::parse(e.data);
+      for_the_person += event["entry_id"] == entry && event["camera"] == "cam1";
+    }
+    EXPECT_EQ(for_the_person, 1) << "events streamed: " << streamed.size();
+    EXPECT_TRUE(std::adjacent_find(positions.begin(), positions.end(), std::greater_equal<>()) == positions.end()) << "a repeat or a step back";
+    std::cerr << "live stream: " << stream_connects.load() << " connections, " << positions.size() << " alert events\n";
+  }
+  // The webhook: the alert once per key, delivered by a node other than the (dead) one that raised it.
+  std::set<std::string> keys;
+  for (int i = 0; i < 300; ++i) {
+    {
+      std::lock_guard lock(received_mutex);
+      keys = std::set<std::string>(received_keys.begin(), received_keys.end());
+    }
+    if (!keys.empty()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(keys.size(), 1u) << "one alert, one key";
+  if (!keys.empty()) {
+    EXPECT_TRUE(keys.begin()->ends_with("-alert-" + std::to_string(alerts[0]["id"].get<std::int64_t>()))) << *keys.begin();
+  }
+  {
+    std::lock_guard lock(received_mutex);
+    std::cerr << "webhook: " << received_keys.size() << " deliveries of " << keys.size() << " key(s) after " << receiver_attempts.load()
+              << " attempts; raised on node " << raised_on << ", which died before the receiver came up\n";
   }
   std::vector<double> sorted = failover_s;
   std::sort(sorted.begin(), sorted.end());
@@ -357,6 +507,8 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
       EXPECT_EQ(process->stop(SIGTERM, 30), 0) << node;
     }
   }
+  receiver.stop();
+  receiver_thread.join();
 }
 
 // `glassbox cluster simulate`, short: simulated nodes share the cameras, write fenced alerts,

@@ -5,7 +5,11 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <atomic>
 #include <fstream>
+#include <functional>
+#include <optional>
+#include <sstream>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -22,6 +26,7 @@
 #include "core/dates.h"
 #include "store/alert_store.h"
 #include "store/sql_watchlist_store.h"
+#include "store/sqlite_database.h"
 #include "support/test_support.h"
 
 namespace glassbox {
@@ -66,6 +71,30 @@ class ServeTest : public ::testing::Test {
     return c;
   }
   std::string db() const { return (dir_ / "glassbox.db").string(); }
+  using Event = test::SseEvent;
+  // Reads /api/events (as olga, resuming after `last_event_id` when given) until `count` events
+  // came or `timeout_s` passed; `opened` is called once the stream answered.
+  std::vector<Event> read_events(int port, std::optional<std::string> last_event_id, std::size_t count, int timeout_s,
+                                 std::function<void()> opened = {}) {
+    httplib::Client events("127.0.0.1", port);
+    events.set_bearer_token_auth(tokens_.at("olga"));
+    events.set_read_timeout(timeout_s, 0);
+    httplib::Headers headers;
+    if (last_event_id) headers.emplace("Last-Event-ID", *last_event_id);
+    std::vector<Event> out;
+    std::string buffer;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    auto answered = [&](const httplib::Response&) {
+      if (opened) opened();
+      return true;
+    };
+    events.Get("/api/events", headers, answered, [&](const char* data, std::size_t length) {
+      buffer.append(data, length);
+      for (Event& e : test::take_sse_events(buffer)) out.push_back(std::move(e));
+      return out.size() < count && std::chrono::steady_clock::now() < deadline;
+    });
+    return out;
+  }
   std::string write_config(const std::string& text) const {
     const auto path = (dir_ / "config.json").string();
     std::ofstream(path) << text;
@@ -221,6 +250,89 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
 // kill -9 at unpredictable moments while alerts are written and entries enrolled: every alert
 // the API has shown and every entry it acknowledged (201) is still in the database afterwards,
 // and the database is intact.
+// The live stream resumes: every event's id is its alert's feed position, and a client that
+// reconnects with Last-Event-ID gets every alert after it exactly once, in order — from memory
+// (the latest 1,000), from the database before that, and, further back than another 1,000, after
+// a `gap` event that says where it resumes. Alerts stored by another process (another node; here
+// a second connection to the same file) reach the stream too.
+TEST_F(ServeTest, ALiveClientResumesFromItsLastEventIdWithoutGapsOrRepeats) {
+  constexpr int kStored = 2050;
+  {
+    auto store = AlertStore::open(db());
+    ASSERT_TRUE(store) << store.error().message;
+    Alert a;
+    a.entry_id = entry_;
+    a.subject = "Person B";
+    a.source = "lobby";
+    a.profile = "dlib_resnet";
+    ASSERT_TRUE((*store)->record(a, {}, now_utc(), now_utc()));  // the first through the store; the rest at once
+  }
+  {
+    auto raw = SqliteDatabase::open(db(), OpenMode::kReadWriteCreate);
+    ASSERT_TRUE(raw) << raw.error().message;
+    const std::string entry = std::to_string(entry_), now = std::to_string(now_utc()), last = std::to_string(kStored);
+    ASSERT_TRUE((*raw)->execute("BEGIN; WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < " + last +
+                                ") INSERT INTO alerts (entry_id, camera, profile, score, threshold, stream_time_s, frame_index, track, "
+                                "box_x, box_y, box_w, box_h, raised_at, feed_position) SELECT " + entry + ", 'lobby', 'dlib_resnet', 0.3, 0.42, "
+                                "0, i, 1, 0, 0, 10, 10, " + now + ", i FROM n; UPDATE alert_feed SET position = " + last + "; COMMIT;"));
+  }
+  int port = 0;
+  auto serve = start_serve(port, {"--config", write_config(R"({"workers": 1})")});
+  ASSERT_TRUE(serve);
+  auto positions_of = [](const std::vector<Event>& events) {
+    std::vector<std::int64_t> out;
+    for (const Event& e : events)
+      if (e.type == "alert") out.push_back(std::stoll(e.id));
+    return out;
+  };
+  auto consecutive = [](const std::vector<std::int64_t>& got, std::int64_t first, std::int64_t last) {
+    if (got.size() != static_cast<std::size_t>(last - first + 1)) return false;
+    for (std::size_t i = 0; i < got.size(); ++i)
+      if (got[i] != first + static_cast<std::int64_t>(i)) return false;
+    return true;
+  };
+  // Kept in memory.
+  auto recent = read_events(port, "1500", kStored - 1500, 30);
+  EXPECT_TRUE(consecutive(positions_of(recent), 1501, kStored)) << recent.size() << " events";
+  ASSERT_FALSE(recent.empty());
+  const json event = json::parse(recent.back().data);
+  EXPECT_EQ(event["position"], kStored);
+  EXPECT_EQ(event["id"], kStored) << "the alerts' ids and positions agree here (one writer)";
+  EXPECT_EQ(event["camera"], "lobby");
+  // Older: read from the database, then memory.
+  auto older = read_events(port, "1020", kStored - 1020, 30);
+  EXPECT_TRUE(consecutive(positions_of(older), 1021, kStored)) << older.size() << " events";
+  // Further back than that: told where the stream resumes.
+  auto far = read_events(port, "0", 1 + 2000, 30);
+  ASSERT_FALSE(far.empty());
+  EXPECT_EQ(far.front().type, "gap");
+  EXPECT_EQ(json::parse(far.front().data)["resumes_after"], kStored - 2000);
+  EXPECT_TRUE(consecutive(positions_of(far), kStored - 1999, kStored));
+  // Up to date: the next alert, stored by another writer, arrives live — once.
+  std::atomic<bool> open{false};
+  std::vector<Event> live;
+  // It waits 4 s for a second event, which must not come.
+  std::thread reader([&] { live = read_events(port, std::to_string(kStored), 2, 4, [&] { open = true; }); });
+  for (int i = 0; i < 100 && !open; ++i) std::this_thread::sleep_for(50ms);
+  {
+    auto store = AlertStore::open(db());
+    ASSERT_TRUE(store);
+    Alert a;
+    a.entry_id = entry_;
+    a.source = "gate";
+    a.profile = "dlib_resnet";
+    ASSERT_TRUE((*store)->record(a, {}, now_utc(), now_utc()));
+  }
+  reader.join();
+  EXPECT_EQ(positions_of(live), std::vector<std::int64_t>{kStored + 1}) << "the new alert, once";
+  httplib::Client bad("127.0.0.1", port);
+  bad.set_bearer_token_auth(tokens_.at("olga"));
+  auto refused = bad.Get("/api/events", {{"Last-Event-ID", "yesterday"}});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
+}
+
 TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlertOrEntry) {
   const std::string config = write_config(R"({"workers": 2, "cameras": [
     {"name": "lobby", "url": ")" + test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true},
@@ -277,7 +389,7 @@ TEST_F(ServeTest, KillNineLosesNoAcknowledgedAlertOrEntry) {
 TEST_F(ServeTest, WebhooksAreRetriedAndADeadOneBlocksNothing) {
   httplib::Server receiver;
   std::mutex mutex;
-  std::vector<std::string> bodies;
+  std::vector<std::string> bodies, keys;
   int requests = 0;
   receiver.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard lock(mutex);
@@ -286,6 +398,7 @@ TEST_F(ServeTest, WebhooksAreRetriedAndADeadOneBlocksNothing) {
       return;
     }
     bodies.push_back(req.body);
+    keys.push_back(req.get_header_value("Idempotency-Key"));
   });
   const int hook_port = receiver.bind_to_any_port("127.0.0.1");
   std::thread receiver_thread([&] { receiver.listen_after_bind(); });
@@ -317,6 +430,10 @@ TEST_F(ServeTest, WebhooksAreRetriedAndADeadOneBlocksNothing) {
   EXPECT_EQ(event["camera"], "lobby");
   EXPECT_EQ(event["entry_id"], entry_);
   EXPECT_GT(event["id"].get<std::int64_t>(), 0);
+  // The receiver's key for dropping repeats: the header and the payload agree, and name the alert.
+  EXPECT_EQ(keys.front(), event.value("idempotency_key", "")) << event.dump();
+  const std::string suffix = "-alert-" + std::to_string(event["id"].get<std::int64_t>());
+  EXPECT_TRUE(keys.front().size() > suffix.size() && keys.front().ends_with(suffix)) << keys.front();
   // When the frame was captured, to the millisecond, on the wall clock: within this test's run.
   const std::string captured = event.value("captured_at", "");
   ASSERT_EQ(captured.size(), 24u) << event.dump();
@@ -329,6 +446,75 @@ TEST_F(ServeTest, WebhooksAreRetriedAndADeadOneBlocksNothing) {
   EXPECT_NE(metrics.find("glassbox_webhook_failed_attempts_total{webhook=\"1\",host=\"127.0.0.1\"} 2"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("glassbox_webhook_failed_attempts_total{webhook=\"0\",host=\"127.0.0.1\"}"), std::string::npos);
   EXPECT_EQ(metrics.find("/hook"), std::string::npos) << "no webhook path in /metrics";
+}
+
+// A webhook delivery outlives the process that raised the alert: the endpoint is down, the
+// service is killed with SIGKILL while its deliveries wait in the outbox, and once the endpoint
+// is back the restarted service (no cameras now) delivers every alert stored before the kill,
+// each under its own key.
+TEST_F(ServeTest, AWebhookDeliveryOutlivesAKill) {
+  httplib::Server receiver;
+  std::mutex mutex;
+  std::atomic<bool> up{false};
+  std::multiset<std::string> keys;
+  std::atomic<int> attempts{0};
+  receiver.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    ++attempts;
+    if (!up) {
+      res.status = 503;
+      return;
+    }
+    std::lock_guard lock(mutex);
+    keys.insert(req.get_header_value("Idempotency-Key"));
+  });
+  const int hook_port = receiver.bind_to_any_port("127.0.0.1");
+  std::thread receiver_thread([&] { receiver.listen_after_bind(); });
+  const std::string hook = R"("webhooks": [{"url": "http://127.0.0.1:)" + std::to_string(hook_port) +
+                           R"(/hook", "max_attempts": 100, "timeout_s": 1, "insecure": true}])";
+  int port = 0;
+  auto serve = start_serve(port, {"--config", write_config(R"({"cameras": [{"name": "lobby", "url": ")" +
+                                                           test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() +
+                                                           R"(", "loop": true}], )" + hook + "}")});
+  ASSERT_TRUE(serve);
+  for (int i = 0; i < 600 && attempts == 0; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_GT(attempts.load(), 0) << "no delivery attempted within 60 s";
+  ASSERT_EQ(serve->stop(SIGKILL, 10), -1);
+  std::set<std::string> expected;
+  {
+    auto store = AlertStore::open(db());
+    ASSERT_TRUE(store);
+    auto deployment = (*store)->deployment();
+    ASSERT_TRUE(deployment);
+    AlertFilter all;
+    all.limit = 1000;
+    for (const AlertRecord& r : *(*store)->list(all)) expected.insert(*deployment + "-alert-" + std::to_string(r.id));
+  }
+  ASSERT_FALSE(expected.empty());
+  up = true;
+  serve = start_serve(port, {"--config", write_config("{" + hook + "}")});
+  ASSERT_TRUE(serve);
+  std::set<std::string> delivered;
+  for (int i = 0; i < 600; ++i) {
+    {
+      std::lock_guard lock(mutex);
+      delivered = std::set<std::string>(keys.begin(), keys.end());
+    }
+    if (delivered == expected) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(delivered, expected) << "every alert stored before the kill, delivered after the restart";
+  // The outbox is empty (the gauge is refreshed every 2 s).
+  std::string metrics;
+  for (int i = 0; i < 50; ++i) {
+    metrics = client(port, "olga")->Get("/metrics")->body;
+    if (metrics.find("glassbox_webhook_pending{webhook=\"0\",host=\"127.0.0.1\"} 0") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(metrics.find("glassbox_webhook_pending{webhook=\"0\",host=\"127.0.0.1\"} 0"), std::string::npos) << metrics;
+  EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
+  receiver.stop();
+  receiver_thread.join();
+  std::cerr << "deliveries after the restart: " << keys.size() << " for " << expected.size() << " alerts\n";
 }
 
 // HTTPS webhooks: the endpoint's certificate is verified — against the configured CA file it

@@ -55,9 +55,11 @@ TEST(Tracker, AClearlyBetterViewIsEmbeddedAgain) {
 TEST(Tracker, AMatchedTrackIsNotEmbeddedAgain) {
   Tracker tracker;
   auto first = tracker.update({face_at(100, 100, 60)}, 0.0);
-  tracker.mark_matched(first[0].track_id);
+  tracker.mark_matched(first[0].track_id, 42);
   auto larger = tracker.update({face_at(90, 90, 100)}, 0.2);
   EXPECT_FALSE(larger[0].embed);
+  EXPECT_TRUE(larger[0].matched);
+  EXPECT_EQ(larger[0].matched_entry, 42) << "the sink is told who is still in view";
 }
 
 TEST(Tracker, EmbeddingsPerTrackAreBounded) {
@@ -137,7 +139,7 @@ TEST(Tracker, TimeGoingBackwardsStartsAfresh) {
 TEST(Tracker, ANewWatchlistRechecksUnmatchedTracksOnly) {
   Tracker tracker;
   auto first = tracker.update({face_at(100, 100, 80), face_at(400, 100, 80)}, 0.0);
-  tracker.mark_matched(first[1].track_id);
+  tracker.mark_matched(first[1].track_id, 7);
   auto same = tracker.update({face_at(101, 100, 80), face_at(401, 100, 80)}, 0.2);
   EXPECT_FALSE(same[0].embed);
   tracker.recheck_unmatched();

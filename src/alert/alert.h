@@ -39,6 +39,12 @@ class AlertSink {
  public:
   virtual ~AlertSink() = default;
   virtual void publish(const Alert& alert) = 0;
+  // A person this source alerted on is still in view (a matched track goes on): called for each
+  // frame in which they are. Sinks that treat alerts as sightings extend theirs.
+  virtual void still_in_view(const std::string& source, std::int64_t entry_id) {
+    (void)source;
+    (void)entry_id;
+  }
 };
 
 // Collects alerts in memory (tests, and the demo's narration).
@@ -64,6 +70,9 @@ class FanOutAlertSink final : public AlertSink {
   explicit FanOutAlertSink(std::vector<AlertSink*> sinks) : sinks_(std::move(sinks)) {}
   void publish(const Alert& alert) override {
     for (AlertSink* sink : sinks_) sink->publish(alert);
+  }
+  void still_in_view(const std::string& source, std::int64_t entry_id) override {
+    for (AlertSink* sink : sinks_) sink->still_in_view(source, entry_id);
   }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -67,7 +68,7 @@ class AlertEventStream final : public EventStream {
       auto event = subscription_->next(now_utc());
       if (!event) return out.empty() ? std::nullopt : std::optional<std::string>(out);  // the end comes at the next poll
       if (event->empty()) break;
-      out += "event: alert\ndata: " + *event + "\n\n";
+      out += *event;
     }
     return out;
   }
@@ -138,32 +139,60 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   service->alert_store_ = std::make_unique<AlertStore>(std::move(*first));
   service->sink_ = std::make_unique<StoringAlertSink>(*service->alert_store_, service->store_mutex_,
                                                       service->config_.evidence_retention_days);
-  for (const WebhookConfig& hook : service->config_.webhooks) service->webhooks_.push_back(std::make_unique<WebhookSender>(hook));
-  if (service->config_.mqtt) service->mqtt_ = std::make_unique<MqttPublisher>(*service->config_.mqtt);
+  service->node_ = service->config_.node;
+  if (service->node_.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return Error{"node: give this node a name (the host's name is unknown)"};
+    service->node_ = host;
+  }
   LiveService* self = service.get();
-  // Runs on an analysis worker: nothing may escape it (an exception there would end the process).
-  service->sink_->on_stored([self](std::int64_t id, const Alert& alert) {
-    try {
-      json event = alert_to_json(alert);
-      event["id"] = id;
-      event["camera"] = alert.source;
-      event["status"] = "open";
-      // When the frame was captured, on the wall clock: a receiver on a synchronised clock
-      // measures frame-to-screen latency with it (the console's latency benchmark does).
-      if (alert.captured_at != std::chrono::steady_clock::time_point{}) {
-        const auto age = std::chrono::steady_clock::now() - alert.captured_at;
-        const auto wall = std::chrono::system_clock::now() - std::chrono::duration_cast<std::chrono::system_clock::duration>(age);
-        event["captured_at"] = format_utc_ms(std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count());
-      }
-      const std::string text = to_json_text(event);
-      self->broadcaster_.publish(text);
-      for (auto& hook : self->webhooks_) hook->deliver(text);
-      if (self->mqtt_) self->mqtt_->deliver(alert.source, text);
-    } catch (const std::exception& e) {
-      ++self->publish_failures_;
-      self->security_log_.internal_error("publishing alert " + std::to_string(id) + ": " + e.what());
-    }
+  // Webhooks and MQTT take their deliveries from the outbox, each on a connection of its own; the
+  // alert's transaction writes a delivery for each of them (api/alert_outbox.h).
+  auto render = [self](const AlertRecord& r) { return self->alert_event(r); };
+  std::vector<std::string> endpoints;
+  for (const WebhookConfig& hook : service->config_.webhooks) {
+    auto db = service->connect();
+    if (!db) return db.error();
+    AlertOutbox::Settings settings;
+    settings.endpoint = AlertOutbox::endpoint_key("webhook", hook.url);
+    settings.node = service->node_;
+    settings.max_attempts = hook.max_attempts;
+    settings.claim = std::chrono::milliseconds(static_cast<int>(hook.timeout_s * 3000) + 10000);
+    endpoints.push_back(settings.endpoint);
+    service->webhooks_.push_back(
+        std::make_unique<WebhookSender>(hook, std::make_unique<AlertOutbox>(std::make_unique<AlertStore>(std::move(*db)), settings, render)));
+  }
+  if (service->config_.mqtt) {
+    const MqttConfig& mqtt = *service->config_.mqtt;
+    auto db = service->connect();
+    if (!db) return db.error();
+    AlertOutbox::Settings settings;
+    settings.endpoint = AlertOutbox::endpoint_key("mqtt", mqtt.host + ":" + std::to_string(mqtt.port) + "/" + mqtt.topic);
+    settings.node = service->node_;
+    settings.max_attempts = 0;  // kept until the broker takes it
+    endpoints.push_back(settings.endpoint);
+    service->mqtt_ =
+        std::make_unique<MqttPublisher>(mqtt, std::make_unique<AlertOutbox>(std::make_unique<AlertStore>(std::move(*db)), settings, render));
+  }
+  service->sink_->write_as(service->config_.realert_s.value_or(service->cluster() ? 60 : 0), endpoints);
+  // Runs on an analysis worker: the feed's thread publishes the alert to live clients, and the
+  // senders look in the outbox.
+  service->sink_->on_stored([self](std::int64_t, const Alert&) {
+    self->wake_feed();
+    for (auto& hook : self->webhooks_) hook->poke();
+    if (self->mqtt_) self->mqtt_->poke();
   });
+  // Live clients that reconnect with Last-Event-ID find the latest alerts kept in memory.
+  {
+    auto feed_db = service->connect();
+    if (!feed_db) return feed_db.error();
+    service->feed_store_ = std::make_unique<AlertStore>(std::move(*feed_db));
+    auto head = service->feed_store_->feed_head();
+    if (!head) return head.error();
+    auto latest = service->feed_store_->feed(std::max<std::int64_t>(0, *head - static_cast<std::int64_t>(kAlertsKept)), kAlertsKept);
+    if (!latest) return latest.error();
+    for (const AlertRecord& r : *latest) service->broadcaster_.preload(r.feed_position, to_json_text(service->alert_event(r)));
+  }
   // One OpenCV thread per worker on a machine of as many cores (load_recognizers sizes the
   // pool): the workers are the parallelism, and OpenCV's own threads would only contend.
   DetectorOptions detector;
@@ -235,12 +264,7 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     if (!service->cluster()) service->cameras_[c.name] = service->make_camera(c, false);
   }
   if (service->cluster()) {
-    LeaseSettings settings{service->config_.node, service->config_.capacity, "", service->config_.lease_s};
-    if (settings.node.empty()) {
-      char host[256] = {};
-      if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return Error{"node: give this node a name (the host's name is unknown)"};
-      settings.node = host;
-    }
+    LeaseSettings settings{service->node_, service->config_.capacity, "", service->config_.lease_s};
     auto lease_db = service->connect();
     if (!lease_db) return lease_db.error();
     auto leases = CameraLeases::create(std::move(*lease_db), settings);
@@ -415,12 +439,13 @@ bool LiveService::stopping() const {
   return stopping_;
 }
 
-void LiveService::watchlist_listen_loop() {
+void LiveService::cluster_listen_loop() {
   auto backoff = std::chrono::milliseconds(500);
   while (!stopping()) {
-    auto listener = PostgresListener::listen(database_.postgres, "glassbox_watchlist");
+    auto listener = PostgresListener::listen(database_.postgres, {"glassbox_watchlist", "glassbox_alert"});
     if (!listener) {
-      // The periodic reload (watchlist_reload_s) still runs; listening is tried again.
+      // The periodic reload (watchlist_reload_s) and the feed's poll still run; listening is
+      // tried again.
       ++watchlist_listen_failures_;
       std::unique_lock lock(maintenance_mutex_);
       maintenance_wake_.wait_for(lock, backoff, [&] { return stopping_; });
@@ -430,15 +455,72 @@ void LiveService::watchlist_listen_loop() {
     backoff = std::chrono::milliseconds(500);
     // What changed while nobody listened (a start, a lost connection) is read now.
     (void)reload_watchlist();
+    wake_feed();
     while (!stopping()) {
       auto arrived = (*listener)->wait(std::chrono::milliseconds(500));
       if (!arrived) {
         ++watchlist_listen_failures_;
         break;  // connect again
       }
-      if (*arrived == 0) continue;
-      watchlist_notifications_ += static_cast<std::uint64_t>(*arrived);
+      if (arrived->count("glassbox_alert")) wake_feed();
+      const auto changes = arrived->count("glassbox_watchlist");
+      if (changes == 0) continue;
+      watchlist_notifications_ += changes;
       (void)reload_watchlist();  // on failure the previous list stays, and the periodic reload tries again
+    }
+  }
+}
+
+json LiveService::alert_event(const AlertRecord& r) const {
+  // The alert as `watch` prints it (docs/watch-output.md), with the record's fields and its
+  // place in the feed.
+  json event = alert_record_json(r);
+  event["type"] = "alert";
+  event["source"] = r.camera;
+  event["timestamp_s"] = event["stream_time_s"];
+  if (r.profile == profile_.name) event["metric"] = metric_name(profile_.metric);
+  event["position"] = r.feed_position;
+  // When the frame was captured, on the wall clock: a receiver on a synchronised clock measures
+  // frame-to-screen latency with it (the console's latency benchmark does).
+  if (r.captured_at_ms) event["captured_at"] = format_utc_ms(*r.captured_at_ms);
+  return event;
+}
+
+void LiveService::wake_feed() {
+  {
+    std::lock_guard lock(feed_mutex_);
+    feed_woken_ = true;
+  }
+  feed_wake_.notify_all();
+}
+
+void LiveService::alert_feed_loop() {
+  while (true) {
+    {
+      std::unique_lock lock(feed_mutex_);
+      // Woken by this node's alerts and (PostgreSQL) every node's NOTIFY; a poll every second
+      // covers a notification lost with a listening connection.
+      feed_wake_.wait_for(lock, std::chrono::seconds(1), [&] { return feed_woken_ || feed_stopping_; });
+      if (feed_stopping_) return;
+      feed_woken_ = false;
+    }
+    // Everything after the last position published, in order: positions are gap-free in commit
+    // order, so nothing committed before a later position is missed.
+    while (true) {
+      auto next = feed_store_->feed(broadcaster_.published(), 200);
+      if (!next) {
+        ++feed_failures_;
+        break;
+      }
+      for (const AlertRecord& r : *next) {
+        try {
+          broadcaster_.publish(r.feed_position, to_json_text(alert_event(r)));
+        } catch (const std::exception& e) {
+          ++publish_failures_;
+          security_log_.internal_error("publishing alert " + std::to_string(r.id) + ": " + e.what());
+        }
+      }
+      if (next->size() < 200) break;
     }
   }
 }
@@ -587,8 +669,9 @@ Status LiveService::start(const std::string& host, int port) {
   }
   maintenance_thread_ = std::thread([this] { maintenance_loop(); });
   search_thread_ = std::thread([this] { search_loop(); });
+  feed_thread_ = std::thread([this] { alert_feed_loop(); });
   if (cluster()) {
-    watchlist_listen_thread_ = std::thread([this] { watchlist_listen_loop(); });
+    watchlist_listen_thread_ = std::thread([this] { cluster_listen_loop(); });
     lease_thread_ = std::thread([this] { lease_loop(); });
   }
   http_->start();
@@ -625,6 +708,12 @@ void LiveService::stop() {
   searches_wake_.notify_all();
   if (search_thread_.joinable()) search_thread_.join();
   http_->stop();
+  {
+    std::lock_guard lock(feed_mutex_);
+    feed_stopping_ = true;
+  }
+  feed_wake_.notify_all();
+  if (feed_thread_.joinable()) feed_thread_.join();
   for (auto& hook : webhooks_) hook->stop();
   if (mqtt_) mqtt_->stop();
 }
@@ -704,19 +793,35 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_alert_store_failures_total " << sink_->failures() << "\n";
   family("glassbox_live_clients", "gauge", "Clients connected to /api/events");
   m << "glassbox_live_clients " << broadcaster_.clients() << "\n";
-  family("glassbox_live_events_dropped_total", "counter", "Alert events lost by clients too slow to read them");
-  m << "glassbox_live_events_dropped_total " << broadcaster_.dropped() << "\n";
-  const std::vector<std::pair<const char*, std::function<std::uint64_t(const WebhookSender&)>>> hook_counters = {
-      {"glassbox_webhook_delivered_total", [](const WebhookSender& w) { return w.delivered(); }},
-      {"glassbox_webhook_failed_attempts_total", [](const WebhookSender& w) { return w.failed_attempts(); }},
-      {"glassbox_webhook_given_up_total", [](const WebhookSender& w) { return w.given_up(); }},
-      {"glassbox_webhook_dropped_total", [](const WebhookSender& w) { return w.dropped(); }}};
-  for (const auto& [name, value] : hook_counters) {
-    family(name, "counter", "Alert events per webhook: delivered, failed attempts, given up after retries, dropped from a full queue");
+  family("glassbox_live_streams_behind_total", "counter", "Live streams ended because their client read too slowly (it resumes with Last-Event-ID)");
+  m << "glassbox_live_streams_behind_total " << broadcaster_.overflowed() << "\n";
+  family("glassbox_alert_feed_position", "gauge", "The last alert feed position this node published to its live clients");
+  m << "glassbox_alert_feed_position " << broadcaster_.published() << "\n";
+  family("glassbox_alert_feed_failures_total", "counter", "Times the alert feed could not be read (tried again at the next alert or second)");
+  m << "glassbox_alert_feed_failures_total " << feed_failures_.load() << "\n";
+  family("glassbox_alerts_suppressed_total", "counter", "Matches not alerted again: the same entry was still in view of the same camera (realert_s)");
+  m << "glassbox_alerts_suppressed_total " << sink_->suppressed() << "\n";
+  struct OutboxCounter {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::function<double(const AlertOutbox&)> value;
+  };
+  const std::vector<OutboxCounter> outbox_counters = {
+      {"delivered_total", "counter", "delivered by this node", [](const AlertOutbox& o) { return double(o.delivered_count()); }},
+      {"failed_attempts_total", "counter", "attempts by this node that failed", [](const AlertOutbox& o) { return double(o.failed_attempts()); }},
+      {"given_up_total", "counter", "given up by this node after its last attempt", [](const AlertOutbox& o) { return double(o.given_up()); }},
+      {"claims_lost_total", "counter", "finished by another node after this node's claim ran out", [](const AlertOutbox& o) { return double(o.claims_lost()); }},
+      {"outbox_errors_total", "counter", "times the outbox could not be read or written", [](const AlertOutbox& o) { return double(o.errors()); }},
+      {"pending", "gauge", "deliveries waiting in the outbox (every node's)", [](const AlertOutbox& o) { return double(o.pending()); }}};
+  for (const OutboxCounter& c : outbox_counters) {
+    if (webhooks_.empty()) break;
+    const std::string name = std::string("glassbox_webhook_") + c.name;
+    family(name.c_str(), c.type, (std::string("Alert deliveries per webhook: ") + c.help).c_str());
     // Labelled by position and host: a webhook's path is often its secret.
     for (std::size_t i = 0; i < webhooks_.size(); ++i) {
       const auto target = parse_http_url(webhooks_[i]->url());
-      m << name << "{webhook=\"" << i << "\",host=\"" << (target ? target->host : std::string("?")) << "\"} " << value(*webhooks_[i]) << "\n";
+      m << name << "{webhook=\"" << i << "\",host=\"" << (target ? target->host : std::string("?")) << "\"} " << c.value(webhooks_[i]->outbox()) << "\n";
     }
   }
   if (mqtt_) {
@@ -728,11 +833,15 @@ std::string LiveService::metrics_text() const {
         {"glassbox_mqtt_acknowledged_total", mqtt_->acknowledged()},
         {"glassbox_mqtt_failed_attempts_total", mqtt_->failed_attempts()},
         {"glassbox_mqtt_connects_total", mqtt_->connects()},
-        {"glassbox_mqtt_dropped_total", mqtt_->dropped()}};
+        {"glassbox_mqtt_claims_lost_total", mqtt_->outbox().claims_lost()},
+        {"glassbox_mqtt_outbox_errors_total", mqtt_->outbox().errors()}};
     for (const auto& [name, value] : mqtt_counters) {
-      family(name, "counter", "Alert events to MQTT: published, acknowledged by the broker, failed connects and publishes, connections made, dropped from a full queue");
+      family(name, "counter", "Alert events to MQTT: published, acknowledged by the broker, failed connects and publishes, connections made, "
+                              "deliveries another node finished after this one's claim ran out, outbox failures");
       m << name << broker << value << "\n";
     }
+    family("glassbox_mqtt_pending", "gauge", "Deliveries to the MQTT broker waiting in the outbox (every node's)");
+    m << "glassbox_mqtt_pending" << broker << mqtt_->outbox().pending() << "\n";
   }
   family("glassbox_audit_checkpoints_total", "counter", "Audit log heads signed by the service at its interval");
   m << "glassbox_audit_checkpoints_total " << audit_checkpoints_.load() << "\n";
@@ -839,17 +948,49 @@ void LiveService::register_routes() {
   });
   // Live alerts as Server-Sent Events, served without a thread per client; the stream ends with
   // the credential it was opened with (logout, revocation, disabling, expiry).
-  guarded("GET", "/api/events", {}, kReviewers, [this](const Request&, Response& res, const Principal& who) {
-    auto subscription = broadcaster_.subscribe(who.name, who.credential, who.credential_key, who.expires_at,
-                                               static_cast<std::size_t>(config_.http.max_event_streams),
-                                               static_cast<std::size_t>(config_.http.max_event_streams_per_user));
-    if (!subscription) {
+  guarded("GET", "/api/events", {}, kReviewers, [this](const Request& req, Response& res, const Principal& who) {
+    // A client that reconnects (a browser's EventSource does by itself) names the last event it
+    // got: the stream begins with every alert after it, from this node or any other.
+    std::optional<std::int64_t> after;
+    if (const std::string last = req.header("Last-Event-ID"); !last.empty()) {
+      std::int64_t parsed = -1;
+      const auto [end, ec] = std::from_chars(last.data(), last.data() + last.size(), parsed);
+      if (ec != std::errc() || end != last.data() + last.size() || parsed < 0)
+        return reply_error(res, 400, "Last-Event-ID must be the id of an event this stream sent (a number)");
+      after = parsed;
+    }
+    auto subscribed = broadcaster_.subscribe(who.name, who.credential, who.credential_key, who.expires_at,
+                                             static_cast<std::size_t>(config_.http.max_event_streams),
+                                             static_cast<std::size_t>(config_.http.max_event_streams_per_user), after);
+    if (!subscribed) {
       security_log_.denial({"", "GET", "/api/events", who.name, who.credential, "event_streams", 429, 0, 0.0});
       return reply_error(res, 429, "too many live event streams open (at most " + std::to_string(config_.http.max_event_streams_per_user) +
                                        " per account, " + std::to_string(config_.http.max_event_streams) + " in all)");
     }
+    if (subscribed->read_before) {
+      // Older than what is kept in memory: read from the database, before the stream is handed
+      // to the server (nothing reads it yet), at most kAlertsKept of them; a client further
+      // behind is told where its stream resumes, and lists the rest through /api/alerts.
+      const std::int64_t before = *subscribed->read_before;
+      Result<std::vector<AlertRecord>> older = Error{"not read"};
+      {
+        std::lock_guard lock(store_mutex_);
+        older = alert_store_->feed(std::max(*after, before - 1 - static_cast<std::int64_t>(kAlertsKept)), kAlertsKept);
+      }
+      if (!older) {
+        broadcaster_.unsubscribe(subscribed->subscription);
+        return reply_internal(res, "reading the alerts after a client's last event", older.error());
+      }
+      std::vector<std::string> events;
+      if (before - 1 - *after > static_cast<std::int64_t>(kAlertsKept))
+        events.push_back("event: gap\ndata: " +
+                         to_json_text(json{{"after", *after}, {"resumes_after", before - 1 - static_cast<std::int64_t>(kAlertsKept)}}) + "\n\n");
+      for (const AlertRecord& r : *older)
+        if (r.feed_position < before) events.push_back(sse_alert_event(r.feed_position, to_json_text(alert_event(r))));
+      subscribed->subscription->prepend(std::move(events));
+    }
     res.set_header("Content-Type", "text/event-stream");
-    res.stream = std::make_shared<AlertEventStream>(broadcaster_, *subscription);
+    res.stream = std::make_shared<AlertEventStream>(broadcaster_, subscribed->subscription);
   });
   // The recognizer profile in use and what its threshold means, for the people reading scores.
   guarded("GET", "/api/profile", {}, kAnyRole, [this](const Request&, Response& res, const Principal&) {

@@ -152,7 +152,22 @@ class LiveService {
   mutable std::mutex store_mutex_;  // guards alert_store_ for the sink and the HTTP handlers
   std::unique_ptr<AlertStore> alert_store_;
   std::unique_ptr<StoringAlertSink> sink_;
-  AlertBroadcaster broadcaster_;
+  AlertBroadcaster broadcaster_{256, kAlertsKept};
+  // The alert feed (docs/cluster.md, "Alerts across the cluster"): one thread reads every alert
+  // after the last one published — this node's and, on PostgreSQL, every node's — in position
+  // order, on a connection of its own, and hands it to the live clients.
+  static constexpr std::size_t kAlertsKept = 1000;  // for clients resuming with Last-Event-ID
+  void alert_feed_loop();
+  void wake_feed();
+  nlohmann::json alert_event(const AlertRecord& record) const;  // the live stream's, webhooks' and MQTT's JSON
+  std::unique_ptr<AlertStore> feed_store_;  // the feed thread's
+  std::thread feed_thread_;
+  std::mutex feed_mutex_;
+  std::condition_variable feed_wake_;
+  bool feed_woken_ = false;     // guarded by feed_mutex_
+  bool feed_stopping_ = false;  // guarded by feed_mutex_
+  std::atomic<std::uint64_t> feed_failures_{0};
+  std::string node_;  // this node's name (config `node`, or the host's): leases and delivery claims
   std::vector<std::unique_ptr<WebhookSender>> webhooks_;
   std::unique_ptr<MqttPublisher> mqtt_;
   std::atomic<std::uint64_t> publish_failures_{0};  // events that could not be serialised or handed on
@@ -230,8 +245,9 @@ class LiveService {
   std::unique_ptr<http::HttpServer> http_;
   std::thread maintenance_thread_;
   // On PostgreSQL: a connection LISTENing for the watchlist changes any node commits, which
-  // reloads the watchlist at once (docs/cluster.md, "One watchlist").
-  void watchlist_listen_loop();
+  // reloads the watchlist at once (docs/cluster.md, "One watchlist"), and for alerts any node
+  // stores, which wakes the feed.
+  void cluster_listen_loop();
   bool stopping() const;
   std::thread watchlist_listen_thread_;
   // On PostgreSQL: the API's cameras leased across the nodes (cluster/camera_leases.h). The lease

@@ -16,7 +16,8 @@ void init_library() {
 
 }  // namespace
 
-MqttPublisher::MqttPublisher(MqttConfig config, BackoffPolicy backoff) : config_(std::move(config)), backoff_(backoff) {
+MqttPublisher::MqttPublisher(MqttConfig config, std::unique_ptr<AlertOutbox> outbox, BackoffPolicy backoff)
+    : config_(std::move(config)), outbox_(std::move(outbox)), backoff_(backoff) {
   init_library();
   thread_ = std::thread([this] { run(); });
 }
@@ -25,7 +26,16 @@ MqttPublisher::~MqttPublisher() { stop(); }
 
 void MqttPublisher::stop() {
   stopping_ = true;
+  outbox_->stop();
   if (thread_.joinable()) thread_.join();
+}
+
+void MqttPublisher::on_published(int mid) {
+  ++acknowledged_;
+  auto it = in_flight_.find(mid);
+  if (it == in_flight_.end()) return;
+  outbox_->delivered(it->second);
+  in_flight_.erase(it);
 }
 
 void MqttPublisher::run() {
@@ -54,19 +64,23 @@ void MqttPublisher::run() {
     }
   });
   mosquitto_disconnect_callback_set(client, [](mosquitto*, void* self, int) { static_cast<MqttPublisher*>(self)->connected_ = false; });
-  mosquitto_publish_callback_set(client, [](mosquitto*, void* self, int) { ++static_cast<MqttPublisher*>(self)->acknowledged_; });
+  // Called from mosquitto_loop, on this thread: QoS 0 when sent, QoS 1 and 2 when acknowledged.
+  mosquitto_publish_callback_set(client, [](mosquitto*, void* self, int mid) { static_cast<MqttPublisher*>(self)->on_published(mid); });
 
   ExponentialBackoff backoff(backoff_);
   auto next_connect = std::chrono::steady_clock::now();
   bool socket_open = false;  // a connection exists or is being made
   std::chrono::steady_clock::time_point connect_started;
-  std::optional<std::pair<std::string, std::string>> pending;  // taken from the queue, not yet published
-  auto drained = [&] { return !pending && queue_.size() == 0; };
   std::optional<std::chrono::steady_clock::time_point> stop_deadline;
+  // Published but unacknowledged when the connection went: tried again (an attempt counted).
+  auto release_in_flight = [&](const std::string& why) {
+    for (auto& [mid, item] : in_flight_) outbox_->failed(item, true, why);
+    in_flight_.clear();
+  };
 
   while (true) {
     if (stopping_ && !stop_deadline) stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    if (stop_deadline && (drained() || !connected_ || std::chrono::steady_clock::now() >= *stop_deadline)) break;
+    if (stop_deadline && (in_flight_.empty() || !connected_ || std::chrono::steady_clock::now() >= *stop_deadline)) break;
     const auto now = std::chrono::steady_clock::now();
     if (!socket_open && now >= next_connect) {
       // Non-blocking: the connection completes in mosquitto_loop below.
@@ -79,27 +93,30 @@ void MqttPublisher::run() {
       }
     }
     if (!socket_open) {
-      if (!pending) pending = queue_.pop(std::chrono::milliseconds(50));  // keep the queue moving (it drops the oldest)
-      else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
     }
-    if (connected_) {
+    bool idle = true;
+    if (connected_ && !stop_deadline) {
       backoff.reset();
-      for (int i = 0; i < 64; ++i) {
-        if (!pending) pending = queue_.pop(std::chrono::milliseconds(0));
-        if (!pending) break;
-        const std::string topic = config_.topic + "/" + pending->first;
-        const int rc = mosquitto_publish(client, nullptr, topic.c_str(), static_cast<int>(pending->second.size()),
-                                         pending->second.data(), config_.qos, false);
+      // A bounded window of unacknowledged messages: the outbox keeps the rest.
+      while (in_flight_.size() < 64) {
+        auto item = outbox_->claim();
+        if (!item) break;
+        idle = false;
+        const std::string topic = config_.topic + "/" + item->delivery.alert.camera;
+        int mid = 0;
+        const int rc = mosquitto_publish(client, &mid, topic.c_str(), static_cast<int>(item->body.size()), item->body.data(), config_.qos, false);
         if (rc != MOSQ_ERR_SUCCESS) {
           ++failed_attempts_;
-          break;  // kept in `pending`; tried again after the loop below
+          outbox_->failed(*item, true, std::string("cannot publish: ") + mosquitto_strerror(rc));
+          break;
         }
         ++published_;
-        pending.reset();
+        in_flight_.emplace(mid, std::move(*item));
       }
     }
-    int rc = mosquitto_loop(client, connected_ ? 50 : 100, 1);
+    int rc = mosquitto_loop(client, connected_ && idle && in_flight_.empty() ? 200 : 50, 1);
     // A broker that takes the connection but never answers it counts as a failure.
     if (rc == MOSQ_ERR_SUCCESS && !connected_ && std::chrono::steady_clock::now() - connect_started > std::chrono::seconds(10))
       rc = MOSQ_ERR_CONN_LOST;
@@ -109,6 +126,7 @@ void MqttPublisher::run() {
       connected_ = false;
       mosquitto_disconnect(client);
       socket_open = false;
+      release_in_flight(std::string("connection lost: ") + mosquitto_strerror(rc));
       next_connect = std::chrono::steady_clock::now() + backoff.next();
     }
   }

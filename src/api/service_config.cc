@@ -43,7 +43,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     return Error{origin + ": not valid JSON: " + e.what()};
   }
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
-  static const std::set<std::string> kKeys = {"database", "node", "capacity", "lease_s", "profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
+  static const std::set<std::string> kKeys = {"database", "node", "capacity", "lease_s", "realert_s", "profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
                                               "session_idle_s", "cookie_secure", "alert_retention_days",
                                               "recordings_dir", "record_segment_s", "search_workers", "upload_retention_days", "detect_size",
                                               "session_absolute_s", "tls_cert_file", "tls_key_file", "behind_tls_proxy", "trusted_proxies",
@@ -69,6 +69,11 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   auto lease = number_in<double>(doc, "lease_s", root + ": config", config.lease_s, 1.0, 600.0);
   if (!lease) return lease.error();
   config.lease_s = *lease;
+  if (doc.contains("realert_s")) {
+    auto realert = number_in<int>(doc, "realert_s", root + ": config", 0, 0, 86400);
+    if (!realert) return realert.error();
+    config.realert_s = *realert;
+  }
   if (doc.contains("profile")) {
     if (!doc["profile"].is_string() || doc["profile"].get<std::string>().empty()) return field_error(root + ": profile", "must be a profile name");
     config.profile = doc["profile"];

@@ -40,6 +40,11 @@ struct ServiceConfig {
   std::string node;
   int capacity = 8;        // 0..1000
   double lease_s = 15.0;   // 1..600
+  // An alert is a sighting: while the same entry was seen on the same camera less than this
+  // many seconds ago, on whichever node, no new alert is raised (0: every new track alerts).
+  // Unset: 60 on PostgreSQL — a camera that moves to another node must not alert again on the
+  // person still in view — and 0 on one machine, as before.
+  std::optional<int> realert_s;  // 0..86400
   std::string profile = "dlib_resnet";
   std::string deployment = "default";  // the name transparency reports carry
   double session_idle_s = 1800.0;      // a browser session ends after this long unused

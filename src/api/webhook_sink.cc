@@ -32,7 +32,8 @@ Result<HttpTarget> parse_http_url(const std::string& url) {
   return t;
 }
 
-WebhookSender::WebhookSender(WebhookConfig config, BackoffPolicy backoff) : config_(std::move(config)), backoff_(backoff) {
+WebhookSender::WebhookSender(WebhookConfig config, std::unique_ptr<AlertOutbox> outbox)
+    : config_(std::move(config)), outbox_(std::move(outbox)) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -40,7 +41,7 @@ WebhookSender::~WebhookSender() { stop(); }
 
 void WebhookSender::stop() {
   stopping_ = true;
-  queue_.close();
+  outbox_->stop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -57,30 +58,20 @@ void WebhookSender::run() {
   client.set_read_timeout(timeout);
   client.set_write_timeout(timeout);
   while (!stopping_) {
-    auto event = queue_.pop(std::chrono::milliseconds(500));
-    if (!event) continue;
-    ExponentialBackoff backoff(backoff_);
-    bool sent = false;
-    for (int attempt = 1; attempt <= config_.max_attempts && !stopping_; ++attempt) {
-      auto response = client.Post(target->path.c_str(), *event, "application/json");
-      if (response && response->status < 300) {
-        sent = true;
-        break;
-      }
-      ++failed_attempts_;
-      // A 4xx other than 429 will not get better by trying again.
-      if (response && response->status >= 400 && response->status < 500 && response->status != 429) break;
-      if (attempt < config_.max_attempts) {
-        const auto wait = backoff.next();
-        const auto until = std::chrono::steady_clock::now() + wait;
-        while (!stopping_ && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
+    auto item = outbox_->claim();
+    if (!item) {
+      outbox_->wait(std::chrono::milliseconds(1000));
+      continue;
     }
-    if (sent) {
-      ++delivered_;
-    } else {
-      ++given_up_;
+    auto response = client.Post(target->path.c_str(), {{"Idempotency-Key", item->key}}, item->body, "application/json");
+    if (response && response->status < 300) {
+      outbox_->delivered(*item);
+      continue;
     }
+    // A 4xx other than 429 will not get better by trying again.
+    const bool retryable = !response || response->status >= 500 || response->status == 429 || response->status < 400;
+    outbox_->failed(*item, retryable,
+                    response ? "HTTP " + std::to_string(response->status) : std::string("no answer: ") + httplib::to_string(response.error()));
   }
 }
 

@@ -1,8 +1,10 @@
-// WebhookSender: delivers alert events to one HTTP or HTTPS endpoint by POST (JSON), from its own thread
-// and bounded queue, retrying failures (connection errors, 5xx, 429) with exponential backoff
-// and jitter up to a number of attempts. A slow or dead endpoint never blocks alert storage or
-// any other endpoint; everything it loses or gives up on is counted.
-// Thread-safety: deliver() and counters from any thread.
+// WebhookSender: delivers alert events to one HTTP or HTTPS endpoint by POST (JSON), from its own
+// thread, taking them from the delivery outbox (api/alert_outbox.h): each alert once per endpoint
+// across a cluster, with an `Idempotency-Key` header, retried after failures (connection errors,
+// 5xx, 429) with exponential backoff and jitter up to a number of attempts — by any node, after
+// this one dies. A slow or dead endpoint never blocks alert storage or any other endpoint;
+// everything it gives up on is counted.
+// Thread-safety: poke(), stop() and the counters from any thread.
 #pragma once
 
 #include <atomic>
@@ -11,8 +13,7 @@
 #include <thread>
 
 #include "core/result.h"
-#include "ingest/backoff.h"
-#include "ingest/bounded_queue.h"
+#include "api/alert_outbox.h"
 
 namespace glassbox {
 
@@ -27,28 +28,25 @@ struct WebhookConfig {
 
 class WebhookSender {
  public:
-  explicit WebhookSender(WebhookConfig config, BackoffPolicy backoff = {std::chrono::milliseconds(200), std::chrono::milliseconds(10000), 2.0});
+  // `outbox` is the endpoint's side of the outbox (its max_attempts and backoff from `config`).
+  WebhookSender(WebhookConfig config, std::unique_ptr<AlertOutbox> outbox);
   ~WebhookSender();
   WebhookSender(const WebhookSender&) = delete;
   WebhookSender& operator=(const WebhookSender&) = delete;
 
-  void deliver(std::string json_event) { queue_.push(std::move(json_event)); }
+  // An alert was stored: look in the outbox now.
+  void poke() { outbox_->poke(); }
   void stop();
 
   const std::string& url() const { return config_.url; }
-  std::uint64_t delivered() const { return delivered_; }
-  std::uint64_t failed_attempts() const { return failed_attempts_; }
-  std::uint64_t given_up() const { return given_up_; }
-  std::uint64_t dropped() const { return queue_.dropped(); }
+  const AlertOutbox& outbox() const { return *outbox_; }
 
  private:
   void run();
 
   WebhookConfig config_;
-  BackoffPolicy backoff_;
-  DropOldestQueue<std::string> queue_{1000};
+  std::unique_ptr<AlertOutbox> outbox_;
   std::atomic<bool> stopping_{false};
-  std::atomic<std::uint64_t> delivered_{0}, failed_attempts_{0}, given_up_{0};
   std::thread thread_;
 };
 

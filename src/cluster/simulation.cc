@@ -109,7 +109,7 @@ Result<nlohmann::json> run_simulation(const SimulationSettings& s) {
             a.entry_id = *entry;
             a.source = camera;
             a.profile = "simulated";
-            auto written = store.record(a, {}, 0, 0, WriteFence{name, r->epoch});
+            auto written = store.record(a, {}, 0, 0, AlertWrite::under(WriteFence{name, r->epoch}));
             if (written) ++alerts;
             else if (AlertStore::fenced(written.error())) ++fenced;
             else ++alert_failures;

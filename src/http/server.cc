@@ -594,10 +594,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       self->watchdog_.cancel();
       self->writing_ = false;
       if (ec) return self->abort();
-      if (self->pump_again_) {
-        self->pump_again_ = false;
-        self->pump();
-      }
+      // Poll again at once: a stream holds more than one write's worth after a resume, and
+      // events may have arrived while this one was written.
+      self->pump_again_ = false;
+      self->pump();
     });
   }
   // A client that stops reading is dropped once a write has waited this long.

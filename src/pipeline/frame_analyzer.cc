@@ -30,7 +30,10 @@ Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const Fram
   const ModelProfile& profile = embedder_.profile();
   std::vector<TrackAssignment> to_embed;
   for (const TrackAssignment& a : tracker.update(faces, header.timestamp_s)) {
-    if (a.matched) ++counts.matched_sightings;
+    if (a.matched) {
+      ++counts.matched_sightings;
+      sink_.still_in_view(source, a.matched_entry);
+    }
     if (a.embed) to_embed.push_back(a);
   }
   if (to_embed.empty()) {
@@ -59,7 +62,7 @@ Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const Fram
     const DetectedFace& face = faces[a.detection];
     const auto& match = matches[k];
     if (!match) continue;
-    tracker.mark_matched(a.track_id);
+    tracker.mark_matched(a.track_id, match->entry_id);
     Alert alert;
     alert.subject = match->subject;
     alert.entry_id = match->entry_id;

@@ -1,6 +1,7 @@
 #include "store/alert_store.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "audit/audit_log.h"
 
@@ -10,7 +11,7 @@ namespace {
 constexpr const char* kAlertColumns =
     "SELECT a.id, a.entry_id, e.subject, a.camera, a.profile, a.score, a.threshold, a.stream_time_s, a.frame_index, a.track, "
     "a.box_x, a.box_y, a.box_w, a.box_h, a.raised_at, a.status, a.decided_by, a.decided_at, a.dismiss_reason, "
-    "EXISTS (SELECT 1 FROM alert_evidence v WHERE v.alert_id = a.id) "
+    "EXISTS (SELECT 1 FROM alert_evidence v WHERE v.alert_id = a.id), a.feed_position, a.captured_at_ms "
     "FROM alerts a JOIN watchlist_entries e ON e.id = a.entry_id ";
 
 AlertStatus parse_alert_status(const std::string& s) {
@@ -38,6 +39,8 @@ AlertRecord read_alert(const Statement& s) {
   if (!s.is_null(17)) r.decided_at = s.int64(17);
   if (!s.is_null(18)) r.dismiss_reason = s.text(18);
   r.has_evidence = s.int64(19) != 0;
+  r.feed_position = s.is_null(20) ? 0 : s.int64(20);
+  if (!s.is_null(21)) r.captured_at_ms = s.int64(21);
   return r;
 }
 
@@ -61,22 +64,68 @@ Result<std::unique_ptr<AlertStore>> AlertStore::open(const std::string& path) {
 namespace {
 
 constexpr const char* kFenced = "fenced: ";
+constexpr const char* kSuppressed = "suppressed: ";
+
+// When the frame was captured, on the wall clock in milliseconds (nullopt when not known).
+std::optional<std::int64_t> captured_wall_ms(const Alert& alert) {
+  if (alert.captured_at == std::chrono::steady_clock::time_point{}) return std::nullopt;
+  const auto age = std::chrono::steady_clock::now() - alert.captured_at;
+  const auto wall = std::chrono::system_clock::now() - std::chrono::duration_cast<std::chrono::system_clock::duration>(age);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
+}
 
 }  // namespace
 
 bool AlertStore::fenced(const Error& error) { return error.message.rfind(kFenced, 0) == 0; }
+bool AlertStore::suppressed(const Error& error) { return error.message.rfind(kSuppressed, 0) == 0; }
 
 Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<unsigned char>& face_jpeg, UnixSeconds raised_at,
-                                        UnixSeconds purge_evidence_after, const std::optional<WriteFence>& fence) {
+                                        UnixSeconds purge_evidence_after, const AlertWrite& how) {
+  const std::optional<WriteFence>& fence = how.fence;
   if (fence && db_->dialect() != Dialect::kPostgres) return Error{"a fenced write needs the cluster's PostgreSQL database"};
+  const std::optional<std::int64_t> captured_ms = captured_wall_ms(alert);
   std::int64_t id = 0;
+  std::int64_t repeat_of = 0;
   auto status = db_->transaction([&]() -> Status {
+    repeat_of = 0;
+    if (how.realert_s > 0) {
+      // A repeat of a recent sighting (this node's, or a node's that held the camera before)
+      // only extends it — under the same fence as an alert, so a node whose lease passed
+      // extends nothing.
+      auto extend = db_->prepare(
+          "UPDATE alert_sightings SET last_seen_at = CASE WHEN last_seen_at > ?3 THEN last_seen_at ELSE ?3 END, repeats = repeats + 1 "
+          "WHERE camera = ?1 AND entry_id = ?2 AND last_seen_at > ?4" +
+          (fence ? " AND " + CameraLeases::fence_sql(5) : std::string()) + " RETURNING alert_id");
+      extend->bind(1, alert.source);
+      extend->bind(2, alert.entry_id);
+      extend->bind(3, raised_at);
+      extend->bind(4, raised_at - how.realert_s);  // seen after this: the same sighting
+      if (fence) {
+        extend->bind(5, alert.source);
+        extend->bind(6, fence->node);
+        extend->bind(7, fence->epoch);
+      }
+      auto step = extend->step();
+      if (!step) return step.error().within("cannot read the sighting");
+      if (*step == Step::kRow) {
+        repeat_of = extend->int64(0);
+        return ok_status();
+      }
+    }
+    // The next feed position: the feed's row stays locked until this transaction ends, so
+    // positions are handed out in commit order and a rolled-back alert gives its back.
+    auto position = db_->prepare("UPDATE alert_feed SET position = position + 1 WHERE id = 1 RETURNING position");
+    auto positioned = position->step();
+    if (!positioned) return positioned.error().within("cannot take the alert's feed position");
+    if (*positioned != Step::kRow) return Error{"the alert feed is missing from the database"};
+    const std::int64_t feed_position = position->int64(0);
     // Fenced: the row is written only where the lease still holds, decided by the database in
     // this statement, so a node that woke up after its lease passed cannot write.
     auto insert = db_->prepare(
         std::string("INSERT INTO alerts (entry_id, camera, profile, score, threshold, stream_time_s, frame_index, track, "
-                    "box_x, box_y, box_w, box_h, raised_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 ") +
-        (fence ? "WHERE " + CameraLeases::fence_sql(14) : std::string()) + " RETURNING id");
+                    "box_x, box_y, box_w, box_h, raised_at, feed_position, captured_at_ms) "
+                    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15 ") +
+        (fence ? "WHERE " + CameraLeases::fence_sql(16) : std::string()) + " RETURNING id");
     insert->bind(1, alert.entry_id);
     insert->bind(2, alert.source);
     insert->bind(3, alert.profile);
@@ -90,10 +139,16 @@ Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<un
     insert->bind(11, alert.box.width);
     insert->bind(12, alert.box.height);
     insert->bind(13, raised_at);
+    insert->bind(14, feed_position);
+    if (captured_ms) {
+      insert->bind(15, *captured_ms);
+    } else {
+      insert->bind_null(15);
+    }
     if (fence) {
-      insert->bind(14, alert.source);
-      insert->bind(15, fence->node);
-      insert->bind(16, fence->epoch);
+      insert->bind(16, alert.source);
+      insert->bind(17, fence->node);
+      insert->bind(18, fence->epoch);
     }
     auto step = insert->step();
     if (!step) return step.error().within("cannot store the alert");
@@ -101,6 +156,24 @@ Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<un
       return Error{std::string(kFenced) + "node " + (fence ? fence->node : "?") + " no longer holds camera " + alert.source + " under epoch " +
                    std::to_string(fence ? fence->epoch : 0) + "; the alert is not stored (the camera's new holder analyses it)"};
     id = insert->int64(0);
+    if (how.realert_s > 0) {
+      auto sighting = db_->prepare(
+          "INSERT INTO alert_sightings (camera, entry_id, alert_id, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?4) "
+          "ON CONFLICT (camera, entry_id) DO UPDATE SET alert_id = excluded.alert_id, first_seen_at = excluded.first_seen_at, "
+          "last_seen_at = excluded.last_seen_at, repeats = 0");
+      sighting->bind(1, alert.source);
+      sighting->bind(2, alert.entry_id);
+      sighting->bind(3, id);
+      sighting->bind(4, raised_at);
+      if (auto s = run(*sighting); !s) return s.error().within("cannot record the sighting");
+    }
+    for (const std::string& endpoint : how.deliver_to) {
+      auto delivery = db_->prepare("INSERT INTO alert_deliveries (alert_id, endpoint, next_at_ms) VALUES (?, ?, ?)");
+      delivery->bind(1, id);
+      delivery->bind(2, endpoint);
+      delivery->bind(3, raised_at * 1000);
+      if (auto s = run(*delivery); !s) return s.error().within("cannot queue the alert's delivery to " + endpoint);
+    }
     if (face_jpeg.empty()) return ok_status();
     auto evidence = db_->prepare("INSERT INTO alert_evidence (alert_id, face_jpeg, purge_after) VALUES (?, ?, ?)");
     evidence->bind(1, id);
@@ -110,7 +183,105 @@ Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<un
     return ok_status();
   });
   if (!status) return status.error();
+  if (repeat_of != 0)
+    return Error{std::string(kSuppressed) + "entry " + std::to_string(alert.entry_id) + " is still in view of camera " + alert.source +
+                 " (alert " + std::to_string(repeat_of) + "); no new alert"};
   return id;
+}
+
+Status AlertStore::seen(const std::string& camera, std::int64_t entry_id, UnixSeconds now) {
+  auto extend = db_->prepare(
+      "UPDATE alert_sightings SET last_seen_at = ?3 WHERE camera = ?1 AND entry_id = ?2 AND last_seen_at < ?3 RETURNING alert_id");
+  extend->bind(1, camera);
+  extend->bind(2, entry_id);
+  extend->bind(3, now);
+  auto rows = count_rows(*extend, "cannot extend the sighting of entry " + std::to_string(entry_id) + " on camera " + camera);
+  if (!rows) return rows.error();
+  return ok_status();
+}
+
+Result<std::vector<AlertRecord>> AlertStore::feed(std::int64_t after_position, int limit) {
+  auto s = db_->prepare(std::string(kAlertColumns) + "WHERE a.feed_position > ? ORDER BY a.feed_position LIMIT ?");
+  s->bind(1, after_position);
+  s->bind(2, std::clamp(limit, 1, 10000));
+  std::vector<AlertRecord> out;
+  if (auto status = for_each_row(*s, "cannot read the alert feed", [&] { out.push_back(read_alert(*s)); return ok_status(); }); !status)
+    return status.error();
+  return out;
+}
+
+Result<std::int64_t> AlertStore::feed_head() { return query_int64(*db_, "SELECT position FROM alert_feed WHERE id = 1", "the alert feed's head"); }
+
+Result<std::string> AlertStore::deployment() {
+  auto s = db_->prepare("SELECT deployment FROM alert_feed WHERE id = 1");
+  auto step = s->step();
+  if (!step) return step.error().within("cannot read the deployment's name");
+  if (*step != Step::kRow) return Error{"the alert feed is missing from the database"};
+  return s->text(0);
+}
+
+Result<std::optional<AlertDelivery>> AlertStore::claim_delivery(const std::string& endpoint, const std::string& node, std::int64_t now_ms,
+                                                                std::int64_t claim_ms) {
+  // One autocommit statement. On PostgreSQL the row is locked by the subquery and a row another
+  // node is claiming is skipped, not waited for; a claim committed meanwhile is seen when the
+  // row is re-read under its lock, and the row is then passed over.
+  auto claim = db_->prepare(
+      std::string("UPDATE alert_deliveries SET claimed_by = ?1, claimed_until_ms = ?2 WHERE endpoint = ?3 AND alert_id = "
+                  "(SELECT alert_id FROM alert_deliveries WHERE endpoint = ?3 AND state = 'pending' AND next_at_ms <= ?4 "
+                  "AND (claimed_until_ms IS NULL OR claimed_until_ms <= ?4) ORDER BY alert_id LIMIT 1") +
+      (db_->dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING alert_id, attempts");
+  claim->bind(1, node);
+  claim->bind(2, now_ms + claim_ms);
+  claim->bind(3, endpoint);
+  claim->bind(4, now_ms);
+  auto step = claim->step();
+  if (!step) return step.error().within("cannot claim a delivery to " + endpoint);
+  if (*step != Step::kRow) return std::optional<AlertDelivery>{};
+  AlertDelivery delivery;
+  delivery.endpoint = endpoint;
+  const std::int64_t alert_id = claim->int64(0);
+  delivery.attempts = static_cast<int>(claim->int64(1));
+  claim.reset();
+  auto alert = get(alert_id);
+  if (!alert) return alert.error();
+  if (!alert->has_value()) return Error{"alert " + std::to_string(alert_id) + " of a claimed delivery is gone"};
+  delivery.alert = std::move(**alert);
+  return std::optional<AlertDelivery>{std::move(delivery)};
+}
+
+Result<bool> AlertStore::finish_delivery(const AlertDelivery& delivery, const std::string& node, std::int64_t now_ms, bool delivered,
+                                         std::optional<std::int64_t> retry_at_ms, const std::string& error) {
+  const bool pending = !delivered && retry_at_ms.has_value();
+  auto finish = db_->prepare(
+      "UPDATE alert_deliveries SET state = ?1, attempts = attempts + 1, next_at_ms = ?2, finished_at = ?3, last_error = ?4, "
+      "claimed_by = NULL, claimed_until_ms = NULL WHERE alert_id = ?5 AND endpoint = ?6 AND claimed_by = ?7 AND state = 'pending' "
+      "RETURNING alert_id");
+  finish->bind(1, delivered ? "delivered" : (pending ? "pending" : "given_up"));
+  finish->bind(2, pending ? *retry_at_ms : now_ms);
+  if (pending) {
+    finish->bind_null(3);
+  } else {
+    finish->bind(3, now_ms / 1000);
+  }
+  if (error.empty()) {
+    finish->bind_null(4);
+  } else {
+    finish->bind(4, error.substr(0, 500));
+  }
+  finish->bind(5, delivery.alert.id);
+  finish->bind(6, delivery.endpoint);
+  finish->bind(7, node);
+  auto rows = count_rows(*finish, "cannot record the delivery of alert " + std::to_string(delivery.alert.id) + " to " + delivery.endpoint);
+  if (!rows) return rows.error();
+  return *rows > 0;
+}
+
+Result<std::int64_t> AlertStore::pending_deliveries(const std::string& endpoint) {
+  auto s = db_->prepare("SELECT count(*) FROM alert_deliveries WHERE endpoint = ? AND state = 'pending'");
+  s->bind(1, endpoint);
+  auto step = s->step();
+  if (!step) return step.error().within("cannot count the deliveries to " + endpoint);
+  return s->int64(0);
 }
 
 Status AlertStore::decide(std::int64_t alert_id, AlertStatus status, const std::string& user, const std::string& reason, UnixSeconds now) {
@@ -218,6 +389,10 @@ Result<int> AlertStore::purge_alerts(UnixSeconds raised_before, UnixSeconds now)
     purge->bind(1, raised_before);
     auto deleted = count_rows(*purge, "cannot purge alerts");
     if (!deleted) return deleted.error();
+    // Sightings last seen before then have long stopped holding back any alert.
+    auto sightings = db_->prepare("DELETE FROM alert_sightings WHERE last_seen_at < ? RETURNING alert_id");
+    sightings->bind(1, raised_before);
+    if (auto s = count_rows(*sightings, "cannot purge sightings"); !s) return s.error();
     purged = *deleted;
     if (purged == 0) return ok_status();
     return audit::append(*db_,

@@ -317,6 +317,55 @@ CREATE TABLE camera_leases (
 );
 CREATE INDEX camera_leases_by_node ON camera_leases(node, epoch);
 )sql",
+    // 8: the alert feed, sightings and the delivery outbox (SQLite's version 13). An insert into
+    // alerts announces itself on channel glassbox_alert at commit: every node's live stream reads
+    // the feed from its last position. The feed's one row is locked by each alert's transaction
+    // until it commits, so positions are gap-free and in commit order (docs/cluster.md).
+    R"sql(
+ALTER TABLE alerts ADD COLUMN feed_position BIGINT;
+ALTER TABLE alerts ADD COLUMN captured_at_ms BIGINT;
+ALTER TABLE alerts DISABLE TRIGGER alerts_decision_final;
+UPDATE alerts SET feed_position = id;
+ALTER TABLE alerts ENABLE TRIGGER alerts_decision_final;
+ALTER TABLE alerts ALTER COLUMN feed_position SET NOT NULL;
+CREATE UNIQUE INDEX alerts_by_feed_position ON alerts(feed_position);
+CREATE TABLE alert_feed (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  position    BIGINT  NOT NULL CHECK (position >= 0),
+  deployment  TEXT    NOT NULL CHECK (length(deployment) BETWEEN 1 AND 64)
+);
+INSERT INTO alert_feed (id, position, deployment)
+  SELECT 1, coalesce(max(id), 0), substr(md5(random()::text || clock_timestamp()::text), 1, 16) FROM alerts;
+CREATE TABLE alert_sightings (
+  camera        TEXT    NOT NULL,
+  entry_id      BIGINT  NOT NULL REFERENCES watchlist_entries(id),
+  alert_id      BIGINT  NOT NULL,
+  first_seen_at BIGINT  NOT NULL,
+  last_seen_at  BIGINT  NOT NULL CHECK (last_seen_at >= first_seen_at),
+  repeats       BIGINT  NOT NULL DEFAULT 0 CHECK (repeats >= 0),
+  PRIMARY KEY (camera, entry_id)
+);
+CREATE TABLE alert_deliveries (
+  alert_id       BIGINT  NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+  endpoint       TEXT    NOT NULL CHECK (length(endpoint) BETWEEN 1 AND 200),
+  state          TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'given_up')),
+  attempts       INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_at_ms     BIGINT  NOT NULL,
+  claimed_by     TEXT,
+  claimed_until_ms BIGINT,
+  finished_at    BIGINT,
+  last_error     TEXT,
+  PRIMARY KEY (alert_id, endpoint),
+  CHECK ((state = 'pending') = (finished_at IS NULL))
+);
+CREATE INDEX alert_deliveries_due ON alert_deliveries(endpoint, state, next_at_ms);
+CREATE FUNCTION alert_raised() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('glassbox_alert', '');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER alerts_announce AFTER INSERT ON alerts FOR EACH STATEMENT EXECUTE FUNCTION alert_raised();
+)sql",
 };
 
 Result<int> current_version(PostgresDatabase& db) {

@@ -14,7 +14,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 12> kMigrations = {
+constexpr std::array<const char*, 13> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -359,6 +359,51 @@ CREATE TRIGGER alerts_decision_final
 BEFORE UPDATE ON alerts
 WHEN OLD.status <> 'open'
 BEGIN SELECT RAISE(ABORT, 'a decided alert cannot change'); END;
+)sql",
+    // 13: the alert feed — a gap-free position in commit order for resuming live streams, and the
+    // deployment's name for delivery keys; sightings (one alert while a listed person stays in
+    // view); the delivery outbox of webhooks and MQTT (PostgreSQL's version 8 is the same;
+    // docs/database-schema.md). The decided-alert trigger is set aside while existing alerts
+    // take their ids as positions.
+    R"sql(
+ALTER TABLE alerts ADD COLUMN feed_position INTEGER;
+ALTER TABLE alerts ADD COLUMN captured_at_ms INTEGER;
+DROP TRIGGER alerts_decision_final;
+UPDATE alerts SET feed_position = id;
+CREATE TRIGGER alerts_decision_final
+BEFORE UPDATE ON alerts
+WHEN OLD.status <> 'open'
+BEGIN SELECT RAISE(ABORT, 'a decided alert cannot change'); END;
+CREATE UNIQUE INDEX alerts_by_feed_position ON alerts(feed_position);
+CREATE TABLE alert_feed (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  position    INTEGER NOT NULL CHECK (position >= 0),
+  deployment  TEXT    NOT NULL CHECK (length(deployment) BETWEEN 1 AND 64)
+);
+INSERT INTO alert_feed (id, position, deployment) SELECT 1, coalesce(max(id), 0), lower(hex(randomblob(8))) FROM alerts;
+CREATE TABLE alert_sightings (
+  camera        TEXT    NOT NULL,
+  entry_id      INTEGER NOT NULL REFERENCES watchlist_entries(id),
+  alert_id      INTEGER NOT NULL,
+  first_seen_at INTEGER NOT NULL,
+  last_seen_at  INTEGER NOT NULL CHECK (last_seen_at >= first_seen_at),
+  repeats       INTEGER NOT NULL DEFAULT 0 CHECK (repeats >= 0),
+  PRIMARY KEY (camera, entry_id)
+);
+CREATE TABLE alert_deliveries (
+  alert_id       INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+  endpoint       TEXT    NOT NULL CHECK (length(endpoint) BETWEEN 1 AND 200),
+  state          TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'given_up')),
+  attempts       INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_at_ms     INTEGER NOT NULL,
+  claimed_by     TEXT,
+  claimed_until_ms INTEGER,
+  finished_at    INTEGER,
+  last_error     TEXT,
+  PRIMARY KEY (alert_id, endpoint),
+  CHECK ((state = 'pending') = (finished_at IS NULL))
+);
+CREATE INDEX alert_deliveries_due ON alert_deliveries(endpoint, state, next_at_ms);
 )sql",
 };
 

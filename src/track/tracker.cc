@@ -86,6 +86,7 @@ std::vector<TrackAssignment> Tracker::update(const std::vector<DetectedFace>& fa
     track.last_seen_s = timestamp_s;
     a.track_id = track.id;
     a.matched = track.matched;
+    a.matched_entry = track.matched_entry;
     if (recognisable && !track.matched && track.embeddings < options_.max_embeddings_per_track &&
         quality >= track.best_embedded_quality * options_.better_view_gain) {
       a.embed = true;
@@ -104,9 +105,11 @@ void Tracker::recheck_unmatched() {
   }
 }
 
-void Tracker::mark_matched(std::uint64_t track_id) {
+void Tracker::mark_matched(std::uint64_t track_id, std::int64_t entry_id) {
   for (Track& t : tracks_) {
-    if (t.id == track_id) t.matched = true;
+    if (t.id != track_id) continue;
+    t.matched = true;
+    t.matched_entry = entry_id;
   }
 }
 

@@ -44,6 +44,7 @@ struct TrackAssignment {
   bool new_track = false;
   bool embed = false;         // this view should be embedded and matched
   bool matched = false;       // the track's person was identified earlier (mark_matched)
+  std::int64_t matched_entry = 0;  // as which watchlist entry (when matched)
 };
 
 class Tracker {
@@ -55,8 +56,8 @@ class Tracker {
   // backwards (a looped file, a reconnected stream) starts afresh: no track spans it.
   std::vector<TrackAssignment> update(const std::vector<DetectedFace>& faces, double timestamp_s);
 
-  // The track's person has been identified: it needs no further embeddings.
-  void mark_matched(std::uint64_t track_id);
+  // The track's person has been identified as `entry_id`: it needs no further embeddings.
+  void mark_matched(std::uint64_t track_id, std::int64_t entry_id);
   // The watchlist changed: every unmatched track is embedded again at its next recognisable
   // view, so a person already in view is checked against the new list.
   void recheck_unmatched();
@@ -74,6 +75,7 @@ class Tracker {
     float best_embedded_quality = 0.0f;
     int embeddings = 0;
     bool matched = false;
+    std::int64_t matched_entry = 0;  // an entry's id, never a template
   };
 
   TrackerOptions options_;

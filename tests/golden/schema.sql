@@ -1,4 +1,4 @@
--- user_version 12
+-- user_version 13
 CREATE TRIGGER alerts_decision_final
 BEFORE UPDATE ON alerts
 WHEN OLD.status <> 'open'
@@ -33,10 +33,37 @@ WHEN OLD.status = 'revoked'
 BEGIN
   SELECT RAISE(ABORT, 'a revoked entry cannot change');
 END;
+CREATE TABLE alert_deliveries (
+  alert_id       INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+  endpoint       TEXT    NOT NULL CHECK (length(endpoint) BETWEEN 1 AND 200),
+  state          TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'given_up')),
+  attempts       INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_at_ms     INTEGER NOT NULL,
+  claimed_by     TEXT,
+  claimed_until_ms INTEGER,
+  finished_at    INTEGER,
+  last_error     TEXT,
+  PRIMARY KEY (alert_id, endpoint),
+  CHECK ((state = 'pending') = (finished_at IS NULL))
+);
 CREATE TABLE alert_evidence (
   alert_id        INTEGER PRIMARY KEY REFERENCES alerts(id) ON DELETE CASCADE,
   face_jpeg       BLOB    NOT NULL,
   purge_after     INTEGER NOT NULL
+);
+CREATE TABLE alert_feed (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  position    INTEGER NOT NULL CHECK (position >= 0),
+  deployment  TEXT    NOT NULL CHECK (length(deployment) BETWEEN 1 AND 64)
+);
+CREATE TABLE alert_sightings (
+  camera        TEXT    NOT NULL,
+  entry_id      INTEGER NOT NULL REFERENCES watchlist_entries(id),
+  alert_id      INTEGER NOT NULL,
+  first_seen_at INTEGER NOT NULL,
+  last_seen_at  INTEGER NOT NULL CHECK (last_seen_at >= first_seen_at),
+  repeats       INTEGER NOT NULL DEFAULT 0 CHECK (repeats >= 0),
+  PRIMARY KEY (camera, entry_id)
 );
 CREATE TABLE "alerts" (
   id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,7 +83,7 @@ CREATE TABLE "alerts" (
   status          TEXT    NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'confirmed', 'dismissed')),
   decided_by      TEXT,
   decided_at      INTEGER,
-  dismiss_reason  TEXT,
+  dismiss_reason  TEXT, feed_position INTEGER, captured_at_ms INTEGER,
   CHECK (status = 'open' OR (decided_by IS NOT NULL AND decided_at IS NOT NULL)),
   CHECK (status <> 'dismissed' OR length(trim(coalesce(dismiss_reason, ''))) > 0)
 );
@@ -222,7 +249,9 @@ CREATE TABLE watchlist_entries (
   CHECK (approved_by IS NULL OR approved_by <> submitted_by),
   CHECK (status <> 'active' OR (approved_by IS NOT NULL AND approved_at IS NOT NULL))
 );
+CREATE INDEX alert_deliveries_due ON alert_deliveries(endpoint, state, next_at_ms);
 CREATE INDEX alert_evidence_by_purge ON alert_evidence(purge_after);
+CREATE UNIQUE INDEX alerts_by_feed_position ON alerts(feed_position);
 CREATE INDEX alerts_by_status ON alerts(status, raised_at);
 CREATE INDEX entry_templates_by_profile ON entry_templates(profile, entry_id);
 CREATE INDEX recording_segments_by_camera ON recording_segments(camera, start_ms);

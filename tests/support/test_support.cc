@@ -260,6 +260,22 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+std::vector<SseEvent> take_sse_events(std::string& buffer) {
+  std::vector<SseEvent> out;
+  for (auto end = buffer.find("\n\n"); end != std::string::npos; end = buffer.find("\n\n")) {
+    SseEvent e;
+    std::istringstream lines(buffer.substr(0, end));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("id: ", 0) == 0) e.id = line.substr(4);
+      if (line.rfind("event: ", 0) == 0) e.type = line.substr(7);
+      if (line.rfind("data: ", 0) == 0) e.data = line.substr(6);
+    }
+    buffer.erase(0, end + 2);
+    if (!e.type.empty()) out.push_back(std::move(e));
+  }
+  return out;
+}
+
 void expect_matches_golden(const std::string& actual, const std::string& name) {
   const auto path = std::filesystem::path(GLASSBOX_SOURCE_DIR) / "tests" / "golden" / name;
   if (std::getenv("GLASSBOX_UPDATE_GOLDEN") != nullptr) {

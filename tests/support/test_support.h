@@ -87,4 +87,12 @@ void expect_matches_golden(const std::string& actual, const std::string& name);
 // The JSON lines of `text` that parse as objects (others are ignored).
 std::vector<std::string> lines_of(const std::string& text);
 
+// One Server-Sent Event of /api/events.
+struct SseEvent {
+  std::string id, type, data;
+};
+// Takes the complete events off the front of `buffer`, what a stream has sent so far; keep-alive
+// comments are dropped, an incomplete event stays in the buffer.
+std::vector<SseEvent> take_sse_events(std::string& buffer);
+
 }  // namespace glassbox::test
