@@ -12,6 +12,7 @@
 
 #include "cluster/camera_leases.h"
 #include "store/alert_store.h"
+#include "store/search_store.h"
 #include "store/camera_store.h"
 #include "store/postgres_database.h"
 #include "store/postgres_schema.h"
@@ -143,6 +144,13 @@ TEST_F(CameraLeasesTest, ALapsedLeaseLosesItsCamerasAndItsWritesAreFenced) {
   auto listed = alerts.list({});
   ASSERT_TRUE(listed);
   EXPECT_EQ(listed->size(), 2u) << "a's first alert and b's; none of the refused";
+  // Recording segments carry the same fence: the stale node indexes none, the holder does.
+  auto segments = connect();
+  auto stale_segment = add_segment(*segments, "cam1", "/rec/a/cam1-1.mkv", kNow * 1000, fence_a);
+  ASSERT_FALSE(stale_segment);
+  EXPECT_TRUE(CameraLeases::is_fenced(stale_segment.error())) << stale_segment.error().message;
+  EXPECT_TRUE(add_segment(*segments, "cam1", "/rec/b/cam1-1.mkv", kNow * 1000, WriteFence{"b", taken->epoch}));
+  EXPECT_EQ(*query_int64(*segments, "SELECT count(*) FROM recording_segments", "segments"), 1);
 
   // A second node under a name whose lease is live is refused, until that lease lapses.
   auto impostor = node("b");

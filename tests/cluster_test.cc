@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "enroll/enrollment.h"
 #include "store/postgres_database.h"
 #include "support/postgres_server.h"
 #include "support/test_support.h"
@@ -271,6 +272,18 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
   });
   const int hook_port = receiver.bind_to_any_port("127.0.0.1");
   std::thread receiver_thread([&] { receiver.listen_after_bind(); });
+  std::atomic<bool> stop_stream{false};
+  std::thread stream;
+  // However the test ends (a failed ASSERT returns early), the threads are stopped and joined.
+  struct Finally {
+    std::function<void()> run;
+    ~Finally() { run(); }
+  } join_threads{[&] {
+    stop_stream = true;
+    if (stream.joinable()) stream.join();
+    receiver.stop();
+    if (receiver_thread.joinable()) receiver_thread.join();
+  }};
   auto config_of = [&](const std::string& node) {
     return R"({"node": ")" + node + R"(", "lease_s": 3, "capacity": 8, "workers": 1, "detect_size": 320, "watchlist_reload_s": 5, )"
            R"("api_camera_schemes": ["rtsp", "file"], "webhooks": [{"url": "http://127.0.0.1:)" + std::to_string(hook_port) +
@@ -351,9 +364,8 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
   std::set<std::string> live_nodes(names.begin(), names.end());  // guarded by live_mutex
   std::vector<test::SseEvent> streamed;                          // guarded by live_mutex
   std::string first_stream_node = where["cam1"] == "a" ? "b" : "a";
-  std::atomic<bool> stop_stream{false};
   std::atomic<int> stream_connects{0};
-  std::thread stream([&] {
+  stream = std::thread([&] {
     std::string last_id, node = first_stream_node;
     while (!stop_stream) {
       int port = 0;
@@ -443,7 +455,7 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
   // Last-Event-ID on another).
   std::this_thread::sleep_for(1s);
   stop_stream = true;
-  stream.join();
+  if (stream.joinable()) stream.join();
   {
     std::lock_guard lock(live_mutex);
     std::vector<std::int64_t> positions;
@@ -507,8 +519,96 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
       EXPECT_EQ(process->stop(SIGTERM, 30), 0) << node;
     }
   }
-  receiver.stop();
-  receiver_thread.join();
+}
+
+// A case search while its node dies: a recording uploaded through node a is searched for the
+// person in it; the node running the search is killed with SIGKILL; the other node takes the
+// search over once its claim runs out, runs it again from the start and finishes it, with the
+// same visits as `glassbox search` on one machine over the same file. (Both nodes read the
+// upload: one machine's folders stand in for shared storage.)
+TEST_F(ClusterTest, ASearchWhoseNodeDiesIsFinishedByAnotherWithTheSameVisits) {
+  // 96 s of a talking head: the clip, twelve times over.
+  const auto clip = test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4");
+  const auto list = dir_ / "clips.txt", footage = dir_ / "footage.mp4", still = dir_ / "still.png";
+  {
+    std::ofstream out(list);
+    for (int i = 0; i < 12; ++i) out << "file '" << clip.string() << "'\n";
+  }
+  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -f concat -safe 0 -i " + list.string() + " -c copy " + footage.string()).c_str()), 0);
+  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + clip.string() + " -frames:v 1 " + still.string()).c_str()), 0);
+  std::map<std::string, int> ports;
+  std::map<std::string, std::unique_ptr<test::BackgroundProcess>> nodes;
+  for (const std::string node : {"a", "b"}) {
+    nodes[node] = start_node(node, R"({"node": ")" + node + R"(", "search_claim_s": 3, "search_workers": 1})", ports[node]);
+    ASSERT_TRUE(nodes[node]) << test::read_file(dir_ / node / "serve.log");
+  }
+  // Uploaded through node a; requested by alice, approved by bob through node b.
+  auto created = client(ports["a"], "alice")->Post("/api/uploads", R"({"name": "hall.mp4"})", "application/json");
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  const std::string upload = std::to_string(json::parse(created->body)["id"].get<int>());
+  const std::string bytes = test::read_file(footage);
+  auto put = client(ports["a"], "alice")->Put(("/api/uploads/" + upload).c_str(), {{"Upload-Offset", "0"}}, bytes, "application/octet-stream");
+  ASSERT_EQ(put->status, 200) << put->body;
+  auto digest = sha256_file(footage);
+  ASSERT_TRUE(digest);
+  auto finished = client(ports["a"], "alice")->Post(("/api/uploads/" + upload + "/finish").c_str(), json{{"sha256", *digest}}.dump(), "application/json");
+  ASSERT_EQ(finished->status, 200) << finished->body;
+  const std::string mode = "rate:2";
+  auto requested = client(ports["a"], "alice")->Post("/api/searches", httplib::MultipartFormDataItems{
+                                                                          {"case_id", "2026-200", "", ""},
+                                                                          {"legal_basis", "Warrant 2026/200", "", ""},
+                                                                          {"uploads", upload, "", ""},
+                                                                          {"mode", mode, "", ""},
+                                                                          {"probe", test::read_file(still), "probe.png", "image/png"}});
+  ASSERT_TRUE(requested);
+  ASSERT_EQ(requested->status, 201) << requested->body;
+  const std::string path = "/api/searches/" + std::to_string(json::parse(requested->body)["id"].get<int>());
+  give_keys("a", "b", {".template-key"});  // the probe was sealed under node a's new key
+  ASSERT_EQ(client(ports["b"], "bob")->Post((path + "/approve").c_str(), "", "application/json")->status, 200);
+  json state;
+  for (int i = 0; i < 300; ++i) {
+    state = json::parse(client(ports["b"], "bob")->Get(path.c_str())->body);
+    if (state["status"] == "running" && state.contains("progress")) break;
+    if (state["status"] == "running" && state["runner"].is_string() && i > 20) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(state["status"], "running") << state.dump(2);
+  const std::string victim = state["runner"], survivor = victim == "a" ? "b" : "a";
+  std::this_thread::sleep_for(1s);  // well into it
+  ASSERT_EQ(nodes[victim]->stop(SIGKILL, 10), -1);
+  const auto killed_at = std::chrono::steady_clock::now();
+  nodes[victim].reset();
+  for (int i = 0; i < 1200; ++i) {
+    state = json::parse(client(ports[survivor], "bob")->Get(path.c_str())->body);
+    if (state["status"] == "done" || state["status"] == "failed") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(state["status"], "done") << state.dump(2);
+  EXPECT_EQ(state["runner"], survivor);
+  EXPECT_EQ(state["runs"], 2) << "run once on the dead node, then again";
+  std::cerr << "search finished by node " << survivor << " "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count() << " s after its first runner, node "
+            << victim << ", was killed\n";
+  auto results = client(ports[survivor], "alice")->Get((path + "/results").c_str());
+  ASSERT_EQ(results->status, 200) << results->body;
+  const json cluster_visits = json::parse(results->body)["visits"];
+  ASSERT_GE(cluster_visits.size(), 1u) << results->body;
+  std::cerr << "the search found " << cluster_visits.size() << " visit(s)\n";
+
+  // The same search on one machine: the command line on an SQLite database of its own.
+  const auto solo = dir_ / "solo";
+  std::filesystem::create_directories(solo);
+  auto one = test::run_glassbox({"search", "--db", (solo / "glassbox.db").string(), "--case", "2026-200", "--legal-basis", "Warrant 2026/200",
+                                 "--requested-by", "alice", "--approved-by", "bob", "--probe", still.string(), "--mode", mode, footage.string()},
+                                300);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const json solo_visits = json::parse(one.out)["visits"];
+  ASSERT_EQ(cluster_visits.size(), solo_visits.size()) << "cluster: " << cluster_visits.dump() << "\none machine: " << solo_visits.dump();
+  for (std::size_t i = 0; i < solo_visits.size(); ++i)
+    for (const char* field : {"start_s", "end_s", "hits", "best_at_s"})
+      EXPECT_EQ(cluster_visits[i][field], solo_visits[i][field]) << "visit " << i << ": " << field;
+  EXPECT_EQ(nodes[survivor]->stop(SIGTERM, 30), 0);
 }
 
 // `glassbox cluster simulate`, short: simulated nodes share the cameras, write fenced alerts,

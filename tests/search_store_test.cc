@@ -1,7 +1,11 @@
 // Searches in the database (docs/search.md), on both backends (store conformance,
 // docs/cluster.md): the four-eyes rule, sealed probes deleted when the search ends, visits
-// deleted at expiry, the segment index and its audited purge, uploads; and the small parsers the
+// deleted at expiry, a running search claimed by one node and run again by another when its
+// runner dies, the segment index and its audited purge, uploads; and the small parsers the
 // search command relies on.
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include <opencv2/core.hpp>
@@ -103,6 +107,61 @@ TEST_P(SearchStoreTest, ASearchRunsOnlyAfterAnotherPersonApprovesAndItsProbeIsSe
   ASSERT_TRUE(crop && crop->has_value());
   EXPECT_GT((*crop)->size(), 100u);
   EXPECT_EQ(actions(), (std::vector<std::string>{"search.request", "search.approve", "search.run", "search.finish"}));
+}
+
+// Two nodes on two connections: one claims the search, the other cannot while the claim is
+// renewed; once it runs out (the runner died) the other takes it — run 2, audited with whom it
+// was taken from — and the first, waking, finds its claim gone and can store nothing. A
+// cancellation asked of a node that does not run the search reaches the runner at its renewal.
+// A node that restarts lets its own running searches go at once.
+TEST_P(SearchStoreTest, ARunningSearchIsClaimedByOneNodeAndRetakenWhenItsRunnerDies) {
+  auto id = request_search(*db_, request(), probes(), key_, kNow);
+  ASSERT_TRUE(id && approve_search(*db_, *id, "alice", kNow));
+  auto other = open_with_schema();
+  const SearchClaim a{"a", 60000}, b{"b", 60000}, brief{"a", 1};
+  EXPECT_EQ(*searches_to_run(*db_, unix_ms_now()), std::vector<std::int64_t>{*id});
+  ASSERT_TRUE(start_search(*db_, *id, kNow, a));
+  auto refused = start_search(*other, *id, kNow, b);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("running on node a"), std::string::npos) << refused.error().message;
+  EXPECT_TRUE(searches_to_run(*other, unix_ms_now())->empty()) << "a live claim is nobody else's to run";
+  EXPECT_TRUE(renew_search(*db_, *id, a)->ours);
+  // Node a's claim runs out (renewed for 1 ms, then not again): node b takes the search.
+  ASSERT_TRUE(renew_search(*db_, *id, brief)->ours);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(*searches_to_run(*other, unix_ms_now()), std::vector<std::int64_t>{*id});
+  ASSERT_TRUE(start_search(*other, *id, kNow + 5, b));
+  auto stored = load_search(*db_, *id);
+  EXPECT_EQ((*stored)->runner, "b");
+  EXPECT_EQ((*stored)->runs, 2);
+  EXPECT_FALSE(renew_search(*db_, *id, a)->ours) << "node a, waking, finds it gone";
+  SearchOutcome outcome;
+  auto stale = finish_search(*db_, *id, outcome, kNow + 6, a);
+  ASSERT_FALSE(stale);
+  EXPECT_NE(stale.error().message.find("now run by node b"), std::string::npos) << stale.error().message;
+  EXPECT_FALSE(fail_search(*db_, *id, "?", kNow + 6, a)) << "nor fail it";
+  // Cancelled through node a: the runner, b, learns it at its renewal.
+  EXPECT_FALSE(renew_search(*other, *id, b)->cancel_requested);
+  ASSERT_TRUE(request_search_cancel(*db_, *id, "olga", kNow + 7));
+  EXPECT_TRUE(renew_search(*other, *id, b)->cancel_requested);
+  // Node b restarts: its search is let go at once, and runs again.
+  EXPECT_EQ(*release_searches(*other, "b"), 1);
+  ASSERT_TRUE(start_search(*other, *id, kNow + 8, b));
+  EXPECT_FALSE(renew_search(*other, *id, b)->cancel_requested) << "a new run starts without the old run's cancellation";
+  outcome.cancelled = true;
+  ASSERT_TRUE(finish_search(*other, *id, outcome, kNow + 9, b));
+  EXPECT_EQ((*load_search(*db_, *id))->status, "cancelled");
+  auto records = audit::read_records(*db_);
+  ASSERT_TRUE(records);
+  int runs = 0, taken = 0;
+  for (const auto& r : *records) {
+    const auto j = nlohmann::json::parse(r);
+    if (j["action"] != "search.run") continue;
+    ++runs;
+    taken += j["details"].value("taken_from", "") == "a";
+  }
+  EXPECT_EQ(runs, 3);
+  EXPECT_EQ(taken, 1) << "the retake names whom it was taken from";
 }
 
 TEST_P(SearchStoreTest, ResultsAreDeletedWhenTheSearchExpiresAndUnstartedSearchesAreCancelled) {

@@ -242,8 +242,9 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     if (auto s = database.transaction([&] { return audit::append(database, {"system", "service.start", "service", details}, now_utc()); }); !s)
       return s.error().within("the service start could not be audited, so it does not start");
     if (auto s = service->recover_segments(); !s) return s.error();
-    // A search that was running when the service died cannot be resumed: it has failed.
-    if (auto s = fail_running_searches(database, "the service stopped while the search ran", now_utc()); !s) return s.error();
+    // A search this node was running when it died is let go at once: run again from the start
+    // (by this node or, in a cluster, another).
+    if (auto s = release_searches(database, service->node_); !s) return s.error();
   }
   for (auto* store_ptr : {&service->users_, &service->auth_users_}) {
     auto users_db = service->connect();
@@ -270,17 +271,20 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
     auto leases = CameraLeases::create(std::move(*lease_db), settings);
     if (!leases) return leases.error();
     service->leases_ = std::move(*leases);
-    service->sink_->fence_with([self](const std::string& camera) -> std::optional<WriteFence> {
-      std::lock_guard lock(self->cameras_mutex_);
-      if (!self->leased_running_.count(camera)) return std::nullopt;
-      return WriteFence{self->leases_->settings().node, self->lease_epoch_.load()};
-    });
+    service->sink_->fence_with([self](const std::string& camera) { return self->fence_for(camera); });
   }
   service->register_routes();
   return service;
 }
 
 LiveService::~LiveService() { stop(); }
+
+std::optional<WriteFence> LiveService::fence_for(const std::string& camera) const {
+  if (!leases_) return std::nullopt;
+  std::lock_guard lock(cameras_mutex_);
+  if (!leased_running_.count(camera)) return std::nullopt;
+  return WriteFence{leases_->settings().node, lease_epoch_.load()};
+}
 
 Result<std::unique_ptr<Database>> LiveService::connect() const { return glassbox::connect(database_); }
 
@@ -318,9 +322,16 @@ std::shared_ptr<LiveService::Camera> LiveService::make_camera(const CameraConfig
     recording.may_write = [this] { return !below_disk_floor(); };
     SegmentIndex index;
     index.opened = [this, name = c.name](const std::string& path, std::int64_t start_ms) -> Result<std::int64_t> {
+      // A leased camera's segment is indexed under the node's fence: a node whose lease passed
+      // writes no segment for it (the recorder then deletes the file it began).
+      const std::optional<WriteFence> fence = fence_for(name);
       std::lock_guard lock(segment_db_mutex_);
-      auto id = add_segment(*segment_db_, name, path, start_ms);
-      if (!id) ++segment_index_errors_;
+      auto id = add_segment(*segment_db_, name, path, start_ms, fence);
+      if (!id && CameraLeases::is_fenced(id.error())) {
+        ++fenced_segments_;
+      } else if (!id) {
+        ++segment_index_errors_;
+      }
       return id;
     };
     index.closed = [this](std::int64_t id, std::int64_t end_ms, std::int64_t bytes) {
@@ -782,6 +793,8 @@ std::string LiveService::metrics_text() const {
     m << "glassbox_cluster_cameras_given_back_total " << cameras_given_back_.load() << "\n";
     family("glassbox_fenced_writes_total", "counter", "Alerts refused because this node's lease on the camera had passed");
     m << "glassbox_fenced_writes_total " << sink_->fenced() << "\n";
+    family("glassbox_fenced_segments_total", "counter", "Recording segments not written because this node's lease on the camera had passed");
+    m << "glassbox_fenced_segments_total " << fenced_segments_.load() << "\n";
   }
   family("glassbox_watchlist_reloads_total", "counter", "Times the watchlist was loaded again (periodically, or announced by a change)");
   m << "glassbox_watchlist_reloads_total " << watchlist_reloads_.load() << "\n";

@@ -114,8 +114,12 @@ class LiveService {
   // Free space on the data folder's file system, in bytes (-1 when unknown).
   std::int64_t free_disk_bytes() const;
   bool below_disk_floor() const;
-  // Runs approved searches one at a time, on its own connection, until the service stops.
+  // Runs approved searches one at a time, on its own connection, until the service stops — and,
+  // in a cluster, searches whose runner died (their claim ran out).
   void search_loop();
+  // This node can run the search completely: its probe opens with this node's key, and every
+  // recording it names is readable here.
+  bool search_runnable_here(Database& db, std::int64_t id, const TemplateKey& key);
   // Deletes recorded segments past their retention (audited), files and rows.
   void purge_recordings();
   // Completes the index rows of segments a crash left open (or drops them with their file).
@@ -258,7 +262,11 @@ class LiveService {
   // Starts the held cameras not running here, restarts those whose stored settings changed, and
   // retires those no longer held.
   void run_held_cameras(const std::set<std::string>& held);
-  std::unique_ptr<CameraLeases> leases_;  // used by the lease thread only
+  std::unique_ptr<CameraLeases> leases_;  // renewed by the lease thread only; its settings read by any
+  // The fence a leased camera's writes (alerts, segments) carry: nullopt for a camera that is
+  // this node's own, or on one machine.
+  std::optional<WriteFence> fence_for(const std::string& camera) const;
+  std::atomic<std::uint64_t> fenced_segments_{0};
   std::thread lease_thread_;
   std::set<std::string> leased_running_;  // guarded by cameras_mutex_: leased cameras running here
   std::atomic<std::int64_t> lease_epoch_{0};

@@ -5,6 +5,8 @@
 #include "api/http_util.h"
 #include "ingest/libav_input.h"
 #include "api/live_service.h"
+
+#include <unistd.h>
 #include "audit/audit_log.h"
 #include "search/search_job.h"
 #include "store/search_store.h"
@@ -81,22 +83,63 @@ void LiveService::purge_recordings() {
   }
 }
 
+bool LiveService::search_runnable_here(Database& db, std::int64_t id, const TemplateKey& key) {
+  // The probe opens with this node's template key (a node given another key, or none yet, leaves
+  // the search to one that has it).
+  if (!probe_templates(db, id, key)) return false;
+  auto search = load_search(db, id);
+  if (!search || !search->has_value()) return false;
+  std::vector<std::string> paths = (*search)->request.files;
+  if (!(*search)->request.cameras.empty()) {
+    auto segments = camera_recordings(db, (*search)->request.cameras, (*search)->request.window_from.value_or(0),
+                                      (*search)->request.window_to.value_or(0));
+    if (!segments) return false;
+    for (const SearchRecording& r : *segments) paths.push_back(r.path);
+  }
+  for (const std::string& path : paths)
+    if (::access(path.c_str(), R_OK) != 0) return false;
+  return true;
+}
+
 void LiveService::search_loop() {
   auto db = connect();
-  auto key = TemplateKey::load(database_.key_base, /*create_if_missing=*/true);
-  if (!db || !key) return;  // searches stay approved, and run at the next start
+  if (!db) return;  // searches stay approved, and run at the next start
+  const SearchClaim claim{node_, static_cast<std::int64_t>(config_.search_claim_s * 1000)};
+  // In a cluster, a search this node cannot run completely — its probe sealed under a template
+  // key this node was not given yet, or recordings it cannot read — is left for a node that can
+  // (shared storage, the node that recorded them) for two claims' time; after that this node
+  // runs it, reporting what it cannot do, as one machine would.
+  std::map<std::int64_t, std::chrono::steady_clock::time_point> unrunnable_since;
   while (true) {
     {
       std::unique_lock lock(maintenance_mutex_);
       if (stopping_) return;
     }
-    auto waiting = approved_searches(**db);
-    if (!waiting || waiting->empty()) {
+    // Loaded for each search: a cluster's node may be given the key while it runs. One machine
+    // makes its key on first use; a cluster's node never makes one of its own (docs/cluster.md).
+    auto key = TemplateKey::load(database_.key_base, /*create_if_missing=*/!cluster());
+    auto waiting = searches_to_run(**db, unix_ms_now());
+    std::optional<std::int64_t> next;
+    if (waiting && key) {
+      for (std::int64_t candidate : *waiting) {
+        if (!cluster() || search_runnable_here(**db, candidate, *key)) {
+          next = candidate;
+          break;
+        }
+        auto [at, fresh] = unrunnable_since.emplace(candidate, std::chrono::steady_clock::now());
+        if (std::chrono::steady_clock::now() - at->second >= std::chrono::milliseconds(2 * claim.claim_ms)) {
+          next = candidate;
+          break;
+        }
+      }
+    }
+    if (!next) {
       std::unique_lock lock(searches_mutex_);
       searches_wake_.wait_for(lock, std::chrono::seconds(2));
       continue;
     }
-    const std::int64_t id = waiting->front();
+    const std::int64_t id = *next;
+    unrunnable_since.erase(id);
     {
       std::lock_guard lock(searches_mutex_);
       running_search_ = id;
@@ -118,13 +161,15 @@ void LiveService::search_loop() {
       std::lock_guard lock(searches_mutex_);
       running_progress_ = p;
     };
-    auto outcome = run_stored_search(**db, id, *key, options, hooks);  // a failure is recorded on the search
+    // A failure is recorded on the search; one another node took (this node's claim lapsed)
+    // is that node's now.
+    auto outcome = run_stored_search(**db, id, *key, options, hooks, claim);
     ++searches_finished_;
     std::unique_lock lock(searches_mutex_);
     running_search_.reset();
     running_progress_.reset();
-    // One that could not even be started (the database busy, its record refused) is still
-    // approved: try again in a while, not at once.
+    // One that could not even be started (the database busy, its record refused, another node
+    // took it first) is tried again in a while, not at once.
     if (!outcome) searches_wake_.wait_for(lock, std::chrono::seconds(2));
   }
 }
@@ -221,8 +266,14 @@ void LiveService::register_search_routes() {
       if (m.find("refused") != std::string::npos) return reply_error(res, 400, "probe " + m);
       return reply_internal(res, "search request", probes.error());
     }
-    auto key = TemplateKey::load(database_.key_base, /*create_if_missing=*/true);
-    if (!key) return reply_internal(res, "search request", key.error());
+    // The watchlist's key: in a cluster, a node not given it yet refuses rather than seal the
+    // probe under a key of its own that no other node could open.
+    Result<TemplateKey> key = Error{"no key"};
+    {
+      std::lock_guard entries(entries_mutex_);
+      key = entry_store_->sealing_key();
+    }
+    if (!key) return reply_error(res, 503, "this node cannot seal the probe: " + key.error().message);
     std::lock_guard lock(service_db_mutex_);
     auto id = request_search(*service_db_, request, *probes, *key, now);
     if (!id) return reply_internal(res, "storing a search", id.error());
@@ -285,6 +336,17 @@ void LiveService::register_search_routes() {
             }
             {
               std::lock_guard lock(searches_mutex_);
+              if (running_search_ != *id) {
+                // Running on another node: asked through the database, recorded now; its runner
+                // stops at its next renewal of the claim.
+                std::lock_guard db_lock(service_db_mutex_);
+                auto stored = load_search(*service_db_, *id);
+                if (stored && stored->has_value() && (**stored).status == "running") {
+                  if (auto s = request_search_cancel(*service_db_, *id, who.name, now_utc()); !s)
+                    return reply_error(res, refusal_status(s.error().message), s.error().message);
+                  return reply_json(res, 202, {{"id", *id}, {"status", "cancelling"}, {"runner", (**stored).runner.value_or("")}});
+                }
+              }
               if (running_search_ == *id) {
                 // Recorded first (no record, no cancellation); it then stops between frames and is
                 // stored as cancelled, with what it found so far.

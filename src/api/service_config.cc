@@ -45,7 +45,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
   static const std::set<std::string> kKeys = {"database", "node", "capacity", "lease_s", "realert_s", "profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
                                               "session_idle_s", "cookie_secure", "alert_retention_days",
-                                              "recordings_dir", "record_segment_s", "search_workers", "upload_retention_days", "detect_size",
+                                              "recordings_dir", "record_segment_s", "search_workers", "search_claim_s", "upload_retention_days", "detect_size",
                                               "session_absolute_s", "tls_cert_file", "tls_key_file", "behind_tls_proxy", "trusted_proxies",
                                               "http", "access_log", "console_dir", "token_max_days", "entry_max_days", "ended_entry_retention_days", "search_max_days", "upload_max_mb",
                                               "upload_quota_mb", "upload_unfinished_hours", "min_free_disk_mb", "api_camera_schemes",
@@ -200,6 +200,9 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   auto search_workers = number_in<int>(doc, "search_workers", root + ": config", config.search_workers, 0, 64);
   if (!search_workers) return search_workers.error();
   config.search_workers = *search_workers;
+  auto search_claim = number_in<double>(doc, "search_claim_s", root + ": config", config.search_claim_s, 3.0, 3600.0);
+  if (!search_claim) return search_claim.error();
+  config.search_claim_s = *search_claim;
   auto upload_retention = number_in<int>(doc, "upload_retention_days", root + ": config", config.upload_retention_days, 1, 3650);
   if (!upload_retention) return upload_retention.error();
   config.upload_retention_days = *upload_retention;

@@ -83,6 +83,9 @@ struct ServiceConfig {
   std::string recordings_dir;         // recorded segments; empty: DATA_DIR/recordings
   double record_segment_s = 60.0;     // a segment is cut at the first keyframe after this; 1..3600
   int search_workers = 0;             // threads of an approved search; 0: one per core
+  // How long a running search's claim holds without renewal (renewed every third): a node that
+  // dies mid-search has it run again by another node (or itself, restarted) after this long.
+  double search_claim_s = 30.0;       // 3..3600
   int upload_retention_days = 30;     // recordings uploaded for searches are deleted after this; 1..3650
   std::vector<CameraConfig> cameras;
   std::vector<WebhookConfig> webhooks;  // alert events POSTed as JSON

@@ -10,6 +10,8 @@
 
 #include "auth/user_store.h"
 #include "cli/commands.h"
+
+#include <unistd.h>
 #include "core/json_text.h"
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
@@ -136,7 +138,11 @@ int run_search_command(const SearchArgs& args) {
   hooks.cancel = &interrupted();
   hooks.progress_interval_s = 1.0;
   hooks.on_progress = [&](const SearchProgress& p) { print_progress(*id, p); };
-  auto outcome = run_stored_search(**db, *id, *key, options, hooks);
+  // Claimed in this process's name: a service on the same database leaves it alone while this
+  // process renews the claim, and runs it again if this process dies.
+  SearchClaim claim;
+  claim.node = "glassbox-search-" + std::to_string(::getpid());
+  auto outcome = run_stored_search(**db, *id, *key, options, hooks, claim);
   if (!outcome) return refuse("search " + std::to_string(*id) + " failed: " + outcome.error().message);
 
   auto stored = load_search(**db, *id);

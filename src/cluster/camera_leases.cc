@@ -19,6 +19,17 @@ Result<std::unique_ptr<CameraLeases>> CameraLeases::create(std::unique_ptr<Datab
   return std::unique_ptr<CameraLeases>(new CameraLeases(std::move(db), std::move(settings)));
 }
 
+namespace {
+constexpr const char* kFenced = "fenced: ";
+}  // namespace
+
+Error CameraLeases::fenced_error(const std::string& what, const std::string& camera, const WriteFence& fence) {
+  return Error{std::string(kFenced) + "node " + fence.node + " no longer holds camera " + camera + " under epoch " +
+               std::to_string(fence.epoch) + "; " + what + " is not stored (the camera's new holder has it)"};
+}
+
+bool CameraLeases::is_fenced(const Error& error) { return error.message.rfind(kFenced, 0) == 0; }
+
 std::string CameraLeases::fence_sql(int first) {
   const std::string camera = "?" + std::to_string(first), node = "?" + std::to_string(first + 1), epoch = "?" + std::to_string(first + 2);
   return "EXISTS (SELECT 1 FROM camera_leases l JOIN nodes n ON n.node = l.node AND n.epoch = l.epoch WHERE l.camera = " + camera +

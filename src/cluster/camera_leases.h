@@ -65,6 +65,9 @@ class CameraLeases {
   // The SQL condition that `camera` is held by `node` under `epoch` and the lease is live, with
   // parameters ?camera, ?node and ?epoch numbered from `first` (three parameters).
   static std::string fence_sql(int first);
+  // The error of a write its fence refused (`what`: the alert, the segment), and the test for it.
+  static Error fenced_error(const std::string& what, const std::string& camera, const WriteFence& fence);
+  static bool is_fenced(const Error& error);
 
  private:
   CameraLeases(std::unique_ptr<Database> db, LeaseSettings settings) : db_(std::move(db)), settings_(std::move(settings)) {}

@@ -20,8 +20,11 @@ struct SearchJobOptions {
 };
 
 // Fails (and marks the search failed, when it got as far as starting) only when the search could
-// not run at all: not approved, no probe, models missing, no recording in its window.
+// not run at all: not approved, no probe, models missing, no recording in its window. Runs under
+// `claim`, renewed every claim_ms / 3 on `db` from the progress hook: a claim found lost (another
+// node took the search) or a cancellation asked through any node stops the run; a lost claim
+// stores nothing.
 Result<SearchOutcome> run_stored_search(Database& db, std::int64_t id, const TemplateKey& key, const SearchJobOptions& options,
-                                        const SearchHooks& hooks);
+                                        const SearchHooks& hooks, const SearchClaim& claim = {});
 
 }  // namespace glassbox

@@ -63,7 +63,6 @@ Result<std::unique_ptr<AlertStore>> AlertStore::open(const std::string& path) {
 
 namespace {
 
-constexpr const char* kFenced = "fenced: ";
 constexpr const char* kSuppressed = "suppressed: ";
 
 // When the frame was captured, on the wall clock in milliseconds (nullopt when not known).
@@ -76,7 +75,7 @@ std::optional<std::int64_t> captured_wall_ms(const Alert& alert) {
 
 }  // namespace
 
-bool AlertStore::fenced(const Error& error) { return error.message.rfind(kFenced, 0) == 0; }
+bool AlertStore::fenced(const Error& error) { return CameraLeases::is_fenced(error); }
 bool AlertStore::suppressed(const Error& error) { return error.message.rfind(kSuppressed, 0) == 0; }
 
 Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<unsigned char>& face_jpeg, UnixSeconds raised_at,
@@ -152,9 +151,7 @@ Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<un
     }
     auto step = insert->step();
     if (!step) return step.error().within("cannot store the alert");
-    if (*step == Step::kDone)
-      return Error{std::string(kFenced) + "node " + (fence ? fence->node : "?") + " no longer holds camera " + alert.source + " under epoch " +
-                   std::to_string(fence ? fence->epoch : 0) + "; the alert is not stored (the camera's new holder analyses it)"};
+    if (*step == Step::kDone) return CameraLeases::fenced_error("the alert", alert.source, fence.value_or(WriteFence{}));
     id = insert->int64(0);
     if (how.realert_s > 0) {
       auto sighting = db_->prepare(

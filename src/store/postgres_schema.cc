@@ -366,6 +366,14 @@ BEGIN
 END $$;
 CREATE TRIGGER alerts_announce AFTER INSERT ON alerts FOR EACH STATEMENT EXECUTE FUNCTION alert_raised();
 )sql",
+    // 9: a running search's claim by its node, and a cancellation waiting for it (SQLite's
+    // version 14).
+    R"sql(
+ALTER TABLE searches ADD COLUMN runner TEXT;
+ALTER TABLE searches ADD COLUMN runner_until_ms BIGINT;
+ALTER TABLE searches ADD COLUMN runs INTEGER NOT NULL DEFAULT 0 CHECK (runs >= 0);
+ALTER TABLE searches ADD COLUMN cancel_requested_by TEXT;
+)sql",
 };
 
 Result<int> current_version(PostgresDatabase& db) {

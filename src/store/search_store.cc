@@ -4,6 +4,7 @@
 #include "ingest/camera_config.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -145,11 +146,91 @@ Status approve_search(Database& db, std::int64_t id, const std::string& approver
   });
 }
 
-Status start_search(Database& db, std::int64_t id, UnixSeconds now) {
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+
+// A stale runner — whose claim ran out and was taken by another node — writes nothing.
+Status check_runner(Database& db, std::int64_t id, const SearchClaim& claim) {
+  auto s = db.prepare("SELECT runner FROM searches WHERE id = ? AND status = 'running'");
+  s->bind(1, id);
+  auto found = next_row(*s, "cannot read search " + std::to_string(id));
+  if (!found) return found.error();
+  if (!*found) return ok_status();  // not running: set_status says so
+  const std::string runner = s->is_null(0) ? std::string() : s->text(0);
+  if (runner != claim.node)
+    return Error{"search " + std::to_string(id) + " is now run by node " + runner + ": node " + claim.node +
+                 "'s claim on it ran out, and its result is not stored"};
+  return ok_status();
+}
+
+}  // namespace
+
+Status start_search(Database& db, std::int64_t id, UnixSeconds now, const SearchClaim& claim) {
   return db.transaction([&]() -> Status {
-    if (auto s = set_status(db, id, {"approved"}, "running", now, false); !s) return s;
-    return audit::append(db, {"system", "search.run", object_of(id), nlohmann::json::object()}, now);
+    auto before = load_search(db, id);
+    if (!before) return before.error();
+    if (!before->has_value()) return Error{"search " + std::to_string(id) + " does not exist"};
+    const std::int64_t now_ms = unix_ms_now();
+    // Approved, or running under a claim that ran out (its runner died): decided on the row.
+    auto take = db.prepare(
+        "UPDATE searches SET status = 'running', runner = ?1, runner_until_ms = ?2, runs = runs + 1, cancel_requested_by = NULL "
+        "WHERE id = ?3 AND expired = 0 AND (status = 'approved' OR (status = 'running' AND coalesce(runner_until_ms, 0) <= ?4)) "
+        "RETURNING runs");
+    take->bind(1, claim.node);
+    take->bind(2, now_ms + claim.claim_ms);
+    take->bind(3, id);
+    take->bind(4, now_ms);
+    auto taken = next_row(*take, "cannot start search " + std::to_string(id));
+    if (!taken) return taken.error();
+    const StoredSearch& was = **before;
+    if (!*taken) {
+      if (was.status == "running")
+        return Error{"search " + std::to_string(id) + " is running on node " + was.runner.value_or("?")};
+      return Error{"search " + std::to_string(id) + " is " + was.status + ", not approved"};
+    }
+    nlohmann::json details = {{"node", claim.node}};
+    if (was.status == "running") {
+      details["run"] = take->int64(0);
+      details["taken_from"] = was.runner.value_or("?");
+    }
+    take.reset();
+    return audit::append(db, {"system", "search.run", object_of(id), details}, now);
   });
+}
+
+Result<ClaimState> renew_search(Database& db, std::int64_t id, const SearchClaim& claim) {
+  auto renew = db.prepare("UPDATE searches SET runner_until_ms = ?1 WHERE id = ?2 AND status = 'running' AND runner = ?3 RETURNING cancel_requested_by");
+  renew->bind(1, unix_ms_now() + claim.claim_ms);
+  renew->bind(2, id);
+  renew->bind(3, claim.node);
+  auto found = next_row(*renew, "cannot renew the claim on search " + std::to_string(id));
+  if (!found) return found.error();
+  ClaimState state;
+  state.ours = *found;
+  state.cancel_requested = *found && !renew->is_null(0);
+  return state;
+}
+
+Status request_search_cancel(Database& db, std::int64_t id, const std::string& actor, UnixSeconds now) {
+  return db.transaction([&]() -> Status {
+    auto ask = db.prepare("UPDATE searches SET cancel_requested_by = ? WHERE id = ? AND status = 'running' RETURNING id");
+    ask->bind(1, actor);
+    ask->bind(2, id);
+    auto found = next_row(*ask, "cannot ask for search " + std::to_string(id) + " to be cancelled");
+    if (!found) return found.error();
+    if (!*found) return Error{"search " + std::to_string(id) + " is not running"};
+    ask.reset();
+    return audit::append(db, {actor, "search.cancel", object_of(id), nlohmann::json::object()}, now);
+  });
+}
+
+Result<int> release_searches(Database& db, const std::string& node) {
+  auto release = db.prepare("UPDATE searches SET runner_until_ms = 0 WHERE status = 'running' AND runner = ? RETURNING id");
+  release->bind(1, node);
+  return count_rows(*release, "cannot let go of node " + node + "'s searches");
 }
 
 Status cancel_search(Database& db, std::int64_t id, const std::string& actor, UnixSeconds now) {
@@ -160,9 +241,10 @@ Status cancel_search(Database& db, std::int64_t id, const std::string& actor, Un
   });
 }
 
-Status finish_search(Database& db, std::int64_t id, const SearchOutcome& outcome, UnixSeconds now) {
+Status finish_search(Database& db, std::int64_t id, const SearchOutcome& outcome, UnixSeconds now, const SearchClaim& claim) {
   const std::string status = outcome.cancelled ? "cancelled" : "done";
   return db.transaction([&]() -> Status {
+    if (auto s = check_runner(db, id, claim); !s) return s;
     if (auto s = set_status(db, id, {"running"}, status, now, true); !s) return s;
     int ordinal = 0;
     for (const Visit& v : outcome.visits) {
@@ -202,8 +284,10 @@ Status finish_search(Database& db, std::int64_t id, const SearchOutcome& outcome
   });
 }
 
-Status fail_search(Database& db, std::int64_t id, const std::string& reason, UnixSeconds now) {
+Status fail_search(Database& db, std::int64_t id, const std::string& reason, UnixSeconds now, const std::optional<SearchClaim>& claim) {
   return db.transaction([&]() -> Status {
+    if (claim)
+      if (auto s = check_runner(db, id, *claim); !s) return s;
     if (auto s = set_status(db, id, {"running", "approved"}, "failed", now, true); !s) return s;
     auto u = db.prepare("UPDATE searches SET errors = ? WHERE id = ?");
     u->bind(1, to_json_text(nlohmann::json::array({{{"recording", nullptr}, {"error", reason}}})));
@@ -212,17 +296,6 @@ Status fail_search(Database& db, std::int64_t id, const std::string& reason, Uni
     if (auto s = delete_probes(db, id); !s) return s;
     return audit::append(db, {"system", "search.finish", object_of(id), {{"status", "failed"}, {"error", reason}}}, now);
   });
-}
-
-Result<int> fail_running_searches(Database& db, const std::string& reason, UnixSeconds now) {
-  std::vector<std::int64_t> ids;
-  {
-    auto s = db.prepare("SELECT id FROM searches WHERE status = 'running' ORDER BY id");
-    if (auto st = for_each_row(*s, "cannot list the searches", [&] { ids.push_back(s->int64(0)); return ok_status(); }); !st) return st.error();
-  }
-  for (std::int64_t id : ids)
-    if (auto s = fail_search(db, id, reason, now); !s) return s.error();
-  return static_cast<int>(ids.size());
 }
 
 Result<int> expire_searches(Database& db, UnixSeconds now) {
@@ -254,7 +327,8 @@ Result<int> expire_searches(Database& db, UnixSeconds now) {
 
 Result<std::optional<StoredSearch>> load_search(Database& db, std::int64_t id) {
   auto s = db.prepare("SELECT case_id, legal_basis, requested_by, requested_at, approved_by, approved_at, cameras, files, window_from, "
-                    "window_to, mode, profile, threshold, expires_at, status, finished_at, expired, stats, errors FROM searches WHERE id = ?");
+                    "window_to, mode, profile, threshold, expires_at, status, finished_at, expired, stats, errors, runner, runs, "
+                    "cancel_requested_by FROM searches WHERE id = ?");
   s->bind(1, id);
   auto found = next_row(*s, "cannot read search " + std::to_string(id));
   if (!found) return found.error();
@@ -282,11 +356,24 @@ Result<std::optional<StoredSearch>> load_search(Database& db, std::int64_t id) {
   out.expired = s->int64(16) != 0;
   out.stats = nlohmann::json::parse(s->text(17), nullptr, false);
   out.errors = parse_array(s->text(18));
+  if (!s->is_null(19)) out.runner = s->text(19);
+  out.runs = static_cast<int>(s->int64(20));
+  if (!s->is_null(21)) out.cancel_requested_by = s->text(21);
   return std::optional<StoredSearch>{std::move(out)};
 }
 
 Result<std::vector<std::int64_t>> approved_searches(Database& db) {
   auto s = db.prepare("SELECT id FROM searches WHERE status = 'approved' AND expired = 0 ORDER BY approved_at, id");
+  std::vector<std::int64_t> ids;
+  if (auto st = for_each_row(*s, "cannot list the searches", [&] { ids.push_back(s->int64(0)); return ok_status(); }); !st) return st.error();
+  return ids;
+}
+
+Result<std::vector<std::int64_t>> searches_to_run(Database& db, std::int64_t now_ms) {
+  auto s = db.prepare(
+      "SELECT id FROM searches WHERE expired = 0 AND (status = 'approved' OR (status = 'running' AND coalesce(runner_until_ms, 0) <= ?)) "
+      "ORDER BY approved_at, id");
+  s->bind(1, now_ms);
   std::vector<std::int64_t> ids;
   if (auto st = for_each_row(*s, "cannot list the searches", [&] { ids.push_back(s->int64(0)); return ok_status(); }); !st) return st.error();
   return ids;
@@ -327,7 +414,9 @@ nlohmann::json search_to_json(const StoredSearch& s) {
                       {"status", s.status},
                       {"expired", s.expired},
                       {"stats", s.stats},
-                      {"errors", s.errors.size()}};
+                      {"errors", s.errors.size()},
+                      {"runs", s.runs}};
+  j["runner"] = nullable(s.runner);
   j["approved_at"] = s.approved_at ? nlohmann::json(format_utc(*s.approved_at)) : nlohmann::json(nullptr);
   j["finished_at"] = s.finished_at ? nlohmann::json(format_utc(*s.finished_at)) : nlohmann::json(nullptr);
   j["from"] = r.window_from ? nlohmann::json(format_utc(*r.window_from)) : nlohmann::json(nullptr);
@@ -396,12 +485,22 @@ Result<std::optional<std::vector<unsigned char>>> visit_crop(Database& db, std::
   return std::optional<std::vector<unsigned char>>{s->bytes(0)};
 }
 
-Result<std::int64_t> add_segment(Database& db, const std::string& camera, const std::string& path, std::int64_t start_ms) {
-  auto s = db.prepare("INSERT INTO recording_segments (camera, path, start_ms) VALUES (?, ?, ?) RETURNING id");
+Result<std::int64_t> add_segment(Database& db, const std::string& camera, const std::string& path, std::int64_t start_ms,
+                                 const std::optional<WriteFence>& fence) {
+  if (fence && db.dialect() != Dialect::kPostgres) return Error{"a fenced write needs the cluster's PostgreSQL database"};
+  auto s = db.prepare(std::string("INSERT INTO recording_segments (camera, path, start_ms) SELECT ?1, ?2, ?3") +
+                      (fence ? " WHERE " + CameraLeases::fence_sql(4) : std::string()) + " RETURNING id");
   s->bind(1, camera);
   s->bind(2, path);
   s->bind(3, start_ms);
-  if (auto st = run(*s); !st) return st.error().within("cannot index segment " + path);
+  if (fence) {
+    s->bind(4, camera);
+    s->bind(5, fence->node);
+    s->bind(6, fence->epoch);
+  }
+  auto step = s->step();
+  if (!step) return step.error().within("cannot index segment " + path);
+  if (*step == Step::kDone) return CameraLeases::fenced_error("the segment " + path, camera, fence.value_or(WriteFence{}));
   return s->int64(0);
 }
 

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cluster/camera_leases.h"
 #include "core/dates.h"
 #include "enroll/enrollment.h"
 #include "ingest/sampling_mode.h"
@@ -52,31 +53,55 @@ struct StoredSearch {
   bool expired = false;
   nlohmann::json stats = nlohmann::json::object();
   nlohmann::json errors = nlohmann::json::array();
+  std::optional<std::string> runner;  // the node that runs it (or last ran it)
+  int runs = 0;                       // times started: more than 1 when a runner died and another took it
+  std::optional<std::string> cancel_requested_by;
 };
+
+// A node's claim on the search it runs (docs/cluster.md, "Searches across nodes"): it holds for
+// claim_ms unless renewed; a search whose claim ran out is taken by another node and run again.
+struct SearchClaim {
+  std::string node = "local";
+  std::int64_t claim_ms = 30000;
+};
+struct ClaimState {
+  bool ours = false;             // still this node's
+  bool cancel_requested = false;  // someone asked, through any node, to cancel it
+};
+std::int64_t unix_ms_now();
 
 // Stores a pending search with its probes sealed under `key`, and its search.request record.
 Result<std::int64_t> request_search(Database& db, const SearchRequest& request, const std::vector<EntryTemplate>& probes,
                                     const TemplateKey& key, UnixSeconds now);
 // Approval by `approver`: refused for the requester, for a search not pending, or expired.
 Status approve_search(Database& db, std::int64_t id, const std::string& approver, UnixSeconds now);
-// approved -> running, with its search.run record.
-Status start_search(Database& db, std::int64_t id, UnixSeconds now);
+// approved — or running under a claim that ran out — -> running under `claim`, with its
+// search.run record (naming the node, and the one it was taken from).
+Status start_search(Database& db, std::int64_t id, UnixSeconds now, const SearchClaim& claim = {});
+// Extends the claim; says whether it is still `node`'s and whether a cancellation is waiting.
+Result<ClaimState> renew_search(Database& db, std::int64_t id, const SearchClaim& claim);
+// Asks the node that runs the search to cancel it (audited now, as `actor`'s search.cancel).
+Status request_search_cancel(Database& db, std::int64_t id, const std::string& actor, UnixSeconds now);
+// At a node's start: the searches it was running when it died are let go at once, for it or
+// another node to run again. Returns how many.
+Result<int> release_searches(Database& db, const std::string& node);
 // Cancels a search that has not started (pending or approved); a running one is cancelled by
 // its runner and finished as cancelled.
 Status cancel_search(Database& db, std::int64_t id, const std::string& actor, UnixSeconds now);
 // Stores the outcome (visits with JPEG crops, errors, counts), deletes the probes, and records
-// search.finish (status done, or cancelled when the outcome says so).
-Status finish_search(Database& db, std::int64_t id, const SearchOutcome& outcome, UnixSeconds now);
+// search.finish (status done, or cancelled when the outcome says so) — refused, with nothing
+// written, when the search is no longer claim.node's.
+Status finish_search(Database& db, std::int64_t id, const SearchOutcome& outcome, UnixSeconds now, const SearchClaim& claim = {});
 // The run failed as a whole (models, no recording): status failed, probes deleted.
-Status fail_search(Database& db, std::int64_t id, const std::string& reason, UnixSeconds now);
-// Every search left running (by a crash): failed with `reason`. Returns how many.
-Result<int> fail_running_searches(Database& db, const std::string& reason, UnixSeconds now);
+Status fail_search(Database& db, std::int64_t id, const std::string& reason, UnixSeconds now, const std::optional<SearchClaim>& claim = std::nullopt);
 // Deletes visits and crops of every search past its expiry (search.expire each); returns how many.
 Result<int> expire_searches(Database& db, UnixSeconds now);
 
 Result<std::optional<StoredSearch>> load_search(Database& db, std::int64_t id);
 // The searches in approval order that are approved and waiting to run.
 Result<std::vector<std::int64_t>> approved_searches(Database& db);
+// Those to run now: approved, or running under a claim that ran out; oldest first.
+Result<std::vector<std::int64_t>> searches_to_run(Database& db, std::int64_t now_ms);
 Result<std::vector<std::vector<float>>> probe_templates(Database& db, std::int64_t id, const TemplateKey& key);
 
 // Metadata, status and counts: what GET /api/searches/{id} shows (no visits).
@@ -96,7 +121,10 @@ struct RecordedSegment {
   std::optional<std::int64_t> end_ms;
   std::int64_t bytes = 0;
 };
-Result<std::int64_t> add_segment(Database& db, const std::string& camera, const std::string& path, std::int64_t start_ms);
+// With `fence` (a leased camera's, PostgreSQL): indexed only while the lease holds, in the same
+// statement; otherwise CameraLeases::is_fenced() recognises the error.
+Result<std::int64_t> add_segment(Database& db, const std::string& camera, const std::string& path, std::int64_t start_ms,
+                                 const std::optional<WriteFence>& fence = std::nullopt);
 Status complete_segment(Database& db, std::int64_t id, std::int64_t end_ms, std::int64_t bytes);
 Status drop_segment(Database& db, std::int64_t id);
 // Finished segments of `camera` overlapping [from_ms, to_ms), oldest first.

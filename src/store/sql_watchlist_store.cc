@@ -100,6 +100,24 @@ Result<std::unique_ptr<SqlWatchlistStore>> SqlWatchlistStore::open(const std::st
   return std::make_unique<SqlWatchlistStore>(std::move(*db));
 }
 
+Status SqlWatchlistStore::check_sealing_key(const TemplateKey& key) {
+  // One key for the whole watchlist: a node whose key file differs from the one the stored
+  // templates name must not seal more with it (docs/cluster.md, "The template key").
+  auto sealed_with = sealing_key_id();
+  if (!sealed_with) return sealed_with.error();
+  if (!sealed_with->empty() && *sealed_with != key.id())
+    return Error{TemplateKey::path_for(db_->key_base()).string() + " holds key " + key.id() + ", but the templates in " + db_->describe() +
+                 " were sealed with key " + *sealed_with + ": give this node the watchlist's key"};
+  return ok_status();
+}
+
+Result<TemplateKey> SqlWatchlistStore::sealing_key() {
+  auto key = template_key(/*create_if_missing=*/true);
+  if (!key) return key.error();
+  if (auto s = check_sealing_key(*key); !s) return s.error();
+  return key;
+}
+
 Result<std::int64_t> SqlWatchlistStore::add_pending_entry(const NewEntry& entry, const std::vector<EntryTemplate>& templates,
                                                           UnixSeconds now) {
   if (templates.empty()) return Error{"an entry needs at least one template"};
@@ -107,13 +125,7 @@ Result<std::int64_t> SqlWatchlistStore::add_pending_entry(const NewEntry& entry,
   if (!key) return key.error();
   std::int64_t id = 0;
   auto status = db_->transaction([&]() -> Status {
-    // One key for the whole watchlist: a node whose key file differs from the one the stored
-    // templates name must not seal more with it (docs/cluster.md, "The template key").
-    auto sealed_with = sealing_key_id();
-    if (!sealed_with) return sealed_with.error();
-    if (!sealed_with->empty() && *sealed_with != key->id())
-      return Error{TemplateKey::path_for(db_->key_base()).string() + " holds key " + key->id() + ", but the templates in " + db_->describe() +
-                   " were sealed with key " + *sealed_with + ": give this node the watchlist's key"};
+    if (auto s = check_sealing_key(*key); !s) return s;
     auto insert = db_->prepare(
         "INSERT INTO watchlist_entries (subject, legal_basis, photo_source, submitted_by, submitted_at, expires_at, status, scope) "
         "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?) RETURNING id");

@@ -43,7 +43,14 @@ class SqlWatchlistStore final : public WatchlistStore {
   // every node (docs/cluster.md).
   Result<int> rotate_template_key(const std::string& actor, UnixSeconds now);
 
+  // The key to seal with (templates, photos, search probes): this node's key file, which must be
+  // the one the stored templates name — made only for a watchlist that has none yet. An error
+  // tells the operator which key to give this node (docs/cluster.md, "The template key").
+  Result<TemplateKey> sealing_key();
+
  private:
+  // Refuses `key` when the stored templates were sealed with another.
+  Status check_sealing_key(const TemplateKey& key);
   Result<TemplateKey> template_key(bool create_if_missing);
   // The key that sealed the stored templates and photos (any one row's); "" when none is stored.
   Result<std::string> sealing_key_id();

@@ -14,7 +14,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 13> kMigrations = {
+constexpr std::array<const char*, 14> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -404,6 +404,15 @@ CREATE TABLE alert_deliveries (
   CHECK ((state = 'pending') = (finished_at IS NULL))
 );
 CREATE INDEX alert_deliveries_due ON alert_deliveries(endpoint, state, next_at_ms);
+)sql",
+    // 14: a running search is claimed by the node that runs it, for a time it renews; another
+    // node retakes it when the claim runs out (its runner died). A cancellation asked of a node
+    // that does not run the search waits here for the runner (PostgreSQL's version 9).
+    R"sql(
+ALTER TABLE searches ADD COLUMN runner TEXT;
+ALTER TABLE searches ADD COLUMN runner_until_ms INTEGER;
+ALTER TABLE searches ADD COLUMN runs INTEGER NOT NULL DEFAULT 0 CHECK (runs >= 0);
+ALTER TABLE searches ADD COLUMN cancel_requested_by TEXT;
 )sql",
 };
 

@@ -1,4 +1,4 @@
--- user_version 13
+-- user_version 14
 CREATE TRIGGER alerts_decision_final
 BEFORE UPDATE ON alerts
 WHEN OLD.status <> 'open'
@@ -204,7 +204,7 @@ CREATE TABLE searches (
   finished_at   INTEGER,
   expired       INTEGER NOT NULL DEFAULT 0 CHECK (expired IN (0, 1)),
   stats         TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(stats)),
-  errors        TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(errors)),
+  errors        TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(errors)), runner TEXT, runner_until_ms INTEGER, runs INTEGER NOT NULL DEFAULT 0 CHECK (runs >= 0), cancel_requested_by TEXT,
   CHECK (approved_by IS NULL OR approved_by <> requested_by),
   CHECK (status IN ('pending', 'cancelled') OR (approved_by IS NOT NULL AND approved_at IS NOT NULL))
 );

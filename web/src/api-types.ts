@@ -617,11 +617,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Live alerts as Server-Sent Events: each stored alert as an `alert` event whose data is the alert's JSON line (docs/watch-output.md) with its `id`; a comment line every second while idle. A client too slow to read loses its oldest events, counted in /metrics. The stream ends when the credential that opened it does (logout, revocation, a password change, the account disabled, its expiry). */
+        /** Live alerts as Server-Sent Events: every alert stored by any node of the deployment, in the order the alert feed gives them (gap-free positions in commit order), as an `alert` event whose `id:` is the alert's feed position and whose data is the alert's JSON line (docs/watch-output.md) with its `id`, `position`, `camera`, `status` and, when known, `captured_at`; a comment line every second while idle. A client that reconnects sends `Last-Event-ID` (a browser's EventSource does by itself) and gets every alert after it first, without gaps or repeats; when more than 1,000 came after what this node keeps in memory, the stream begins with a `gap` event ({after, resumes_after}) and the rest is listed with GET /api/alerts. A client too slow to read has its stream ended (counted in /metrics) and resumes the same way. The stream ends when the credential that opened it does (logout, revocation, a password change, the account disabled, its expiry). */
         get: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description The id of the last event this client received: the stream begins with every alert after it */
+                    "Last-Event-ID"?: number;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -634,6 +637,15 @@ export interface paths {
                     };
                     content: {
                         "text/event-stream": unknown;
+                    };
+                };
+                /** @description Last-Event-ID is not a number */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description No account: log in or send an API token */
