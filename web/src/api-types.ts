@@ -3797,6 +3797,10 @@ export interface components {
             errors?: number;
             /** @description While it runs: pieces_done, pieces_total, footage_done_s, footage_total_s, frames_decoded, faces_compared, hits, elapsed_s, eta_s */
             progress?: Record<string, never>;
+            /** @description The node that runs the search (or last ran it): in a cluster, a search whose node dies is run again by another after its claim (search_claim_s) runs out */
+            runner?: string | null;
+            /** @description Times the search was started: more than 1 when its runner died and it was run again */
+            runs?: number;
         };
         /** @description The result object of docs/search.md */
         SearchResult: {
