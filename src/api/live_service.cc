@@ -12,7 +12,6 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "alert/json_lines.h"
 #include "api/http_util.h"
 #include "api/openapi_document.h"
 #include "audit/audit_log.h"

@@ -1,12 +1,14 @@
 // The live service's recordings and searches (docs/search.md): the segment index kept right
 // after a crash, recordings purged after their retention, approved searches run one at a time
 // on their own thread and connection, and the /api/searches routes.
+// In a cluster a search is claimed by the node that runs it, and run again by another when that
+// node dies (docs/cluster.md, "Searches across nodes").
 // Thread-safety: as LiveService (see live_service.h for which mutex guards what).
+#include <unistd.h>
+
 #include "api/http_util.h"
 #include "ingest/libav_input.h"
 #include "api/live_service.h"
-
-#include <unistd.h>
 #include "audit/audit_log.h"
 #include "search/search_job.h"
 #include "store/search_store.h"

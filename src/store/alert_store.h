@@ -1,8 +1,11 @@
 // AlertStore: alerts raised by the live service, kept with their evidence (the crop of the
 // matched face, purged after a retention period) until a person confirms or dismisses them.
 // A decision records who and when; a dismissal needs a reason; a decided alert stays decided.
-// Schema: docs/database-schema.md (SQLite version 2, PostgreSQL version 4); on either backend
-// (store/database.h). Only faces that matched an active entry are ever written here.
+// Every alert takes the next position of the alert feed (gap-free, in commit order: live streams
+// resume from it), may be a repeat of a sighting still in view (not stored again), and has its
+// webhook and MQTT deliveries queued in its own transaction (the outbox, claimed by nodes).
+// Schema: docs/database-schema.md (SQLite versions 2, 12, 13; PostgreSQL versions 4, 8); on
+// either backend (store/database.h). Only faces that matched an active entry are ever written here.
 // Thread-safety: one instance per thread.
 #pragma once
 
