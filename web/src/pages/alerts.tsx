@@ -59,6 +59,10 @@ export function AlertsPage() {
         beep();
       }, () => undefined);
     });
+    // More alerts came while this stream was away than the service replays: list them afresh.
+    events.addEventListener("gap", () => {
+      get<Alert[]>("/api/alerts?limit=1000").then((list) => setAlerts((current) => mergeAlerts(current, list)), () => undefined);
+    });
     return () => events.close();
   }, []);
 
