@@ -117,14 +117,14 @@ TEST_F(CameraLeasesTest, ALapsedLeaseLosesItsCamerasAndItsWritesAreFenced) {
   alert.source = "cam-unknown";
   auto not_held = alerts.record(alert, {}, kNow, kNow, AlertWrite::under(fence_a));
   ASSERT_FALSE(not_held);
-  EXPECT_TRUE(AlertStore::fenced(not_held.error())) << not_held.error().message;
+  EXPECT_TRUE(CameraLeases::is_fenced(not_held.error())) << not_held.error().message;
 
   // a stops renewing (SIGSTOP, a cut network): past its lease, b takes its cameras.
   std::this_thread::sleep_for(1200ms);
   alert.source = "cam1";
   auto late = alerts.record(alert, {}, kNow, kNow, AlertWrite::under(fence_a));
   ASSERT_FALSE(late) << "written after the lease lapsed";
-  EXPECT_TRUE(AlertStore::fenced(late.error())) << late.error().message;
+  EXPECT_TRUE(CameraLeases::is_fenced(late.error())) << late.error().message;
   auto b = node("b");
   auto taken = b->renew();
   ASSERT_TRUE(taken) << taken.error().message;
@@ -139,8 +139,8 @@ TEST_F(CameraLeasesTest, ALapsedLeaseLosesItsCamerasAndItsWritesAreFenced) {
   EXPECT_TRUE(back->rejoined);
   EXPECT_EQ(back->epoch, held->epoch + 1);
   EXPECT_TRUE(back->held.empty()) << "b holds them all and its lease is live";
-  EXPECT_TRUE(AlertStore::fenced(alerts.record(alert, {}, kNow, kNow, AlertWrite::under(fence_a)).error()));
-  EXPECT_TRUE(AlertStore::fenced(alerts.record(alert, {}, kNow, kNow, AlertWrite::under(WriteFence{"a", back->epoch})).error())) << "b holds cam1";
+  EXPECT_TRUE(CameraLeases::is_fenced(alerts.record(alert, {}, kNow, kNow, AlertWrite::under(fence_a)).error()));
+  EXPECT_TRUE(CameraLeases::is_fenced(alerts.record(alert, {}, kNow, kNow, AlertWrite::under(WriteFence{"a", back->epoch})).error())) << "b holds cam1";
   auto listed = alerts.list({});
   ASSERT_TRUE(listed);
   EXPECT_EQ(listed->size(), 2u) << "a's first alert and b's; none of the refused";

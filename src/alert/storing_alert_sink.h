@@ -50,7 +50,7 @@ class StoringAlertSink final : public AlertSink {
     }
     {
       std::lock_guard lock(mutex_);
-      if (!id && AlertStore::fenced(id.error())) {
+      if (!id && CameraLeases::is_fenced(id.error())) {
         ++fenced_;
         return;
       }

@@ -1,5 +1,7 @@
 #include "api/alert_outbox.h"
 
+#include <algorithm>
+
 #include "audit/checkpoint.h"
 #include "audit/merkle.h"
 #include "core/dates.h"
@@ -85,11 +87,9 @@ void AlertOutbox::failed(const Item& item, bool retryable, const std::string& er
 }
 
 void AlertOutbox::wait(std::chrono::milliseconds longest) {
+  // Until a poke, or the earliest retry this node scheduled, at most `longest`.
   auto until = std::chrono::steady_clock::now() + longest;
-  if (next_retry_) {
-    if (*next_retry_ < until) until = *next_retry_;
-    if (*next_retry_ <= std::chrono::steady_clock::now()) next_retry_.reset();
-  }
+  if (next_retry_) until = std::min(until, *next_retry_);
   std::unique_lock lock(mutex_);
   wake_.wait_until(lock, until, [&] { return poked_ || stopping_; });
   poked_ = false;

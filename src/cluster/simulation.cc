@@ -111,7 +111,7 @@ Result<nlohmann::json> run_simulation(const SimulationSettings& s) {
             a.profile = "simulated";
             auto written = store.record(a, {}, 0, 0, AlertWrite::under(WriteFence{name, r->epoch}));
             if (written) ++alerts;
-            else if (AlertStore::fenced(written.error())) ++fenced;
+            else if (CameraLeases::is_fenced(written.error())) ++fenced;
             else ++alert_failures;
           }
         }

@@ -75,7 +75,6 @@ std::optional<std::int64_t> captured_wall_ms(const Alert& alert) {
 
 }  // namespace
 
-bool AlertStore::fenced(const Error& error) { return CameraLeases::is_fenced(error); }
 bool AlertStore::suppressed(const Error& error) { return error.message.rfind(kSuppressed, 0) == 0; }
 
 Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<unsigned char>& face_jpeg, UnixSeconds raised_at,

@@ -51,7 +51,7 @@ struct AlertRecord {
 struct AlertWrite {
   // A cluster's node (PostgreSQL): stored only if, in the same statement, the alert's camera is
   // held by fence->node under fence->epoch and that lease is live; otherwise refused with an
-  // error that AlertStore::fenced() recognises (docs/cluster.md, "Fencing epoch").
+  // error that CameraLeases::is_fenced() recognises (docs/cluster.md, "Fencing epoch").
   std::optional<WriteFence> fence;
   // Above 0: an alert is a sighting. While the same entry was seen on the same camera less than
   // realert_s ago (an earlier alert, or seen() since), no new alert is stored — on whichever node
@@ -94,7 +94,6 @@ class AlertStore {
   // Returns the alert's id. See AlertWrite for a fence, sightings and deliveries.
   Result<std::int64_t> record(const Alert& alert, const std::vector<unsigned char>& face_jpeg, UnixSeconds raised_at,
                               UnixSeconds purge_evidence_after, const AlertWrite& how = {});
-  static bool fenced(const Error& error);
   static bool suppressed(const Error& error);
   // The entry is still in view of the camera (a track that matched it goes on): its sighting,
   // if there is one, is extended to `now`.
