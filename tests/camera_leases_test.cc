@@ -151,6 +151,9 @@ TEST_F(CameraLeasesTest, ALapsedLeaseLosesItsCamerasAndItsWritesAreFenced) {
   EXPECT_TRUE(CameraLeases::is_fenced(stale_segment.error())) << stale_segment.error().message;
   EXPECT_TRUE(add_segment(*segments, "cam1", "/rec/b/cam1-1.mkv", kNow * 1000, WriteFence{"b", taken->epoch}));
   EXPECT_EQ(*query_int64(*segments, "SELECT count(*) FROM recording_segments", "segments"), 1);
+  auto indexed = unfinished_segments(*segments);
+  ASSERT_TRUE(indexed && indexed->size() == 1u);
+  EXPECT_EQ(indexed->front().node, "b") << "a fenced segment names the node that can read it (a search's part goes there first)";
 
   // A second node under a name whose lease is live is refused, until that lease lapses.
   auto impostor = node("b");

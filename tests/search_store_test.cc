@@ -1,7 +1,7 @@
 // Searches in the database (docs/search.md), on both backends (store conformance,
 // docs/cluster.md): the four-eyes rule, sealed probes deleted when the search ends, visits
 // deleted at expiry, a running search claimed by one node and run again by another when its
-// runner dies, the segment index and its audited purge, uploads; and the small parsers the
+// runner dies, its recordings spread over nodes as parts, the segment index and its audited purge, uploads; and the small parsers the
 // search command relies on.
 #include <chrono>
 #include <thread>
@@ -11,6 +11,7 @@
 #include <opencv2/core.hpp>
 
 #include "audit/audit_log.h"
+#include "store/search_parts.h"
 #include "store/search_store.h"
 #include "support/backends.h"
 
@@ -164,6 +165,104 @@ TEST_P(SearchStoreTest, ARunningSearchIsClaimedByOneNodeAndRetakenWhenItsRunnerD
   EXPECT_EQ(taken, 1) << "the retake names whom it was taken from";
 }
 
+// A cluster's search as parts (docs/cluster.md, "Searches across nodes"): written once, claimed
+// by one node each (its own recordings first), retaken when a claim runs out, stored only under
+// the claim that holds, read back to the bit (times, scores, crops), and gone with the search.
+TEST_P(SearchStoreTest, ASearchsPartsAreClaimedOnceStoredUnderTheirClaimAndGoWithTheSearch) {
+  auto id = request_search(*db_, request(), probes(), key_, kNow);
+  ASSERT_TRUE(id && approve_search(*db_, *id, "alice", kNow));
+  auto other = open_with_schema();
+  const SearchClaim a{"a", 60000}, b{"b", 60000}, brief{"b", 1};
+  std::vector<PartWork> work(3);
+  for (int i = 0; i < 3; ++i) {
+    work[i].recording.source = "gate";
+    work[i].recording.camera = "gate";
+    work[i].recording.path = "/rec/gate/" + std::to_string(i) + ".mkv";
+    work[i].recording.start_ms = 1'000'000 + i * 60'000;
+    work[i].recording.from_s = i == 0 ? 12.5 : 0.0;
+    work[i].recording.duration_s = 60.0;
+    work[i].recording.recorded_by = i == 2 ? "b" : "a";
+    work[i].piece_s = 30.0;
+    work[i].detect_size = 480;
+  }
+  ASSERT_TRUE(start_search(*db_, *id, kNow, a));
+  auto parts = plan_search_parts(*db_, *id, work, unix_ms_now());
+  ASSERT_TRUE(parts) << parts.error().message;
+  ASSERT_EQ(parts->size(), 3u);
+  EXPECT_EQ((*parts)[0].work.to_json(), work[0].to_json()) << "what to read and how, kept as planned";
+  EXPECT_EQ((*parts)[2].work.recording.recorded_by, "b");
+  std::vector<PartWork> replanned(1);
+  EXPECT_EQ(plan_search_parts(*other, *id, replanned, unix_ms_now())->size(), 3u) << "a coordinator that takes over keeps the plan";
+
+  // Node b is offered its own recording first; one claim each.
+  auto offered = claimable_search_parts(*other, "b", unix_ms_now(), std::nullopt, 10);
+  ASSERT_TRUE(offered && offered->size() == 3u);
+  EXPECT_EQ(offered->front().part, 2);
+  ASSERT_TRUE(*claim_search_part(*other, *id, 2, b, unix_ms_now()));
+  EXPECT_FALSE(*claim_search_part(*db_, *id, 2, a, unix_ms_now())) << "a live claim is nobody else's";
+  ASSERT_TRUE(*claim_search_part(*db_, *id, 0, a, unix_ms_now()));
+  ASSERT_TRUE(*claim_search_part(*other, *id, 1, brief, unix_ms_now()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Node b's claim on part 1 ran out: node a takes it, and b's result for it is refused.
+  auto left = claimable_search_parts(*db_, "a", unix_ms_now(), *id, 10);
+  ASSERT_TRUE(left && left->size() == 1u);
+  EXPECT_EQ(left->front().part, 1);
+  ASSERT_TRUE(*claim_search_part(*db_, *id, 1, a, unix_ms_now()));
+  EXPECT_FALSE(*renew_search_parts(*other, *id, {1, 2}, b)) << "node b, waking, finds part 1 gone";
+  EXPECT_TRUE(*renew_search_parts(*other, *id, {2}, b));
+  RecordingHits found;
+  found.hits.push_back(SearchHit{0, 1.0 / 3.0, 0.41234567890123456, cv::Mat(8, 6, CV_8UC3, cv::Scalar(10, 200, 30))});
+  found.hits.push_back(SearchHit{0, 2.0 / 3.0, std::nullopt, {}});
+  found.stats.recordings = 1;
+  found.stats.faces_compared = 7;
+  found.stats.recordings_by_node["b"] = 1;
+  auto stale = store_search_part(*other, *id, 1, found, b);
+  ASSERT_FALSE(stale);
+  EXPECT_NE(stale.error().message.find("no longer node b's"), std::string::npos) << stale.error().message;
+  ASSERT_TRUE(store_search_part(*other, *id, 2, found, b));
+  EXPECT_FALSE(store_search_part(*other, *id, 2, found, b)) << "a part is stored once";
+  RecordingHits damaged;
+  damaged.error = "/rec/gate/0.mkv: damaged";
+  ASSERT_TRUE(store_search_part(*db_, *id, 0, damaged, a));
+
+  auto results = search_part_results(*db_, *id);
+  ASSERT_TRUE(results) << results.error().message;
+  ASSERT_EQ(results->size(), 3u);
+  EXPECT_EQ((*results)[0]->error, damaged.error);
+  EXPECT_FALSE((*results)[1].has_value()) << "part 1 is not done";
+  const RecordingHits& back = *(*results)[2];
+  ASSERT_EQ(back.hits.size(), 2u);
+  EXPECT_EQ(back.hits[0].recording, 2u) << "hits name their part";
+  EXPECT_EQ(back.hits[0].t, 1.0 / 3.0) << "to the last bit";
+  EXPECT_EQ(back.hits[0].score, 0.41234567890123456);
+  ASSERT_EQ(back.hits[0].crop.size(), cv::Size(6, 8));
+  EXPECT_EQ(cv::norm(back.hits[0].crop, found.hits[0].crop, cv::NORM_INF), 0.0) << "the crop, pixel for pixel";
+  EXPECT_FALSE(back.hits[1].score.has_value());
+  EXPECT_TRUE(back.hits[1].crop.empty());
+  EXPECT_EQ(back.stats.faces_compared, 7);
+  EXPECT_EQ(back.stats.recordings_by_node.at("b"), 1);
+  auto summary = summarize_search_parts(*db_, *id);
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->total, 3);
+  EXPECT_EQ(summary->done, 2);
+  EXPECT_EQ(summary->pending, 0);
+  const auto shown = summary->to_json();
+  ASSERT_EQ(shown["running"].size(), 1u) << shown.dump();
+  EXPECT_EQ(shown["running"][0]["runner"], "a");
+  EXPECT_EQ(shown["running"][0]["runs"], 2);
+  EXPECT_EQ(shown["running"][0]["source"], "gate");
+
+  // Node a restarts: its part goes back at once; the search's finish deletes every part and hit.
+  ASSERT_TRUE(release_searches(*db_, "a"));
+  EXPECT_EQ(claimable_search_parts(*other, "b", unix_ms_now(), *id, 10)->size(), 1u);
+  SearchOutcome outcome;
+  ASSERT_TRUE(start_search(*db_, *id, kNow + 1, a));
+  ASSERT_TRUE(finish_search(*db_, *id, outcome, kNow + 2, a));
+  EXPECT_TRUE(load_search_parts(*db_, *id)->empty());
+  EXPECT_EQ(*query_int64(*db_, "SELECT count(*) FROM search_part_hits", "counting hits"), 0);
+  EXPECT_FALSE(*renew_search_parts(*other, *id, {2}, b)) << "a runner finds its search ended";
+}
+
 TEST_P(SearchStoreTest, ResultsAreDeletedWhenTheSearchExpiresAndUnstartedSearchesAreCancelled) {
   auto done = request_search(*db_, request(), probes(), key_, kNow);
   ASSERT_TRUE(done && approve_search(*db_, *done, "alice", kNow) && start_search(*db_, *done, kNow));
@@ -222,6 +321,7 @@ TEST_P(SearchStoreTest, SegmentsAreFoundByWindowAndPurgedWithAnAuditRecord) {
   EXPECT_DOUBLE_EQ((*recordings)[1].from_s, 0.0);
   EXPECT_DOUBLE_EQ(*(*recordings)[1].to_s, 30.0);
   EXPECT_EQ(*(*recordings)[1].start_ms, t0 + 120000);
+  EXPECT_EQ((*recordings)[1].recorded_by, "") << "one machine's segments name no node";
 
   auto purged = segments_to_purge(*db_, "gate", t0 + 150000);
   ASSERT_TRUE(purged);

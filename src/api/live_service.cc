@@ -715,6 +715,7 @@ void LiveService::stop() {
     (void)leases_->leave();
   }
   cancel_running_search_ = true;  // a search running now ends as cancelled
+  stop_search_parts_ = true;      // parts of other nodes' searches go back, for others to take
   searches_wake_.notify_all();
   if (search_thread_.joinable()) search_thread_.join();
   http_->stop();
@@ -877,6 +878,10 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_recording_index_errors_total " << segment_index_errors_.load() << "\n";
   family("glassbox_searches_finished_total", "counter", "Runs of approved searches that ended (done, cancelled, failed, or not able to start)");
   m << "glassbox_searches_finished_total " << searches_finished_.load() << "\n";
+  family("glassbox_search_parts_total", "counter", "Recordings of a cluster's searches (parts) that this node searched and stored");
+  m << "glassbox_search_parts_total " << search_parts_searched_.load() << "\n";
+  family("glassbox_search_part_failures_total", "counter", "Batches of search parts this node claimed but could not search or store");
+  m << "glassbox_search_part_failures_total " << search_parts_failed_.load() << "\n";
   family("glassbox_alert_publish_failures_total", "counter", "Stored alerts that could not be pushed to live clients, webhooks or MQTT");
   m << "glassbox_alert_publish_failures_total " << publish_failures_.load() << "\n";
   // The HTTP layer (docs/security.md): connections, requests, refusals before any route ran.

@@ -245,7 +245,10 @@ class LiveService {
   std::optional<std::int64_t> running_search_;      // guarded by searches_mutex_
   std::optional<SearchProgress> running_progress_;  // guarded by searches_mutex_
   std::atomic<bool> cancel_running_search_{false};
+  std::atomic<bool> stop_search_parts_{false};  // set by stop(): parts searched here are let go
   std::atomic<std::uint64_t> searches_finished_{0};
+  std::atomic<std::uint64_t> search_parts_searched_{0};  // parts of searches this node stored (a cluster)
+  std::atomic<std::uint64_t> search_parts_failed_{0};    // batches that could not run or store
   std::unique_ptr<http::HttpServer> http_;
   std::thread maintenance_thread_;
   // On PostgreSQL: a connection LISTENing for the watchlist changes any node commits, which

@@ -1,8 +1,10 @@
 // The live service's recordings and searches (docs/search.md): the segment index kept right
 // after a crash, recordings purged after their retention, approved searches run one at a time
 // on their own thread and connection, and the /api/searches routes.
-// In a cluster a search is claimed by the node that runs it, and run again by another when that
-// node dies (docs/cluster.md, "Searches across nodes").
+// In a cluster a search is claimed by the node that runs it (its coordinator), and run again by
+// another when that node dies; its recordings are spread over the nodes as parts, which every
+// node's search loop claims when it has no search of its own to run (docs/cluster.md,
+// "Searches across nodes").
 // Thread-safety: as LiveService (see live_service.h for which mutex guards what).
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include "api/live_service.h"
 #include "audit/audit_log.h"
 #include "search/search_job.h"
+#include "store/search_parts.h"
 #include "store/search_store.h"
 
 namespace glassbox {
@@ -87,30 +90,19 @@ void LiveService::purge_recordings() {
 
 bool LiveService::search_runnable_here(Database& db, std::int64_t id, const TemplateKey& key) {
   // The probe opens with this node's template key (a node given another key, or none yet, leaves
-  // the search to one that has it).
-  if (!probe_templates(db, id, key)) return false;
-  auto search = load_search(db, id);
-  if (!search || !search->has_value()) return false;
-  std::vector<std::string> paths = (*search)->request.files;
-  if (!(*search)->request.cameras.empty()) {
-    auto segments = camera_recordings(db, (*search)->request.cameras, (*search)->request.window_from.value_or(0),
-                                      (*search)->request.window_to.value_or(0));
-    if (!segments) return false;
-    for (const SearchRecording& r : *segments) paths.push_back(r.path);
-  }
-  for (const std::string& path : paths)
-    if (::access(path.c_str(), R_OK) != 0) return false;
-  return true;
+  // the search to one that has it). Its recordings need not be readable here: they are spread
+  // over the nodes as parts, each searched by a node that can read it.
+  return static_cast<bool>(probe_templates(db, id, key));
 }
 
 void LiveService::search_loop() {
   auto db = connect();
   if (!db) return;  // searches stay approved, and run at the next start
   const SearchClaim claim{node_, static_cast<std::int64_t>(config_.search_claim_s * 1000)};
-  // In a cluster, a search this node cannot run completely — its probe sealed under a template
-  // key this node was not given yet, or recordings it cannot read — is left for a node that can
-  // (shared storage, the node that recorded them) for two claims' time; after that this node
-  // runs it, reporting what it cannot do, as one machine would.
+  // In a cluster, a search whose probe was sealed under a template key this node was not given
+  // yet is left for a node that has it for two claims' time; after that this node runs it,
+  // reporting what it cannot do, as one machine would. A node that has no search to run
+  // searches parts of the others' (docs/cluster.md, "Searches across nodes").
   std::map<std::int64_t, std::chrono::steady_clock::time_point> unrunnable_since;
   while (true) {
     {
@@ -135,9 +127,24 @@ void LiveService::search_loop() {
         }
       }
     }
+    if (!next && cluster() && key) {
+      SearchJobOptions options;
+      options.workers = config_.search_workers;
+      SearchHooks hooks;
+      hooks.cancel = &stop_search_parts_;
+      auto searched = run_search_parts(**db, *key, options, hooks, claim);
+      if (searched && *searched > 0) {
+        search_parts_searched_ += static_cast<std::uint64_t>(*searched);
+        continue;
+      }
+      if (!searched) {
+        ++search_parts_failed_;
+        security_log_.internal_error("searching parts of a search: " + searched.error().message);
+      }
+    }
     if (!next) {
       std::unique_lock lock(searches_mutex_);
-      searches_wake_.wait_for(lock, std::chrono::seconds(2));
+      searches_wake_.wait_for(lock, std::chrono::seconds(cluster() ? 1 : 2));
       continue;
     }
     const std::int64_t id = *next;
@@ -156,6 +163,7 @@ void LiveService::search_loop() {
     }
     SearchJobOptions options;
     options.workers = config_.search_workers;
+    options.spread = cluster();
     SearchHooks hooks;
     hooks.cancel = &cancel_running_search_;
     hooks.progress_interval_s = 0.5;
@@ -294,14 +302,20 @@ void LiveService::register_search_routes() {
     const auto id = path_id(req);
     if (!id) return reply_error(res, 404, "no such search");
     std::optional<StoredSearch> search;
+    SearchPartsSummary parts;  // a cluster's running search: where its recordings are searched
     {
       std::lock_guard lock(service_db_mutex_);
       auto loaded = load_search(*service_db_, *id);
       if (!loaded) return reply_internal(res, "reading a search", loaded.error());
       search = std::move(*loaded);
+      auto summary = summarize_search_parts(*service_db_, *id);
+      if (!summary) return reply_internal(res, "reading a search's parts", summary.error());
+      parts = std::move(*summary);
     }
     if (!search) return reply_error(res, 404, "no such search");
-    json j = shown(search_to_json(*search));
+    json j = search_to_json(*search);
+    if (parts.total > 0) j["parts"] = parts.to_json();
+    j = shown(j);
     std::lock_guard lock(searches_mutex_);
     if (running_search_ == *id && running_progress_) j["progress"] = running_progress_->to_json();
     reply_json(res, 200, j);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include "ingest/rate_gate.h"
 #include "pipeline/frame_analyzer.h"
@@ -34,13 +35,6 @@ struct Piece {
   double expected_end_s = std::numeric_limits<double>::infinity();  // where the file says this piece ends
   double file_duration_s = 0.0;                                     // what the file says it lasts (0: unknown)
   double footage_s() const { return std::isfinite(expected_end_s) ? std::max(0.0, expected_end_s - from_s) : 0.0; }
-};
-
-struct Hit {
-  std::size_t recording = 0;
-  double t = 0.0;                 // in the file
-  std::optional<double> score;    // compared hits; a tracked face already matched has none
-  cv::Mat crop;                   // compared hits only
 };
 
 // Shared between the workers and the thread reporting progress.
@@ -78,12 +72,13 @@ struct HitSink final : AlertSink {
 };
 
 struct PieceResult {
-  std::vector<Hit> hits;
+  std::vector<SearchHit> hits;
   std::optional<std::string> error;
   double footage_read_s = 0.0;
   DecoderCounts reader;
   std::int64_t frames_analysed = 0;
   std::int64_t faces_detected = 0;
+  std::int64_t faces_compared = 0;
   std::optional<std::pair<double, double>> gap;  // the first stretch with no decodable frame
   double decode_s = 0.0;  // reading and decoding (BGR conversion is done by detection and embedding, as they need it)
   double detect_s = 0.0;
@@ -177,12 +172,13 @@ PieceResult search_piece(const SearchRecording& recording, const Piece& piece, R
     result.detect_s += counts->detect_seconds;
     result.embed_s += counts->embed_seconds;
     result.faces_detected += counts->faces_detected;
+    result.faces_compared += counts->faces_embedded;
     counters.faces_compared += counts->faces_embedded;
     // A face the tracker follows from an earlier hit: the person is still there.
     const bool still_there = counts->matched_sightings > 0 && hits.alerts.empty();
     counters.hits += static_cast<std::int64_t>(hits.alerts.size()) + (still_there ? 1 : 0);
-    for (Alert& hit : hits.alerts) result.hits.push_back(Hit{piece.recording, t, hit.score, std::move(hit.face)});
-    if (still_there) result.hits.push_back(Hit{piece.recording, t, std::nullopt, {}});
+    for (Alert& hit : hits.alerts) result.hits.push_back(SearchHit{piece.recording, t, hit.score, std::move(hit.face)});
+    if (still_there) result.hits.push_back(SearchHit{piece.recording, t, std::nullopt, {}});
     hits.alerts.clear();
   }
   account(piece.expected_end_s);  // the rest of the piece counts as done for the progress
@@ -239,10 +235,12 @@ std::vector<Piece> plan_pieces(const std::vector<SearchRecording>& recordings, c
   return pieces;
 }
 
-std::vector<Visit> group_visits(const std::vector<SearchRecording>& recordings, std::vector<Hit> hits, Metric metric,
+}  // namespace
+
+std::vector<Visit> group_visits(const std::vector<SearchRecording>& recordings, std::vector<SearchHit> hits, Metric metric,
                                 double visit_gap_s) {
   // The time axis of a source: a file's own seconds; a camera's UTC seconds.
-  auto absolute = [&](const Hit& h) {
+  auto absolute = [&](const SearchHit& h) {
     const SearchRecording& r = recordings[h.recording];
     return r.start_ms ? static_cast<double>(*r.start_ms) / 1000.0 + h.t : h.t;
   };
@@ -254,7 +252,7 @@ std::vector<Visit> group_visits(const std::vector<SearchRecording>& recordings, 
     auto [it, inserted] = origin.emplace(r.source, start);
     if (!inserted) it->second = std::min(it->second, start);
   }
-  std::stable_sort(hits.begin(), hits.end(), [&](const Hit& a, const Hit& b) { return absolute(a) < absolute(b); });
+  std::stable_sort(hits.begin(), hits.end(), [&](const SearchHit& a, const SearchHit& b) { return absolute(a) < absolute(b); });
   std::vector<Visit> visits;
   for (const std::string& source : order) {
     std::optional<Visit> open;
@@ -263,7 +261,7 @@ std::vector<Visit> group_visits(const std::vector<SearchRecording>& recordings, 
       if (open && open->best_score == open->best_score) visits.push_back(std::move(*open));
       open.reset();
     };
-    for (const Hit& h : hits) {
+    for (const SearchHit& h : hits) {
       const SearchRecording& r = recordings[h.recording];
       if (r.source != source) continue;
       const double abs = absolute(h);
@@ -291,8 +289,6 @@ std::vector<Visit> group_visits(const std::vector<SearchRecording>& recordings, 
   return visits;
 }
 
-}  // namespace
-
 nlohmann::json SearchProgress::to_json() const {
   nlohmann::json j = {{"pieces_done", pieces_done},       {"pieces_total", pieces_total},
                       {"footage_done_s", footage_done_s}, {"footage_total_s", footage_total_s},
@@ -302,26 +298,71 @@ nlohmann::json SearchProgress::to_json() const {
   return j;
 }
 
-nlohmann::json SearchStats::to_json() const {
-  return {{"recordings", recordings},
-          {"pieces", pieces},
-          {"footage_s", footage_s},
-          {"packets_skipped", packets_skipped},
-          {"frames_decoded", frames_decoded},
-          {"frames_analysed", frames_analysed},
-          {"faces_detected", faces_detected},
-          {"faces_compared", faces_compared},
-          {"hits", hits},
-          {"wall_s", wall_s},
-          {"workers", workers},
-          {"decode_s", decode_s},
-          {"detect_s", detect_s},
-          {"embed_s", embed_s},
-          {"footage_hours_per_minute", wall_s > 0.0 ? footage_s / 3600.0 / (wall_s / 60.0) : 0.0}};
+void SearchStats::add(const SearchStats& other) {
+  recordings += other.recordings;
+  pieces += other.pieces;
+  footage_s += other.footage_s;
+  packets_skipped += other.packets_skipped;
+  frames_decoded += other.frames_decoded;
+  frames_analysed += other.frames_analysed;
+  faces_detected += other.faces_detected;
+  faces_compared += other.faces_compared;
+  hits += other.hits;
+  decode_s += other.decode_s;
+  detect_s += other.detect_s;
+  embed_s += other.embed_s;
+  for (const auto& [node, count] : other.recordings_by_node) recordings_by_node[node] += count;
 }
 
-Result<SearchOutcome> run_search(const std::vector<SearchRecording>& recordings, const WatchlistMatrix& probe,
-                                 const ModelProfile& profile, const SearchOptions& options, const SearchHooks& hooks) {
+nlohmann::json SearchStats::to_json() const {
+  nlohmann::json j = {{"recordings", recordings},
+                      {"pieces", pieces},
+                      {"footage_s", footage_s},
+                      {"packets_skipped", packets_skipped},
+                      {"frames_decoded", frames_decoded},
+                      {"frames_analysed", frames_analysed},
+                      {"faces_detected", faces_detected},
+                      {"faces_compared", faces_compared},
+                      {"hits", hits},
+                      {"wall_s", wall_s},
+                      {"workers", workers},
+                      {"decode_s", decode_s},
+                      {"detect_s", detect_s},
+                      {"embed_s", embed_s},
+                      {"footage_hours_per_minute", wall_s > 0.0 ? footage_s / 3600.0 / (wall_s / 60.0) : 0.0}};
+  if (!recordings_by_node.empty()) j["recordings_by_node"] = recordings_by_node;
+  return j;
+}
+
+SearchStats SearchStats::from_json(const nlohmann::json& j) {
+  SearchStats s;
+  if (!j.is_object()) return s;
+  auto get = [&](const char* key, auto& field) {
+    auto it = j.find(key);
+    if (it != j.end() && it->is_number()) field = it->get<std::remove_reference_t<decltype(field)>>();
+  };
+  get("recordings", s.recordings);
+  get("pieces", s.pieces);
+  get("footage_s", s.footage_s);
+  get("packets_skipped", s.packets_skipped);
+  get("frames_decoded", s.frames_decoded);
+  get("frames_analysed", s.frames_analysed);
+  get("faces_detected", s.faces_detected);
+  get("faces_compared", s.faces_compared);
+  get("hits", s.hits);
+  get("wall_s", s.wall_s);
+  get("workers", s.workers);
+  get("decode_s", s.decode_s);
+  get("detect_s", s.detect_s);
+  get("embed_s", s.embed_s);
+  if (auto it = j.find("recordings_by_node"); it != j.end() && it->is_object())
+    for (const auto& [node, count] : it->items())
+      if (count.is_number_integer()) s.recordings_by_node[node] = count.get<int>();
+  return s;
+}
+
+Result<SearchHits> find_hits(const std::vector<SearchRecording>& recordings, const WatchlistMatrix& probe, const ModelProfile& profile,
+                             const SearchOptions& options, const SearchHooks& hooks) {
   const auto started = Clock::now();
   if (recordings.empty()) return Error{"nothing to search: no recording given"};
   if (probe.rows() == 0) return Error{"no probe template to compare with"};
@@ -387,40 +428,64 @@ Result<SearchOutcome> run_search(const std::vector<SearchRecording>& recordings,
   for (auto& t : threads) t.join();
   if (hooks.on_progress && !pieces.empty()) hooks.on_progress(snapshot());
 
-  SearchOutcome outcome;
-  outcome.cancelled = hooks.cancel != nullptr && hooks.cancel->load();
-  SearchStats& stats = outcome.stats;
-  stats.recordings = static_cast<int>(recordings.size());
-  stats.pieces = static_cast<int>(pieces.size());
-  stats.workers = static_cast<int>(workers.size());
-  std::vector<Hit> hits;
+  SearchHits found;
+  found.cancelled = hooks.cancel != nullptr && hooks.cancel->load();
+  found.recordings.resize(recordings.size());
+  for (RecordingHits& r : found.recordings) r.stats.recordings = 1;
   // A recording's first problem, in the order of its pieces in the file.
-  std::vector<std::optional<std::pair<double, std::string>>> piece_errors(recordings.size());
+  std::vector<std::optional<double>> error_at(recordings.size());
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     PieceResult& r = results[i];
+    RecordingHits& into = found.recordings[pieces[i].recording];
+    SearchStats& stats = into.stats;
+    ++stats.pieces;
     stats.footage_s += r.footage_read_s;
     stats.packets_skipped += r.reader.packets_skipped;
     stats.frames_decoded += r.reader.frames_decoded;
     stats.frames_analysed += r.frames_analysed;
     stats.faces_detected += r.faces_detected;
+    stats.faces_compared += r.faces_compared;
+    stats.hits += static_cast<std::int64_t>(r.hits.size());
     stats.decode_s += r.decode_s;
     stats.detect_s += r.detect_s;
     stats.embed_s += r.embed_s;
-    auto& first = piece_errors[pieces[i].recording];
-    if (r.error && (!first || pieces[i].from_s < first->first)) first = std::make_pair(pieces[i].from_s, *r.error);
-    for (Hit& h : r.hits) hits.push_back(std::move(h));
-  }
-  stats.faces_compared = counters.faces_compared.load();
-  stats.hits = static_cast<std::int64_t>(hits.size());
-  for (std::size_t i = 0; i < recordings.size(); ++i) {
-    if (open_errors[i]) {
-      outcome.errors.push_back(RecordingError{recordings[i].path, *open_errors[i]});
-    } else if (piece_errors[i]) {
-      outcome.errors.push_back(RecordingError{recordings[i].path, piece_errors[i]->second});
+    auto& first = error_at[pieces[i].recording];
+    if (r.error && (!first || pieces[i].from_s < *first)) {
+      first = pieces[i].from_s;
+      into.error = *r.error;
     }
+    for (SearchHit& h : r.hits) into.hits.push_back(std::move(h));
   }
-  outcome.visits = group_visits(recordings, std::move(hits), probe.metric(), options.visit_gap_s);
-  stats.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
+  for (std::size_t i = 0; i < recordings.size(); ++i) {
+    if (open_errors[i]) found.recordings[i].error = *open_errors[i];
+    found.stats.add(found.recordings[i].stats);
+  }
+  found.stats.workers = static_cast<int>(workers.size());
+  found.stats.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
+  return found;
+}
+
+SearchOutcome outcome_of(const std::vector<SearchRecording>& recordings, SearchHits found, Metric metric, double visit_gap_s) {
+  SearchOutcome outcome;
+  outcome.cancelled = found.cancelled;
+  outcome.stats = found.stats;
+  std::vector<SearchHit> hits;
+  for (std::size_t i = 0; i < found.recordings.size() && i < recordings.size(); ++i) {
+    RecordingHits& r = found.recordings[i];
+    if (r.error) outcome.errors.push_back(RecordingError{recordings[i].path, *r.error});
+    for (SearchHit& h : r.hits) hits.push_back(std::move(h));
+  }
+  outcome.visits = group_visits(recordings, std::move(hits), metric, visit_gap_s);
+  return outcome;
+}
+
+Result<SearchOutcome> run_search(const std::vector<SearchRecording>& recordings, const WatchlistMatrix& probe,
+                                 const ModelProfile& profile, const SearchOptions& options, const SearchHooks& hooks) {
+  const auto started = Clock::now();
+  auto found = find_hits(recordings, probe, profile, options, hooks);
+  if (!found) return found.error();
+  SearchOutcome outcome = outcome_of(recordings, std::move(*found), probe.metric(), options.visit_gap_s);
+  outcome.stats.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
   return outcome;
 }
 

@@ -5,12 +5,14 @@
 // compares it with the probe templates only. A face that does not pass the threshold is dropped
 // at once; only hits (time, score and, for the best, a crop) leave a worker. Hits on one source
 // less than `visit_gap_s` apart become one visit. Docs: docs/search.md.
-// Thread-safety: run_search() is called from one thread; hooks are called from that thread.
+// Thread-safety: run_search() and find_hits() are called from one thread; hooks are called from
+// that thread. group_visits() and outcome_of() are pure.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +38,7 @@ struct SearchRecording {
   double from_s = 0.0;                 // only this range of the file, in seconds from its start
   std::optional<double> to_s = {};
   std::optional<double> duration_s = {};  // known from the index; otherwise read from the file
+  std::string recorded_by = {};        // the cluster node that recorded it; empty: this machine, or a file
 };
 
 struct SearchOptions {
@@ -78,7 +81,12 @@ struct SearchStats {
   double decode_s = 0.0;  // reading, decoding and converting to BGR
   double detect_s = 0.0;
   double embed_s = 0.0;   // alignment, embedding and comparison
+  // A search spread over a cluster's nodes: how many recordings each node searched.
+  std::map<std::string, int> recordings_by_node;
+  // Adds the counts of `other` (not wall_s or workers: they describe one run).
+  void add(const SearchStats& other);
   nlohmann::json to_json() const;
+  static SearchStats from_json(const nlohmann::json& j);
 };
 
 struct Visit {
@@ -106,11 +114,48 @@ struct SearchOutcome {
   bool cancelled = false;
 };
 
+// A face that matched the probe, in recording `recording` of the list searched, at `t` seconds
+// of the file. Only compared hits have a score and a crop; a face the tracker follows from an
+// earlier hit says the person is still there.
+struct SearchHit {
+  std::size_t recording = 0;
+  double t = 0.0;
+  std::optional<double> score;
+  cv::Mat crop;
+};
+
+// What one recording gave: its hits, its first problem, its counts.
+struct RecordingHits {
+  std::vector<SearchHit> hits;
+  std::optional<std::string> error;
+  SearchStats stats;
+};
+
+struct SearchHits {
+  std::vector<RecordingHits> recordings;  // one per recording given, in its order
+  SearchStats stats;                      // all of them, with the run's wall time and workers
+  bool cancelled = false;
+};
+
 struct SearchHooks {
   std::function<void(const SearchProgress&)> on_progress;
   double progress_interval_s = 1.0;
   const std::atomic<bool>* cancel = nullptr;  // checked between frames
 };
+
+// The first half of a search: every recording cut into pieces (a camera's segment is one piece;
+// a file is cut every piece_s), searched by the workers; the hits of each recording. Each piece
+// is searched on its own (a track never spans two), so a recording gives the same hits whether
+// it is searched alone or with others — what lets a cluster spread a search's recordings over
+// its nodes (docs/cluster.md). Fails as run_search does.
+Result<SearchHits> find_hits(const std::vector<SearchRecording>& recordings, const WatchlistMatrix& probe, const ModelProfile& profile,
+                             const SearchOptions& options, const SearchHooks& hooks = {});
+// The second half: hits of one source less than visit_gap_s apart become one visit, its best
+// compared hit its evidence. `hits` index into `recordings`.
+std::vector<Visit> group_visits(const std::vector<SearchRecording>& recordings, std::vector<SearchHit> hits, Metric metric,
+                                double visit_gap_s);
+// Both: errors per recording (its first problem), visits by source in the order given, then time.
+SearchOutcome outcome_of(const std::vector<SearchRecording>& recordings, SearchHits found, Metric metric, double visit_gap_s);
 
 // Fails only when the models cannot be loaded or nothing was given to search; bad recordings
 // are reported in the outcome's errors and the rest is searched.

@@ -374,6 +374,38 @@ ALTER TABLE searches ADD COLUMN runner_until_ms BIGINT;
 ALTER TABLE searches ADD COLUMN runs INTEGER NOT NULL DEFAULT 0 CHECK (runs >= 0);
 ALTER TABLE searches ADD COLUMN cancel_requested_by TEXT;
 )sql",
+    // 10: a search's recordings as parts that nodes claim one by one, each part's hits kept
+    // until the search is finished; the node that recorded a segment (SQLite's version 15).
+    // Times and scores are double precision: the visits grouped from them must be one
+    // machine's to the last bit.
+    R"sql(
+ALTER TABLE recording_segments ADD COLUMN node TEXT;
+CREATE TABLE search_parts (
+  search_id       BIGINT  NOT NULL REFERENCES searches(id),
+  part            INTEGER NOT NULL CHECK (part >= 0),
+  work            TEXT    NOT NULL CHECK (work::jsonb IS NOT NULL),
+  recorded_by     TEXT,
+  state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done')),
+  runner          TEXT,
+  runner_until_ms BIGINT,
+  runs            INTEGER NOT NULL DEFAULT 0 CHECK (runs >= 0),
+  created_ms      BIGINT  NOT NULL,
+  error           TEXT,
+  stats           TEXT,
+  PRIMARY KEY (search_id, part),
+  CHECK ((state = 'pending') = (runner IS NULL))
+);
+CREATE TABLE search_part_hits (
+  search_id  BIGINT           NOT NULL,
+  part       INTEGER          NOT NULL,
+  seq        INTEGER          NOT NULL CHECK (seq >= 0),
+  t          DOUBLE PRECISION NOT NULL,
+  score      DOUBLE PRECISION,
+  crop       BYTEA,
+  PRIMARY KEY (search_id, part, seq),
+  FOREIGN KEY (search_id, part) REFERENCES search_parts(search_id, part) ON DELETE CASCADE
+);
+)sql",
 };
 
 Result<int> current_version(PostgresDatabase& db) {

@@ -14,6 +14,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "audit/audit_log.h"
+#include "store/search_parts.h"
 
 namespace glassbox {
 namespace {
@@ -50,11 +51,13 @@ Status set_status(Database& db, std::int64_t id, const std::vector<std::string>&
   return ok_status();
 }
 
-Status delete_probes(Database& db, std::int64_t id) {
+// What a search holds only while it can run — its probes, and its parts' hits (docs/cluster.md)
+// — goes when it ends, in the transaction that ends it.
+Status delete_run_state(Database& db, std::int64_t id) {
   auto s = db.prepare("DELETE FROM search_probes WHERE search_id = ?");
   s->bind(1, id);
   if (auto st = run(*s); !st) return st.error().within("cannot delete the probes of search " + std::to_string(id));
-  return ok_status();
+  return delete_search_parts(db, id);
 }
 
 nlohmann::json nullable(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
@@ -228,6 +231,10 @@ Status request_search_cancel(Database& db, std::int64_t id, const std::string& a
 }
 
 Result<int> release_searches(Database& db, const std::string& node) {
+  // The parts of other nodes' searches it was searching go too.
+  auto parts = db.prepare("UPDATE search_parts SET runner_until_ms = 0 WHERE state = 'running' AND runner = ?");
+  parts->bind(1, node);
+  if (auto st = run(*parts); !st) return st.error().within("cannot let go of node " + node + "'s search parts");
   auto release = db.prepare("UPDATE searches SET runner_until_ms = 0 WHERE status = 'running' AND runner = ? RETURNING id");
   release->bind(1, node);
   return count_rows(*release, "cannot let go of node " + node + "'s searches");
@@ -236,7 +243,7 @@ Result<int> release_searches(Database& db, const std::string& node) {
 Status cancel_search(Database& db, std::int64_t id, const std::string& actor, UnixSeconds now) {
   return db.transaction([&]() -> Status {
     if (auto s = set_status(db, id, {"pending", "approved"}, "cancelled", now, true); !s) return s;
-    if (auto s = delete_probes(db, id); !s) return s;
+    if (auto s = delete_run_state(db, id); !s) return s;
     return audit::append(db, {actor, "search.cancel", object_of(id), nlohmann::json::object()}, now);
   });
 }
@@ -272,7 +279,7 @@ Status finish_search(Database& db, std::int64_t id, const SearchOutcome& outcome
     u->bind(2, to_json_text(errors));
     u->bind(3, id);
     if (auto st = run(*u); !st) return st.error().within("cannot store the result of search " + std::to_string(id));
-    if (auto s = delete_probes(db, id); !s) return s;
+    if (auto s = delete_run_state(db, id); !s) return s;
     return audit::append(db,
                          {"system", "search.finish", object_of(id),
                           {{"status", status},
@@ -293,7 +300,7 @@ Status fail_search(Database& db, std::int64_t id, const std::string& reason, Uni
     u->bind(1, to_json_text(nlohmann::json::array({{{"recording", nullptr}, {"error", reason}}})));
     u->bind(2, id);
     if (auto st = run(*u); !st) return st.error().within("cannot record the failure of search " + std::to_string(id));
-    if (auto s = delete_probes(db, id); !s) return s;
+    if (auto s = delete_run_state(db, id); !s) return s;
     return audit::append(db, {"system", "search.finish", object_of(id), {{"status", "failed"}, {"error", reason}}}, now);
   });
 }
@@ -311,7 +318,7 @@ Result<int> expire_searches(Database& db, UnixSeconds now) {
       visits->bind(1, id);
       auto deleted = count_rows(*visits, "cannot delete the visits of search " + std::to_string(id));
       if (!deleted) return deleted.error();
-      if (auto s = delete_probes(db, id); !s) return s;
+      if (auto s = delete_run_state(db, id); !s) return s;
       // A search that never ran cannot run any more: it is cancelled by its expiry.
       auto u = db.prepare("UPDATE searches SET expired = 1, status = CASE WHEN status IN ('pending', 'approved') THEN 'cancelled' "
                         "ELSE status END, finished_at = coalesce(finished_at, ?) WHERE id = ?");
@@ -488,8 +495,9 @@ Result<std::optional<std::vector<unsigned char>>> visit_crop(Database& db, std::
 Result<std::int64_t> add_segment(Database& db, const std::string& camera, const std::string& path, std::int64_t start_ms,
                                  const std::optional<WriteFence>& fence) {
   if (fence && db.dialect() != Dialect::kPostgres) return Error{"a fenced write needs the cluster's PostgreSQL database"};
-  auto s = db.prepare(std::string("INSERT INTO recording_segments (camera, path, start_ms) SELECT ?1, ?2, ?3") +
-                      (fence ? " WHERE " + CameraLeases::fence_sql(4) : std::string()) + " RETURNING id");
+  // A fenced segment names its node (?5): the node that can read it without shared storage.
+  auto s = db.prepare(std::string("INSERT INTO recording_segments (camera, path, start_ms, node) SELECT ?1, ?2, ?3, ") +
+                      (fence ? "?5 WHERE " + CameraLeases::fence_sql(4) : std::string("NULL")) + " RETURNING id");
   s->bind(1, camera);
   s->bind(2, path);
   s->bind(3, start_ms);
@@ -533,6 +541,7 @@ Result<std::vector<RecordedSegment>> read_segments(Statement& s) {
     seg.start_ms = s.int64(3);
     if (!s.is_null(4)) seg.end_ms = s.int64(4);
     seg.bytes = s.int64(5);
+    if (!s.is_null(6)) seg.node = s.text(6);
     out.push_back(std::move(seg));
     return ok_status();
   });
@@ -540,7 +549,7 @@ Result<std::vector<RecordedSegment>> read_segments(Statement& s) {
   return out;
 }
 
-constexpr const char* kSegmentColumns = "SELECT id, camera, path, start_ms, end_ms, bytes FROM recording_segments ";
+constexpr const char* kSegmentColumns = "SELECT id, camera, path, start_ms, end_ms, bytes, node FROM recording_segments ";
 
 }  // namespace
 
@@ -600,6 +609,7 @@ Result<std::vector<SearchRecording>> camera_recordings(Database& db, const std::
       r.camera = camera;
       r.path = seg.path;
       r.start_ms = seg.start_ms;
+      r.recorded_by = seg.node;
       r.duration_s = static_cast<double>(*seg.end_ms - seg.start_ms) / 1000.0;
       r.from_s = std::max(0.0, static_cast<double>(from_ms - seg.start_ms) / 1000.0);
       if (to_ms < *seg.end_ms) r.to_s = static_cast<double>(to_ms - seg.start_ms) / 1000.0;

@@ -1,5 +1,5 @@
 // Searches of recordings in the database, on either backend (store/database.h; docs/search.md;
-// SQLite schema v9, PostgreSQL v6): a request with its case, legal basis, recordings, window and
+// SQLite schema v9, PostgreSQL v6; claims v14/v9; parts in store/search_parts.h): a request with its case, legal basis, recordings, window and
 // sealed probe templates; its approval by someone else; its run, result (visits with one crop
 // each) and expiry. Every change appends its audit record in
 // the same transaction (fail closed). Probes are deleted when a search ends; visits and crops
@@ -82,8 +82,8 @@ Status start_search(Database& db, std::int64_t id, UnixSeconds now, const Search
 Result<ClaimState> renew_search(Database& db, std::int64_t id, const SearchClaim& claim);
 // Asks the node that runs the search to cancel it (audited now, as `actor`'s search.cancel).
 Status request_search_cancel(Database& db, std::int64_t id, const std::string& actor, UnixSeconds now);
-// At a node's start: the searches it was running when it died are let go at once, for it or
-// another node to run again. Returns how many.
+// At a node's start: the searches it was running when it died, and the parts of searches it was
+// searching, are let go at once, for it or another node to run again. Returns how many searches.
 Result<int> release_searches(Database& db, const std::string& node);
 // Cancels a search that has not started (pending or approved); a running one is cancelled by
 // its runner and finished as cancelled.
@@ -120,6 +120,7 @@ struct RecordedSegment {
   std::int64_t start_ms = 0;
   std::optional<std::int64_t> end_ms;
   std::int64_t bytes = 0;
+  std::string node;  // the cluster node that recorded it (fenced writes); empty on one machine
 };
 // With `fence` (a leased camera's, PostgreSQL): indexed only while the lease holds, in the same
 // statement; otherwise CameraLeases::is_fenced() recognises the error.

@@ -14,7 +14,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 14> kMigrations = {
+constexpr std::array<const char*, 15> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -413,6 +413,37 @@ ALTER TABLE searches ADD COLUMN runner TEXT;
 ALTER TABLE searches ADD COLUMN runner_until_ms INTEGER;
 ALTER TABLE searches ADD COLUMN runs INTEGER NOT NULL DEFAULT 0 CHECK (runs >= 0);
 ALTER TABLE searches ADD COLUMN cancel_requested_by TEXT;
+)sql",
+    // 15: a search's recordings as parts that a cluster's nodes claim one by one, each part's
+    // hits kept until the search is finished; the node that recorded a segment (PostgreSQL's
+    // version 10; docs/cluster.md, "Searches across nodes").
+    R"sql(
+ALTER TABLE recording_segments ADD COLUMN node TEXT;
+CREATE TABLE search_parts (
+  search_id       INTEGER NOT NULL REFERENCES searches(id),
+  part            INTEGER NOT NULL CHECK (part >= 0),
+  work            TEXT    NOT NULL CHECK (json_valid(work)),
+  recorded_by     TEXT,
+  state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done')),
+  runner          TEXT,
+  runner_until_ms INTEGER,
+  runs            INTEGER NOT NULL DEFAULT 0 CHECK (runs >= 0),
+  created_ms      INTEGER NOT NULL,
+  error           TEXT,
+  stats           TEXT,
+  PRIMARY KEY (search_id, part),
+  CHECK ((state = 'pending') = (runner IS NULL))
+);
+CREATE TABLE search_part_hits (
+  search_id  INTEGER NOT NULL,
+  part       INTEGER NOT NULL,
+  seq        INTEGER NOT NULL CHECK (seq >= 0),
+  t          REAL    NOT NULL,
+  score      REAL,
+  crop       BLOB,
+  PRIMARY KEY (search_id, part, seq),
+  FOREIGN KEY (search_id, part) REFERENCES search_parts(search_id, part) ON DELETE CASCADE
+);
 )sql",
 };
 

@@ -1,4 +1,4 @@
--- user_version 14
+-- user_version 15
 CREATE TRIGGER alerts_decision_final
 BEFORE UPDATE ON alerts
 WHEN OLD.status <> 'open'
@@ -159,8 +159,33 @@ CREATE TABLE recording_segments (
   path      TEXT    NOT NULL UNIQUE,
   start_ms  INTEGER NOT NULL,
   end_ms    INTEGER,
-  bytes     INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+  bytes     INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0), node TEXT,
   CHECK (end_ms IS NULL OR end_ms >= start_ms)
+);
+CREATE TABLE search_part_hits (
+  search_id  INTEGER NOT NULL,
+  part       INTEGER NOT NULL,
+  seq        INTEGER NOT NULL CHECK (seq >= 0),
+  t          REAL    NOT NULL,
+  score      REAL,
+  crop       BLOB,
+  PRIMARY KEY (search_id, part, seq),
+  FOREIGN KEY (search_id, part) REFERENCES search_parts(search_id, part) ON DELETE CASCADE
+);
+CREATE TABLE search_parts (
+  search_id       INTEGER NOT NULL REFERENCES searches(id),
+  part            INTEGER NOT NULL CHECK (part >= 0),
+  work            TEXT    NOT NULL CHECK (json_valid(work)),
+  recorded_by     TEXT,
+  state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done')),
+  runner          TEXT,
+  runner_until_ms INTEGER,
+  runs            INTEGER NOT NULL DEFAULT 0 CHECK (runs >= 0),
+  created_ms      INTEGER NOT NULL,
+  error           TEXT,
+  stats           TEXT,
+  PRIMARY KEY (search_id, part),
+  CHECK ((state = 'pending') = (runner IS NULL))
 );
 CREATE TABLE search_probes (
   search_id     INTEGER NOT NULL REFERENCES searches(id) ON DELETE CASCADE,

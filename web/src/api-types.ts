@@ -3791,12 +3791,24 @@ export interface components {
             /** @description Its visits and crops were deleted at its expiry */
             expired?: boolean;
             finished_at?: string | null;
-            /** @description recordings, pieces, footage_s, packets_skipped, frames_decoded, frames_analysed, faces_detected, faces_compared, hits, wall_s, workers, footage_hours_per_minute */
+            /** @description recordings, pieces, footage_s, packets_skipped, frames_decoded, frames_analysed, faces_detected, faces_compared, hits, wall_s, workers, footage_hours_per_minute; in a cluster, recordings_by_node (which node searched how many recordings) */
             stats?: Record<string, never>;
             /** @description How many recordings had problems (the list is in the results) */
             errors?: number;
-            /** @description While it runs: pieces_done, pieces_total, footage_done_s, footage_total_s, frames_decoded, faces_compared, hits, elapsed_s, eta_s */
+            /** @description While it runs, shown by the node that runs it: pieces_done, pieces_total, footage_done_s, footage_total_s, frames_decoded, faces_compared, hits, elapsed_s, eta_s (in a cluster, pieces count parts) */
             progress?: Record<string, never>;
+            /** @description In a cluster, while it runs: its recordings as parts, each searched by a node that can read it (docs/cluster.md) */
+            parts?: {
+                total?: number;
+                pending?: number;
+                done?: number;
+                /** @description The parts being searched now: the recording, the node and how many times it was claimed */
+                running?: {
+                    source?: string;
+                    runner?: string | null;
+                    runs?: number;
+                }[];
+            };
             /** @description The node that runs the search (or last ran it): in a cluster, a search whose node dies is run again by another after its claim (search_claim_s) runs out */
             runner?: string | null;
             /** @description Times the search was started: more than 1 when its runner died and it was run again */
