@@ -12,8 +12,9 @@ packages=(
   # storage, crypto, formats, logging, command line
   libsqlite3-dev sqlite3 libsodium-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libssl-dev
   # beyond one machine: the PostgreSQL client library; the server, which the tests start themselves
-  # (a throwaway cluster in a temporary folder, docs/cluster.md)
-  libpq-dev postgresql-15
+  # (a throwaway cluster in a temporary folder, docs/cluster.md), and PgBouncer, which they put in
+  # front of it in transaction pooling mode
+  libpq-dev postgresql-15 pgbouncer
   # the service's HTTP server: Boost.Beast on Asio (header-only), TLS through OpenSSL (docs/security.md);
   # cpp-httplib stays for outgoing requests (webhooks) and the tests' clients
   libboost1.81-dev libcpp-httplib-dev

@@ -207,7 +207,7 @@ TEST_P(AccountStoreTest, ASessionMadeOnOneNodeIsValidOnAnotherAndEndedEverywhere
   EXPECT_EQ(count(*db_, "SELECT count(*) FROM audit_records"), 3) << "user.add, login.success, logout.everywhere";
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, AccountStoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres), test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, AccountStoreTest, test::kAllBackends, test::backend_name);
 
 }  // namespace
 }  // namespace glassbox

@@ -343,7 +343,7 @@ TEST_P(AlertStoreTest, EachDeliveryIsClaimedByOneNodeAndRetakenWhenItsClaimRunsO
   EXPECT_EQ(*store_->pending_deliveries("mqtt:2"), kAlerts) << "each endpoint has its own";
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, AlertStoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres), test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, AlertStoreTest, test::kAllBackends, test::backend_name);
 
 }  // namespace
 }  // namespace glassbox

@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 
 const UnixSeconds kNow = *parse_date_utc("2026-12-05") + 9 * 3600;
 
-class CameraLeasesTest : public ::testing::Test {
+class CameraLeasesTest : public ::testing::TestWithParam<test::Backend> {
  protected:
   void SetUp() override {
     std::string why;
@@ -35,6 +35,9 @@ class CameraLeasesTest : public ::testing::Test {
     static int databases = 0;
     database_ = "leases" + std::to_string(++databases);
     ASSERT_TRUE(server_->create_database(database_, why)) << why;
+    if (GetParam() == test::Backend::kPgbouncer) {
+      ASSERT_TRUE(server_->start_pgbouncer(why)) << why;
+    }
     CameraStore cameras(connect());
     for (int i = 1; i <= 6; ++i) {
       CameraConfig c{"cam" + std::to_string(i), "rtsp://127.0.0.1/" + std::to_string(i), 2.0, 40, true, false, 10.0};
@@ -42,7 +45,8 @@ class CameraLeasesTest : public ::testing::Test {
     }
   }
   std::unique_ptr<Database> connect() {
-    auto db = open_postgres(server_->conninfo(database_), (dir_ / "node").string());
+    const std::string conninfo = GetParam() == test::Backend::kPgbouncer ? server_->pooled_conninfo(database_) : server_->conninfo(database_);
+    auto db = open_postgres(conninfo, (dir_ / "node").string());
     EXPECT_TRUE(db) << db.error().message;
     return std::move(*db);
   }
@@ -57,7 +61,7 @@ class CameraLeasesTest : public ::testing::Test {
   test::TempDir dir_;
 };
 
-TEST_F(CameraLeasesTest, NodesTakeTheirShareAndGiveBackWithoutFlapping) {
+TEST_P(CameraLeasesTest, NodesTakeTheirShareAndGiveBackWithoutFlapping) {
   auto a = node("a");
   auto first = a->renew();
   ASSERT_TRUE(first) << first.error().message;
@@ -96,7 +100,7 @@ TEST_F(CameraLeasesTest, NodesTakeTheirShareAndGiveBackWithoutFlapping) {
   for (const auto& c : ra->held) EXPECT_EQ(rb->held.count(c), 0u) << c << " held by both";
 }
 
-TEST_F(CameraLeasesTest, ALapsedLeaseLosesItsCamerasAndItsWritesAreFenced) {
+TEST_P(CameraLeasesTest, ALapsedLeaseLosesItsCamerasAndItsWritesAreFenced) {
   // An entry to alert on.
   SqlWatchlistStore watchlist(connect());
   auto entry = watchlist.add_pending_entry({"P", "W", "S", "alice", kNow + 86400}, {{"p", {1.0f}, "a.jpg", "x"}}, kNow);
@@ -170,7 +174,7 @@ TEST_F(CameraLeasesTest, ALapsedLeaseLosesItsCamerasAndItsWritesAreFenced) {
 
 // Many nodes renewing at once from threads: every camera ends held by exactly one node, and the
 // serialization failures that concurrency brings are retried, never surfaced.
-TEST_F(CameraLeasesTest, ConcurrentRenewalsNeverGiveACameraToTwoNodes) {
+TEST_P(CameraLeasesTest, ConcurrentRenewalsNeverGiveACameraToTwoNodes) {
   constexpr int kNodes = 4;
   std::vector<std::thread> threads;
   std::vector<std::set<std::string>> held(kNodes);
@@ -201,6 +205,11 @@ TEST_F(CameraLeasesTest, ConcurrentRenewalsNeverGiveACameraToTwoNodes) {
   }
   EXPECT_EQ(cameras, 6);
 }
+
+// Straight to the server, and through PgBouncer in transaction pooling mode: leases rely on no
+// session state.
+INSTANTIATE_TEST_SUITE_P(Connections, CameraLeasesTest, ::testing::Values(test::Backend::kPostgres, test::Backend::kPgbouncer),
+                         test::backend_name);
 
 }  // namespace
 }  // namespace glassbox

@@ -6,7 +6,8 @@
 // that node's periodic reload is an hour apart — and a revocation stops it within 2 s, also
 // after its listening connection was cut. The alert is reviewed through either node, and of two
 // reviewers deciding it at once through two nodes one wins and the other is told; the audit log
-// holds both nodes' records in one log, and its export verifies offline.
+// holds both nodes' records in one log, and its export verifies offline. The node that watches
+// the camera works through PgBouncer in transaction pooling mode, listening straight to the server.
 #include <httplib.h>
 #include <signal.h>
 
@@ -61,12 +62,13 @@ class ClusterTest : public ::testing::Test {
   }
 
   // A node: `glassbox serve` on the shared database with its own folder and configuration.
-  std::unique_ptr<test::BackgroundProcess> start_node(const std::string& node, const std::string& config, int& port) {
+  // `db`: how it reaches the database (the shared one, directly, unless given).
+  std::unique_ptr<test::BackgroundProcess> start_node(const std::string& node, const std::string& config, int& port, std::string db = "") {
     const auto config_file = dir_ / node / "config.json";
     std::ofstream(config_file) << config;
     port = test::free_port();
     auto serve = std::make_unique<test::BackgroundProcess>(
-        std::vector<std::string>{GLASSBOX_BINARY, "serve", "--data-dir", (dir_ / node).string(), "--db", database_, "--listen",
+        std::vector<std::string>{GLASSBOX_BINARY, "serve", "--data-dir", (dir_ / node).string(), "--db", db.empty() ? database_ : db, "--listen",
                                  "127.0.0.1:" + std::to_string(port), "--config", config_file.string()},
         "", (dir_ / node / "serve.log").string());
     if (!test::wait_for_port(port, 60)) return nullptr;
@@ -121,9 +123,18 @@ class ClusterTest : public ::testing::Test {
 TEST_F(ClusterTest, TwoNodesShareOneWatchlistOneAlertQueueAndOneAuditLog) {
   const std::string lobby = test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string();
   int port_a = 0, port_b = 0;
-  // Node a polls the watchlist once an hour: only the database's announcement can reach it in time.
-  auto node_a = start_node("a", R"({"node": "a", "workers": 1, "watchlist_reload_s": 3600, "cameras": [{"name": "lobby", "url": ")" + lobby + R"(", "loop": true}]})",
-                           port_a);
+  // Node a reaches the database through PgBouncer in transaction pooling mode, and LISTENs
+  // straight to the server (listen_database): a pool would lose the LISTEN with its session
+  // (docs/cluster.md, "Connection pooling"). It polls the watchlist once an hour: only the
+  // database's announcement can reach it in time.
+  std::string why;
+  ASSERT_TRUE(server_->start_pgbouncer(why)) << why;
+  const json config_a = {{"node", "a"},
+                         {"workers", 1},
+                         {"watchlist_reload_s", 3600},
+                         {"listen_database", database_},
+                         {"cameras", json::array({{{"name", "lobby"}, {"url", lobby}, {"loop", true}}})}};
+  auto node_a = start_node("a", config_a.dump(), port_a, server_->pooled_conninfo("glassbox"));
   ASSERT_TRUE(node_a) << test::read_file(dir_ / "a" / "serve.log");
   auto node_b = start_node("b", R"({"node": "b", "workers": 1, "watchlist_reload_s": 1})", port_b);
   ASSERT_TRUE(node_b) << test::read_file(dir_ / "b" / "serve.log");

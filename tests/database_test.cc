@@ -28,6 +28,7 @@
 #include "audit/audit_log.h"
 #include "audit/export_verifier.h"
 #include "store/camera_store.h"
+#include "store/database_location.h"
 #include "store/postgres_database.h"
 #include "store/postgres_schema.h"
 #include "store/sqlite_database.h"
@@ -195,6 +196,35 @@ TEST_P(DatabaseTest, AFailedTransactionLeavesNothing) {
   // A good one commits.
   ASSERT_TRUE(db_->transaction([&]() -> Status { return run(*db_->prepare("INSERT INTO ledger (k, v) VALUES (3, 3)")); }));
   EXPECT_EQ(count(*db_, "SELECT count(*) FROM ledger"), 1);
+}
+
+// A read-only connection (the commands that only read: transparency, audit export, cluster
+// status) writes nothing, however it tries — and, through a transaction pool, leaves nothing on
+// the server session it used for the clients that get it next: read-only is per statement, not a
+// session setting (docs/cluster.md, "Connection pooling").
+TEST_P(DatabaseTest, AReadOnlyConnectionWritesNothingAndLeavesNoSessionStateBehind) {
+  ASSERT_TRUE(db_->execute("CREATE TABLE notes (n BIGINT NOT NULL)"));
+  DatabaseLocation where;
+  where.key_base = key_base();
+  if (postgres()) {
+    where.postgres = conninfo();
+  } else {
+    where.sqlite_path = (dir_ / "store.db").string();
+  }
+  auto reader = connect(where, ConnectMode::kReadOnly);
+  ASSERT_TRUE(reader) << reader.error().message;
+  Database& r = **reader;
+  EXPECT_EQ(count(r, "SELECT count(*) FROM notes"), 0);
+  EXPECT_FALSE(run(*r.prepare("INSERT INTO notes (n) VALUES (1)")));
+  EXPECT_FALSE(r.execute("INSERT INTO notes (n) VALUES (2)"));
+  EXPECT_FALSE(r.transaction([&] { return run(*r.prepare("INSERT INTO notes (n) VALUES (3)")); }));
+  EXPECT_EQ(count(r, "SELECT count(*) FROM notes"), 0) << "it still reads after its refusals";
+  // Writers after it — through PgBouncer, on the server session it used last — write.
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_TRUE(run(*db_->prepare("INSERT INTO notes (n) VALUES (4)")));
+    EXPECT_TRUE(db_->transaction([&] { return run(*db_->prepare("INSERT INTO notes (n) VALUES (5)")); }));
+    EXPECT_EQ(count(r, "SELECT count(*) FROM notes"), 2 * (i + 1));
+  }
 }
 
 TEST_P(DatabaseTest, ATriggersRefusalReachesTheCallerInItsOwnWords) {
@@ -504,7 +534,7 @@ TEST(PostgresSchema, IsWhatDocsDatabaseSchemaSays) {
   test::expect_matches_golden(out, "postgres_schema.txt");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres), test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest, test::kAllBackends, test::backend_name);
 
 }  // namespace
 }  // namespace glassbox

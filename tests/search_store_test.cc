@@ -378,7 +378,7 @@ TEST_P(SearchStoreTest, UploadsAreAppendedAtTheirOffsetCheckedAtTheEndAndPurgedW
   EXPECT_FALSE(std::filesystem::exists(named->path));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, SearchStoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres), test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, SearchStoreTest, test::kAllBackends, test::backend_name);
 
 TEST(SearchParsing, ModesTimesAndRequests) {
   EXPECT_TRUE(SamplingMode::parse("keyframes")->keyframes_only);

@@ -943,6 +943,14 @@ TEST_F(ServeTest, ABadConfigurationNamesTheField) {
   const std::string bad_mqtt = write_config(R"({"mqtt": {"host": "127.0.0.1", "qos": 3}})");
   EXPECT_NE(test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--config", bad_mqtt}, 60).err.find("mqtt.qos"),
             std::string::npos);
+  // A LISTEN connection is a cluster's, and a connection string.
+  const std::string bad_listen = write_config(R"({"listen_database": "/tmp/glassbox.db"})");
+  EXPECT_NE(test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--config", bad_listen}, 60).err.find("listen_database: must be a PostgreSQL"),
+            std::string::npos);
+  const std::string lone_listen = write_config(R"({"listen_database": "host=/tmp dbname=glassbox"})");
+  auto lone = test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--listen", "127.0.0.1:0", "--config", lone_listen}, 60);
+  EXPECT_EQ(lone.exit_code, 1);
+  EXPECT_NE(lone.err.find("listen_database is for a cluster's PostgreSQL"), std::string::npos) << lone.err;
   const std::string unknown = write_config(R"({"camreas": []})");
   EXPECT_NE(test::run_glassbox({"serve", "--data-dir", dir_.path().string(), "--config", unknown}, 60).err.find("camreas: unknown setting"),
             std::string::npos);

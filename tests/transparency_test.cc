@@ -74,7 +74,7 @@ TEST_P(Transparency, CountsEveryKindOfEventInsideThePeriodOnly) {
   EXPECT_FALSE(transparency_report(**db, "x", {dec1, nov1}, now)) << "an empty period";
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Transparency, ::testing::Values(Backend::kSqlite, Backend::kPostgres), test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, Transparency, test::kAllBackends, test::backend_name);
 
 }  // namespace
 }  // namespace glassbox

@@ -307,7 +307,7 @@ TEST_P(WatchlistStoreTest, ANodeWithoutTheWatchlistsKeyIsToldAndSealsNothing) {
   EXPECT_EQ(second->active_templates("p", kNow)->size(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, WatchlistStoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres), test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, WatchlistStoreTest, test::kAllBackends, test::backend_name);
 
 // On PostgreSQL every committed change to the watchlist is announced on glassbox_watchlist, so
 // the other nodes reload without polling (docs/cluster.md, "One watchlist"); nothing is

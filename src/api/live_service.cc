@@ -116,7 +116,10 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   service->data_dir_ = data_dir;
   auto location = database_location(data_dir, config.database);
   if (!location) return location.error();
+  if (!config.listen_database.empty() && !location->is_postgres())
+    return Error{"listen_database is for a cluster's PostgreSQL: give database (or --db) too"};
   service->database_ = *location;
+  service->database_.postgres_listen = config.listen_database;
   service->config_ = std::move(config);
   if (!service->config_.access_log.empty())
     if (auto s = service->security_log_.open_access_log(service->config_.access_log); !s) return s.error();
@@ -452,7 +455,7 @@ bool LiveService::stopping() const {
 void LiveService::cluster_listen_loop() {
   auto backoff = std::chrono::milliseconds(500);
   while (!stopping()) {
-    auto listener = PostgresListener::listen(database_.postgres, {"glassbox_watchlist", "glassbox_alert"});
+    auto listener = PostgresListener::listen(database_.listen_connection(), {"glassbox_watchlist", "glassbox_alert"});
     if (!listener) {
       // The periodic reload (watchlist_reload_s) and the feed's poll still run; listening is
       // tried again.

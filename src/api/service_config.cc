@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "core/network.h"
+#include "store/database_location.h"
 
 #include <nlohmann/json.hpp>
 
@@ -43,7 +44,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
     return Error{origin + ": not valid JSON: " + e.what()};
   }
   if (!doc.is_object()) return Error{origin + ": the configuration is a JSON object"};
-  static const std::set<std::string> kKeys = {"database", "node", "capacity", "lease_s", "realert_s", "profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
+  static const std::set<std::string> kKeys = {"database", "listen_database", "node", "capacity", "lease_s", "realert_s", "profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
                                               "session_idle_s", "cookie_secure", "alert_retention_days",
                                               "recordings_dir", "record_segment_s", "search_workers", "search_claim_s", "upload_retention_days", "detect_size",
                                               "session_absolute_s", "tls_cert_file", "tls_key_file", "behind_tls_proxy", "trusted_proxies",
@@ -57,6 +58,11 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   if (doc.contains("database")) {
     if (!doc["database"].is_string()) return field_error(root + ": database", "must be a PostgreSQL connection string");
     config.database = doc["database"];
+  }
+  if (doc.contains("listen_database")) {
+    if (!doc["listen_database"].is_string() || !is_postgres_connection(doc["listen_database"].get<std::string>()))
+      return field_error(root + ": listen_database", "must be a PostgreSQL connection string (straight to the server the pool is in front of)");
+    config.listen_database = doc["listen_database"];
   }
   if (doc.contains("node")) {
     if (!doc["node"].is_string() || doc["node"].get<std::string>().empty() || doc["node"].get<std::string>().size() > 200)

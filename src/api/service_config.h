@@ -34,6 +34,10 @@ struct ServiceConfig {
   // (postgresql://… or "host=… dbname=…"): the database a cluster's nodes share (docs/cluster.md);
   // a password belongs in a password file (passfile=), not here.
   std::string database;
+  // PostgreSQL only: a connection string straight to the server for the node's LISTEN, when
+  // `database` goes through a transaction pool such as pgbouncer (docs/cluster.md, "Connection
+  // pooling"); empty: `database`.
+  std::string listen_database;
   // On PostgreSQL, the cameras created through the API are leased across the nodes
   // (docs/cluster.md): this node's name (unique in the cluster; default the host's name), the
   // most cameras it takes, and how long a lease holds without renewal (renewed every third).

@@ -51,8 +51,9 @@ Result<std::unique_ptr<Database>> connect(const DatabaseLocation& location, Conn
   auto db = mode == ConnectMode::kMigrate ? open_postgres(location.postgres, location.key_base)
                                           : PostgresDatabase::connect(location.postgres, location.key_base);
   if (!db) return db.error();
-  if (mode == ConnectMode::kReadOnly)
-    if (auto s = (*db)->execute("SET default_transaction_read_only = on"); !s) return s.error();
+  // Per statement, not per session: through a transaction pool a session setting would stay on
+  // a server connection that other clients get next.
+  if (mode == ConnectMode::kReadOnly) (*db)->set_read_only();
   return std::unique_ptr<Database>(std::move(*db));
 }
 

@@ -19,8 +19,12 @@ struct DatabaseLocation {
   // Where this node's keys are (Database::key_base): beside the SQLite file, or
   // DATA_DIR/cluster-node for PostgreSQL (cluster-node.audit-key, cluster-node.template-key).
   std::string key_base;
+  // Where the node LISTENs for changes: straight to the server when `postgres` goes through a
+  // transaction pool (pgbouncer), where a LISTEN is lost with its server session; empty: `postgres`.
+  std::string postgres_listen = {};
 
   bool is_postgres() const { return !postgres.empty(); }
+  const std::string& listen_connection() const { return postgres_listen.empty() ? postgres : postgres_listen; }
 };
 
 // Whether `text` is a PostgreSQL connection string: a postgresql:// or postgres:// URI, or
@@ -36,8 +40,8 @@ enum class ConnectMode {
   // PostgreSQL's schema brought up to date first (under its advisory lock: one node migrates);
   // SQLite's file is migrated whenever it is opened read-write.
   kMigrate,
-  // Nothing can be written: SQLite's file opened read-only (and never created); PostgreSQL's
-  // session with default_transaction_read_only.
+  // Nothing can be written: SQLite's file opened read-only (and never created); on PostgreSQL
+  // every statement in a READ ONLY transaction of its own (PostgresDatabase::set_read_only).
   kReadOnly,
 };
 

@@ -174,11 +174,20 @@ class PostgresStatement final : public Statement {
       lengths.push_back(p ? static_cast<int>(p->value.size()) : 0);
       formats.push_back(p && p->binary ? 1 : 0);
     }
+    // A read-only connection's statement outside a transaction gets a READ ONLY one of its own.
+    const bool wrap = db_.read_only_ && !db_.in_transaction_;
+    if (wrap)
+      if (auto s = db_.execute_text("BEGIN READ ONLY"); !s) return s;
     result_ = PQexecParams(db_.connection_, sql_.c_str(), static_cast<int>(params_.size()), nullptr, values.data(), lengths.data(),
                            formats.data(), 0);
     const ExecStatusType status = result_ != nullptr ? PQresultStatus(result_) : PGRES_FATAL_ERROR;
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
       db_.last_sqlstate_.clear();
+      if (wrap)
+        if (auto s = db_.execute_text("COMMIT"); !s) {
+          clear();
+          return s;
+        }
       return ok_status();
     }
     const char* state = result_ != nullptr ? PQresultErrorField(result_, PG_DIAG_SQLSTATE) : nullptr;
@@ -186,6 +195,11 @@ class PostgresStatement final : public Statement {
     Error error{db_.describe() + ": " + trimmed(result_ != nullptr ? PQresultErrorMessage(result_) : PQerrorMessage(db_.connection_)) +
                 (db_.last_sqlstate_.empty() ? "" : " [" + db_.last_sqlstate_ + "]") + " in: " + sql_};
     clear();
+    if (wrap) {
+      const std::string sqlstate = db_.last_sqlstate_;
+      (void)db_.execute_text("ROLLBACK");
+      db_.last_sqlstate_ = sqlstate;
+    }
     return error;
   }
 
@@ -220,7 +234,21 @@ PostgresDatabase::~PostgresDatabase() { PQfinish(connection_); }
 std::unique_ptr<Statement> PostgresDatabase::prepare(std::string_view sql) { return std::make_unique<PostgresStatement>(*this, sql); }
 
 Status PostgresDatabase::execute(std::string_view sql) {
-  PGresult* result = PQexec(connection_, std::string(sql).c_str());
+  if (read_only_ && !in_transaction_) {
+    // One simple query: the statements inside a READ ONLY transaction of their own.
+    Status outcome = execute_text("BEGIN READ ONLY; " + std::string(sql) + "; COMMIT");
+    if (!outcome) {
+      const std::string sqlstate = last_sqlstate_;
+      (void)execute_text("ROLLBACK");
+      last_sqlstate_ = sqlstate;
+    }
+    return outcome;
+  }
+  return execute_text(std::string(sql));
+}
+
+Status PostgresDatabase::execute_text(const std::string& sql) {
+  PGresult* result = PQexec(connection_, sql.c_str());
   const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
   Status outcome = ok_status();
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) {
@@ -241,20 +269,26 @@ Status PostgresDatabase::transaction(const std::function<Status()>& body) {
   constexpr int kAttempts = 12;
   std::minstd_rand jitter(std::random_device{}());
   for (int attempt = 1;; ++attempt) {
-    if (auto s = execute("BEGIN ISOLATION LEVEL SERIALIZABLE"); !s) return s;
+    if (auto s = execute_text(read_only_ ? "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY" : "BEGIN ISOLATION LEVEL SERIALIZABLE"); !s) return s;
+    in_transaction_ = true;
     Status outcome = ok_status();
     try {
       outcome = body();
     } catch (...) {
-      (void)execute("ROLLBACK");  // a connection left inside a transaction would hold its locks
+      in_transaction_ = false;
+      (void)execute_text("ROLLBACK");  // a connection left inside a transaction would hold its locks
       throw;
     }
     if (outcome) {
-      outcome = execute("COMMIT");
-      if (outcome) return outcome;
+      outcome = execute_text("COMMIT");
+      if (outcome) {
+        in_transaction_ = false;
+        return outcome;
+      }
     }
+    in_transaction_ = false;
     const std::string state = last_sqlstate_;
-    (void)execute("ROLLBACK");
+    (void)execute_text("ROLLBACK");
     if (!retryable(state) || attempt == kAttempts) return outcome;
     ++retries_;
     // Another transaction won; the two would collide again at once without a pause. Exponential,

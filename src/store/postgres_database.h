@@ -10,6 +10,10 @@
 //     deadlock (40P01).
 //   - Results come as text: integers and reals are parsed, booleans read as 1 and 0, bytea is
 //     unescaped.
+//   - A read-only connection (set_read_only) runs every statement in a READ ONLY transaction of
+//     its own — not a session setting, which a transaction pool would hand to other clients.
+//   - The only session state set is TimeZone and client_encoding at connect, which pgbouncer
+//     keeps per client.
 // Thread-safety: one thread at a time per instance (libpq's connection is not shared).
 #pragma once
 
@@ -42,6 +46,10 @@ class PostgresDatabase final : public Database {
   Status execute(std::string_view sql) override;
   Status transaction(const std::function<Status()>& body) override;
 
+  // From now on nothing can be written through this connection: every statement, and every
+  // transaction(), runs READ ONLY.
+  void set_read_only() { read_only_ = true; }
+
   // The SQLSTATE of the last statement that failed on this connection ("" after a success).
   const std::string& last_sqlstate() const { return last_sqlstate_; }
   // How many times transaction() ran a body again after a serialization failure or deadlock.
@@ -50,12 +58,16 @@ class PostgresDatabase final : public Database {
  private:
   friend class PostgresStatement;
   PostgresDatabase(pg_conn* connection, std::string description) : connection_(connection), description_(std::move(description)) {}
+  // execute() without the read-only wrapper.
+  Status execute_text(const std::string& sql);
 
   pg_conn* connection_;
   std::string description_;
   std::string key_base_;
   std::string last_sqlstate_;
   std::uint64_t retries_ = 0;
+  bool read_only_ = false;
+  bool in_transaction_ = false;  // inside transaction(): statements need no READ ONLY wrapper
 };
 
 // `?` → $1, $2, … in order; `?N` → $N; question marks inside '…' literals, "…" identifiers,

@@ -7,7 +7,12 @@
 namespace glassbox::test {
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+  switch (info.param) {
+    case Backend::kSqlite: return "Sqlite";
+    case Backend::kPostgres: return "Postgres";
+    case Backend::kPgbouncer: return "Pgbouncer";
+  }
+  return "?";
 }
 
 PostgresServer* shared_postgres(std::string& why) {
@@ -26,6 +31,9 @@ void BackendTest::SetUp() {
     static int databases = 0;
     database_ = "t" + std::to_string(++databases);
     ASSERT_TRUE(server->create_database(database_, why)) << why;
+    if (GetParam() == Backend::kPgbouncer) {
+      ASSERT_TRUE(server->start_pgbouncer(why)) << why;
+    }
   }
   db_ = open();
   ASSERT_NE(db_, nullptr);
@@ -38,7 +46,7 @@ std::unique_ptr<Database> BackendTest::open(const std::string& node_key_base) {
     return db ? std::unique_ptr<Database>(std::move(*db)) : nullptr;
   }
   std::string why;
-  auto db = PostgresDatabase::connect(shared_postgres(why)->conninfo(database_), node_key_base.empty() ? key_base() : node_key_base);
+  auto db = PostgresDatabase::connect(conninfo(), node_key_base.empty() ? key_base() : node_key_base);
   EXPECT_TRUE(db) << db.error().message;
   return db ? std::unique_ptr<Database>(std::move(*db)) : nullptr;
 }
@@ -54,6 +62,19 @@ std::unique_ptr<Database> BackendTest::open_with_schema(const std::string& node_
 Status BackendTest::migrate(Database& db) {
   if (db.dialect() == Dialect::kPostgres) return migrate_postgres(static_cast<PostgresDatabase&>(db));
   return ok_status();
+}
+
+std::string BackendTest::conninfo() const {
+  std::string why;
+  PostgresServer* server = shared_postgres(why);
+  if (server == nullptr) return {};
+  return GetParam() == Backend::kPgbouncer ? server->pooled_conninfo(database_) : server->conninfo(database_);
+}
+
+std::string BackendTest::direct_conninfo() const {
+  std::string why;
+  PostgresServer* server = shared_postgres(why);
+  return server == nullptr ? std::string() : server->conninfo(database_);
 }
 
 std::string BackendTest::key_base() const { return (dir_ / (postgres() ? "node" : "store.db")).string(); }

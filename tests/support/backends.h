@@ -1,7 +1,8 @@
 // BackendTest: a test fixture run once per storage backend (store/database.h): an SQLite file in
 // a fresh folder, and a fresh database on one throwaway PostgreSQL server that the whole test
-// binary shares (support/postgres_server.h; started on first use, stopped at exit). The store
-// conformance suites derive from it, so the same assertions hold on both engines.
+// binary shares (support/postgres_server.h; started on first use, stopped at exit), reached
+// directly or through PgBouncer. The store conformance suites derive from it, so the same
+// assertions hold on both engines, and through a transaction pool.
 // Thread-safety: as gtest's fixtures; connections are the test's own.
 #pragma once
 
@@ -17,9 +18,14 @@
 
 namespace glassbox::test {
 
-enum class Backend { kSqlite, kPostgres };
+// kPgbouncer: PostgreSQL through PgBouncer in transaction pooling mode, where consecutive
+// transactions of one connection may run on different server sessions: what passes there
+// relies on no session state (docs/cluster.md, "Connection pooling").
+enum class Backend { kSqlite, kPostgres, kPgbouncer };
+// Every backend, for INSTANTIATE_TEST_SUITE_P.
+inline const auto kAllBackends = ::testing::Values(Backend::kSqlite, Backend::kPostgres, Backend::kPgbouncer);
 
-// "Sqlite" or "Postgres", for INSTANTIATE_TEST_SUITE_P's names.
+// "Sqlite", "Postgres" or "Pgbouncer", for INSTANTIATE_TEST_SUITE_P's names.
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info);
 
 // The server every PostgreSQL case of this binary uses; null (and why) when none could start.
@@ -42,7 +48,11 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
   // Where the node's own keys live (the audit signing key, the template key): beside the
   // SQLite file; for PostgreSQL, a node-local path in this test's folder.
   std::string key_base() const;
-  bool postgres() const { return GetParam() == Backend::kPostgres; }
+  bool postgres() const { return GetParam() != Backend::kSqlite; }
+  // A connection string for this test's database: through PgBouncer for kPgbouncer.
+  std::string conninfo() const;
+  // Always straight to the server: what must not go through a transaction pool (LISTEN).
+  std::string direct_conninfo() const;
 
   // The first column of the first row of `sql`, as an integer (-1 with a failure when none).
   static std::int64_t count(Database& db, const std::string& sql);

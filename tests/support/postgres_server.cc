@@ -1,11 +1,13 @@
 #include "support/postgres_server.h"
 
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <vector>
 
 #include "store/postgres_database.h"
@@ -80,6 +82,10 @@ std::unique_ptr<PostgresServer> PostgresServer::start(std::string& why) {
 }
 
 PostgresServer::~PostgresServer() {
+  if (pgbouncer_) {
+    const std::string pid = read_file(folder_ / "pgbouncer.pid");
+    if (!pid.empty()) ::kill(static_cast<pid_t>(std::atol(pid.c_str())), SIGTERM);
+  }
   if (fs::exists(folder_ / "data" / "postmaster.pid")) {
     const std::string stop = run_as_ + (bin_ / "pg_ctl").string() + " -D " + (folder_ / "data").string() + " -m immediate -w stop > /dev/null 2>&1";
     (void)std::system(stop.c_str());
@@ -90,6 +96,63 @@ PostgresServer::~PostgresServer() {
 
 std::string PostgresServer::conninfo(const std::string& name) const {
   return "host=" + folder_.string() + " user=glassbox dbname=" + name;
+}
+
+// PgBouncer listens on its own port number's socket name (.s.PGSQL.6432) beside the server's.
+constexpr int kPgbouncerPort = 6432;
+
+bool PostgresServer::start_pgbouncer(std::string& why) {
+  if (pgbouncer_) return true;
+  const fs::path program = "/usr/sbin/pgbouncer";
+  if (!fs::exists(program)) {
+    why = "no /usr/sbin/pgbouncer (install pgbouncer: scripts/install-deps.sh)";
+    return false;
+  }
+  const fs::path ini = folder_ / "pgbouncer.ini", users = folder_ / "pgbouncer-users.txt", log = folder_ / "pgbouncer.log";
+  std::ofstream(users) << "\"glassbox\" \"\"\n";
+  std::ofstream(ini) << "[databases]\n"
+                     << "* = host=" << folder_.string() << " user=glassbox\n"
+                     << "[pgbouncer]\n"
+                     << "listen_addr =\n"
+                     << "unix_socket_dir = " << folder_.string() << "\n"
+                     << "listen_port = " << kPgbouncerPort << "\n"
+                     << "auth_type = trust\n"
+                     << "auth_file = " << users.string() << "\n"
+                     << "pool_mode = transaction\n"
+                     << "max_client_conn = 400\n"
+                     << "default_pool_size = 8\n"
+                     // Every test makes a database of its own, each with its own pool: idle
+                     // server connections go soon, so they never add up to max_connections.
+                     << "server_idle_timeout = 2\n"
+                     << "logfile = " << log.string() << "\n"
+                     << "pidfile = " << (folder_ / "pgbouncer.pid").string() << "\n";
+  // It refuses to run as root; the folder is the postgres user's already.
+  if (!run_as_.empty()) {
+    const passwd* postgres = getpwnam("postgres");
+    for (const fs::path& file : {ini, users})
+      if (postgres == nullptr || chown(file.c_str(), postgres->pw_uid, postgres->pw_gid) != 0) {
+        why = "cannot give " + file.string() + " to the postgres user";
+        return false;
+      }
+  }
+  const std::string start = run_as_ + program.string() + " -d " + ini.string() + " > " + (folder_ / "pgbouncer-start.log").string() + " 2>&1";
+  if (std::system(start.c_str()) != 0) {
+    why = "pgbouncer did not start:\n" + tail_of(folder_ / "pgbouncer-start.log") + tail_of(log);
+    return false;
+  }
+  pgbouncer_ = true;
+  // Up when it answers a query through the pool.
+  for (int i = 0; i < 100; ++i) {
+    auto db = PostgresDatabase::connect(pooled_conninfo());
+    if (db && (*db)->execute("SELECT 1")) return true;
+    ::usleep(50'000);
+  }
+  why = "pgbouncer does not answer:\n" + tail_of(log);
+  return false;
+}
+
+std::string PostgresServer::pooled_conninfo(const std::string& name) const {
+  return "host=" + folder_.string() + " port=" + std::to_string(kPgbouncerPort) + " user=glassbox dbname=" + name;
 }
 
 bool PostgresServer::create_database(const std::string& name, std::string& why) const {

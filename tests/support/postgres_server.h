@@ -3,7 +3,8 @@
 // listening on a Unix socket in that folder only (no TCP port), trusting local connections, and
 // stopped and deleted with this object. Run as root (CI), the server runs as the `postgres`
 // user, since PostgreSQL refuses to run as root. fsync is off: the tests kill clients, never
-// this server, and a test suite has no power failures to survive.
+// this server, and a test suite has no power failures to survive. PgBouncer may be started in
+// front of it.
 // Thread-safety: start and stop from one thread; connections are the callers' own.
 #pragma once
 
@@ -24,6 +25,13 @@ class PostgresServer {
 
   // A libpq connection string for database `name` (user glassbox, a superuser).
   std::string conninfo(const std::string& name = "postgres") const;
+  // PgBouncer (Debian's pgbouncer) in front of this server, in transaction pooling mode — the
+  // mode in which nothing may rely on a session (docs/cluster.md, "Connection pooling") — on a
+  // Unix socket in the same folder, every database passed through; started on first call,
+  // stopped with the server. False (and why) when it cannot start.
+  bool start_pgbouncer(std::string& why);
+  // A connection string for database `name` through PgBouncer.
+  std::string pooled_conninfo(const std::string& name = "postgres") const;
   // Creates an empty database; false (with the reason in `why`) when it cannot.
   bool create_database(const std::string& name, std::string& why) const;
   const std::filesystem::path& folder() const { return folder_; }
@@ -35,6 +43,7 @@ class PostgresServer {
   std::filesystem::path folder_;
   std::filesystem::path bin_;
   std::string run_as_;  // "runuser -u postgres -- " when root, else ""
+  bool pgbouncer_ = false;
 };
 
 }  // namespace glassbox::test
