@@ -532,6 +532,107 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
   }
 }
 
+// The database gone at once for twice the lease — its machine lost, or a primary switch — then
+// back (docs/cluster.md, "Primary switch"): every node connects again by itself, finds its lease
+// lapsed, comes back under a new epoch, and the cameras are spread again, each on one node; the
+// nodes' LISTEN connects again too, so an approval after it reaches them at once; the person
+// enrolled before it is alerted on; and the audit log, written on both sides of it, verifies.
+TEST_F(ClusterTest, TheNodesCarryOnByThemselvesWhenTheDatabaseComesBack) {
+  const std::vector<std::string> clips = {"WDA_KatieHill_000_h264.mp4", "WDA_EdMarkey0_000_h264.mp4", "WDA_BobMenendez_000_h264.mp4",
+                                          "RD_Radio2_000_h264.mp4"};
+  std::map<std::string, int> ports;
+  std::map<std::string, std::unique_ptr<test::BackgroundProcess>> nodes;
+  for (const std::string node : {"a", "b"}) {
+    nodes[node] = start_node(node,
+                             R"({"node": ")" + node + R"(", "lease_s": 3, "capacity": 8, "workers": 1, "detect_size": 320, )"
+                             R"("watchlist_reload_s": 3600, "api_camera_schemes": ["file"]})",
+                             ports[node]);
+    ASSERT_TRUE(nodes[node]) << test::read_file(dir_ / node / "serve.log");
+  }
+  for (std::size_t i = 0; i < clips.size(); ++i) {
+    const json camera = {{"name", "cam" + std::to_string(i + 1)}, {"url", test::data("video/talking_heads/" + clips[i]).string()}, {"loop", true}, {"rate", 2}};
+    auto made = client(ports["a"], "root")->Post("/api/cameras", camera.dump(), "application/json");
+    ASSERT_TRUE(made);
+    ASSERT_EQ(made->status, 201) << made->body;
+  }
+  // Every camera on exactly one node.
+  auto placed = [&] {
+    std::map<std::string, int> runs;
+    for (const std::string node : {"a", "b"})
+      for (const std::string& camera : cameras_on(ports[node])) ++runs[camera];
+    if (runs.size() != clips.size()) return false;
+    for (const auto& [camera, n] : runs)
+      if (n != 1) return false;
+    return true;
+  };
+  for (int i = 0; i < 200 && !placed(); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(placed()) << "the cameras were not spread over the nodes";
+  // Katie Hill, on cam1, enrolled through node a before the database goes.
+  const auto still = dir_ / "still.png";
+  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + test::data("video/talking_heads/" + clips[0]).string() +
+                         " -frames:v 1 " + still.string())
+                            .c_str()),
+            0);
+  auto enrolled = client(ports["a"], "alice")->Post("/api/entries", httplib::MultipartFormDataItems{
+                                                                        {"subject", "Person K", "", ""},
+                                                                        {"legal_basis", "Order 16", "", ""},
+                                                                        {"source", "clip", "", ""},
+                                                                        {"expires", test::date_in_days(300), "", ""},
+                                                                        {"photo", test::read_file(still), "still.png", "image/png"}});
+  ASSERT_TRUE(enrolled);
+  ASSERT_EQ(enrolled->status, 201) << enrolled->body;
+  const std::int64_t entry = json::parse(enrolled->body)["id"];
+  give_keys("a", "b", {".template-key"});
+  const double epoch_a = metric(ports["a"], "glassbox_cluster_lease_epoch"), epoch_b = metric(ports["b"], "glassbox_cluster_lease_epoch");
+
+  ASSERT_TRUE(server_->stop_now());
+  std::this_thread::sleep_for(6s);  // twice the lease
+  std::string why;
+  ASSERT_TRUE(server_->start_again(why)) << why;
+  const auto back_at = std::chrono::steady_clock::now();
+  bool recovered = false;
+  for (int i = 0; i < 300 && !recovered; ++i) {
+    std::this_thread::sleep_for(100ms);
+    recovered = metric(ports["a"], "glassbox_cluster_lease_epoch") > epoch_a && metric(ports["b"], "glassbox_cluster_lease_epoch") > epoch_b &&
+                placed();
+  }
+  ASSERT_TRUE(recovered) << "the nodes did not come back under new epochs with every camera placed\n"
+                         << test::read_file(dir_ / "a" / "serve.log") << test::read_file(dir_ / "b" / "serve.log");
+  std::cerr << "every camera running again, each on one node, "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - back_at).count() << " s after the database came back\n";
+  for (const std::string node : {"a", "b"}) {
+    EXPECT_GE(metric(ports[node], "glassbox_database_reconnects_total"), 1) << node;
+    EXPECT_GE(metric(ports[node], "glassbox_cluster_lease_lapses_total"), 1) << node;
+    auto listed = client(ports[node], "carol")->Get("/api/alerts");
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(listed->status, 200) << node << ": " << listed->body;
+  }
+
+  // Approved through node b: node a, which polls the watchlist once an hour, has it at once.
+  auto approved = client(ports["b"], "bob")->Post(("/api/entries/" + std::to_string(entry) + "/approve").c_str(), "{}", "application/json");
+  ASSERT_TRUE(approved);
+  ASSERT_EQ(approved->status, 200) << approved->body;
+  const long long approval_ms = until_metric(ports["a"], "glassbox_watchlist_entries", 1, std::chrono::steady_clock::now());
+  std::cerr << "approval through node b in force on node a " << approval_ms << " ms after it, the database having come back\n";
+  EXPECT_GE(approval_ms, 0) << "node a's LISTEN did not connect again";
+  EXPECT_LT(approval_ms, 2000);
+  json alerts = json::array();
+  for (int i = 0; i < 600 && alerts.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    alerts = json::parse(client(ports["a"], "carol")->Get("/api/alerts?status=open")->body);
+  }
+  ASSERT_FALSE(alerts.empty()) << "the person on cam1 was not alerted on after the database came back";
+  EXPECT_EQ(alerts[0]["camera"], "cam1");
+  EXPECT_EQ(alerts[0]["entry_id"], entry);
+
+  const auto out = dir_ / "audit.jsonl";
+  auto exported = test::run_glassbox({"audit", "export", "--db", database_, "--data-dir", (dir_ / "b").string(), "--out", out.string(), "--by", "audrey"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  auto verified = test::run_glassbox({"audit", "verify", "--public-key", (dir_ / "a" / "cluster-node.audit-pub").string(), out.string()});
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  for (const std::string node : {"a", "b"}) EXPECT_EQ(nodes[node]->stop(SIGTERM, 30), 0) << node;
+}
+
 // A search's recordings spread over the nodes (docs/cluster.md, "Searches across nodes"): three
 // uploads, three nodes each searching one at once; the node that runs the search is SIGKILLed
 // mid-part. Another node takes the search over (run 2) and the dead node's recording is searched

@@ -227,6 +227,59 @@ TEST_P(DatabaseTest, AReadOnlyConnectionWritesNothingAndLeavesNoSessionStateBehi
   }
 }
 
+// A connection that PostgreSQL drops (a restart, a primary switch, an administrator) is made
+// again by the next call: a transaction whose body it cut is run again from the start on the new
+// one — once, never half — and the calls after it work (docs/cluster.md, "Primary switch").
+TEST_P(DatabaseTest, ALostConnectionIsMadeAgainAndATransactionItCutRunsAgainWhole) {
+  if (!postgres()) GTEST_SKIP() << "an SQLite file has no connection to lose";
+  ASSERT_TRUE(db_->execute("CREATE TABLE pairs (run BIGINT NOT NULL, half TEXT NOT NULL)"));
+  // Straight to the server: through the pool, the administrator could be handed the very session
+  // it is asked to end.
+  auto direct = PostgresDatabase::connect(direct_conninfo());
+  ASSERT_TRUE(direct) << direct.error().message;
+  auto admin = std::move(*direct);
+  // The session that runs `db`'s current transaction is ended from outside.
+  auto cut = [&](Database& db) -> Status {
+    auto pid = db.prepare("SELECT pg_backend_pid()");
+    auto step = pid->step();
+    if (!step) return step.error();
+    auto end = admin->prepare("SELECT pg_terminate_backend(?)");
+    end->bind(1, pid->int64(0));
+    return run(*end);
+  };
+  const std::uint64_t reconnects_before = PostgresDatabase::reconnects_total();
+  int runs = 0;
+  Status written = db_->transaction([&]() -> Status {
+    ++runs;
+    auto first = db_->prepare("INSERT INTO pairs (run, half) VALUES (?, 'a')");
+    first->bind(1, runs);
+    if (auto r = run(*first); !r) return r;
+    if (runs == 1)
+      if (auto c = cut(*db_); !c) return c;
+    auto second = db_->prepare("INSERT INTO pairs (run, half) VALUES (?, 'b')");
+    second->bind(1, runs);
+    return run(*second);
+  });
+  ASSERT_TRUE(written) << written.error().message;
+  EXPECT_EQ(runs, 2) << "cut in its first run, run again";
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM pairs"), 2);
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM pairs WHERE run = 1"), 0) << "nothing of the cut run stays";
+  // Cut between calls: the next transaction (its BEGIN finds the loss) runs on a new connection.
+  ASSERT_TRUE(cut(*db_));
+  ASSERT_TRUE(db_->transaction([&] { return run(*db_->prepare("INSERT INTO pairs (run, half) VALUES (3, 'a')")); }));
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM pairs"), 3);
+  // A statement on its own after the server ended the session (and said so) goes to a new
+  // connection, not to the dead one.
+  ASSERT_TRUE(cut(*db_));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(run(*db_->prepare("INSERT INTO pairs (run, half) VALUES (4, 'a')")));
+  EXPECT_EQ(count(*db_, "SELECT count(*) FROM pairs"), 4);
+  // Straight to the server, the client saw the three losses and connected again; through
+  // PgBouncer the pool absorbs a loss between transactions, and the client connects again after
+  // the first.
+  EXPECT_GE(PostgresDatabase::reconnects_total() - reconnects_before, GetParam() == Backend::kPostgres ? 3u : 1u);
+}
+
 TEST_P(DatabaseTest, ATriggersRefusalReachesTheCallerInItsOwnWords) {
   // The way the stores' invariants are written in each schema (approver ≠ submitter here).
   ASSERT_TRUE(db_->execute("CREATE TABLE approvals (submitted_by TEXT NOT NULL, approved_by TEXT)"));

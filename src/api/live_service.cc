@@ -24,6 +24,7 @@
 #include "ingest/video_source.h"
 #include "pipeline/recognizers.h"
 #include "pipeline/watchlist_loader.h"
+#include "store/postgres_database.h"
 #include "store/postgres_listener.h"
 #include "store/search_store.h"
 #include "store/transparency.h"
@@ -461,8 +462,9 @@ void LiveService::cluster_listen_loop() {
       // tried again.
       ++watchlist_listen_failures_;
       std::unique_lock lock(maintenance_mutex_);
-      maintenance_wake_.wait_for(lock, backoff, [&] { return stopping_; });
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+      maintenance_wake_.wait_for(lock, backoff, [&] { return stopping_ || database_back_; });
+      backoff = database_back_ ? std::chrono::milliseconds(500) : std::min(backoff * 2, std::chrono::milliseconds(30000));
+      database_back_ = false;
       continue;
     }
     backoff = std::chrono::milliseconds(500);
@@ -542,9 +544,18 @@ void LiveService::lease_loop() {
   const auto period = std::chrono::milliseconds(static_cast<int>(config_.lease_s * 1000 / 3));
   auto last_renewed = std::chrono::steady_clock::now();
   bool first = true;
+  bool failing = false;
   while (!stopping()) {
     auto renewal = leases_->renew();
     if (renewal) {
+      if (failing) {
+        // The database is back: the LISTEN connection is tried again now, not at the end of its
+        // backoff, so that changes reach this node at once again.
+        std::lock_guard lock(maintenance_mutex_);
+        database_back_ = true;
+        maintenance_wake_.notify_all();
+      }
+      failing = false;
       ++lease_renewals_;
       if (renewal->rejoined && !first) ++lease_lapses_;
       first = false;
@@ -554,6 +565,7 @@ void LiveService::lease_loop() {
       cameras_given_back_ += renewal->released.size();
       run_held_cameras(renewal->held);
     } else {
+      failing = true;
       ++lease_failures_;
       security_log_.internal_error("renewing the camera lease: " + renewal.error().message);
       // Past the lease without a renewal, the cameras may be someone else's: stop them here.
@@ -794,6 +806,8 @@ std::string LiveService::metrics_text() const {
     m << "glassbox_cluster_cameras_taken_total " << cameras_taken_.load() << "\n";
     family("glassbox_cluster_cameras_given_back_total", "counter", "Cameras this node gave back (over its share, or disabled)");
     m << "glassbox_cluster_cameras_given_back_total " << cameras_given_back_.load() << "\n";
+    family("glassbox_database_reconnects_total", "counter", "Connections to PostgreSQL made again after they were lost (a restart, a primary switch)");
+    m << "glassbox_database_reconnects_total " << PostgresDatabase::reconnects_total() << "\n";
     family("glassbox_fenced_writes_total", "counter", "Alerts refused because this node's lease on the camera had passed");
     m << "glassbox_fenced_writes_total " << sink_->fenced() << "\n";
     family("glassbox_fenced_segments_total", "counter", "Recording segments not written because this node's lease on the camera had passed");

@@ -284,6 +284,7 @@ class LiveService {
   mutable std::mutex maintenance_mutex_;
   std::condition_variable maintenance_wake_;
   bool stopping_ = false;  // guarded by maintenance_mutex_
+  bool database_back_ = false;  // guarded by maintenance_mutex_: the lease renews again after failing
   int port_ = 0;
   std::atomic<bool> ready_{false};
 };

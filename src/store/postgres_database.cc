@@ -1,8 +1,10 @@
 #include "store/postgres_database.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
@@ -82,6 +84,8 @@ void ignore_notice(void*, const char*) {}
 
 // 40001 serialization_failure, 40P01 deadlock_detected: the transaction may succeed if run again.
 bool retryable(const std::string& sqlstate) { return sqlstate == "40001" || sqlstate == "40P01"; }
+
+std::atomic<std::uint64_t> reconnects{0};
 
 std::string trimmed(const char* message) {
   std::string text = message != nullptr ? message : "";
@@ -174,6 +178,7 @@ class PostgresStatement final : public Statement {
       lengths.push_back(p ? static_cast<int>(p->value.size()) : 0);
       formats.push_back(p && p->binary ? 1 : 0);
     }
+    if (auto s = db_.ensure_connected(); !s) return s;
     // A read-only connection's statement outside a transaction gets a READ ONLY one of its own.
     const bool wrap = db_.read_only_ && !db_.in_transaction_;
     if (wrap)
@@ -224,9 +229,49 @@ Result<std::unique_ptr<PostgresDatabase>> PostgresDatabase::connect(const std::s
                             "/" + PQdb(connection);
   std::unique_ptr<PostgresDatabase> db(new PostgresDatabase(connection, std::move(description)));
   db->key_base_ = std::move(key_base);
-  // Times are the database's, in UTC; identifiers and text in UTF-8.
-  if (auto s = db->execute("SET TIME ZONE 'UTC'; SET client_encoding = 'UTF8'"); !s) return s.error();
+  if (auto s = db->apply_session_settings(); !s) return s.error();
   return db;
+}
+
+std::uint64_t PostgresDatabase::reconnects_total() { return reconnects.load(); }
+
+Status PostgresDatabase::apply_session_settings() {
+  // Times are the database's, in UTC; identifiers and text in UTF-8. (pgbouncer keeps both per
+  // client, so they are safe behind a transaction pool.)
+  return execute_text("SET TIME ZONE 'UTC'; SET client_encoding = 'UTF8'");
+}
+
+bool PostgresDatabase::connection_lost() const { return PQstatus(connection_) == CONNECTION_BAD; }
+
+Status PostgresDatabase::ensure_connected() {
+  // A server that ended the session (a restart, a switch, an administrator) has said so and
+  // closed it: read that now, without blocking, so the statement goes to a new connection
+  // instead of failing on the old one. A connection cut without a word is found by the statement.
+  if (!in_transaction_) {
+    // Readable while idle: the server's last words (its FATAL message, then the end of the
+    // stream), which libpq takes in as many reads.
+    for (int reads = 0; reads < 4 && !connection_lost(); ++reads) {
+      pollfd socket{PQsocket(connection_), POLLIN, 0};
+      if (socket.fd < 0 || ::poll(&socket, 1, 0) <= 0) break;
+      if (PQconsumeInput(connection_) == 0) break;
+    }
+  }
+  if (!connection_lost()) return ok_status();
+  // Inside a transaction the server has rolled it back with the session: going on elsewhere
+  // would commit half of it. transaction() runs its body again from the start instead.
+  if (in_transaction_) return Error{description_ + ": the connection was lost inside a transaction"};
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_reconnect_) return Error{description_ + ": the connection to PostgreSQL is lost; trying again shortly"};
+  PQreset(connection_);
+  if (connection_lost()) {
+    next_reconnect_ = now + reconnect_backoff_;
+    reconnect_backoff_ = std::min(reconnect_backoff_ * 2, std::chrono::milliseconds(5000));
+    return Error{description_ + ": the connection to PostgreSQL is lost and cannot be made again yet: " + trimmed(PQerrorMessage(connection_))};
+  }
+  reconnect_backoff_ = std::chrono::milliseconds(100);
+  next_reconnect_ = {};
+  ++reconnects;
+  return apply_session_settings();
 }
 
 PostgresDatabase::~PostgresDatabase() { PQfinish(connection_); }
@@ -248,6 +293,7 @@ Status PostgresDatabase::execute(std::string_view sql) {
 }
 
 Status PostgresDatabase::execute_text(const std::string& sql) {
+  if (auto s = ensure_connected(); !s) return s;
   PGresult* result = PQexec(connection_, sql.c_str());
   const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
   Status outcome = ok_status();
@@ -269,7 +315,11 @@ Status PostgresDatabase::transaction(const std::function<Status()>& body) {
   constexpr int kAttempts = 12;
   std::minstd_rand jitter(std::random_device{}());
   for (int attempt = 1;; ++attempt) {
-    if (auto s = execute_text(read_only_ ? "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY" : "BEGIN ISOLATION LEVEL SERIALIZABLE"); !s) return s;
+    if (auto s = execute_text(read_only_ ? "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY" : "BEGIN ISOLATION LEVEL SERIALIZABLE"); !s) {
+      // The connection was found lost at BEGIN: nothing ran; once more on a new one.
+      if (connection_lost() && attempt == 1) continue;
+      return s;
+    }
     in_transaction_ = true;
     Status outcome = ok_status();
     try {
@@ -279,7 +329,9 @@ Status PostgresDatabase::transaction(const std::function<Status()>& body) {
       (void)execute_text("ROLLBACK");  // a connection left inside a transaction would hold its locks
       throw;
     }
+    bool at_commit = false;
     if (outcome) {
+      at_commit = true;
       outcome = execute_text("COMMIT");
       if (outcome) {
         in_transaction_ = false;
@@ -288,6 +340,15 @@ Status PostgresDatabase::transaction(const std::function<Status()>& body) {
     }
     in_transaction_ = false;
     const std::string state = last_sqlstate_;
+    if (connection_lost()) {
+      // Lost at COMMIT: the server may have committed before it went. Said, never retried.
+      if (at_commit) return outcome.error().within("the connection was lost at COMMIT: whether the transaction committed is unknown");
+      // Lost before: the server rolled it back; the body runs again on a new connection.
+      if (attempt == kAttempts) return outcome;
+      ++retries_;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
     (void)execute_text("ROLLBACK");
     if (!retryable(state) || attempt == kAttempts) return outcome;
     ++retries_;

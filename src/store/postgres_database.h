@@ -10,6 +10,14 @@
 //     deadlock (40P01).
 //   - Results come as text: integers and reals are parsed, booleans read as 1 and 0, bytea is
 //     unescaped.
+//   - A lost connection (a restarted server, a primary switch, a cut network) is made again at
+//     the next statement, with a backoff from 0.1 s to 5 s between tries. A session the server
+//     ended and closed is seen before a statement is sent (a non-blocking read), so the
+//     statement goes to the new connection; one that found it lost only by sending fails (it
+//     may or may not have run). A transaction() whose body found it lost
+//     is run again on the new connection (the server rolled it back), but one lost at its COMMIT
+//     is not: it fails, saying its outcome is unknown. A transaction is never continued on a
+//     new connection.
 //   - A read-only connection (set_read_only) runs every statement in a READ ONLY transaction of
 //     its own — not a session setting, which a transaction pool would hand to other clients.
 //   - The only session state set is TimeZone and client_encoding at connect, which pgbouncer
@@ -17,6 +25,8 @@
 // Thread-safety: one thread at a time per instance (libpq's connection is not shared).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -54,12 +64,18 @@ class PostgresDatabase final : public Database {
   const std::string& last_sqlstate() const { return last_sqlstate_; }
   // How many times transaction() ran a body again after a serialization failure or deadlock.
   std::uint64_t transaction_retries() const { return retries_; }
+  // Connections made again after they were lost, by every PostgresDatabase of this process.
+  static std::uint64_t reconnects_total();
 
  private:
   friend class PostgresStatement;
   PostgresDatabase(pg_conn* connection, std::string description) : connection_(connection), description_(std::move(description)) {}
   // execute() without the read-only wrapper.
   Status execute_text(const std::string& sql);
+  // Makes a lost connection again (not inside a transaction, and not before its backoff ends).
+  Status ensure_connected();
+  bool connection_lost() const;
+  Status apply_session_settings();
 
   pg_conn* connection_;
   std::string description_;
@@ -68,6 +84,8 @@ class PostgresDatabase final : public Database {
   std::uint64_t retries_ = 0;
   bool read_only_ = false;
   bool in_transaction_ = false;  // inside transaction(): statements need no READ ONLY wrapper
+  std::chrono::steady_clock::time_point next_reconnect_{};
+  std::chrono::milliseconds reconnect_backoff_{100};
 };
 
 // `?` → $1, $2, … in order; `?N` → $N; question marks inside '…' literals, "…" identifiers,

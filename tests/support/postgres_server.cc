@@ -70,15 +70,26 @@ std::unique_ptr<PostgresServer> PostgresServer::start(std::string& why) {
     why = "initdb failed:\n" + tail_of(folder / "initdb.log");
     return nullptr;
   }
-  const std::string options = "-c listen_addresses='' -c unix_socket_directories='" + folder.string() +
-                              "' -c fsync=off -c full_page_writes=off -c max_connections=100";
-  const std::string start = run_as + (bin / "pg_ctl").string() + " -D " + data + " -l " + (folder / "server.log").string() +
-                            " -w -t 60 -o \"" + options + "\" start > " + (folder / "pg_ctl.log").string() + " 2>&1";
-  if (std::system(start.c_str()) != 0) {
-    why = "the server did not start:\n" + tail_of(folder / "server.log") + tail_of(folder / "pg_ctl.log");
-    return nullptr;
-  }
+  if (!server->start_again(why)) return nullptr;
   return server;
+}
+
+bool PostgresServer::start_again(std::string& why) {
+  const std::string options = "-c listen_addresses='' -c unix_socket_directories='" + folder_.string() +
+                              "' -c fsync=off -c full_page_writes=off -c max_connections=100";
+  const std::string start = run_as_ + (bin_ / "pg_ctl").string() + " -D " + (folder_ / "data").string() + " -l " +
+                            (folder_ / "server.log").string() + " -w -t 60 -o \"" + options + "\" start > " +
+                            (folder_ / "pg_ctl.log").string() + " 2>&1";
+  if (std::system(start.c_str()) != 0) {
+    why = "the server did not start:\n" + tail_of(folder_ / "server.log") + tail_of(folder_ / "pg_ctl.log");
+    return false;
+  }
+  return true;
+}
+
+bool PostgresServer::stop_now() {
+  const std::string stop = run_as_ + (bin_ / "pg_ctl").string() + " -D " + (folder_ / "data").string() + " -m immediate -w stop > /dev/null 2>&1";
+  return std::system(stop.c_str()) == 0;
 }
 
 PostgresServer::~PostgresServer() {

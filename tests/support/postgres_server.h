@@ -35,6 +35,11 @@ class PostgresServer {
   // Creates an empty database; false (with the reason in `why`) when it cannot.
   bool create_database(const std::string& name, std::string& why) const;
   const std::filesystem::path& folder() const { return folder_; }
+  // The server gone at once, as by a crash or the loss of its machine (`pg_ctl stop -m
+  // immediate`: every client's connection cut, nothing shut down cleanly), and started again on
+  // the same data and socket — what its clients see of a primary switch.
+  bool stop_now();
+  bool start_again(std::string& why);
 
  private:
   PostgresServer(std::filesystem::path folder, std::filesystem::path bin, std::string run_as)
