@@ -633,6 +633,125 @@ TEST_F(ClusterTest, TheNodesCarryOnByThemselvesWhenTheDatabaseComesBack) {
   for (const std::string node : {"a", "b"}) EXPECT_EQ(nodes[node]->stop(SIGTERM, 30), 0) << node;
 }
 
+// A primary switch as Patroni makes one (docs/cluster.md, "Primary switch"): a synchronous
+// streaming replica, the nodes given both servers with target_session_attrs=read-write; the
+// primary lost at once and the replica promoted. The nodes follow it by themselves and renew
+// their leases there, every alert acknowledged before the switch is on the new primary, every
+// camera runs on one node, a revocation after it reaches the node that watches the camera, and
+// the audit log verifies.
+TEST_F(ClusterTest, APrimarySwitchLosesNoAcknowledgedAlertAndTheNodesFollowTheNewPrimary) {
+  std::string why;
+  auto replica = server_->start_replica(why);
+  ASSERT_NE(replica, nullptr) << why;
+  {
+    // Synchronous: a commit is acknowledged once the replica has it.
+    auto admin = PostgresDatabase::connect(server_->conninfo("postgres"));
+    ASSERT_TRUE(admin) << admin.error().message;
+    ASSERT_TRUE((*admin)->execute("ALTER SYSTEM SET synchronous_standby_names = '*'"));
+    ASSERT_TRUE((*admin)->execute("SELECT pg_reload_conf()"));
+    std::int64_t synchronous = 0;
+    for (int i = 0; i < 100 && synchronous == 0; ++i) {
+      std::this_thread::sleep_for(100ms);
+      synchronous = *query_int64(**admin, "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'", "replication");
+    }
+    ASSERT_EQ(synchronous, 1) << "the replica is not synchronous";
+  }
+  const std::string both = "host=" + server_->folder().string() + "," + replica->folder().string() +
+                           " user=glassbox dbname=glassbox target_session_attrs=read-write connect_timeout=5";
+  const std::vector<std::string> clips = {"WDA_KatieHill_000_h264.mp4", "WDA_EdMarkey0_000_h264.mp4", "RD_Radio2_000_h264.mp4"};
+  std::map<std::string, int> ports;
+  std::map<std::string, std::unique_ptr<test::BackgroundProcess>> nodes;
+  for (const std::string node : {"a", "b"}) {
+    nodes[node] = start_node(node,
+                             R"({"node": ")" + node + R"(", "lease_s": 3, "capacity": 8, "workers": 1, "detect_size": 320, )"
+                             R"("watchlist_reload_s": 3600, "api_camera_schemes": ["file"]})",
+                             ports[node], both);
+    ASSERT_TRUE(nodes[node]) << test::read_file(dir_ / node / "serve.log");
+  }
+  for (std::size_t i = 0; i < clips.size(); ++i) {
+    const json camera = {{"name", "cam" + std::to_string(i + 1)}, {"url", test::data("video/talking_heads/" + clips[i]).string()}, {"loop", true}, {"rate", 2}};
+    auto made = client(ports["a"], "root")->Post("/api/cameras", camera.dump(), "application/json");
+    ASSERT_TRUE(made);
+    ASSERT_EQ(made->status, 201) << made->body;
+  }
+  auto placed = [&] {
+    std::map<std::string, int> runs;
+    for (const std::string node : {"a", "b"})
+      for (const std::string& camera : cameras_on(ports[node])) ++runs[camera];
+    if (runs.size() != clips.size()) return false;
+    for (const auto& [camera, n] : runs)
+      if (n != 1) return false;
+    return true;
+  };
+  for (int i = 0; i < 200 && !placed(); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(placed()) << "the cameras were not spread over the nodes";
+  // Katie Hill, on cam1: enrolled through node a, approved through node b, alerted on.
+  const auto still = dir_ / "still.png";
+  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + test::data("video/talking_heads/" + clips[0]).string() +
+                         " -frames:v 1 " + still.string())
+                            .c_str()),
+            0);
+  auto enrolled = client(ports["a"], "alice")->Post("/api/entries", httplib::MultipartFormDataItems{
+                                                                        {"subject", "Person K", "", ""},
+                                                                        {"legal_basis", "Order 16", "", ""},
+                                                                        {"source", "clip", "", ""},
+                                                                        {"expires", test::date_in_days(300), "", ""},
+                                                                        {"photo", test::read_file(still), "still.png", "image/png"}});
+  ASSERT_TRUE(enrolled);
+  ASSERT_EQ(enrolled->status, 201) << enrolled->body;
+  const std::int64_t entry = json::parse(enrolled->body)["id"];
+  give_keys("a", "b", {".template-key"});
+  ASSERT_EQ(client(ports["b"], "bob")->Post(("/api/entries/" + std::to_string(entry) + "/approve").c_str(), "{}", "application/json")->status, 200);
+  std::set<std::int64_t> acknowledged;
+  for (int i = 0; i < 600 && acknowledged.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    for (const auto& alert : json::parse(client(ports["b"], "carol")->Get("/api/alerts")->body)) acknowledged.insert(alert["id"].get<std::int64_t>());
+  }
+  ASSERT_FALSE(acknowledged.empty()) << "no alert before the switch";
+  std::map<std::string, double> renewals;
+  for (const std::string node : {"a", "b"}) renewals[node] = metric(ports[node], "glassbox_cluster_lease_renewals_total");
+
+  // The switch: the primary gone at once, the replica promoted. Done within the lease, the
+  // nodes' leases hold across it (the database's clock goes on); longer, they lapse and the
+  // nodes rejoin under new epochs (the test above).
+  ASSERT_TRUE(server_->stop_now());
+  const auto lost_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(replica->promote(why)) << why;
+  bool followed = false;
+  for (int i = 0; i < 300 && !followed; ++i) {
+    std::this_thread::sleep_for(100ms);
+    followed = placed();
+    for (const std::string node : {"a", "b"})
+      followed = followed && metric(ports[node], "glassbox_database_reconnects_total") >= 1 &&
+                 metric(ports[node], "glassbox_cluster_lease_renewals_total") > renewals[node] + 1;
+  }
+  ASSERT_TRUE(followed) << "the nodes did not follow the new primary\n"
+                        << test::read_file(dir_ / "a" / "serve.log") << test::read_file(dir_ / "b" / "serve.log");
+  std::cerr << "both nodes renewing their leases on the new primary, every camera on one node, "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - lost_at).count() << " s after the old one was lost (lease lapses: "
+            << metric(ports["a"], "glassbox_cluster_lease_lapses_total") + metric(ports["b"], "glassbox_cluster_lease_lapses_total") << ")\n";
+  std::set<std::int64_t> after;
+  for (const auto& alert : json::parse(client(ports["a"], "carol")->Get("/api/alerts")->body)) after.insert(alert["id"].get<std::int64_t>());
+  for (std::int64_t id : acknowledged) EXPECT_TRUE(after.count(id)) << "alert " << id << ", acknowledged before the switch, is gone";
+
+  // Revoked through node b after the switch: every node drops it at once (node a polls hourly).
+  auto revoked = client(ports["b"], "bob")->Post(("/api/entries/" + std::to_string(entry) + "/revoke").c_str(),
+                                                 R"({"reason": "case closed"})", "application/json");
+  ASSERT_TRUE(revoked);
+  ASSERT_EQ(revoked->status, 200) << revoked->body;
+  const long long revocation_ms = until_metric(ports["a"], "glassbox_watchlist_entries", 0, std::chrono::steady_clock::now());
+  std::cerr << "revocation after the switch in force on node a after " << revocation_ms << " ms\n";
+  EXPECT_GE(revocation_ms, 0);
+  EXPECT_LT(revocation_ms, 2000);
+
+  const auto out = dir_ / "audit.jsonl";
+  auto exported = test::run_glassbox({"audit", "export", "--db", both, "--data-dir", (dir_ / "b").string(), "--out", out.string(), "--by", "audrey"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  auto verified = test::run_glassbox({"audit", "verify", "--public-key", (dir_ / "a" / "cluster-node.audit-pub").string(), out.string()});
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  for (const std::string node : {"a", "b"}) EXPECT_EQ(nodes[node]->stop(SIGTERM, 30), 0) << node;
+}
+
 // A search's recordings spread over the nodes (docs/cluster.md, "Searches across nodes"): three
 // uploads, three nodes each searching one at once; the node that runs the search is SIGKILLed
 // mid-part. Another node takes the search over (run 2) and the dead node's recording is searched

@@ -39,7 +39,7 @@ std::string tail_of(const fs::path& log) {
 
 }  // namespace
 
-std::unique_ptr<PostgresServer> PostgresServer::start(std::string& why) {
+std::unique_ptr<PostgresServer> PostgresServer::make_folder(std::string& why) {
   const fs::path bin = find_bin();
   if (bin.empty()) {
     why = "no PostgreSQL server programs under /usr/lib/postgresql (install postgresql-15: scripts/install-deps.sh)";
@@ -62,7 +62,39 @@ std::unique_ptr<PostgresServer> PostgresServer::start(std::string& why) {
     }
     run_as = "runuser -u postgres -- ";
   }
-  std::unique_ptr<PostgresServer> server(new PostgresServer(folder, bin, run_as));
+  return std::unique_ptr<PostgresServer>(new PostgresServer(folder, bin, run_as));
+}
+
+std::unique_ptr<PostgresServer> PostgresServer::start_replica(std::string& why) const {
+  auto replica = make_folder(why);
+  if (!replica) return nullptr;
+  const fs::path folder = replica->folder_;
+  // -R: standby.signal and primary_conninfo (this server's socket), so it starts as a standby.
+  const std::string backup = run_as_ + (bin_ / "pg_basebackup").string() + " -h " + folder_.string() + " -U glassbox -D " +
+                             (folder / "data").string() + " -R -X stream -c fast > " + (folder / "basebackup.log").string() + " 2>&1";
+  if (std::system(backup.c_str()) != 0) {
+    why = "pg_basebackup failed:\n" + tail_of(folder / "basebackup.log");
+    return nullptr;
+  }
+  if (!replica->start_again(why)) return nullptr;
+  return replica;
+}
+
+bool PostgresServer::promote(std::string& why) {
+  const std::string promote = run_as_ + (bin_ / "pg_ctl").string() + " -D " + (folder_ / "data").string() + " -w -t 60 promote > " +
+                              (folder_ / "promote.log").string() + " 2>&1";
+  if (std::system(promote.c_str()) != 0) {
+    why = "pg_ctl promote failed:\n" + tail_of(folder_ / "promote.log") + tail_of(folder_ / "server.log");
+    return false;
+  }
+  return true;
+}
+
+std::unique_ptr<PostgresServer> PostgresServer::start(std::string& why) {
+  auto server = make_folder(why);
+  if (!server) return nullptr;
+  const fs::path folder = server->folder_, bin = server->bin_;
+  const std::string run_as = server->run_as_;
   const std::string data = (folder / "data").string();
   const std::string initdb = run_as + (bin / "initdb").string() + " -D " + data +
                              " -U glassbox -A trust -E UTF8 --locale=C --no-sync > " + (folder / "initdb.log").string() + " 2>&1";

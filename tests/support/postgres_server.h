@@ -40,8 +40,14 @@ class PostgresServer {
   // the same data and socket — what its clients see of a primary switch.
   bool stop_now();
   bool start_again(std::string& why);
+  // A streaming replica of this server (pg_basebackup -R), in a folder and on a socket of its
+  // own, running as a standby; promote() makes it a primary, as Patroni would after a failure.
+  std::unique_ptr<PostgresServer> start_replica(std::string& why) const;
+  bool promote(std::string& why);
 
  private:
+  // A fresh folder the server's user owns, and the programs to run in it.
+  static std::unique_ptr<PostgresServer> make_folder(std::string& why);
   PostgresServer(std::filesystem::path folder, std::filesystem::path bin, std::string run_as)
       : folder_(std::move(folder)), bin_(std::move(bin)), run_as_(std::move(run_as)) {}
 
