@@ -75,6 +75,67 @@ class ClusterTest : public ::testing::Test {
     return serve;
   }
 
+  // A still of a talking-head clip (1 s in): the person's photo for an enrolment or a probe.
+  std::filesystem::path still_of(const std::string& clip) {
+    const auto still = dir_ / "still.png";
+    const std::string video = test::data("video/talking_heads/" + clip).string();
+    EXPECT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + video + " -frames:v 1 " + still.string()).c_str()), 0);
+    return still;
+  }
+  // The person in `clip` enrolled by alice through the node on `port` (whose folder gets the
+  // template key, if it has none): the pending entry's id, or 0 with a failure.
+  std::int64_t enrol(int port, const std::string& clip) {
+    auto enrolled = client(port, "alice")->Post("/api/entries", httplib::MultipartFormDataItems{
+                                                                    {"subject", "Person K", "", ""},
+                                                                    {"legal_basis", "Order 16", "", ""},
+                                                                    {"source", "clip", "", ""},
+                                                                    {"expires", test::date_in_days(300), "", ""},
+                                                                    {"photo", test::read_file(still_of(clip)), "still.png", "image/png"}});
+    if (!enrolled || enrolled->status != 201) {
+      ADD_FAILURE() << "enrolment: " << (enrolled ? enrolled->body : httplib::to_string(enrolled.error()));
+      return 0;
+    }
+    return json::parse(enrolled->body)["id"];
+  }
+  // Looped cameras cam1, cam2, … of the talking-head clips, made through the node on `port`.
+  void make_cameras(int port, const std::vector<std::string>& clips) {
+    for (std::size_t i = 0; i < clips.size(); ++i) {
+      const json camera = {{"name", "cam" + std::to_string(i + 1)}, {"url", test::data("video/talking_heads/" + clips[i]).string()}, {"loop", true}, {"rate", 2}};
+      auto made = client(port, "root")->Post("/api/cameras", camera.dump(), "application/json");
+      ASSERT_TRUE(made);
+      ASSERT_EQ(made->status, 201) << made->body;
+    }
+  }
+  // Whether `cameras` cameras run, each on exactly one of the nodes listening on `ports`.
+  bool each_camera_on_one_node(const std::map<std::string, int>& ports, std::size_t cameras) {
+    std::map<std::string, int> runs;
+    for (const auto& [node, port] : ports)
+      for (const std::string& camera : cameras_on(port)) ++runs[camera];
+    return runs.size() == cameras && std::all_of(runs.begin(), runs.end(), [](const auto& r) { return r.second == 1; });
+  }
+  // Two nodes, a and b, leasing cameras (lease 3 s) on `db` (the shared database unless given);
+  // they poll the watchlist hourly, so that only the database's announcements reach them in time.
+  void start_leasing_nodes(std::map<std::string, int>& ports, std::map<std::string, std::unique_ptr<test::BackgroundProcess>>& nodes,
+                           const std::string& db = "") {
+    for (const std::string node : {"a", "b"}) {
+      nodes[node] = start_node(node,
+                               R"({"node": ")" + node + R"(", "lease_s": 3, "capacity": 8, "workers": 1, "detect_size": 320, )"
+                               R"("watchlist_reload_s": 3600, "api_camera_schemes": ["file"]})",
+                               ports[node], db);
+      ASSERT_TRUE(nodes[node]) << test::read_file(dir_ / node / "serve.log");
+    }
+  }
+
+  // The cluster's audit log, exported by an auditor through node b's folder, verifies offline
+  // with the public key the first node made.
+  void expect_audit_log_verifies(const std::string& db) {
+    const auto out = dir_ / "audit-export.jsonl";
+    auto exported = test::run_glassbox({"audit", "export", "--db", db, "--data-dir", (dir_ / "b").string(), "--out", out.string(), "--by", "audrey"});
+    ASSERT_EQ(exported.exit_code, 0) << exported.err;
+    auto verified = test::run_glassbox({"audit", "verify", "--public-key", (dir_ / "a" / "cluster-node.audit-pub").string(), out.string()});
+    EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  }
+
   // A number from a node's /metrics (-1 when it is not there).
   double metric(int port, const std::string& name) {
     auto r = client(port, "root")->Get("/metrics");
@@ -140,18 +201,8 @@ TEST_F(ClusterTest, TwoNodesShareOneWatchlistOneAlertQueueAndOneAuditLog) {
   ASSERT_TRUE(node_b) << test::read_file(dir_ / "b" / "serve.log");
 
   // Enrolled through node a (its folder gets the template key), which node b is then given.
-  const auto still = dir_ / "still.png";
-  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + lobby + " -frames:v 1 " + still.string()).c_str()), 0);
-  const std::string still_bytes = test::read_file(still);
-  auto enrolled = client(port_a, "alice")->Post("/api/entries", httplib::MultipartFormDataItems{
-                                                                   {"subject", "Person K", "", ""},
-                                                                   {"legal_basis", "Order 16", "", ""},
-                                                                   {"source", "clip", "", ""},
-                                                                   {"expires", test::date_in_days(300), "", ""},
-                                                                   {"photo", still_bytes, "still.png", "image/png"}});
-  ASSERT_TRUE(enrolled);
-  ASSERT_EQ(enrolled->status, 201) << enrolled->body;
-  const std::int64_t entry = json::parse(enrolled->body)["id"];
+  const std::int64_t entry = enrol(port_a, "WDA_KatieHill_000_h264.mp4");
+  ASSERT_NE(entry, 0);
   give_keys("a", "b", {".template-key"});
 
   // Both nodes see the same pending entry; the submitter cannot approve it through either.
@@ -306,12 +357,7 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
     nodes[node] = start_node(node, config_of(node), ports[node]);
     ASSERT_TRUE(nodes[node]) << test::read_file(dir_ / node / "serve.log");
   }
-  for (std::size_t i = 0; i < clips.size(); ++i) {
-    const json camera = {{"name", "cam" + std::to_string(i + 1)}, {"url", test::data("video/talking_heads/" + clips[i]).string()}, {"loop", true}, {"rate", 2}};
-    auto made = client(ports["a"], "root")->Post("/api/cameras", camera.dump(), "application/json");
-    ASSERT_TRUE(made);
-    ASSERT_EQ(made->status, 201) << made->body;
-  }
+  ASSERT_NO_FATAL_FAILURE(make_cameras(ports["a"], clips));
   // Where each camera runs: exactly one node each.
   auto placement = [&](std::map<std::string, std::string>& where) {
     where.clear();
@@ -355,18 +401,8 @@ TEST_F(ClusterTest, CamerasAreLeasedAcrossNodesAndFailOverWhenTheirNodeDies) {
 
   // Katie Hill, who speaks on cam1, is put on the list: enrolled through node a (whose folder
   // gets the template key, which the others are then given), approved through node b.
-  const auto still = dir_ / "still.png";
-  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + test::data("video/talking_heads/" + clips[0]).string() +
-                         " -frames:v 1 " + still.string()).c_str()), 0);
-  auto enrolled = client(ports["a"], "alice")->Post("/api/entries", httplib::MultipartFormDataItems{
-                                                                       {"subject", "Person K", "", ""},
-                                                                       {"legal_basis", "Order 16", "", ""},
-                                                                       {"source", "clip", "", ""},
-                                                                       {"expires", test::date_in_days(300), "", ""},
-                                                                       {"photo", test::read_file(still), "still.png", "image/png"}});
-  ASSERT_TRUE(enrolled);
-  ASSERT_EQ(enrolled->status, 201) << enrolled->body;
-  const std::int64_t entry = json::parse(enrolled->body)["id"];
+  const std::int64_t entry = enrol(ports["a"], clips[0]);
+  ASSERT_NE(entry, 0);
   for (const char* node : {"b", "c"}) give_keys("a", node, {".template-key"});
   // A reviewer's live stream on a node that does not run cam1; when its node is killed it
   // reconnects to another with Last-Event-ID, as a browser does.
@@ -542,46 +578,14 @@ TEST_F(ClusterTest, TheNodesCarryOnByThemselvesWhenTheDatabaseComesBack) {
                                           "RD_Radio2_000_h264.mp4"};
   std::map<std::string, int> ports;
   std::map<std::string, std::unique_ptr<test::BackgroundProcess>> nodes;
-  for (const std::string node : {"a", "b"}) {
-    nodes[node] = start_node(node,
-                             R"({"node": ")" + node + R"(", "lease_s": 3, "capacity": 8, "workers": 1, "detect_size": 320, )"
-                             R"("watchlist_reload_s": 3600, "api_camera_schemes": ["file"]})",
-                             ports[node]);
-    ASSERT_TRUE(nodes[node]) << test::read_file(dir_ / node / "serve.log");
-  }
-  for (std::size_t i = 0; i < clips.size(); ++i) {
-    const json camera = {{"name", "cam" + std::to_string(i + 1)}, {"url", test::data("video/talking_heads/" + clips[i]).string()}, {"loop", true}, {"rate", 2}};
-    auto made = client(ports["a"], "root")->Post("/api/cameras", camera.dump(), "application/json");
-    ASSERT_TRUE(made);
-    ASSERT_EQ(made->status, 201) << made->body;
-  }
-  // Every camera on exactly one node.
-  auto placed = [&] {
-    std::map<std::string, int> runs;
-    for (const std::string node : {"a", "b"})
-      for (const std::string& camera : cameras_on(ports[node])) ++runs[camera];
-    if (runs.size() != clips.size()) return false;
-    for (const auto& [camera, n] : runs)
-      if (n != 1) return false;
-    return true;
-  };
+  ASSERT_NO_FATAL_FAILURE(start_leasing_nodes(ports, nodes));
+  ASSERT_NO_FATAL_FAILURE(make_cameras(ports["a"], clips));
+  auto placed = [&] { return each_camera_on_one_node(ports, clips.size()); };
   for (int i = 0; i < 200 && !placed(); ++i) std::this_thread::sleep_for(100ms);
   ASSERT_TRUE(placed()) << "the cameras were not spread over the nodes";
   // Katie Hill, on cam1, enrolled through node a before the database goes.
-  const auto still = dir_ / "still.png";
-  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + test::data("video/talking_heads/" + clips[0]).string() +
-                         " -frames:v 1 " + still.string())
-                            .c_str()),
-            0);
-  auto enrolled = client(ports["a"], "alice")->Post("/api/entries", httplib::MultipartFormDataItems{
-                                                                        {"subject", "Person K", "", ""},
-                                                                        {"legal_basis", "Order 16", "", ""},
-                                                                        {"source", "clip", "", ""},
-                                                                        {"expires", test::date_in_days(300), "", ""},
-                                                                        {"photo", test::read_file(still), "still.png", "image/png"}});
-  ASSERT_TRUE(enrolled);
-  ASSERT_EQ(enrolled->status, 201) << enrolled->body;
-  const std::int64_t entry = json::parse(enrolled->body)["id"];
+  const std::int64_t entry = enrol(ports["a"], clips[0]);
+  ASSERT_NE(entry, 0);
   give_keys("a", "b", {".template-key"});
   const double epoch_a = metric(ports["a"], "glassbox_cluster_lease_epoch"), epoch_b = metric(ports["b"], "glassbox_cluster_lease_epoch");
 
@@ -625,11 +629,7 @@ TEST_F(ClusterTest, TheNodesCarryOnByThemselvesWhenTheDatabaseComesBack) {
   EXPECT_EQ(alerts[0]["camera"], "cam1");
   EXPECT_EQ(alerts[0]["entry_id"], entry);
 
-  const auto out = dir_ / "audit.jsonl";
-  auto exported = test::run_glassbox({"audit", "export", "--db", database_, "--data-dir", (dir_ / "b").string(), "--out", out.string(), "--by", "audrey"});
-  ASSERT_EQ(exported.exit_code, 0) << exported.err;
-  auto verified = test::run_glassbox({"audit", "verify", "--public-key", (dir_ / "a" / "cluster-node.audit-pub").string(), out.string()});
-  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  expect_audit_log_verifies(database_);
   for (const std::string node : {"a", "b"}) EXPECT_EQ(nodes[node]->stop(SIGTERM, 30), 0) << node;
 }
 
@@ -661,45 +661,14 @@ TEST_F(ClusterTest, APrimarySwitchLosesNoAcknowledgedAlertAndTheNodesFollowTheNe
   const std::vector<std::string> clips = {"WDA_KatieHill_000_h264.mp4", "WDA_EdMarkey0_000_h264.mp4", "RD_Radio2_000_h264.mp4"};
   std::map<std::string, int> ports;
   std::map<std::string, std::unique_ptr<test::BackgroundProcess>> nodes;
-  for (const std::string node : {"a", "b"}) {
-    nodes[node] = start_node(node,
-                             R"({"node": ")" + node + R"(", "lease_s": 3, "capacity": 8, "workers": 1, "detect_size": 320, )"
-                             R"("watchlist_reload_s": 3600, "api_camera_schemes": ["file"]})",
-                             ports[node], both);
-    ASSERT_TRUE(nodes[node]) << test::read_file(dir_ / node / "serve.log");
-  }
-  for (std::size_t i = 0; i < clips.size(); ++i) {
-    const json camera = {{"name", "cam" + std::to_string(i + 1)}, {"url", test::data("video/talking_heads/" + clips[i]).string()}, {"loop", true}, {"rate", 2}};
-    auto made = client(ports["a"], "root")->Post("/api/cameras", camera.dump(), "application/json");
-    ASSERT_TRUE(made);
-    ASSERT_EQ(made->status, 201) << made->body;
-  }
-  auto placed = [&] {
-    std::map<std::string, int> runs;
-    for (const std::string node : {"a", "b"})
-      for (const std::string& camera : cameras_on(ports[node])) ++runs[camera];
-    if (runs.size() != clips.size()) return false;
-    for (const auto& [camera, n] : runs)
-      if (n != 1) return false;
-    return true;
-  };
+  ASSERT_NO_FATAL_FAILURE(start_leasing_nodes(ports, nodes, both));
+  ASSERT_NO_FATAL_FAILURE(make_cameras(ports["a"], clips));
+  auto placed = [&] { return each_camera_on_one_node(ports, clips.size()); };
   for (int i = 0; i < 200 && !placed(); ++i) std::this_thread::sleep_for(100ms);
   ASSERT_TRUE(placed()) << "the cameras were not spread over the nodes";
   // Katie Hill, on cam1: enrolled through node a, approved through node b, alerted on.
-  const auto still = dir_ / "still.png";
-  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + test::data("video/talking_heads/" + clips[0]).string() +
-                         " -frames:v 1 " + still.string())
-                            .c_str()),
-            0);
-  auto enrolled = client(ports["a"], "alice")->Post("/api/entries", httplib::MultipartFormDataItems{
-                                                                        {"subject", "Person K", "", ""},
-                                                                        {"legal_basis", "Order 16", "", ""},
-                                                                        {"source", "clip", "", ""},
-                                                                        {"expires", test::date_in_days(300), "", ""},
-                                                                        {"photo", test::read_file(still), "still.png", "image/png"}});
-  ASSERT_TRUE(enrolled);
-  ASSERT_EQ(enrolled->status, 201) << enrolled->body;
-  const std::int64_t entry = json::parse(enrolled->body)["id"];
+  const std::int64_t entry = enrol(ports["a"], clips[0]);
+  ASSERT_NE(entry, 0);
   give_keys("a", "b", {".template-key"});
   ASSERT_EQ(client(ports["b"], "bob")->Post(("/api/entries/" + std::to_string(entry) + "/approve").c_str(), "{}", "application/json")->status, 200);
   std::set<std::int64_t> acknowledged;
@@ -744,11 +713,7 @@ TEST_F(ClusterTest, APrimarySwitchLosesNoAcknowledgedAlertAndTheNodesFollowTheNe
   EXPECT_GE(revocation_ms, 0);
   EXPECT_LT(revocation_ms, 2000);
 
-  const auto out = dir_ / "audit.jsonl";
-  auto exported = test::run_glassbox({"audit", "export", "--db", both, "--data-dir", (dir_ / "b").string(), "--out", out.string(), "--by", "audrey"});
-  ASSERT_EQ(exported.exit_code, 0) << exported.err;
-  auto verified = test::run_glassbox({"audit", "verify", "--public-key", (dir_ / "a" / "cluster-node.audit-pub").string(), out.string()});
-  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  expect_audit_log_verifies(both);
   for (const std::string node : {"a", "b"}) EXPECT_EQ(nodes[node]->stop(SIGTERM, 30), 0) << node;
 }
 
@@ -771,11 +736,7 @@ TEST_F(ClusterTest, ASearchIsSpreadOverTheNodesAndFinishedWithTheSameVisitsWhenI
   const std::vector<std::filesystem::path> footage = {loop("hall", "WDA_KatieHill_000_h264.mp4", 12),
                                                       loop("lobby", "WDA_BobMenendez_000_h264.mp4", 12),
                                                       loop("stairs", "WDA_KatieHill_000_h264.mp4", 8)};
-  const auto still = dir_ / "still.png";
-  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -ss 1 -i " + test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() +
-                         " -frames:v 1 " + still.string())
-                            .c_str()),
-            0);
+  const auto still = still_of("WDA_KatieHill_000_h264.mp4");
   std::map<std::string, int> ports;
   std::map<std::string, std::unique_ptr<test::BackgroundProcess>> nodes;
   for (const std::string node : {"a", "b", "c"}) {

@@ -164,7 +164,7 @@ TEST_P(DatabaseTest, ABadStatementSaysWhatAndWhere) {
   ASSERT_FALSE(step);
   EXPECT_NE(step.error().message.find("nowhere"), std::string::npos) << step.error().message;
   EXPECT_NE(step.error().message.find(db_->describe()), std::string::npos) << "names the database: " << step.error().message;
-  if (GetParam() == Backend::kPostgres) {
+  if (postgres()) {
     EXPECT_EQ(static_cast<PostgresDatabase&>(*db_).last_sqlstate(), "42P01");
   }
   // The connection goes on working.
@@ -341,7 +341,7 @@ TEST_P(DatabaseTest, ConcurrentReadModifyWriteTransactionsLoseNoUpdate) {
   // Every committed increment is counted, and only those: no update lost, none doubled.
   EXPECT_EQ(count(*db_, "SELECT n FROM counter"), committed.load());
   EXPECT_GE(committed.load(), kThreads * kEach * 9 / 10) << failed.load() << " transactions failed after their retries";
-  if (GetParam() == Backend::kPostgres) {
+  if (postgres()) {
     std::uint64_t retries = 0;
     for (auto& c : connections) retries += static_cast<PostgresDatabase&>(*c).transaction_retries();
     RecordProperty("serialization_retries", static_cast<int>(retries));
@@ -402,7 +402,7 @@ const UnixSeconds kNow = *parse_date_utc("2026-12-01") + 9 * 3600;
 
 TEST_P(DatabaseTest, TheAuditLogExportsAndVerifiesOfflineAndFindsItsRecords) {
   ASSERT_TRUE(migrate(*db_));
-  if (GetParam() == Backend::kPostgres) {
+  if (postgres()) {
     ASSERT_TRUE(migrate(*db_)) << "a second migration finds the work done";
   }
   const std::string keys = (dir_ / "audit").string();
@@ -466,7 +466,7 @@ TEST_P(DatabaseTest, TheAuditLogIsAppendOnlyInTheSchema) {
     ASSERT_FALSE(refused) << sql;
     EXPECT_NE(refused.error().message.find("append-only"), std::string::npos) << refused.error().message;
   }
-  if (GetParam() == Backend::kPostgres) {
+  if (postgres()) {
     Status truncated = db_->execute("TRUNCATE audit_records");
     ASSERT_FALSE(truncated);
     EXPECT_NE(truncated.error().message.find("append-only"), std::string::npos) << truncated.error().message;

@@ -6,8 +6,6 @@
 // node's search loop claims when it has no search of its own to run (docs/cluster.md,
 // "Searches across nodes").
 // Thread-safety: as LiveService (see live_service.h for which mutex guards what).
-#include <unistd.h>
-
 #include "api/http_util.h"
 #include "ingest/libav_input.h"
 #include "api/live_service.h"
