@@ -10,8 +10,8 @@
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <type_traits>
 
+#include "core/json_text.h"
 #include "ingest/rate_gate.h"
 #include "pipeline/frame_analyzer.h"
 #include "pipeline/recognizers.h"
@@ -294,7 +294,7 @@ nlohmann::json SearchProgress::to_json() const {
                       {"footage_done_s", footage_done_s}, {"footage_total_s", footage_total_s},
                       {"frames_decoded", frames_decoded}, {"faces_compared", faces_compared},
                       {"hits", hits},                     {"elapsed_s", elapsed_s}};
-  j["eta_s"] = eta_s ? nlohmann::json(*eta_s) : nlohmann::json(nullptr);
+  j["eta_s"] = json_or_null(eta_s);
   return j;
 }
 
@@ -336,26 +336,21 @@ nlohmann::json SearchStats::to_json() const {
 
 SearchStats SearchStats::from_json(const nlohmann::json& j) {
   SearchStats s;
-  if (!j.is_object()) return s;
-  auto get = [&](const char* key, auto& field) {
-    auto it = j.find(key);
-    if (it != j.end() && it->is_number()) field = it->get<std::remove_reference_t<decltype(field)>>();
-  };
-  get("recordings", s.recordings);
-  get("pieces", s.pieces);
-  get("footage_s", s.footage_s);
-  get("packets_skipped", s.packets_skipped);
-  get("frames_decoded", s.frames_decoded);
-  get("frames_analysed", s.frames_analysed);
-  get("faces_detected", s.faces_detected);
-  get("faces_compared", s.faces_compared);
-  get("hits", s.hits);
-  get("wall_s", s.wall_s);
-  get("workers", s.workers);
-  get("decode_s", s.decode_s);
-  get("detect_s", s.detect_s);
-  get("embed_s", s.embed_s);
-  if (auto it = j.find("recordings_by_node"); it != j.end() && it->is_object())
+  read_json_field(j, "recordings", s.recordings);
+  read_json_field(j, "pieces", s.pieces);
+  read_json_field(j, "footage_s", s.footage_s);
+  read_json_field(j, "packets_skipped", s.packets_skipped);
+  read_json_field(j, "frames_decoded", s.frames_decoded);
+  read_json_field(j, "frames_analysed", s.frames_analysed);
+  read_json_field(j, "faces_detected", s.faces_detected);
+  read_json_field(j, "faces_compared", s.faces_compared);
+  read_json_field(j, "hits", s.hits);
+  read_json_field(j, "wall_s", s.wall_s);
+  read_json_field(j, "workers", s.workers);
+  read_json_field(j, "decode_s", s.decode_s);
+  read_json_field(j, "detect_s", s.detect_s);
+  read_json_field(j, "embed_s", s.embed_s);
+  if (auto it = j.find("recordings_by_node"); j.is_object() && it != j.end() && it->is_object())
     for (const auto& [node, count] : it->items())
       if (count.is_number_integer()) s.recordings_by_node[node] = count.get<int>();
   return s;

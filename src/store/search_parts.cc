@@ -1,7 +1,6 @@
 #include "store/search_parts.h"
 
 #include <algorithm>
-#include <type_traits>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -36,38 +35,16 @@ Result<std::vector<SearchPart>> read_parts(Statement& s, const std::string& what
   return out;
 }
 
-template <typename T>
-void read_field(const nlohmann::json& j, const char* key, T& field) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return;
-  if constexpr (std::is_same_v<T, std::string>) {
-    if (it->is_string()) field = it->get<std::string>();
-  } else {
-    if (it->is_number()) field = it->get<T>();
-  }
-}
-
-template <typename T>
-void read_optional(const nlohmann::json& j, const char* key, std::optional<T>& field) {
-  auto it = j.find(key);
-  if (it != j.end() && it->is_number()) field = it->get<T>();
-}
-
-template <typename T>
-nlohmann::json nullable(const std::optional<T>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-
 }  // namespace
 
 nlohmann::json PartWork::to_json() const {
   return {{"source", recording.source},
           {"camera", recording.camera},
           {"path", recording.path},
-          {"start_ms", nullable(recording.start_ms)},
+          {"start_ms", json_or_null(recording.start_ms)},
           {"from_s", recording.from_s},
-          {"to_s", nullable(recording.to_s)},
-          {"duration_s", nullable(recording.duration_s)},
+          {"to_s", json_or_null(recording.to_s)},
+          {"duration_s", json_or_null(recording.duration_s)},
           {"piece_s", piece_s},
           {"min_face_px", min_face_px},
           {"detect_size", detect_size}};
@@ -76,16 +53,16 @@ nlohmann::json PartWork::to_json() const {
 PartWork PartWork::from_json(const nlohmann::json& j) {
   PartWork w;
   if (!j.is_object()) return w;
-  read_field(j, "source", w.recording.source);
-  read_field(j, "camera", w.recording.camera);
-  read_field(j, "path", w.recording.path);
-  read_optional(j, "start_ms", w.recording.start_ms);
-  read_field(j, "from_s", w.recording.from_s);
-  read_optional(j, "to_s", w.recording.to_s);
-  read_optional(j, "duration_s", w.recording.duration_s);
-  read_field(j, "piece_s", w.piece_s);
-  read_field(j, "min_face_px", w.min_face_px);
-  read_field(j, "detect_size", w.detect_size);
+  read_json_field(j, "source", w.recording.source);
+  read_json_field(j, "camera", w.recording.camera);
+  read_json_field(j, "path", w.recording.path);
+  read_json_field(j, "start_ms", w.recording.start_ms);
+  read_json_field(j, "from_s", w.recording.from_s);
+  read_json_field(j, "to_s", w.recording.to_s);
+  read_json_field(j, "duration_s", w.recording.duration_s);
+  read_json_field(j, "piece_s", w.piece_s);
+  read_json_field(j, "min_face_px", w.min_face_px);
+  read_json_field(j, "detect_size", w.detect_size);
   return w;
 }
 
@@ -282,7 +259,7 @@ Result<SearchPartsSummary> summarize_search_parts(Database& db, std::int64_t id)
 
 nlohmann::json SearchPartsSummary::to_json() const {
   nlohmann::json now = nlohmann::json::array();
-  for (const SearchPart& p : running) now.push_back({{"source", p.work.recording.source}, {"runner", nullable(p.runner)}, {"runs", p.runs}});
+  for (const SearchPart& p : running) now.push_back({{"source", p.work.recording.source}, {"runner", json_or_null(p.runner)}, {"runs", p.runs}});
   return {{"total", total}, {"pending", pending}, {"done", done}, {"running", now}};
 }
 

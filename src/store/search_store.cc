@@ -60,7 +60,6 @@ Status delete_run_state(Database& db, std::int64_t id) {
   return delete_search_parts(db, id);
 }
 
-nlohmann::json nullable(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
 }  // namespace
 
@@ -411,7 +410,7 @@ nlohmann::json search_to_json(const StoredSearch& s) {
                       {"legal_basis", r.legal_basis},
                       {"requested_by", r.requested_by},
                       {"requested_at", format_utc(s.requested_at)},
-                      {"approved_by", nullable(s.approved_by)},
+                      {"approved_by", json_or_null(s.approved_by)},
                       {"cameras", r.cameras},
                       {"files", r.files},
                       {"mode", r.mode.text()},
@@ -423,7 +422,7 @@ nlohmann::json search_to_json(const StoredSearch& s) {
                       {"stats", s.stats},
                       {"errors", s.errors.size()},
                       {"runs", s.runs}};
-  j["runner"] = nullable(s.runner);
+  j["runner"] = json_or_null(s.runner);
   j["approved_at"] = s.approved_at ? nlohmann::json(format_utc(*s.approved_at)) : nlohmann::json(nullptr);
   j["finished_at"] = s.finished_at ? nlohmann::json(format_utc(*s.finished_at)) : nlohmann::json(nullptr);
   j["from"] = r.window_from ? nlohmann::json(format_utc(*r.window_from)) : nlohmann::json(nullptr);
@@ -622,7 +621,7 @@ Result<std::vector<SearchRecording>> camera_recordings(Database& db, const std::
 nlohmann::json Upload::to_json() const {
   nlohmann::json j = {{"id", id},         {"name", name},   {"bytes", bytes}, {"uploaded_by", uploaded_by},
                       {"created_at", format_utc(created_at)}, {"expires", format_utc(expires_at)}, {"finished", sha256.has_value()}};
-  j["sha256"] = sha256 ? nlohmann::json(*sha256) : nlohmann::json(nullptr);
+  j["sha256"] = json_or_null(sha256);
   return j;
 }
 
