@@ -9,6 +9,9 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   # the frame path: OpenCV 4.6 (dnn, objdetect's FaceDetectorYN, videoio) and FFmpeg's libraries
   libopencv-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  # dlib's 68-point shape predictor and face-chip geometry (the default recognizer's alignment,
+  # docs/ACCURACY.md); libdlib-data holds the predictor file, /usr/share/dlib
+  libdlib-dev libdlib-data
   # storage, crypto, formats, logging, command line
   libsqlite3-dev sqlite3 libsodium-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libssl-dev
   # beyond one machine: the PostgreSQL client library; the server, which the tests start themselves

@@ -13,19 +13,21 @@ TEST(ModelProfile, ShippedProfilesLoad) {
   EXPECT_EQ(dlib->metric, Metric::kEuclidean);
   EXPECT_EQ(dlib->input_size, cv::Size(150, 150));
   EXPECT_FALSE(dlib->threshold_source.empty());
-  // What the console tells a reviewer the threshold means: measured, on a list of a known size.
-  ASSERT_TRUE(dlib->calibration.has_value());
-  EXPECT_DOUBLE_EQ(dlib->calibration->false_positive_identification_rate, 0.01);
-  EXPECT_EQ(dlib->calibration->gallery_size, 1680);
+  // dlib's descriptor gets dlib's own chips: the 68-point predictor started from dlib's box.
+  EXPECT_EQ(dlib->alignment.method, AlignmentSpec::Method::kDlibChip68);
+  EXPECT_DOUBLE_EQ(dlib->alignment.padding, 0.25);
+  EXPECT_GT(dlib->alignment.box_size, 100.0f);
+  EXPECT_EQ(dlib->calibration_file, "dlib_resnet.calibration.json");
   auto mfn = load_model_profile("mobilefacenet");
   ASSERT_TRUE(mfn) << mfn.error().message;
   EXPECT_EQ(mfn->dimension, 192);
   EXPECT_EQ(mfn->metric, Metric::kCosine);
-  EXPECT_FLOAT_EQ(mfn->alignment_template[2].x, 56.0252f);
+  EXPECT_FLOAT_EQ(mfn->alignment.landmark_template[2].x, 56.0252f);
+  EXPECT_EQ(mfn->alignment.method, AlignmentSpec::Method::kSimilarity5);
   auto sface = load_model_profile("sface");  // for users who download it; not in the shared pack
   ASSERT_TRUE(sface) << sface.error().message;
   EXPECT_TRUE(sface->output_name.empty()) << "the network's last output";
-  EXPECT_FALSE(sface->calibration.has_value()) << "never measured here, so the console claims no rate for it";
+  EXPECT_TRUE(sface->calibration_file.empty()) << "never measured here, so no rate is claimed for its scores";
 }
 
 TEST(ModelProfile, BadFieldsAreNamed) {
@@ -40,10 +42,15 @@ TEST(ModelProfile, BadFieldsAreNamed) {
       {R"("dimension":8)", R"("dimension":"8")", "dimension"},
       {R"("channel_order":"rgb")", R"("channel_order":"yuv")", "channel_order"},
       {R"("threshold":0.4)", R"("threshold":null)", "threshold"},
-      {R"("threshold":0.4)", R"("threshold":0.4,"calibration":{"false_positive_identification_rate":2,"gallery_size":10,"dataset":"d"})",
-       "calibration.false_positive_identification_rate"},
-      {R"("threshold":0.4)", R"("threshold":0.4,"calibration":{"false_positive_identification_rate":0.01,"gallery_size":0,"dataset":"d"})",
-       "calibration.gallery_size"},
+      {R"("threshold":0.4)", R"("threshold":0.4,"calibration_file":"")", "calibration_file"},
+      {R"("threshold":0.4)", R"("threshold":0.4,"alignment":{"method":"dlib_chip5"})", "alignment.method"},
+      {R"("threshold":0.4)", R"("threshold":0.4,"alignment":{"method":"dlib_chip68","padding":0.25,"box":{"centre":[1,2],"size":3}})",
+       "alignment.shape_predictor"},
+      {R"("threshold":0.4)",
+       R"("threshold":0.4,"alignment":{"method":"dlib_chip68","shape_predictor":"s.dat","padding":0.25,"box":{"centre":[1,2],"size":0}})",
+       "alignment.box"},
+      {R"("input_size":[112,112])", R"("input_size":[112,96],"alignment":{"method":"dlib_chip68","shape_predictor":"s.dat","padding":0.25,"box":{"centre":[1,2],"size":3}})",
+       "input_size"},
   };
   for (const Case& c : cases) {
     std::string text = good;

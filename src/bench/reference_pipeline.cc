@@ -41,7 +41,7 @@ Result<std::vector<cv::Mat>> ReferencePipeline::features(const cv::Mat& frame, s
       detector_size_ = input.size();
     }
     detector_->detect(input, faces);
-    std::vector<cv::Point2f> destination(profile_.alignment_template.begin(), profile_.alignment_template.end());
+    std::vector<cv::Point2f> destination(profile_.alignment.landmark_template.begin(), profile_.alignment.landmark_template.end());
     for (int i = 0; i < faces.rows; ++i) {
       const float* r = faces.ptr<float>(i);
       const cv::Rect box(cv::Rect2d(r[0] / scale, r[1] / scale, r[2] / scale, r[3] / scale));

@@ -154,6 +154,8 @@ Result<EmbedFigures> measure_embed(const ModelProfile& profile, const std::vecto
                                    int faces_per_run, int runs) {
   auto detector = YuNetDetector::create({});
   if (!detector) return detector.error();
+  auto aligner = make_face_aligner(profile.alignment, profile.input_size);
+  if (!aligner) return aligner.error();
   std::vector<cv::Mat> found;
   for (const auto& photo : group_photos) {
     auto image = read_image(photo);
@@ -161,7 +163,7 @@ Result<EmbedFigures> measure_embed(const ModelProfile& profile, const std::vecto
     const Frame frame = Frame::from_bgr(*image);
     auto faces = (*detector)->detect(frame);
     if (!faces) return faces.error();
-    for (const auto& f : *faces) found.push_back(align_face(frame, f.landmarks, profile.alignment_template, profile.input_size));
+    for (const auto& f : *faces) found.push_back((*aligner)->align(frame, f.landmarks));
   }
   if (found.empty()) return Error{"no face in the group photos to embed"};
   std::vector<cv::Mat> chips;

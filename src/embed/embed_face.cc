@@ -1,14 +1,13 @@
 #include "embed/embed_face.h"
 
-#include "align/similarity.h"
 
 namespace glassbox {
 
 std::vector<Result<std::vector<float>>> embed_faces(Embedder& embedder, const Frame& frame, const std::vector<Landmarks>& faces) {
-  const ModelProfile& profile = embedder.profile();
+  const FaceAligner& aligner = embedder.aligner();
   std::vector<cv::Mat> chips;
   chips.reserve(faces.size());
-  for (const Landmarks& landmarks : faces) chips.push_back(align_face(frame, landmarks, profile.alignment_template, profile.input_size));
+  for (const Landmarks& landmarks : faces) chips.push_back(aligner.align(frame, landmarks));
   return embedder.embed_batch(chips);
 }
 

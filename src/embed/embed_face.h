@@ -1,5 +1,5 @@
-// The one path from a detected face to a template: align the face onto the profile's template
-// and run the recognizer. Enrolment, watching, searching and evaluation all go through it, so
+// The one path from a detected face to a template: cut the chip with the profile's aligner and
+// run the recognizer. Enrolment, watching, searching and evaluation all go through it, so
 // what is measured is what runs.
 // Thread-safety: as the embedder passed in (one thread at a time).
 #pragma once

@@ -1,4 +1,5 @@
-// Embedder: turns an aligned face chip into a template (a float vector) for one model profile.
+// Embedder: turns an aligned face chip into a template (a float vector) for one model profile,
+// and names the aligner that cuts its chips.
 // One interface for every recognizer backend and for fakes in tests.
 // Thread-safety: one thread at a time; create one per worker.
 #pragma once
@@ -7,6 +8,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "align/face_aligner.h"
 #include "core/result.h"
 #include "embed/model_profile.h"
 
@@ -26,6 +28,8 @@ class Embedder {
     return out;
   }
   virtual const ModelProfile& profile() const = 0;
+  // How this recognizer's chips are cut from a detected face (the profile's alignment).
+  virtual const FaceAligner& aligner() const = 0;
 };
 
 }  // namespace glassbox

@@ -41,7 +41,33 @@ Result<ModelProfile> parse_model_profile(const std::string& json_text, const std
     for (std::size_t i = 0; i < 5; ++i) {
       if (!tmpl[i].is_array() || tmpl[i].size() != 2 || !tmpl[i][0].is_number() || !tmpl[i][1].is_number())
         return bad("template", "point " + std::to_string(i) + " must be [x, y]");
-      p.alignment_template[i] = {tmpl[i][0].get<float>(), tmpl[i][1].get<float>()};
+      p.alignment.landmark_template[i] = {tmpl[i][0].get<float>(), tmpl[i][1].get<float>()};
+    }
+    if (doc.contains("alignment")) {
+      const auto& a = doc["alignment"];
+      if (!a.is_object()) return bad("alignment", "must be an object");
+      const std::string method = a.value("method", std::string());
+      if (method == "similarity5") {
+        p.alignment.method = AlignmentSpec::Method::kSimilarity5;
+      } else if (method == "dlib_chip68") {
+        p.alignment.method = AlignmentSpec::Method::kDlibChip68;
+        if (!a.contains("shape_predictor") || !a["shape_predictor"].is_string() || a["shape_predictor"].get<std::string>().empty())
+          return bad("alignment.shape_predictor", "must name the dlib shape predictor file");
+        p.alignment.shape_predictor = a["shape_predictor"];
+        if (!a.contains("padding") || !a["padding"].is_number() || a["padding"].get<double>() < 0 || a["padding"].get<double>() > 2)
+          return bad("alignment.padding", "must be a number 0..2");
+        p.alignment.padding = a["padding"];
+        const auto& box = a.value("box", nlohmann::json());
+        if (!box.is_object() || !box.contains("centre") || !box["centre"].is_array() || box["centre"].size() != 2 ||
+            !box["centre"][0].is_number() || !box["centre"][1].is_number() || !box.contains("size") || !box["size"].is_number() ||
+            box["size"].get<double>() <= 0)
+          return bad("alignment.box", "must be {\"centre\": [x, y], \"size\": s > 0} in the template's frame");
+        p.alignment.box_centre = {box["centre"][0].get<float>(), box["centre"][1].get<float>()};
+        p.alignment.box_size = box["size"].get<float>();
+        if (p.input_size.width != p.input_size.height) return bad("input_size", "must be square for dlib_chip68");
+      } else {
+        return bad("alignment.method", "must be \"similarity5\" or \"dlib_chip68\"");
+      }
     }
     if (doc.contains("output") && !doc["output"].is_string()) return bad("output", "must name the output layer (or be \"\" for the network's last)");
     p.output_name = doc.value("output", std::string());
@@ -60,16 +86,9 @@ Result<ModelProfile> parse_model_profile(const std::string& json_text, const std
     if (!doc.contains("threshold") || !doc["threshold"].is_number()) return bad("threshold", "must be a number");
     p.threshold = doc["threshold"];
     p.threshold_source = doc.value("threshold_source", std::string());
-    if (doc.contains("calibration")) {
-      const auto& c = doc["calibration"];
-      if (!c.is_object() || !c.contains("false_positive_identification_rate") || !c["false_positive_identification_rate"].is_number() ||
-          c["false_positive_identification_rate"].get<double>() <= 0 || c["false_positive_identification_rate"].get<double>() >= 1)
-        return bad("calibration.false_positive_identification_rate", "must be a number between 0 and 1");
-      if (!c.contains("gallery_size") || !c["gallery_size"].is_number_integer() || c["gallery_size"].get<int>() < 1)
-        return bad("calibration.gallery_size", "must be a positive integer");
-      if (!c.contains("dataset") || !c["dataset"].is_string()) return bad("calibration.dataset", "must be a string");
-      p.calibration = ModelProfile::Calibration{c["false_positive_identification_rate"], c["gallery_size"], c["dataset"]};
-    }
+    if (doc.contains("calibration_file") && (!doc["calibration_file"].is_string() || doc["calibration_file"].get<std::string>().empty()))
+      return bad("calibration_file", "must name a file in the profiles folder");
+    p.calibration_file = doc.value("calibration_file", std::string());
   } catch (const nlohmann::json::exception& e) {
     return Error{origin + ": " + e.what()};
   }

@@ -1,5 +1,5 @@
 // ModelProfile: everything Glassbox needs to know to run a face recognizer — the ONNX file, its
-// input size and channel order, the alignment template, the output's name and size, how two
+// input size and channel order, how its chip is aligned, the output's name and size, how two
 // outputs are compared and the default decision threshold. Profiles are small JSON files
 // (profiles/*.json, format in docs/model-profiles.md), so a new model needs no code.
 // Thread-safety: immutable value.
@@ -11,7 +11,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "align/similarity.h"
+#include "align/alignment.h"
 #include "core/result.h"
 
 namespace glassbox {
@@ -28,21 +28,16 @@ struct ModelProfile {
   std::string model_file;       // file name inside GLASSBOX_MODELS
   cv::Size input_size;          // aligned chip size, pixels
   bool rgb_input = true;        // network expects RGB (true) or BGR
-  Template5 alignment_template; // landmark positions in the chip, in YuNet's landmark order
+  AlignmentSpec alignment;      // how the chip is cut: the method, and its template in YuNet's landmark order
   std::string output_name;      // empty: the network's last output
   int dimension = 0;
   Metric metric = Metric::kEuclidean;
   double threshold = 0.0;       // default decision threshold, in the metric's units
   std::string threshold_source; // which measurement set the threshold
-  // What the threshold means, when it was measured: the share of searches for someone not on a
-  // list of `gallery_size` people that match someone anyway (FPIR), on `dataset`. Shown to the
-  // people reviewing alerts ("about 1 false match in 100 searches").
-  struct Calibration {
-    double false_positive_identification_rate = 0.0;
-    int gallery_size = 0;
-    std::string dataset;
-  };
-  std::optional<Calibration> calibration;
+  // The profile's calibration file (profiles/<file>, format in docs/calibration.md): its impostor
+  // score distribution, from which a deployment's threshold follows from the false-alert rate it
+  // accepts and its list's size (match/threshold_policy.h). Empty: none.
+  std::string calibration_file;
 
   // True when `score` (in this profile's metric) says "same person" at `threshold`.
   static bool is_match(Metric metric, double score, double threshold) {

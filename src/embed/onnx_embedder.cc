@@ -46,12 +46,14 @@ bool accepts_batches(cv::dnn::Net& net, const ModelProfile& profile, const cv::M
 
 }  // namespace
 
-OnnxEmbedder::OnnxEmbedder(ModelProfile profile, cv::dnn::Net net, int max_batch)
-    : profile_(std::move(profile)), net_(std::move(net)), max_batch_(max_batch) {}
+OnnxEmbedder::OnnxEmbedder(ModelProfile profile, std::shared_ptr<const FaceAligner> aligner, cv::dnn::Net net, int max_batch)
+    : profile_(std::move(profile)), aligner_(std::move(aligner)), net_(std::move(net)), max_batch_(max_batch) {}
 
 Result<std::unique_ptr<OnnxEmbedder>> OnnxEmbedder::create(const ModelProfile& profile) {
   auto model = find_model_file(profile.model_file);
   if (!model) return model.error().within("profile " + profile.name);
+  auto aligner = make_face_aligner(profile.alignment, profile.input_size);
+  if (!aligner) return aligner.error().within("profile " + profile.name);
   try {
     auto load = [&] {
       cv::dnn::Net net = cv::dnn::readNetFromONNX(model->string());
@@ -74,7 +76,7 @@ Result<std::unique_ptr<OnnxEmbedder>> OnnxEmbedder::create(const ModelProfile& p
     } else if (changed) {
       net = load();
     }
-    return std::unique_ptr<OnnxEmbedder>(new OnnxEmbedder(profile, std::move(net), max_batch));
+    return std::unique_ptr<OnnxEmbedder>(new OnnxEmbedder(profile, std::move(*aligner), std::move(net), max_batch));
   } catch (const cv::Exception& e) {
     return Error{model->string() + ": could not load the recognizer: " + e.what()};
   }

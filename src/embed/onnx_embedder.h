@@ -20,6 +20,7 @@ class OnnxEmbedder final : public Embedder {
   Result<std::vector<float>> embed(const cv::Mat& chip) override;
   std::vector<Result<std::vector<float>>> embed_batch(const std::vector<cv::Mat>& chips) override;
   const ModelProfile& profile() const override { return profile_; }
+  const FaceAligner& aligner() const override { return *aligner_; }
   // The most chips one forward pass takes: kMaxBatch, or 1 for a graph with a fixed batch.
   int max_batch() const { return max_batch_; }
 
@@ -28,12 +29,13 @@ class OnnxEmbedder final : public Embedder {
   static constexpr int kMaxBatch = 8;
 
  private:
-  OnnxEmbedder(ModelProfile profile, cv::dnn::Net net, int max_batch);
+  OnnxEmbedder(ModelProfile profile, std::shared_ptr<const FaceAligner> aligner, cv::dnn::Net net, int max_batch);
   // One forward pass over chips[first, first + count); one result per chip.
   void forward(const std::vector<cv::Mat>& chips, std::size_t first, std::size_t count, std::vector<Result<std::vector<float>>>& out);
   Result<std::vector<float>> finish(const float* data, int values);
 
   ModelProfile profile_;
+  std::shared_ptr<const FaceAligner> aligner_;  // shared by every embedder of the profile
   cv::dnn::Net net_;
   int max_batch_ = 1;
 };
