@@ -47,6 +47,29 @@ TEST(EvalLfw, SliceOfBothProtocolsForBothProfilesAndTheirFusion) {
     EXPECT_LT(f["no_face_scored_on_centred_crop"].get<int>(), 40) << "YuNet misses under 2% of LFW";
     EXPECT_TRUE(f.contains("pairs_with_a_centred_crop"));
   }
+  // Thresholds by list size: a calibration file per profile beside the results, measured on
+  // half of the one-photo people, and its thresholds checked on the other half. With 100 check
+  // people searching 50 lists of one, the target 1 in 10 is 500 expected false matches: the
+  // measured rate must be within a factor of two.
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& p = doc[i];
+    SCOPED_TRACE(p["profile"].get<std::string>());
+    const auto& t = p["thresholds_by_list_size"];
+    EXPECT_EQ(t["calibration_people"], 100);
+    EXPECT_EQ(t["check_non_mated_people"], 100);
+    ASSERT_FALSE(t["sizes"].empty());
+    const auto& one = t["sizes"][0];
+    EXPECT_EQ(one["list_size"], 1);
+    EXPECT_EQ(one["lists"], 50);
+    const auto& at = one["at_target"][0];
+    EXPECT_EQ(at["target_fpir"], 0.1);
+    EXPECT_GE(at["measured_over_target"].get<double>(), 0.5);
+    EXPECT_LE(at["measured_over_target"].get<double>(), 2.0);
+    const json file = json::parse(std::ifstream(dir / (p["profile"].get<std::string>() + ".calibration.json")));
+    EXPECT_EQ(file["format"], "glassbox-calibration-1");
+    EXPECT_EQ(file["comparisons"], 100 * 99 / 2);
+    EXPECT_EQ(file["profile"], p["profile"]);
+  }
   // The shipped thresholds keep the false-accept rate low on real pairs.
   EXPECT_LE(doc[0]["verification"]["threshold_at_far"]["1e-3"].get<double>(), 0.6) << "dlib distance at FAR 1e-3";
   for (const char* svg : {"lfw-roc.svg", "lfw-det.svg"}) {

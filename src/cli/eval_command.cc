@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/paths.h"
 #include "embed/model_profile.h"
+#include "eval/dlib_box_calibration.h"
 #include "eval/lfw_evaluation.h"
 
 namespace glassbox::cli {
@@ -23,6 +24,7 @@ struct EvalArgs {
   int jobs = 0;
   std::string cache;
   bool no_cache = false;
+  std::string calibration_dir;
   std::string same_person_list = std::string(GLASSBOX_SOURCE_DIR) + "/docs/accuracy/lfw-same-person.tsv";
 };
 
@@ -78,6 +80,28 @@ int run_eval_lfw(const EvalArgs& args) {
   const auto stem = out_path.parent_path() / out_path.stem();
   std::ofstream(stem.string() + "-roc.svg") << result->roc_svg;
   std::ofstream(stem.string() + "-det.svg") << result->det_svg;
+  // Calibration files: beside the results unless a folder is named (profiles/ to ship them).
+  const std::filesystem::path calibration_dir = args.calibration_dir.empty() ? out_path.parent_path() : std::filesystem::path(args.calibration_dir);
+  for (const auto& [profile, calibration] : result->calibrations) {
+    const auto path = calibration_dir / (profile + ".calibration.json");
+    // One line per point of the table, so that a change of the file reads as a diff.
+    nlohmann::json head = calibration;
+    head.erase("false_match_rate");
+    std::string text = head.dump(1);
+    text.erase(text.rfind('}'));
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    text += ",\n \"false_match_rate\": [";
+    const auto& table = calibration["false_match_rate"];
+    for (std::size_t i = 0; i < table.size(); ++i) text += (i ? ",\n  " : "\n  ") + table[i].dump();
+    text += "\n ]\n}";
+    std::ofstream file(path);
+    file << text << "\n";
+    if (!file) {
+      std::cerr << "glassbox eval: cannot write " << path << "\n";
+      return kExitFailure;
+    }
+    std::cout << "calibration: " << path.string() << "\n";
+  }
 
   std::cout << std::fixed;
   for (const auto& r : result->results) {
@@ -89,6 +113,25 @@ int run_eval_lfw(const EvalArgs& args) {
               << "  FNIR@FPIR1e-3 " << (id["fnir_at_fpir"].contains("1e-3") ? id["fnir_at_fpir"]["1e-3"].get<double>() : -1.0) << "\n";
   }
   std::cout << "written: " << out_path.string() << ", " << stem.string() << "-roc.svg, " << stem.string() << "-det.svg\n";
+  return kExitOk;
+}
+
+int run_eval_dlib_box(const std::string& data, const std::string& profile_name, int every) {
+  auto profile = load_model_profile(profile_name);
+  if (!profile) {
+    std::cerr << "glassbox eval: " << profile.error().message << "\n";
+    return kExitFailure;
+  }
+  eval::DlibBoxOptions options;
+  options.lfw_dir = data.empty() ? data_dir() / "lfw" : std::filesystem::path(data);
+  options.every = every;
+  auto result = eval::measure_dlib_box(*profile, options);
+  if (!result) {
+    std::cerr << "glassbox eval: " << result.error().message << "\n";
+    return kExitFailure;
+  }
+  (*result)["command"] = "glassbox eval dlib-box --every " + std::to_string(every) + " --profile " + profile_name;
+  std::cout << result->dump(2) << "\n";
   return kExitOk;
 }
 
@@ -109,7 +152,17 @@ void add_eval_command(CLI::App& app, int& exit_status) {
   lfw->add_option("--cache", args->cache, "Template cache file (default: <build>/cache/lfw-templates.sqlite)");
   lfw->add_option("--same-person-list", args->same_person_list, "LFW folders that are one person under two names ('none' to use raw labels)")->capture_default_str();
   lfw->add_flag("--no-cache", args->no_cache, "Extract every template again");
+  lfw->add_option("--calibration-dir", args->calibration_dir, "Where <profile>.calibration.json files go (default: beside --out; profiles/ ships them)");
   lfw->callback([args, &exit_status] { exit_status = run_eval_lfw(*args); });
+
+  auto box_data = std::make_shared<std::string>();
+  auto box_profile = std::make_shared<std::string>(kDefaultProfile);
+  auto box_every = std::make_shared<int>(10);
+  CLI::App* box = eval->add_subcommand("dlib-box", "Measure where dlib's face detector draws its box relative to YuNet's landmarks (a dlib_chip68 profile's alignment.box)");
+  box->add_option("--data", *box_data, "LFW folder with images/ (default $GLASSBOX_DATA/lfw)");
+  box->add_option("--profile", *box_profile, "The profile whose template frame the box is given in")->capture_default_str();
+  box->add_option("--every", *box_every, "Every Nth photo in name order")->capture_default_str()->check(CLI::PositiveNumber);
+  box->callback([=, &exit_status] { exit_status = run_eval_dlib_box(*box_data, *box_profile, *box_every); });
 }
 
 }  // namespace glassbox::cli

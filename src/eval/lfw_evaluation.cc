@@ -18,6 +18,7 @@
 #include "eval/photo_templates.h"
 #include "eval/svg_plot.h"
 #include "eval/template_cache.h"
+#include "eval/threshold_calibration.h"
 
 namespace glassbox::eval {
 namespace {
@@ -89,6 +90,9 @@ struct Templates {
   std::vector<FaceChoice> choice;               // [photo]
 };
 
+// A profile's templates are cached under its name and everything that changes its chips.
+std::string cache_profile_key(const ModelProfile& profile) { return profile.name + "|" + profile.alignment.key(); }
+
 Status extract_all(const LfwEvalOptions& options, const Photos& photos, Templates& t, LfwEvalOutput& out) {
   const std::size_t n = photos.paths.size();
   t.by_profile.assign(t.profiles.size(), std::vector<Vector>(n));
@@ -120,7 +124,7 @@ Status extract_all(const LfwEvalOptions& options, const Photos& photos, Template
         }
         digest = *sha;
         for (std::size_t p = 0; p < t.profiles.size() && all_cached; ++p) {
-          auto hit = cache->get(digest, t.profiles[p].name);
+          auto hit = cache->get(digest, cache_profile_key(t.profiles[p]));
           if (!hit) {
             all_cached = false;
             break;
@@ -140,7 +144,7 @@ Status extract_all(const LfwEvalOptions& options, const Photos& photos, Template
         }
         t.choice[i] = extracted->choice;
         for (std::size_t p = 0; p < t.profiles.size(); ++p) {
-          if (cache != nullptr) (void)cache->put(digest, t.profiles[p].name, {extracted->choice, extracted->templates[p]});
+          if (cache != nullptr) (void)cache->put(digest, cache_profile_key(t.profiles[p]), {extracted->choice, extracted->templates[p]});
           t.by_profile[p][i] = std::move(extracted->templates[p]);
         }
       }
@@ -373,6 +377,38 @@ Result<LfwEvalOutput> run_lfw_evaluation(const LfwEvalOptions& options) {
                              [&](int) { return score; }, score, split, growth);
     r.json["detection_failures"] = failures;
     r.json["profile_threshold"] = profile.threshold;
+    // Thresholds by list size: the calibration is measured on every other one-photo person, and
+    // checked with the others as the people not on the lists.
+    std::vector<std::size_t> calibration_people, check_people;
+    std::vector<std::pair<std::size_t, std::size_t>> closest_pairs;
+    for (std::size_t i = 0; i < split.non_mated.size(); ++i) (i % 2 == 0 ? calibration_people : check_people).push_back(split.non_mated[i]);
+    const std::size_t comparisons = calibration_people.size() * (calibration_people.size() - 1) / 2;
+    auto calibration = measure_false_match_rates(
+        profile.metric, vectors, calibration_people,
+        "LFW deep-funneled, every pair of " + std::to_string(calibration_people.size()) + " one-photo people (every other one in name order): " +
+            std::to_string(comparisons) + " impostor comparisons, glassbox eval lfw",
+        &closest_pairs);
+    if (!calibration) return calibration.error().within(profile.name);
+    nlohmann::json closest = nlohmann::json::array();
+    for (const auto& [a, b] : closest_pairs)
+      closest.push_back({{"a", photos.paths[a].filename().string()}, {"b", photos.paths[b].filename().string()},
+                         {"score", round6(native_score(profile.metric, vectors[a], vectors[b]))}});
+    std::vector<std::size_t> sizes;
+    for (std::size_t size : {1, 10, 100, 1000}) if (size < split.gallery.size()) sizes.push_back(size);
+    sizes.push_back(split.gallery.size());
+    r.json["thresholds_by_list_size"] = {
+        {"calibration_people", calibration_people.size()},
+        {"check_non_mated_people", check_people.size()},
+        {"list_size_exponent", round6(calibration->list_size_exponent())},
+        {"closest_calibration_pairs", closest},
+        {"how", "lists are consecutive runs of the gallery (in name order) of the given size; each list is searched by every check "
+                "person (FPIR) and by its own people's other photos (FNIR, found = the mate at rank 1 past the threshold)"},
+        {"sizes", check_thresholds_by_list_size(profile, *calibration, vectors,
+                                                {split.gallery, split.mated, check_people, sizes, {1e-1, 1e-2, 1e-3}})}};
+    nlohmann::json file = calibration->to_json();
+    file["profile"] = profile.name;
+    file["alignment"] = profile.alignment.key();
+    out.calibrations.emplace_back(profile.name, file);
     out.results.push_back(r.json);
     roc_series.push_back({profile.name, r.roc});
     det_series.push_back({profile.name, r.det});

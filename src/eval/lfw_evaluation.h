@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,8 @@ struct LfwEvalOptions {
 struct LfwEvalOutput {
   nlohmann::json results;  // an array: one object per profile, then the fusion
   nlohmann::json dataset;  // what was used: pairs, folds, gallery, probes, photos
+  // Per profile: its calibration file (match/threshold_policy.h), measured on this run.
+  std::vector<std::pair<std::string, nlohmann::json>> calibrations;
   std::string roc_svg;
   std::string det_svg;
   double extraction_seconds = 0.0;
