@@ -144,11 +144,25 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
     alerts = json::parse(r->body);
   }
   ASSERT_FALSE(alerts.empty()) << "no alert within 60 s";
+  // The threshold follows the active list's size (docs/calibration.md): every alert was raised
+  // at the threshold in force for it, and says what its own score means for that list.
+  const json profile = json::parse(http.Get("/api/profile")->body);
+  const json& in_force = profile["threshold_in_force"];
+  EXPECT_EQ(in_force["basis"], "target_fpir");
+  EXPECT_EQ(in_force["target_fpir"], 0.001);
+  EXPECT_GE(in_force["templates"].get<int>(), 1);
+  EXPECT_NE(in_force["why"].get<std::string>().find("1 in 1000"), std::string::npos) << in_force["why"];
+  EXPECT_EQ(profile["threshold"], in_force["threshold"]);
   for (const auto& a : alerts) {
     EXPECT_EQ(a["camera"], "lobby");
     EXPECT_EQ(a["entry_id"], entry_);
     EXPECT_EQ(a["status"], "open");
     EXPECT_TRUE(a["evidence"].get<bool>());
+    EXPECT_EQ(a["threshold"], in_force["threshold"]);
+    EXPECT_EQ(a["list_templates"], in_force["templates"]);
+    ASSERT_TRUE(a.contains("estimated_fpir")) << a;
+    EXPECT_GT(a["estimated_fpir"].get<double>(), 0.0);
+    EXPECT_LE(a["estimated_fpir"].get<double>(), 0.001) << "a score past the threshold means no more than the target";
   }
   live_client.join();
   ASSERT_FALSE(first_event.empty()) << "no alert pushed to the live client";
@@ -192,7 +206,9 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   for (const char* family : {"glassbox_frames_decoded_total{camera=\"gate\"}", "glassbox_frames_dropped_total{camera=\"lobby\"}",
                              "glassbox_alerts_total{camera=\"lobby\"}", "glassbox_camera_reconnects_total", "glassbox_watchlist_entries 1",
                              "# TYPE glassbox_stage_latency_seconds histogram", "glassbox_stage_latency_seconds_bucket{stage=\"detect\",le=\"+Inf\"}",
-                             "glassbox_stage_latency_seconds_count{stage=\"total\"}"})
+                             "glassbox_stage_latency_seconds_count{stage=\"total\"}", "glassbox_match_threshold{basis=\"target_fpir\",metric=\"euclidean\"}",
+                             "glassbox_match_list_templates ", "glassbox_match_target_fpir 0.001", "glassbox_match_estimated_fpir ",
+                             "glassbox_match_threshold_at_calibration_limit 0"})
     EXPECT_NE(metrics.find(family), std::string::npos) << family;
 
   // Every operation in docs/openapi.json (served at /openapi.json) exists.
@@ -731,6 +747,9 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   while (get_json("/api/cameras/gate")["frames_decoded"].get<int>() < decoded_before + 250) std::this_thread::sleep_for(200ms);
   EXPECT_EQ(alerts_for_entry(), 0u) << "a pending entry matched";
 
+  // The threshold in force follows the list: the pending entry is not in it.
+  const json before_approval = get_json("/api/profile")["threshold_in_force"];
+
   // Four eyes: the submitter cannot approve; someone else can, and matching starts.
   auto own = alice->Post((entry_path + "/approve").c_str(), "", "application/json");
   EXPECT_EQ(own->status, 403) << own->body;
@@ -740,6 +759,10 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   EXPECT_EQ(json::parse(approved->body)["approved_by"], "bob");
   for (int i = 0; i < 600 && alerts_for_entry() == 0; ++i) std::this_thread::sleep_for(100ms);
   ASSERT_GT(alerts_for_entry(), 0u) << "no alert within 60 s of the approval";
+  // One more template in the list: each comparison must be rarer, so the distance is stricter.
+  const json after_approval = get_json("/api/profile")["threshold_in_force"];
+  EXPECT_EQ(after_approval["templates"].get<int>(), before_approval["templates"].get<int>() + 1);
+  EXPECT_LT(after_approval["threshold"].get<double>(), before_approval["threshold"].get<double>());
   EXPECT_EQ(get_json("/api/alerts?entry=" + std::to_string(entry["id"].get<std::int64_t>()))[0]["camera"], "gate");
 
   // Revocation needs a reason, is final, and stops matching.
@@ -756,6 +779,7 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   // Two loops: each restart of the clip starts new tracks, which would alert if it still matched.
   while (get_json("/api/cameras/gate")["frames_decoded"].get<int>() < decoded_at_revocation + 450) std::this_thread::sleep_for(200ms);
   EXPECT_EQ(alerts_for_entry(), alerts_at_revocation) << "a revoked entry matched";
+  EXPECT_EQ(get_json("/api/profile")["threshold_in_force"], before_approval) << "the list, and its threshold, as before";
 
   // Change: keys given replace settings; the name is the identity.
   auto patched = http.Patch("/api/cameras/gate", R"({"rate": 2, "min_face": 40})", "application/json");

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,11 @@ struct Alert {
   double score = 0.0;
   std::string metric;       // "euclidean" (score is a distance) or "cosine" (a similarity)
   double threshold = 0.0;
+  // What the score means: the share of searches for someone not on the list that would score
+  // this close to somebody on it (the FPIR the profile's calibration predicts at this score for
+  // a list of `list_templates` templates); unset when the profile has no calibration.
+  std::optional<double> estimated_fpir;
+  std::size_t list_templates = 0;
   std::string profile;
   std::string source;       // the source as named by the user
   std::string item;         // image sources: the image file's name

@@ -19,6 +19,10 @@ nlohmann::json alert_to_json(const Alert& alert) {
   j["score"] = rounded(alert.score, 1e4);
   j["metric"] = alert.metric;
   j["threshold"] = alert.threshold;
+  if (alert.estimated_fpir) {
+    j["estimated_fpir"] = *alert.estimated_fpir;
+    j["list_templates"] = alert.list_templates;
+  }
   j["profile"] = alert.profile;
   j["source"] = alert.source;
   if (!alert.item.empty()) j["image"] = alert.item;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -53,6 +54,8 @@ json alert_record_json(const AlertRecord& r) {
   if (r.decided_by) j["decided_by"] = *r.decided_by;
   if (r.decided_at) j["decided_at"] = format_utc(*r.decided_at);
   if (r.dismiss_reason) j["dismiss_reason"] = *r.dismiss_reason;
+  if (r.estimated_fpir) j["estimated_fpir"] = *r.estimated_fpir;
+  if (r.list_templates) j["list_templates"] = *r.list_templates;
   return j;
 }
 
@@ -136,6 +139,10 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   auto profile = load_model_profile(service->config_.profile);
   if (!profile) return profile.error();
   service->profile_ = *profile;
+  auto calibration = load_false_match_calibration(service->profile_);
+  if (!calibration) return calibration.error();
+  if (*calibration) service->calibration_ = std::make_shared<const FalseMatchCalibration>(std::move(**calibration));
+  service->threshold_policy_ = {service->config_.target_fpir, service->config_.threshold};
   // The first connection brings PostgreSQL's schema up to date (SQLite's is at every open).
   auto first = glassbox::connect(service->database_, ConnectMode::kMigrate);
   if (!first) return first.error();
@@ -311,7 +318,8 @@ std::shared_ptr<LiveService::Camera> LiveService::make_camera(const CameraConfig
   AnalysisOptions analysis;
   analysis.rate_fps = c.rate_fps;
   analysis.min_face_px = c.min_face_px;
-  analysis.threshold = profile_.threshold;
+  analysis.threshold = threshold_in_force().threshold;  // then the one set with each list
+  analysis.calibration = calibration_;
   camera->analysis = analyzer_->add_camera(c.name, *camera->queue, analysis);
   if (c.record) {
     RecorderOptions recording;
@@ -443,9 +451,22 @@ Status LiveService::reload_watchlist() {
   auto loaded = load_watchlist(*reload_store_, profile_, now_utc());
   if (!loaded) return loaded.error();
   watchlist_entries_ = loaded->matrix.entries();
-  analyzer_->set_watchlist(std::make_shared<WatchlistMatrix>(std::move(loaded->matrix)));
+  // The threshold for this list's size, in force from the same moment as the list.
+  ThresholdInForce decided = decide_threshold(profile_, calibration_.get(), threshold_policy_, loaded->matrix.rows());
+  {
+    std::lock_guard threshold_lock(threshold_mutex_);
+    if (decided.threshold != threshold_in_force_.threshold || decided.templates != threshold_in_force_.templates)
+      std::cerr << "glassbox serve: threshold in force: " << decided.why << "\n";
+    threshold_in_force_ = decided;
+  }
+  analyzer_->set_watchlist(std::make_shared<WatchlistMatrix>(std::move(loaded->matrix)), decided.threshold);
   ++watchlist_reloads_;
   return ok_status();
+}
+
+ThresholdInForce LiveService::threshold_in_force() const {
+  std::lock_guard lock(threshold_mutex_);
+  return threshold_in_force_;
 }
 
 bool LiveService::stopping() const {
@@ -788,6 +809,23 @@ std::string LiveService::metrics_text() const {
   latencies.total.write(m, "glassbox_stage_latency_seconds", "stage=\"total\"");
   family("glassbox_watchlist_entries", "gauge", "Entries that can match now");
   m << "glassbox_watchlist_entries " << watchlist_entries_.load() << "\n";
+  {
+    const ThresholdInForce in_force = threshold_in_force();
+    family("glassbox_match_threshold", "gauge", "The decision threshold in force, in the profile's metric; basis: target_fpir, fixed or profile_default");
+    m << "glassbox_match_threshold{basis=\"" << in_force.basis << "\",metric=\"" << metric_name(profile_.metric) << "\"} " << in_force.threshold << "\n";
+    family("glassbox_match_list_templates", "gauge", "Templates in the active list the threshold was set for");
+    m << "glassbox_match_list_templates " << in_force.templates << "\n";
+    if (in_force.target_fpir) {
+      family("glassbox_match_target_fpir", "gauge", "The false-alert rate per search the deployment accepts");
+      m << "glassbox_match_target_fpir " << *in_force.target_fpir << "\n";
+    }
+    if (in_force.estimated_fpir) {
+      family("glassbox_match_estimated_fpir", "gauge", "The false-alert rate per search the calibration predicts at the threshold for this list");
+      m << "glassbox_match_estimated_fpir " << *in_force.estimated_fpir << "\n";
+    }
+    family("glassbox_match_threshold_at_calibration_limit", "gauge", "1 when the target needs a rate below what the calibration measured");
+    m << "glassbox_match_threshold_at_calibration_limit " << (in_force.at_calibration_limit ? 1 : 0) << "\n";
+  }
   if (cluster()) {
     family("glassbox_cluster_lease_epoch", "gauge", "This node's lease epoch (rises each time it comes back after its lease lapsed)");
     m << "glassbox_cluster_lease_epoch " << lease_epoch_.load() << "\n";
@@ -1028,11 +1066,12 @@ void LiveService::register_routes() {
   });
   // The recognizer profile in use and what its threshold means, for the people reading scores.
   guarded("GET", "/api/profile", {}, kAnyRole, [this](const Request&, Response& res, const Principal&) {
-    json j = {{"name", profile_.name}, {"metric", metric_name(profile_.metric)}, {"threshold", profile_.threshold},
-              {"threshold_source", profile_.threshold_source}};
-    if (profile_.calibration)
-      j["calibration"] = {{"false_positive_identification_rate", profile_.calibration->false_positive_identification_rate},
-                          {"gallery_size", profile_.calibration->gallery_size}, {"dataset", profile_.calibration->dataset}};
+    const ThresholdInForce in_force = threshold_in_force();
+    json j = {{"name", profile_.name}, {"metric", metric_name(profile_.metric)}, {"threshold", in_force.threshold},
+              {"threshold_source", profile_.threshold_source}, {"threshold_in_force", in_force.to_json()}};
+    if (calibration_)
+      j["calibration"] = {{"source", calibration_->source()}, {"comparisons", calibration_->comparisons()},
+                          {"list_size_exponent", calibration_->list_size_exponent()}, {"lowest_rate", calibration_->lowest_rate()}};
     reply_json(res, 200, j);
   });
   register_account_routes();

@@ -211,6 +211,13 @@ class LiveService {
   std::counting_semaphore<> export_slots_{1};  // one audit export at a time (it holds the log in memory)
   std::mutex reload_mutex_;                             // one reload at a time, so an older list never replaces a newer one
   std::unique_ptr<SqlWatchlistStore> reload_store_;  // guarded by reload_mutex_
+  // The threshold follows the active list's size (match/threshold_policy.h): decided at each
+  // reload, for /metrics and /api/profile.
+  std::shared_ptr<const FalseMatchCalibration> calibration_;  // null: the profile has none
+  ThresholdPolicy threshold_policy_;
+  mutable std::mutex threshold_mutex_;
+  ThresholdInForce threshold_in_force_;  // guarded by threshold_mutex_
+  ThresholdInForce threshold_in_force() const;
   // The service's own connection for its bookkeeping (analysis counts, checkpoints, searches,
   // uploads), opened once: each open would run the schema check in a write transaction.
   // Taken after camera_changes_mutex_ and before cameras_mutex_.

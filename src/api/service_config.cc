@@ -1,6 +1,7 @@
 #include "api/service_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -47,6 +48,7 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   static const std::set<std::string> kKeys = {"database", "listen_database", "node", "capacity", "lease_s", "realert_s", "profile", "workers", "evidence_retention_days", "queue_frames", "watchlist_reload_s", "cameras", "webhooks", "mqtt", "audit_checkpoint_interval_s", "deployment",
                                               "session_idle_s", "cookie_secure", "alert_retention_days",
                                               "recordings_dir", "record_segment_s", "search_workers", "search_claim_s", "upload_retention_days", "detect_size",
+                                              "target_fpir", "threshold",
                                               "session_absolute_s", "tls_cert_file", "tls_key_file", "behind_tls_proxy", "trusted_proxies",
                                               "http", "access_log", "console_dir", "token_max_days", "entry_max_days", "ended_entry_retention_days", "search_max_days", "upload_max_mb",
                                               "upload_quota_mb", "upload_unfinished_hours", "min_free_disk_mb", "api_camera_schemes",
@@ -180,6 +182,14 @@ Result<ServiceConfig> parse_service_config(const std::string& json_text, const s
   auto detect_size = number_in<int>(doc, "detect_size", root + ": config", config.detect_size, 64, 4096);
   if (!detect_size) return detect_size.error();
   config.detect_size = *detect_size;
+  auto target_fpir = number_in<double>(doc, "target_fpir", root + ": config", config.target_fpir, 1e-9, 0.5);
+  if (!target_fpir) return target_fpir.error();
+  config.target_fpir = *target_fpir;
+  if (doc.contains("threshold")) {
+    if (!doc["threshold"].is_number() || !std::isfinite(doc["threshold"].get<double>()))
+      return field_error(root + ": threshold", "must be a number in the profile's metric (or be left out: the target_fpir decides)");
+    config.threshold = doc["threshold"].get<double>();
+  }
   auto retention = number_in<int>(doc, "evidence_retention_days", root + ": config", config.evidence_retention_days, 1, 3650);
   if (!retention) return retention.error();
   config.evidence_retention_days = *retention;

@@ -79,6 +79,11 @@ struct ServiceConfig {
   std::vector<std::string> api_camera_blocked_networks = {"127.0.0.0/8", "::1/128", "0.0.0.0/8", "169.254.0.0/16", "fe80::/10", "::/128"};
   int workers = 2;                    // shared inference workers, 1..64
   int detect_size = 640;              // longer side of the image the detector sees, 64..4096 (docs/PERFORMANCE.md)
+  // The false-alert rate the deployment accepts, per search (docs/calibration.md): the threshold
+  // follows from it and the active list's size. `threshold` fixes one instead (in the profile's
+  // metric), whatever the list.
+  double target_fpir = 1e-3;          // (0, 0.5]
+  std::optional<double> threshold;
   int evidence_retention_days = 30;   // 1..3650
   int alert_retention_days = 365;     // decided alerts are deleted this long after they were raised; 1..36500
   int queue_frames = 8;               // per camera, 1..1000

@@ -20,6 +20,7 @@
 #include "embed/onnx_embedder.h"
 #include "enroll/enrollment.h"
 #include "ingest/video_source.h"
+#include "match/threshold_policy.h"
 #include "pipeline/watch_runner.h"
 #include "pipeline/watchlist_loader.h"
 #include "store/sql_watchlist_store.h"
@@ -82,8 +83,12 @@ int run_demo(const DemoArgs& args) {
   if (!detector) return fail(detector.error().message);
   auto embedder = OnnxEmbedder::create(*profile);
   if (!embedder) return fail(embedder.error().message);
-  say("  recognizer: " + profile->name + " (" + metric_name(profile->metric) + ", threshold " +
-      std::to_string(profile->threshold).substr(0, 4) + ")");
+  auto calibration = load_false_match_calibration(*profile);
+  if (!calibration) return fail(calibration.error().message);
+  std::shared_ptr<const FalseMatchCalibration> calibrated;
+  if (*calibration) calibrated = std::make_shared<const FalseMatchCalibration>(std::move(**calibration));
+  say("  recognizer: " + profile->name + " (" + metric_name(profile->metric) +
+      "); its threshold follows the list's size, for 1 false alert in 1,000 searches (docs/calibration.md)");
 
   Workspace workspace;
   if (args.keep.empty()) {
@@ -130,11 +135,14 @@ int run_demo(const DemoArgs& args) {
   say("    " + short_name(two_faces ? std::string("(accepted!)") : two_faces.error().message.substr(two_faces.error().message.find("- ") + 2), data));
 
   WatchOptions options;
-  options.analysis.threshold = profile->threshold;
+  options.analysis.calibration = calibrated;
   options.jobs = 2;
   auto watch = [&](const std::vector<std::string>& sources, AlertSink& sink) -> Result<WatchReport> {
     auto loaded = load_watchlist(**store, *profile, now_utc());
     if (!loaded) return loaded.error();
+    // The threshold for this list, as watch and serve set it.
+    options.analysis.threshold = decide_threshold(*profile, calibrated.get(), {kDefaultTargetFpir, std::nullopt}, loaded->matrix.rows()).threshold;
+    options.analysis.list_templates = loaded->matrix.rows();
     WatchHooks hooks;
     hooks.cancel = &interrupted();
     return run_watch(sources, *profile, loaded->matrix, sink, options, hooks);
@@ -191,7 +199,10 @@ int run_demo(const DemoArgs& args) {
     if (!a.item.empty()) line << " / " << a.item;
     else line << " at " << std::fixed << std::setprecision(1) << a.timestamp_s << " s";
     line << "  (" << a.metric << " " << std::fixed << std::setprecision(3) << a.score << (a.metric == "euclidean" ? " <= " : " >= ")
-         << a.threshold << ")  " << (correct ? "correct" : "FALSE ALERT");
+         << a.threshold;
+    if (a.estimated_fpir && *a.estimated_fpir > 0)
+      line << "; about 1 in " << std::setprecision(0) << 1.0 / *a.estimated_fpir << " strangers would score this close";
+    line << ")  " << (correct ? "correct" : "FALSE ALERT");
     say(line.str());
   }
   const int missed = static_cast<int>(truth.size() - found.size());

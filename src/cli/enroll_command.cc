@@ -1,6 +1,7 @@
 // `glassbox enroll`, `glassbox approve`, `glassbox entries`: managing the watchlist database.
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -9,6 +10,8 @@
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
 #include "enroll/enrollment.h"
+#include "match/threshold_policy.h"
+#include "pipeline/watchlist_loader.h"
 #include "auth/user_store.h"
 #include "store/sql_watchlist_store.h"
 
@@ -93,7 +96,15 @@ int run_approve(const std::string& db, std::int64_t entry_id, const std::string&
   return kExitOk;
 }
 
-int run_entries(const std::string& db) {
+struct EntriesArgs {
+  std::string db;
+  std::string profile = kDefaultProfile;
+  double target_fpir = kDefaultTargetFpir;
+  std::optional<double> threshold;
+};
+
+int run_entries(const EntriesArgs& args) {
+  const std::string& db = args.db;
   auto store = SqlWatchlistStore::open(db, OpenMode::kReadOnly);
   if (!store) {
     std::cerr << "glassbox entries: " << store.error().message << "\n";
@@ -108,6 +119,26 @@ int run_entries(const std::string& db) {
   for (const EntryRecord& e : *entries) {
     std::cout << to_json_text(entry_to_json(e, now)) << "\n";
   }
+  // The threshold a watch or serve of this list would run at now, and why (docs/calibration.md).
+  auto profile = load_model_profile(args.profile);
+  if (!profile) {
+    std::cerr << "glassbox entries: " << profile.error().message << "\n";
+    return kExitFailure;
+  }
+  auto calibration = load_false_match_calibration(*profile);
+  if (!calibration) {
+    std::cerr << "glassbox entries: " << calibration.error().message << "\n";
+    return kExitFailure;
+  }
+  auto active = load_watchlist(**store, *profile, now);
+  if (!active) {
+    std::cerr << "glassbox entries: the threshold in force cannot be shown: " << active.error().message << "\n";
+    return kExitOk;
+  }
+  const ThresholdInForce threshold = decide_threshold(*profile, *calibration ? &**calibration : nullptr, {args.target_fpir, args.threshold},
+                                                      active->matrix.rows());
+  std::cerr << "glassbox entries: " << active->matrix.entries() << " active entries with " << active->matrix.rows() << " " << profile->name
+            << " templates; threshold in force: " << threshold.why << "\n";
   return kExitOk;
 }
 
@@ -137,10 +168,15 @@ void add_enroll_commands(CLI::App& app, int& exit_status) {
   approve->add_option("--approved-by", *approver, "Approving user")->required();
   approve->callback([db, entry, approver, &exit_status] { exit_status = run_approve(*db, *entry, *approver); });
 
-  auto list_db = std::make_shared<std::string>();
-  CLI::App* entries = app.add_subcommand("entries", "List watchlist entries as JSON lines (no templates)");
-  entries->add_option("--db", *list_db, "Watchlist database")->required();
-  entries->callback([list_db, &exit_status] { exit_status = run_entries(*list_db); });
+  auto list = std::make_shared<EntriesArgs>();
+  CLI::App* entries = app.add_subcommand("entries", "List watchlist entries as JSON lines (no templates); the threshold in force on stderr");
+  entries->add_option("--db", list->db, "Watchlist database")->required();
+  entries->add_option("--profile", list->profile, "Recognizer profile whose threshold to show")->capture_default_str();
+  entries->add_option("--target-fpir", list->target_fpir, "False-alert rate accepted per search (docs/calibration.md)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-9, 0.5));
+  entries->add_option("--threshold", list->threshold, "A fixed threshold, instead of --target-fpir");
+  entries->callback([list, &exit_status] { exit_status = run_entries(*list); });
 
   struct RotateArgs {
     std::string db, by;

@@ -15,6 +15,7 @@
 #include "core/json_text.h"
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
+#include "match/threshold_policy.h"
 #include "search/search_job.h"
 #include "store/sqlite_database.h"
 
@@ -36,6 +37,7 @@ struct SearchArgs {
   std::string expires;
   std::string profile = kDefaultProfile;
   std::optional<double> threshold;
+  double target_fpir = kDefaultTargetFpir;
   int workers = 0;
   double visit_gap_s = 10.0;
   int min_face = 32;
@@ -93,7 +95,14 @@ int run_search_command(const SearchArgs& args) {
   auto profile = load_model_profile(args.profile);
   if (!profile) return refuse(profile.error().message);
   request.profile = profile->name;
-  request.threshold = args.threshold.value_or(profile->threshold);
+  // A case search is a list of its probe photos: the threshold follows the false-alert rate
+  // accepted and their number, unless fixed.
+  auto calibration = load_false_match_calibration(*profile);
+  if (!calibration) return refuse(calibration.error().message);
+  const ThresholdInForce threshold = decide_threshold(*profile, *calibration ? &**calibration : nullptr, {args.target_fpir, args.threshold},
+                                                      std::max<std::size_t>(args.probes.size(), 1));
+  std::cerr << "glassbox search: threshold in force: " << threshold.why << "\n";
+  request.threshold = threshold.threshold;
   if (auto s = validate_search_request(request, args.probes.size(), now, FieldNames::kOptions); !s) return refuse(s.error().message);
   if (args.approved_by == args.requested_by)
     return refuse("refused: the approval must come from someone other than the requester (" + args.requested_by + ")");
@@ -188,7 +197,11 @@ void add_search_command(CLI::App& app, int& exit_status) {
   search->add_option("--mode", args->mode, "keyframes, or rate:N (N frames per second of every decoded frame)")->capture_default_str();
   search->add_option("--expires", args->expires, "When the results expire, YYYY-MM-DD (default: in 30 days)");
   search->add_option("--profile", args->profile, "Recognizer profile")->capture_default_str();
-  search->add_option("--threshold", args->threshold, "Decision threshold (default: the profile's)");
+  search->add_option("--target-fpir", args->target_fpir,
+                     "False-match rate accepted per face searched: the threshold follows from it and the number of probe photos")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-9, 0.5));
+  search->add_option("--threshold", args->threshold, "A fixed decision threshold in the profile's metric, instead of --target-fpir");
   search->add_option("--workers", args->workers, "Parallel workers (default: one per core)")->check(CLI::Range(0, 256));
   search->add_option("--visit-gap", args->visit_gap_s, "Hits closer than this (seconds) are one visit")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
   search->add_option("--min-face", args->min_face, "Smallest face compared, pixels")->capture_default_str()->check(CLI::Range(16, 4096));

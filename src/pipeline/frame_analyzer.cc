@@ -69,6 +69,8 @@ Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const Fram
     alert.score = match->score;
     alert.metric = metric_name(profile.metric);
     alert.threshold = options.threshold;
+    alert.list_templates = options.list_templates;
+    alert.estimated_fpir = score_meaning(options.calibration.get(), match->score, options.list_templates);
     alert.profile = profile.name;
     alert.source = source;
     alert.item = header.item;

@@ -7,6 +7,7 @@
 // tracker passed in belongs to the frame's source and must not be used by two threads at once.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "detect/face_detector.h"
 #include "embed/embedder.h"
 #include "ingest/frame_source.h"
+#include "match/threshold_policy.h"
 #include "match/watchlist_matrix.h"
 #include "track/tracker.h"
 
@@ -22,7 +24,11 @@ namespace glassbox {
 struct AnalysisOptions {
   double rate_fps = 5.0;          // frames analysed per second of stream time; 0 analyses every frame
   int min_face_px = 32;           // faces smaller than this (shorter box side) are ignored: too few pixels to recognise
-  double threshold = 0.0;         // decision threshold in the profile's metric
+  double threshold = 0.0;         // decision threshold in the profile's metric (the live service sets it per watchlist)
+  // What a score means against the list searched: the profile's calibration (null: no rate is
+  // claimed) and the list's size in templates (the live service sets it per watchlist).
+  std::shared_ptr<const FalseMatchCalibration> calibration;
+  std::size_t list_templates = 0;
   int max_consecutive_frame_errors = 50;  // a video that fails this many frames in a row is abandoned
   TrackerOptions tracker;
 };

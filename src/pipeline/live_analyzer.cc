@@ -42,9 +42,10 @@ bool LiveAnalyzer::remove_camera(CameraHandle handle) {
   return true;
 }
 
-void LiveAnalyzer::set_watchlist(std::shared_ptr<const WatchlistMatrix> watchlist) {
+void LiveAnalyzer::set_watchlist(std::shared_ptr<const WatchlistMatrix> watchlist, std::optional<double> threshold) {
   std::lock_guard lock(mutex_);
   watchlist_ = std::move(watchlist);
+  threshold_ = threshold;
   ++watchlist_generation_;
 }
 
@@ -92,6 +93,7 @@ void LiveAnalyzer::work(std::size_t worker_index) {
   while (true) {
     Camera* camera = nullptr;
     std::shared_ptr<const WatchlistMatrix> watchlist;
+    std::optional<double> threshold;
     std::uint64_t generation = 0;
     {
       std::unique_lock lock(mutex_);
@@ -104,6 +106,7 @@ void LiveAnalyzer::work(std::size_t worker_index) {
       }
       if (camera == nullptr) continue;
       watchlist = watchlist_;
+      threshold = threshold_;
       generation = watchlist_generation_;
     }
     // The camera is ours until busy is cleared: its tracker needs no lock.
@@ -116,7 +119,11 @@ void LiveAnalyzer::work(std::size_t worker_index) {
     double latency = 0.0;
     if (frame && watchlist) {
       latencies_.queued.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->header.captured_at).count());
-      counts = analyzer.analyze(camera->name, frame->header, frame->image, camera->tracker, *watchlist, camera->options);
+      // The threshold and the list's size travel with the list they were set for.
+      AnalysisOptions options = camera->options;
+      if (threshold) options.threshold = *threshold;
+      options.list_templates = watchlist->rows();
+      counts = analyzer.analyze(camera->name, frame->header, frame->image, camera->tracker, *watchlist, options);
       latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->header.captured_at).count();
       latencies_.total.record(latency);
       if (frame_observer_) frame_observer_(camera->name, latency);

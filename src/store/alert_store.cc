@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kAlertColumns =
     "SELECT a.id, a.entry_id, e.subject, a.camera, a.profile, a.score, a.threshold, a.stream_time_s, a.frame_index, a.track, "
     "a.box_x, a.box_y, a.box_w, a.box_h, a.raised_at, a.status, a.decided_by, a.decided_at, a.dismiss_reason, "
-    "EXISTS (SELECT 1 FROM alert_evidence v WHERE v.alert_id = a.id), a.feed_position, a.captured_at_ms "
+    "EXISTS (SELECT 1 FROM alert_evidence v WHERE v.alert_id = a.id), a.feed_position, a.captured_at_ms, a.estimated_fpir, a.list_templates "
     "FROM alerts a JOIN watchlist_entries e ON e.id = a.entry_id ";
 
 AlertStatus parse_alert_status(const std::string& s) {
@@ -41,6 +41,8 @@ AlertRecord read_alert(const Statement& s) {
   r.has_evidence = s.int64(19) != 0;
   r.feed_position = s.is_null(20) ? 0 : s.int64(20);
   if (!s.is_null(21)) r.captured_at_ms = s.int64(21);
+  if (!s.is_null(22)) r.estimated_fpir = s.real(22);
+  if (!s.is_null(23)) r.list_templates = s.int64(23);
   return r;
 }
 
@@ -121,9 +123,9 @@ Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<un
     // this statement, so a node that woke up after its lease passed cannot write.
     auto insert = db_->prepare(
         std::string("INSERT INTO alerts (entry_id, camera, profile, score, threshold, stream_time_s, frame_index, track, "
-                    "box_x, box_y, box_w, box_h, raised_at, feed_position, captured_at_ms) "
-                    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15 ") +
-        (fence ? "WHERE " + CameraLeases::fence_sql(16) : std::string()) + " RETURNING id");
+                    "box_x, box_y, box_w, box_h, raised_at, feed_position, captured_at_ms, estimated_fpir, list_templates) "
+                    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17 ") +
+        (fence ? "WHERE " + CameraLeases::fence_sql(18) : std::string()) + " RETURNING id");
     insert->bind(1, alert.entry_id);
     insert->bind(2, alert.source);
     insert->bind(3, alert.profile);
@@ -143,10 +145,17 @@ Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<un
     } else {
       insert->bind_null(15);
     }
+    if (alert.estimated_fpir) {
+      insert->bind_real(16, *alert.estimated_fpir);
+      insert->bind(17, static_cast<std::int64_t>(alert.list_templates));
+    } else {
+      insert->bind_null(16);
+      insert->bind_null(17);
+    }
     if (fence) {
-      insert->bind(16, alert.source);
-      insert->bind(17, fence->node);
-      insert->bind(18, fence->epoch);
+      insert->bind(18, alert.source);
+      insert->bind(19, fence->node);
+      insert->bind(20, fence->epoch);
     }
     auto step = insert->step();
     if (!step) return step.error().within("cannot store the alert");

@@ -45,6 +45,10 @@ struct AlertRecord {
   bool has_evidence = false;
   std::int64_t feed_position = 0;          // gap-free, in commit order (the live stream's event id)
   std::optional<std::int64_t> captured_at_ms;  // when the frame was captured (wall clock, ms), if known
+  // What the score meant when raised (alert/alert.h): the predicted FPIR at it, for a list of
+  // list_templates templates; unset for a profile without calibration.
+  std::optional<double> estimated_fpir;
+  std::optional<std::int64_t> list_templates;
 };
 
 // How the live service writes an alert.

@@ -406,6 +406,11 @@ CREATE TABLE search_part_hits (
   FOREIGN KEY (search_id, part) REFERENCES search_parts(search_id, part) ON DELETE CASCADE
 );
 )sql",
+    // 11: what an alert's score meant when it was raised (SQLite's version 16).
+    R"sql(
+ALTER TABLE alerts ADD COLUMN estimated_fpir DOUBLE PRECISION CHECK (estimated_fpir IS NULL OR (estimated_fpir >= 0 AND estimated_fpir <= 1));
+ALTER TABLE alerts ADD COLUMN list_templates BIGINT CHECK (list_templates IS NULL OR list_templates >= 0);
+)sql",
 };
 
 Result<int> current_version(PostgresDatabase& db) {

@@ -14,7 +14,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 15> kMigrations = {
+constexpr std::array<const char*, 16> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -444,6 +444,13 @@ CREATE TABLE search_part_hits (
   PRIMARY KEY (search_id, part, seq),
   FOREIGN KEY (search_id, part) REFERENCES search_parts(search_id, part) ON DELETE CASCADE
 );
+)sql",
+    // 16: what an alert's score meant when it was raised: the FPIR the profile's calibration
+    // predicted at that score, for a list of that many templates (PostgreSQL's version 11;
+    // docs/calibration.md). Null for alerts of a profile without calibration, and older alerts.
+    R"sql(
+ALTER TABLE alerts ADD COLUMN estimated_fpir REAL CHECK (estimated_fpir IS NULL OR (estimated_fpir >= 0 AND estimated_fpir <= 1));
+ALTER TABLE alerts ADD COLUMN list_templates INTEGER CHECK (list_templates IS NULL OR list_templates >= 0);
 )sql",
 };
 

@@ -1,4 +1,4 @@
--- user_version 15
+-- user_version 16
 CREATE TRIGGER alerts_decision_final
 BEFORE UPDATE ON alerts
 WHEN OLD.status <> 'open'
@@ -83,7 +83,7 @@ CREATE TABLE "alerts" (
   status          TEXT    NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'confirmed', 'dismissed')),
   decided_by      TEXT,
   decided_at      INTEGER,
-  dismiss_reason  TEXT, feed_position INTEGER, captured_at_ms INTEGER,
+  dismiss_reason  TEXT, feed_position INTEGER, captured_at_ms INTEGER, estimated_fpir REAL CHECK (estimated_fpir IS NULL OR (estimated_fpir >= 0 AND estimated_fpir <= 1)), list_templates INTEGER CHECK (list_templates IS NULL OR list_templates >= 0),
   CHECK (status = 'open' OR (decided_by IS NOT NULL AND decided_at IS NOT NULL)),
   CHECK (status <> 'dismissed' OR length(trim(coalesce(dismiss_reason, ''))) > 0)
 );

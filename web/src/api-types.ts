@@ -3377,7 +3377,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The recognizer profile in use and what its threshold means: the metric (a distance, lower is closer; or a similarity, higher is closer), the threshold, where it was measured and, when measured, the false-positive identification rate at it for a list of a given size */
+        /** The recognizer profile in use and what its threshold means: the metric (a distance, lower is closer; or a similarity, higher is closer), the threshold in force for the active list and why (from the deployment's target false-alert rate and the list's size), and the calibration it comes from */
         get: {
             parameters: {
                 query?: never;
@@ -3672,6 +3672,10 @@ export interface components {
             decided_at?: string;
             dismiss_reason?: string;
             evidence?: boolean;
+            /** @description What the score meant when the alert was raised: the share of searches for someone not on the list that would score this close to somebody on it, as the profile's calibration predicts for a list of list_templates templates (docs/calibration.md); absent for a profile without calibration and for alerts raised before schema 16 */
+            estimated_fpir?: number;
+            /** @description Templates in the active list the alert was raised against */
+            list_templates?: number;
         };
         CameraSettings: {
             name?: string;
@@ -3888,14 +3892,30 @@ export interface components {
             name: string;
             /** @enum {string} */
             metric: "euclidean" | "cosine";
+            /** @description The decision threshold in force now, in the profile's metric */
             threshold: number;
             threshold_source?: string;
+            /** @description The profile's calibration file, when it has one */
             calibration?: {
-                /** @description Share of searches for someone not on the list that match someone anyway, at the threshold */
-                false_positive_identification_rate: number;
-                /** @description People on the list it was measured with */
-                gallery_size: number;
-                dataset: string;
+                source: string;
+                comparisons: number;
+                list_size_exponent: number;
+                /** @description The lowest false match rate per comparison the calibration measured */
+                lowest_rate: number;
+            };
+            /** @description The threshold in force for the active list, and why (docs/calibration.md) */
+            threshold_in_force: {
+                threshold: number;
+                /** @description Templates in the active list it was set for */
+                templates: number;
+                /** @enum {string} */
+                basis: "target_fpir" | "fixed" | "profile_default";
+                why: string;
+                /** @description The target needs a false match rate below what the calibration measured: the strictest measured score is used and the target is not shown to be met */
+                at_calibration_limit: boolean;
+                target_fpir: number | null;
+                /** @description The FPIR the calibration predicts at the threshold for this list */
+                estimated_fpir: number | null;
             };
         };
         AuditRecord: {

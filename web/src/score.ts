@@ -1,5 +1,7 @@
-// What an alert's score means, in words, from the recognizer profile's calibration (GET
-// /api/profile): the rate of false matches measured at the profile's threshold.
+// What an alert's score means, in words: the rate the profile's calibration predicts at the
+// alert's own score for the list it was raised against (the alert's estimated_fpir and
+// list_templates; docs/calibration.md). An alert without them (a profile without calibration,
+// or raised before they were recorded) gets no rate, only which way the score runs.
 import type { Language } from "./i18n";
 
 export interface ServiceProfile {
@@ -7,11 +9,14 @@ export interface ServiceProfile {
   metric: "euclidean" | "cosine";
   threshold: number;
   threshold_source?: string;
-  calibration?: { false_positive_identification_rate: number; gallery_size: number; dataset: string };
 }
 
-// `threshold`: the one the alert was raised at; the calibration speaks only of the profile's own.
-export function scoreMeaning(profile: ServiceProfile | null, threshold: number, language: Language): string {
+export interface ScoredAlert {
+  estimated_fpir?: number;
+  list_templates?: number;
+}
+
+export function scoreMeaning(profile: ServiceProfile | null, alert: ScoredAlert, language: Language): string {
   if (!profile) return "";
   const closer =
     profile.metric === "euclidean"
@@ -21,16 +26,11 @@ export function scoreMeaning(profile: ServiceProfile | null, threshold: number, 
       : language === "ru"
         ? "сходство: чем больше, тем ближе"
         : "a similarity: higher is closer";
-  const c = profile.calibration;
-  if (Math.abs(threshold - profile.threshold) > 1e-9)
-    return language === "ru"
-      ? `${closer}; порог этой камеры отличается от откалиброванного (${profile.threshold})`
-      : `${closer}; this camera's threshold is not the calibrated one (${profile.threshold})`;
-  if (!c || c.false_positive_identification_rate <= 0) return closer;
-  const oneIn = Math.round(1 / c.false_positive_identification_rate);
-  const size = new Intl.NumberFormat(language).format(c.gallery_size);
-  const perN = new Intl.NumberFormat(language).format(oneIn);
+  const rate = alert.estimated_fpir;
+  if (rate === undefined || !(rate > 0) || alert.list_templates === undefined) return closer;
+  const oneIn = new Intl.NumberFormat(language).format(Math.max(1, Math.round(1 / rate)));
+  const size = new Intl.NumberFormat(language).format(alert.list_templates);
   return language === "ru"
-    ? `${closer}; при этом пороге — около 1 ложного совпадения на ${perN} поисков по списку из ${size} человек (${c.dataset})`
-    : `${closer}; at this threshold about 1 false match in ${perN} searches of a ${size}-person list (${c.dataset})`;
+    ? `${closer}; так близко к кому-то из списка (${size} шаблонов) оказывается примерно 1 из ${oneIn} посторонних`
+    : `${closer}; about 1 in ${oneIn} people not on the list (${size} templates) would score this close to someone on it`;
 }

@@ -253,7 +253,7 @@ function AlertDetail({ alert, profile, dismissing, onConfirm, onDismiss, onStart
             score: alert.score!.toFixed(3),
             threshold: alert.threshold!.toFixed(3),
             metric: profile?.metric ?? "",
-            meaning: scoreMeaning(profile, alert.threshold!, language),
+            meaning: scoreMeaning(profile, alert, language),
           })}
         </dd>
       </dl>

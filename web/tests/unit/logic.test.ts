@@ -110,17 +110,16 @@ describe("what a score means", () => {
     name: "dlib_resnet",
     metric: "euclidean",
     threshold: 0.42,
-    calibration: { false_positive_identification_rate: 0.01, gallery_size: 1680, dataset: "LFW 1:N" },
   };
-  it("states the calibrated false-match rate at the profile's threshold", () => {
-    expect(scoreMeaning(profile, 0.42, "en")).toBe(
-      "a distance: lower is closer; at this threshold about 1 false match in 100 searches of a 1,680-person list (LFW 1:N)",
+  it("states the rate the calibration predicts at the alert's own score, for its list", () => {
+    expect(scoreMeaning(profile, { estimated_fpir: 0.000123, list_templates: 12 }, "en")).toBe(
+      "a distance: lower is closer; about 1 in 8,130 people not on the list (12 templates) would score this close to someone on it",
     );
-    expect(scoreMeaning(profile, 0.42, "ru")).toContain("около 1 ложного совпадения на 100 поисков");
+    expect(scoreMeaning(profile, { estimated_fpir: 0.01, list_templates: 1680 }, "ru")).toContain("примерно 1 из 100 посторонних");
   });
-  it("does not claim the calibration for another threshold", () => {
-    expect(scoreMeaning(profile, 0.5, "en")).toContain("not the calibrated one");
-    expect(scoreMeaning({ ...profile, metric: "cosine", calibration: undefined }, 0.42, "en")).toBe("a similarity: higher is closer");
+  it("claims no rate for an alert that carries none", () => {
+    expect(scoreMeaning(profile, {}, "en")).toBe("a distance: lower is closer");
+    expect(scoreMeaning({ ...profile, metric: "cosine" }, { list_templates: 3 }, "en")).toBe("a similarity: higher is closer");
   });
 });
 
