@@ -175,6 +175,29 @@ TEST_F(CliTest, ThresholdOverrideAndProfileSelection) {
   auto strict = json_lines(run_glassbox({"watch", "--db", db(), "--threshold", "0.05", test_folder}).out);
   EXPECT_TRUE(of_type(strict, "alert").empty()) << "no real pair is that close";
   EXPECT_EQ(of_type(strict, "summary").at(0)["threshold"], 0.05);
+  EXPECT_EQ(of_type(strict, "summary").at(0)["threshold_in_force"]["basis"], "fixed");
+  // By default the threshold follows the target false-alert rate (1 in 1,000) for this list of
+  // one template; a laxer target gives a laxer threshold. Alerts say what their score means.
+  auto by_target = run_glassbox({"watch", "--db", db(), test_folder});
+  const auto default_summary = of_type(json_lines(by_target.out), "summary").at(0);
+  const auto& in_force = default_summary["threshold_in_force"];
+  EXPECT_EQ(in_force["basis"], "target_fpir");
+  EXPECT_EQ(in_force["templates"], 1);
+  EXPECT_EQ(in_force["target_fpir"], 0.001);
+  EXPECT_NE(by_target.err.find("threshold in force: distance <= "), std::string::npos) << by_target.err;
+  const auto alerts = of_type(json_lines(by_target.out), "alert");
+  ASSERT_FALSE(alerts.empty()) << "Obama's other photos are found";
+  for (const auto& a : alerts) {
+    EXPECT_EQ(a["threshold"], in_force["threshold"]);
+    EXPECT_EQ(a["list_templates"], 1);
+    EXPECT_GT(a["estimated_fpir"].get<double>(), 0.0);
+    EXPECT_LE(a["estimated_fpir"].get<double>(), 0.001);
+  }
+  auto lax = of_type(json_lines(run_glassbox({"watch", "--db", db(), "--target-fpir", "0.01", test_folder}).out), "summary").at(0);
+  EXPECT_GT(lax["threshold"].get<double>(), in_force["threshold"].get<double>());
+  // entries shows the same threshold, and why.
+  auto listed = run_glassbox({"entries", "--db", db()});
+  EXPECT_NE(listed.err.find("1 active entries with 1 dlib_resnet templates; threshold in force: distance <= "), std::string::npos) << listed.err;
   // Entries enrolled with dlib cannot match under another profile, and watch says so.
   auto other = run_glassbox({"watch", "--db", db(), "--profile", "mobilefacenet", test_folder});
   EXPECT_TRUE(of_type(json_lines(other.out), "alert").empty());
