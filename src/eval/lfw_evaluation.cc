@@ -24,17 +24,12 @@ namespace glassbox::eval {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Vector = std::vector<float>;
 
-// Similarity with "higher is the same person" for either metric.
+// Similarity with "higher is the same person" for either metric: the profile's own score, with
+// a distance's sign turned.
 double similarity(Metric metric, const Vector& a, const Vector& b) {
-  double dot = 0.0, squared = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    dot += static_cast<double>(a[i]) * b[i];
-    const double d = static_cast<double>(a[i]) - b[i];
-    squared += d * d;
-  }
-  return metric == Metric::kCosine ? dot : -std::sqrt(squared);
+  const double score = native_score(metric, a, b);
+  return metric == Metric::kCosine ? score : -score;
 }
 
 // A similarity threshold back in the profile's own units (a distance for euclidean).
