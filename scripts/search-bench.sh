@@ -8,6 +8,7 @@
 # appearances of two seconds or more and the false visits. Writes build/bench/search-bench.json.
 #   scripts/search-bench.sh                       # 600 s x 6 = one hour
 #   UNIT_S=120 REPEATS=2 RUNS=1 CONFIGS=keyframes/1 scripts/search-bench.sh   # a quick look
+#   SEARCH_ARGS="--threshold 0.42" scripts/search-bench.sh   # extra options for glassbox search
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${GLASSBOX_BUILD_DIR:-build}
@@ -15,6 +16,7 @@ unit_s=${UNIT_S:-600}
 repeats=${REPEATS:-6}
 runs=${RUNS:-3}
 configs=${CONFIGS:-"keyframes/1 keyframes/3 rate:1/1"}
+read -r -a search_args <<< "${SEARCH_ARGS:-}"
 out="$build/bench"
 mkdir -p "$out"
 cmake --build "$build" --target glassbox search_footage >/dev/null
@@ -45,7 +47,7 @@ for config in $configs; do
   for run in $(seq "$runs"); do
     db=$(mktemp -d)/bench.db
     "$build/src/glassbox" search --db "$db" --case bench --legal-basis "benchmark" --requested-by bench-a --approved-by bench-b \
-      "${probe_args[@]}" --mode "$mode" "$long" > "$out/search-result.json" 2>/dev/null
+      "${probe_args[@]}" --mode "$mode" ${search_args[@]+"${search_args[@]}"} "$long" > "$out/search-result.json" 2>/dev/null
     "$footage" score --truth "${long%.mp4}.json" --result "$out/search-result.json" > "$out/search-score.json"
     walls+=("$(field wall_s "$out/search-score.json")")
     rm -rf "$(dirname "$db")"
@@ -65,4 +67,4 @@ for config in $configs; do
     "$config" "$probes" "$footage_s" "$wall" "$runs" "$rate" "$recall" "$appearances" "$false_visits" >> "$out/search-bench.json"
 done
 printf '\n}\n' >> "$out/search-bench.json"
-echo "machine: $(nproc) cores, $(sed -n 's/model name\s*: //p' /proc/cpuinfo | head -1); command: UNIT_S=$unit_s REPEATS=$repeats RUNS=$runs CONFIGS=\"$configs\" $0" >&2
+echo "machine: $(nproc) cores, $(sed -n 's/model name\s*: //p' /proc/cpuinfo | head -1); command: UNIT_S=$unit_s REPEATS=$repeats RUNS=$runs CONFIGS=\"$configs\" SEARCH_ARGS=\"${SEARCH_ARGS:-}\" $0" >&2
