@@ -65,6 +65,12 @@ TEST(EvalLfw, SliceOfBothProtocolsForBothProfilesAndTheirFusion) {
     EXPECT_EQ(at["target_fpir"], 0.1);
     EXPECT_GE(at["measured_over_target"].get<double>(), 0.5);
     EXPECT_LE(at["measured_over_target"].get<double>(), 2.0);
+    // Entries of one to three photos, best-of and mean template, searched by the same probes.
+    const auto& several = p["entries_of_several_photos"]["rows"];
+    ASSERT_EQ(several.size(), 5u) << "k=1, and best_of and mean_template for k=2 and k=3";
+    for (const auto& row : several) EXPECT_EQ(row["mated_searches"], several[0]["mated_searches"]) << "the same probes for every k";
+    EXPECT_EQ(several[1]["method"], "best_of");
+    EXPECT_EQ(several[1]["list_templates"].get<int>(), 2 * several[1]["entries"].get<int>()) << "best_of of two photos: two rows per entry";
     const json file = json::parse(std::ifstream(dir / (p["profile"].get<std::string>() + ".calibration.json")));
     EXPECT_EQ(file["format"], "glassbox-calibration-1");
     EXPECT_EQ(file["comparisons"], 100 * 99 / 2);

@@ -400,6 +400,16 @@ Result<LfwEvalOutput> run_lfw_evaluation(const LfwEvalOptions& options) {
                 "person (FPIR) and by its own people's other photos (FNIR, found = the mate at rank 1 past the threshold)"},
         {"sizes", check_thresholds_by_list_size(profile, *calibration, vectors,
                                                 {split.gallery, split.mated, check_people, sizes, {1e-1, 1e-2, 1e-3}})}};
+    // Entries of several photos: people with four or more photos, enrolled from one to three.
+    SeveralPhotosCheck several;
+    several.people.resize(split.gallery.size());
+    for (std::size_t g = 0; g < split.gallery.size(); ++g) several.people[g].push_back(split.gallery[g]);
+    for (const auto& [photo, mate] : split.mated) several.people[mate].push_back(photo);
+    several.non_mated = check_people;
+    r.json["entries_of_several_photos"] = {
+        {"how", "people with 4+ photos enrolled from their first 1, 2 or 3 photos; probes: their photos after the third, and the "
+                "check people; best_of scores an entry by its closest template, mean_template by the mean of its templates"},
+        {"rows", check_entries_of_several_photos(profile, *calibration, vectors, several)}};
     nlohmann::json file = calibration->to_json();
     file["profile"] = profile.name;
     file["alignment"] = profile.alignment.key();

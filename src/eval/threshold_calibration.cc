@@ -177,4 +177,91 @@ nlohmann::json check_thresholds_by_list_size(const ModelProfile& profile, const 
   return sizes;
 }
 
+nlohmann::json check_entries_of_several_photos(const ModelProfile& profile, const FalseMatchCalibration& calibration,
+                                               const std::vector<Vector>& templates, const SeveralPhotosCheck& check) {
+  const Metric metric = profile.metric;
+  std::vector<const std::vector<std::size_t>*> people;
+  for (const auto& photos : check.people)
+    if (photos.size() > check.max_photos) people.push_back(&photos);
+  nlohmann::json rows = nlohmann::json::array();
+  if (people.empty()) return rows;
+
+  for (std::size_t k = 1; k <= check.max_photos; ++k) {
+    for (const char* method : {"best_of", "mean_template"}) {
+      const bool mean = std::string(method) == "mean_template";
+      if (mean && k == 1) continue;  // one photo: the two are the same
+      // Each entry's templates: its k photos, or their mean.
+      std::vector<std::vector<Vector>> entries;
+      for (const auto* photos : people) {
+        std::vector<Vector> rows_of_entry;
+        for (std::size_t i = 0; i < k; ++i) rows_of_entry.push_back(templates[(*photos)[i]]);
+        if (mean) {
+          Vector average(rows_of_entry.front().size(), 0.0f);
+          for (const Vector& v : rows_of_entry)
+            for (std::size_t d = 0; d < v.size(); ++d) average[d] += v[d] / static_cast<float>(k);
+          if (metric == Metric::kCosine) {
+            double norm = 0;
+            for (float x : average) norm += static_cast<double>(x) * x;
+            for (float& x : average) x = static_cast<float>(x / std::sqrt(std::max(norm, 1e-24)));
+          }
+          rows_of_entry = {average};
+        }
+        entries.push_back(std::move(rows_of_entry));
+      }
+      std::size_t list_templates = 0;
+      for (const auto& e : entries) list_templates += e.size();
+      // A search's best entry and score.
+      auto search = [&](std::size_t photo) {
+        std::size_t best_entry = 0;
+        double best = -1e300;
+        for (std::size_t e = 0; e < entries.size(); ++e)
+          for (const Vector& v : entries[e]) {
+            const double c = closeness(metric, native_score(metric, templates[photo], v));
+            if (c > best) best = c, best_entry = e;
+          }
+        return std::make_pair(best_entry, best);
+      };
+      std::vector<double> non_mated_best;
+      for (std::size_t photo : check.non_mated) non_mated_best.push_back(search(photo).second);
+      std::vector<std::pair<bool, double>> mated_best;  // (rank-1 is the mate, closeness)
+      for (std::size_t e = 0; e < people.size(); ++e)
+        for (std::size_t i = check.max_photos; i < people[e]->size(); ++i) {
+          const auto [entry, best] = search((*people[e])[i]);
+          mated_best.emplace_back(entry == e, best);
+        }
+      auto fnir_at = [&](double closeness_threshold) {
+        std::size_t missed = 0;
+        for (const auto& [is_mate, c] : mated_best) missed += !(is_mate && c >= closeness_threshold);
+        return static_cast<double>(missed) / static_cast<double>(mated_best.size());
+      };
+      nlohmann::json at_measured = nlohmann::json::object();
+      std::vector<double> sorted = non_mated_best;
+      std::sort(sorted.begin(), sorted.end(), std::greater<>());
+      for (double fpir : {1e-2, 1e-3}) {
+        // The threshold just above the (fpir * n)-th closest non-mated search: at most that share passes.
+        const std::size_t allowed = static_cast<std::size_t>(fpir * static_cast<double>(sorted.size()));
+        const double t = allowed < sorted.size() ? std::nextafter(sorted[allowed], 1e300) : -1e300;
+        at_measured[fpir == 1e-2 ? "1e-2" : "1e-3"] = round6(fnir_at(t));
+      }
+      const ThresholdInForce deployed = decide_threshold(profile, &calibration, {1e-3, std::nullopt}, list_templates);
+      const double t = closeness(metric, deployed.threshold);
+      std::size_t false_matches = 0;
+      for (double c : non_mated_best) false_matches += c >= t;
+      rows.push_back({{"photos_per_entry", k},
+                      {"method", method},
+                      {"entries", entries.size()},
+                      {"list_templates", list_templates},
+                      {"mated_searches", mated_best.size()},
+                      {"non_mated_searches", non_mated_best.size()},
+                      {"fnir_at_measured_fpir", at_measured},
+                      {"at_target_1e-3",
+                       {{"threshold", deployed.threshold},
+                        {"at_calibration_limit", deployed.at_calibration_limit},
+                        {"fpir_measured", round6(static_cast<double>(false_matches) / static_cast<double>(non_mated_best.size()))},
+                        {"fnir", round6(fnir_at(t))}}}});
+    }
+  }
+  return rows;
+}
+
 }  // namespace glassbox::eval
