@@ -60,6 +60,16 @@ TEST(ThresholdPolicy, TheFileRoundTripsAndBadFieldsAreNamed) {
     EXPECT_NE(bad.error().message.find(field), std::string::npos) << bad.error().message;
   }
   EXPECT_FALSE(FalseMatchCalibration::parse("{", "t"));
+  // Fields of the wrong type are errors too, never exceptions.
+  for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"format", 3}, {"metric", nlohmann::json::array()}, {"comparisons", -5}, {"source", 1}, {"list_size_exponent", "0.9"},
+           {"false_match_rate", "x"}, {"false_match_rate", nlohmann::json::array({nlohmann::json::array({"a", 1})})}}) {
+    nlohmann::json doc = c.to_json();
+    doc[field] = value;
+    auto bad = FalseMatchCalibration::parse(doc.dump(), "t");
+    ASSERT_FALSE(bad) << field;
+    EXPECT_NE(bad.error().message.find(field), std::string::npos) << bad.error().message;
+  }
 }
 
 TEST(ThresholdPolicy, TheThresholdFollowsTheTargetAndTheListSize) {

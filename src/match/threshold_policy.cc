@@ -65,14 +65,17 @@ Result<FalseMatchCalibration> FalseMatchCalibration::parse(const std::string& js
     return Error{origin + ": not valid JSON: " + e.what()};
   }
   auto bad = [&](const std::string& field, const std::string& why) { return Error{origin + ": field '" + field + "' " + why}; };
-  if (!doc.is_object() || doc.value("format", std::string()) != kFormat) return bad("format", std::string("must be \"") + kFormat + "\"");
-  const std::string metric = doc.value("metric", std::string());
+  auto text_field = [&](const char* field) {
+    return doc.is_object() && doc.contains(field) && doc[field].is_string() ? doc[field].get<std::string>() : std::string();
+  };
+  if (!doc.is_object() || text_field("format") != kFormat) return bad("format", std::string("must be \"") + kFormat + "\"");
+  const std::string metric = text_field("metric");
   if (metric != "euclidean" && metric != "cosine") return bad("metric", "must be \"euclidean\" or \"cosine\"");
   if (!doc.contains("comparisons") || !doc["comparisons"].is_number_unsigned() || doc["comparisons"].get<std::size_t>() == 0)
     return bad("comparisons", "must be a positive integer");
   if (!doc.contains("source") || !doc["source"].is_string()) return bad("source", "must say what was measured");
   if (!doc.contains("list_size_exponent") || !doc["list_size_exponent"].is_number()) return bad("list_size_exponent", "must be a number in (0, 1]");
-  const auto& table = doc.value("false_match_rate", nlohmann::json());
+  const nlohmann::json table = doc.contains("false_match_rate") ? doc["false_match_rate"] : nlohmann::json();
   if (!table.is_array() || table.empty()) return bad("false_match_rate", "must be a non-empty array of [score, rate]");
   std::vector<Point> points;
   for (const auto& row : table) {
@@ -133,10 +136,10 @@ Result<std::optional<FalseMatchCalibration>> load_false_match_calibration(const 
   if (!calibration) return calibration.error();
   // Which profile and alignment it was measured with (written by glassbox eval lfw).
   const auto doc = nlohmann::json::parse(text.str());
-  if (doc.value("profile", std::string()) != profile.name || doc.value("alignment", std::string()) != profile.alignment.key())
-    return Error{path.string() + ": measured for profile '" + doc.value("profile", std::string()) + "' with alignment '" +
-                 doc.value("alignment", std::string()) + "', not for " + profile.name + " as it is now ('" + profile.alignment.key() +
-                 "'); measure it again with glassbox eval lfw --calibration-dir"};
+  auto named = [&](const char* field) { return doc.contains(field) && doc[field].is_string() ? doc[field].get<std::string>() : std::string(); };
+  if (named("profile") != profile.name || named("alignment") != profile.alignment.key())
+    return Error{path.string() + ": measured for profile '" + named("profile") + "' with alignment '" + named("alignment") + "', not for " +
+                 profile.name + " as it is now ('" + profile.alignment.key() + "'); measure it again with glassbox eval lfw --calibration-dir"};
   return std::optional<FalseMatchCalibration>(std::move(*calibration));
 }
 
