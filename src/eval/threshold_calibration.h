@@ -1,5 +1,5 @@
 // The calibration of thresholds by list size (match/threshold_policy.h), measured on LFW by
-// `glassbox eval lfw`: the impostor score distribution of one set of people, written as the
+// `glassbox eval lfw`, and the checks of what it promises: the impostor score distribution of one set of people, written as the
 // profile's calibration file, and the check of the model on other people — lists of 1 to 1,680
 // gallery people searched by one-photo people the calibration never saw.
 // Thread-safety: pure functions.
@@ -24,9 +24,10 @@ using Vector = std::vector<float>;
 double native_score(Metric metric, const Vector& a, const Vector& b);
 
 // Every pair of the given photos (one per person, all different people) is an impostor
-// comparison; the table holds about 20 points per decade of rate, from ten comparisons in all of
-// them (fewer say too little) to every comparison. `closest`, when given, receives the ten closest pairs (photo indices,
-// closest first): where label noise — one person under two names — shows first.
+// comparison. The table holds about 20 points per decade of rate, from ten comparisons in all of
+// them (fewer say too little) to every comparison. `closest`, when given, receives the ten
+// closest pairs (photo indices, closest first): where label noise (one person under two names)
+// shows first.
 // The list-size exponent (FalseMatchCalibration::list_size_exponent) is fitted on the same
 // people: every other one forms lists of 10, 100 and 1,000, searched by the rest.
 Result<FalseMatchCalibration> measure_false_match_rates(Metric metric, const std::vector<Vector>& templates, const std::vector<std::size_t>& photos,
@@ -46,7 +47,7 @@ struct ListSizeCheck {
 nlohmann::json check_thresholds_by_list_size(const ModelProfile& profile, const FalseMatchCalibration& calibration,
                                              const std::vector<Vector>& templates, const ListSizeCheck& check);
 
-// Entries of several photos (issue 17, item 3): people with at least max_photos + 1 photos are
+// Entries of several photos: people with at least max_photos + 1 photos are
 // enrolled from their first 1, 2, ... max_photos photos, and searched by the same probes, their
 // photos after max_photos, and by the non-mated people. Two ways to score an entry of several
 // templates: best-of (the closest of its templates: what the watchlist does, one row per
