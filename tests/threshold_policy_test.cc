@@ -129,7 +129,9 @@ TEST(ThresholdPolicy, ShippedCalibrationsLoadAndTightenAsTheListGrows) {
       const ThresholdInForce d = decide_threshold(*profile, &c, {1e-2, std::nullopt}, size);
       EXPECT_FALSE(d.at_calibration_limit) << size;
       EXPECT_NEAR(*d.estimated_fpir, 1e-2, 1e-3) << size;
-      if (size > 1) EXPECT_TRUE(ModelProfile::is_better(profile->metric, d.threshold, previous)) << "stricter at " << size;
+      if (size > 1) {
+        EXPECT_TRUE(ModelProfile::is_better(profile->metric, d.threshold, previous)) << "stricter at " << size;
+      }
       previous = d.threshold;
     }
   }
