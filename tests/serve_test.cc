@@ -153,6 +153,8 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   EXPECT_GE(in_force["templates"].get<int>(), 1);
   EXPECT_NE(in_force["why"].get<std::string>().find("1 in 1000"), std::string::npos) << in_force["why"];
   EXPECT_EQ(profile["threshold"], in_force["threshold"]);
+  EXPECT_GT(profile["calibration"]["comparisons"].get<std::int64_t>(), 1000000);
+  EXPECT_GT(profile["calibration"]["strictest_score"].get<double>(), 0.0) << "where an alert's rate becomes a bound";
   for (const auto& a : alerts) {
     EXPECT_EQ(a["camera"], "lobby");
     EXPECT_EQ(a["entry_id"], entry_);

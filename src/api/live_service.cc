@@ -1071,7 +1071,8 @@ void LiveService::register_routes() {
               {"threshold_source", profile_.threshold_source}, {"threshold_in_force", in_force.to_json()}};
     if (calibration_)
       j["calibration"] = {{"source", calibration_->source()}, {"comparisons", calibration_->comparisons()},
-                          {"list_size_exponent", calibration_->list_size_exponent()}, {"lowest_rate", calibration_->lowest_rate()}};
+                          {"list_size_exponent", calibration_->list_size_exponent()}, {"lowest_rate", calibration_->lowest_rate()},
+                          {"strictest_score", calibration_->points().front().score}};
     reply_json(res, 200, j);
   });
   register_account_routes();

@@ -200,8 +200,12 @@ int run_demo(const DemoArgs& args) {
     else line << " at " << std::fixed << std::setprecision(1) << a.timestamp_s << " s";
     line << "  (" << a.metric << " " << std::fixed << std::setprecision(3) << a.score << (a.metric == "euclidean" ? " <= " : " >= ")
          << a.threshold;
-    if (a.estimated_fpir && *a.estimated_fpir > 0)
-      line << "; about 1 in " << std::setprecision(0) << 1.0 / *a.estimated_fpir << " strangers would score this close";
+    if (a.estimated_fpir && *a.estimated_fpir > 0) {
+      // Closer than anything the calibration measured: the rate is a bound, not an estimate.
+      const bool beyond = ModelProfile::is_better(profile->metric, a.score, calibrated->points().front().score);
+      line << (beyond ? "; fewer than 1 in " : "; about 1 in ") << std::setprecision(0) << 1.0 / *a.estimated_fpir
+           << " strangers would score this close";
+    }
     line << ")  " << (correct ? "correct" : "FALSE ALERT");
     say(line.str());
   }

@@ -3902,6 +3902,8 @@ export interface components {
                 list_size_exponent: number;
                 /** @description The lowest false match rate per comparison the calibration measured */
                 lowest_rate: number;
+                /** @description The closest score the calibration measured a rate for: an alert at least this close has an estimated_fpir that is an upper bound */
+                strictest_score: number;
             };
             /** @description The threshold in force for the active list, and why (docs/calibration.md) */
             threshold_in_force: {

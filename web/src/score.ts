@@ -1,7 +1,9 @@
 // What an alert's score means, in words: the rate the profile's calibration predicts at the
 // alert's own score for the list it was raised against (the alert's estimated_fpir and
-// list_templates; docs/calibration.md). An alert without them (a profile without calibration,
-// or raised before they were recorded) gets no rate, only which way the score runs.
+// list_templates; docs/calibration.md). A score closer than anything the calibration measured
+// (the profile's calibration.strictest_score) gets a bound: "fewer than". An alert without them
+// (a profile without calibration, or raised before they were recorded) gets no rate, only which
+// way the score runs.
 import type { Language } from "./i18n";
 
 export interface ServiceProfile {
@@ -9,28 +11,34 @@ export interface ServiceProfile {
   metric: "euclidean" | "cosine";
   threshold: number;
   threshold_source?: string;
+  calibration?: { strictest_score: number };
 }
 
 export interface ScoredAlert {
+  score?: number;
   estimated_fpir?: number;
   list_templates?: number;
 }
 
 export function scoreMeaning(profile: ServiceProfile | null, alert: ScoredAlert, language: Language): string {
   if (!profile) return "";
-  const closer =
-    profile.metric === "euclidean"
-      ? language === "ru"
-        ? "расстояние: чем меньше, тем ближе"
-        : "a distance: lower is closer"
-      : language === "ru"
-        ? "сходство: чем больше, тем ближе"
-        : "a similarity: higher is closer";
+  const euclidean = profile.metric === "euclidean";
+  const closer = euclidean
+    ? language === "ru"
+      ? "расстояние: чем меньше, тем ближе"
+      : "a distance: lower is closer"
+    : language === "ru"
+      ? "сходство: чем больше, тем ближе"
+      : "a similarity: higher is closer";
   const rate = alert.estimated_fpir;
   if (rate === undefined || !(rate > 0) || alert.list_templates === undefined) return closer;
   const oneIn = new Intl.NumberFormat(language).format(Math.max(1, Math.round(1 / rate)));
   const size = new Intl.NumberFormat(language).format(alert.list_templates);
-  return language === "ru"
-    ? `${closer}; так близко к кому-то из списка (${size} шаблонов) оказывается примерно 1 из ${oneIn} посторонних`
-    : `${closer}; about 1 in ${oneIn} people not on the list (${size} templates) would score this close to someone on it`;
+  const edge = profile.calibration?.strictest_score;
+  const beyond =
+    edge !== undefined && alert.score !== undefined && (euclidean ? alert.score < edge : alert.score > edge);
+  if (language === "ru")
+    return `${closer}; так близко к кому-то из списка (шаблонов в нём: ${size}) оказывается ${beyond ? "менее" : "примерно"} 1 из ${oneIn} посторонних`;
+  const templates = alert.list_templates === 1 ? "template" : "templates";
+  return `${closer}; ${beyond ? "fewer than" : "about"} 1 in ${oneIn} people not on the list (${size} ${templates}) would score this close to someone on it`;
 }

@@ -117,6 +117,15 @@ describe("what a score means", () => {
     );
     expect(scoreMeaning(profile, { estimated_fpir: 0.01, list_templates: 1680 }, "ru")).toContain("примерно 1 из 100 посторонних");
   });
+  it("says 'fewer than' for a score closer than anything the calibration measured", () => {
+    const calibrated = { ...profile, calibration: { strictest_score: 0.4084 } };
+    expect(scoreMeaning(calibrated, { score: 0.35, estimated_fpir: 4.86e-6, list_templates: 1 }, "en")).toBe(
+      "a distance: lower is closer; fewer than 1 in 205,761 people not on the list (1 template) would score this close to someone on it",
+    );
+    expect(scoreMeaning(calibrated, { score: 0.45, estimated_fpir: 1e-4, list_templates: 1 }, "en")).toContain("about 1 in 10,000");
+    const cosine = { ...calibrated, metric: "cosine" as const, calibration: { strictest_score: 0.61 } };
+    expect(scoreMeaning(cosine, { score: 0.7, estimated_fpir: 4.86e-6, list_templates: 3 }, "ru")).toContain("менее 1 из");
+  });
   it("claims no rate for an alert that carries none", () => {
     expect(scoreMeaning(profile, {}, "en")).toBe("a distance: lower is closer");
     expect(scoreMeaning({ ...profile, metric: "cosine" }, { list_templates: 3 }, "en")).toBe("a similarity: higher is closer");
