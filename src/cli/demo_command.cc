@@ -202,7 +202,7 @@ int run_demo(const DemoArgs& args) {
          << a.threshold;
     if (a.estimated_fpir && *a.estimated_fpir > 0) {
       // Closer than anything the calibration measured: the rate is a bound, not an estimate.
-      const bool beyond = ModelProfile::is_better(profile->metric, a.score, calibrated->points().front().score);
+      const bool beyond = calibrated && ModelProfile::is_better(profile->metric, a.score, calibrated->points().front().score);
       line << (beyond ? "; fewer than 1 in " : "; about 1 in ") << std::setprecision(0) << 1.0 / *a.estimated_fpir
            << " strangers would score this close";
     }
