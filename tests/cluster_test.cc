@@ -113,6 +113,14 @@ class ClusterTest : public ::testing::Test {
       for (const std::string& camera : cameras_on(port)) ++runs[camera];
     return runs.size() == cameras && std::all_of(runs.begin(), runs.end(), [](const auto& r) { return r.second == 1; });
   }
+  // Creates one looped camera per clip through node a, and waits (20 s at most) until each runs
+  // on exactly one of the nodes.
+  void place_cameras(const std::map<std::string, int>& ports, const std::vector<std::string>& clips) {
+    ASSERT_NO_FATAL_FAILURE(make_cameras(ports.at("a"), clips));
+    auto placed = [&] { return each_camera_on_one_node(ports, clips.size()); };
+    for (int i = 0; i < 200 && !placed(); ++i) std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(placed()) << "the cameras were not spread over the nodes";
+  }
   // Two nodes, a and b, leasing cameras (lease 3 s) on `db` (the shared database unless given);
   // they poll the watchlist hourly, so that only the database's announcements reach them in time.
   void start_leasing_nodes(std::map<std::string, int>& ports, std::map<std::string, std::unique_ptr<test::BackgroundProcess>>& nodes,
@@ -579,10 +587,7 @@ TEST_F(ClusterTest, TheNodesCarryOnByThemselvesWhenTheDatabaseComesBack) {
   std::map<std::string, int> ports;
   std::map<std::string, std::unique_ptr<test::BackgroundProcess>> nodes;
   ASSERT_NO_FATAL_FAILURE(start_leasing_nodes(ports, nodes));
-  ASSERT_NO_FATAL_FAILURE(make_cameras(ports["a"], clips));
-  auto placed = [&] { return each_camera_on_one_node(ports, clips.size()); };
-  for (int i = 0; i < 200 && !placed(); ++i) std::this_thread::sleep_for(100ms);
-  ASSERT_TRUE(placed()) << "the cameras were not spread over the nodes";
+  ASSERT_NO_FATAL_FAILURE(place_cameras(ports, clips));
   // Katie Hill, on cam1, enrolled through node a before the database goes.
   const std::int64_t entry = enrol(ports["a"], clips[0]);
   ASSERT_NE(entry, 0);
@@ -598,7 +603,7 @@ TEST_F(ClusterTest, TheNodesCarryOnByThemselvesWhenTheDatabaseComesBack) {
   for (int i = 0; i < 300 && !recovered; ++i) {
     std::this_thread::sleep_for(100ms);
     recovered = metric(ports["a"], "glassbox_cluster_lease_epoch") > epoch_a && metric(ports["b"], "glassbox_cluster_lease_epoch") > epoch_b &&
-                placed();
+                each_camera_on_one_node(ports, clips.size());
   }
   ASSERT_TRUE(recovered) << "the nodes did not come back under new epochs with every camera placed\n"
                          << test::read_file(dir_ / "a" / "serve.log") << test::read_file(dir_ / "b" / "serve.log");
@@ -662,10 +667,7 @@ TEST_F(ClusterTest, APrimarySwitchLosesNoAcknowledgedAlertAndTheNodesFollowTheNe
   std::map<std::string, int> ports;
   std::map<std::string, std::unique_ptr<test::BackgroundProcess>> nodes;
   ASSERT_NO_FATAL_FAILURE(start_leasing_nodes(ports, nodes, both));
-  ASSERT_NO_FATAL_FAILURE(make_cameras(ports["a"], clips));
-  auto placed = [&] { return each_camera_on_one_node(ports, clips.size()); };
-  for (int i = 0; i < 200 && !placed(); ++i) std::this_thread::sleep_for(100ms);
-  ASSERT_TRUE(placed()) << "the cameras were not spread over the nodes";
+  ASSERT_NO_FATAL_FAILURE(place_cameras(ports, clips));
   // Katie Hill, on cam1: enrolled through node a, approved through node b, alerted on.
   const std::int64_t entry = enrol(ports["a"], clips[0]);
   ASSERT_NE(entry, 0);
@@ -689,7 +691,7 @@ TEST_F(ClusterTest, APrimarySwitchLosesNoAcknowledgedAlertAndTheNodesFollowTheNe
   bool followed = false;
   for (int i = 0; i < 300 && !followed; ++i) {
     std::this_thread::sleep_for(100ms);
-    followed = placed();
+    followed = each_camera_on_one_node(ports, clips.size());
     for (const std::string node : {"a", "b"})
       followed = followed && metric(ports[node], "glassbox_database_reconnects_total") >= 1 &&
                  metric(ports[node], "glassbox_cluster_lease_renewals_total") > renewals[node] + 1;
