@@ -72,11 +72,16 @@ TEST(ThresholdPolicy, TheFileRoundTripsAndBadFieldsAreNamed) {
   }
 }
 
-TEST(ThresholdPolicy, TheThresholdFollowsTheTargetAndTheListSize) {
+ModelProfile euclidean_profile() {
   ModelProfile profile;
   profile.name = "p";
   profile.metric = Metric::kEuclidean;
   profile.threshold = 0.42;
+  return profile;
+}
+
+TEST(ThresholdPolicy, TheThresholdFollowsTheTargetAndTheListSize) {
+  const ModelProfile profile = euclidean_profile();
   const FalseMatchCalibration c = small_table();
   // A list of one: the FPIR is the FMR.
   const ThresholdInForce one = decide_threshold(profile, &c, {1e-3, std::nullopt}, 1);
@@ -110,6 +115,28 @@ TEST(ThresholdPolicy, TheThresholdFollowsTheTargetAndTheListSize) {
   EXPECT_DOUBLE_EQ(none.threshold, 0.42);
   EXPECT_FALSE(none.estimated_fpir);
   EXPECT_NE(none.why.find("no calibration"), std::string::npos) << none.why;
+}
+
+TEST(ThresholdPolicy, ATracksViewsShareTheTargetAndFewerShareItWhereTheCalibrationEnds) {
+  const ModelProfile profile = euclidean_profile();
+  const FalseMatchCalibration c = small_table();
+  // Three views of a track, one template: each search is held to a third of the target.
+  const ThresholdInForce three = decide_threshold(profile, &c, {1e-3, std::nullopt, 3, true}, 1);
+  EXPECT_EQ(three.searches_per_track, 3u);
+  EXPECT_NEAR(c.false_match_rate(three.threshold), 1e-3 / 3, 1e-5);
+  EXPECT_LT(three.threshold, decide_threshold(profile, &c, {1e-3, std::nullopt}, 1).threshold) << "stricter than for one view";
+  EXPECT_NE(three.why.find("per track, shared by its up to 3 views"), std::string::npos) << three.why;
+  EXPECT_EQ(three.to_json()["searches_per_track"], 3);
+  // A hundred templates: a third of the target needs a rate below the table's lowest, so one
+  // view carries the whole target (which the table can still show)...
+  const ThresholdInForce fewer = decide_threshold(profile, &c, {1e-3, std::nullopt, 3, true}, 100);
+  EXPECT_EQ(fewer.searches_per_track, 1u);
+  EXPECT_FALSE(fewer.at_calibration_limit);
+  // ...unless the views per track cannot be changed (a case search): then the strictest score.
+  const ThresholdInForce fixed_views = decide_threshold(profile, &c, {1e-3, std::nullopt, 3, false}, 100);
+  EXPECT_EQ(fixed_views.searches_per_track, 3u);
+  EXPECT_TRUE(fixed_views.at_calibration_limit);
+  EXPECT_DOUBLE_EQ(fixed_views.threshold, 0.3);
 }
 
 TEST(ThresholdPolicy, ShippedCalibrationsLoadAndTightenAsTheListGrows) {

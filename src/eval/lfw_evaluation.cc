@@ -19,6 +19,7 @@
 #include "eval/svg_plot.h"
 #include "eval/template_cache.h"
 #include "eval/threshold_calibration.h"
+#include "eval/view_checks.h"
 
 namespace glassbox::eval {
 namespace {
@@ -83,15 +84,19 @@ struct Templates {
   std::vector<ModelProfile> profiles;
   std::vector<std::vector<Vector>> by_profile;  // [profile][photo]
   std::vector<FaceChoice> choice;               // [photo]
+  std::vector<std::optional<FaceQuality>> quality;  // [photo]: of the face used; none for a centred crop
 };
 
 // A profile's templates are cached under its name and everything that changes its chips.
 std::string cache_profile_key(const ModelProfile& profile) { return profile.name + "|" + profile.alignment.key(); }
+// The face's quality is cached beside its templates, under its own key ({-1}: no face detected).
+constexpr const char* kQualityCacheKey = "face_quality|v1";
 
 Status extract_all(const LfwEvalOptions& options, const Photos& photos, Templates& t, LfwEvalOutput& out) {
   const std::size_t n = photos.paths.size();
   t.by_profile.assign(t.profiles.size(), std::vector<Vector>(n));
   t.choice.assign(n, FaceChoice::kSingleFace);
+  t.quality.assign(n, std::nullopt);
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   const int jobs = std::clamp(options.jobs > 0 ? options.jobs : cores, 1, 64);
   std::atomic<std::size_t> next{0}, done{0}, cached{0};
@@ -127,6 +132,11 @@ Status extract_all(const LfwEvalOptions& options, const Photos& photos, Template
           t.by_profile[p][i] = std::move(hit->vector);
           t.choice[i] = hit->choice;
         }
+        if (all_cached) {
+          auto hit = cache->get(digest, kQualityCacheKey);
+          all_cached = hit.has_value();
+          if (hit) t.quality[i] = quality_from_vector(hit->vector);
+        }
       }
       if (all_cached) {
         ++cached;
@@ -138,6 +148,9 @@ Status extract_all(const LfwEvalOptions& options, const Photos& photos, Template
           return;
         }
         t.choice[i] = extracted->choice;
+        t.quality[i] = extracted->quality;
+        if (cache != nullptr)
+          (void)cache->put(digest, kQualityCacheKey, {extracted->choice, extracted->quality ? quality_to_vector(*extracted->quality) : std::vector<float>{-1.0f}});
         for (std::size_t p = 0; p < t.profiles.size(); ++p) {
           if (cache != nullptr) (void)cache->put(digest, cache_profile_key(t.profiles[p]), {extracted->choice, extracted->templates[p]});
           t.by_profile[p][i] = std::move(extracted->templates[p]);
@@ -410,6 +423,20 @@ Result<LfwEvalOutput> run_lfw_evaluation(const LfwEvalOptions& options) {
         {"how", "people with 4+ photos enrolled from their first 1, 2 or 3 photos; probes: their photos after the third, and the "
                 "check people; best_of scores an entry by its closest template, mean_template by the mean of its templates"},
         {"rows", check_entries_of_several_photos(profile, *calibration, vectors, several)}};
+    // Face quality: FNIR by the probe's quality, and what entries below enrolment's floor do.
+    QualityCheck quality_check{split.gallery, split.mated, check_people, t.quality, 1e-2, QualityFloor{}};
+    r.json["face_quality"] = check_quality_bands(profile, *calibration, vectors, quality_check);
+    // Tracks of several views, simulated with several photos of a person.
+    TrackViewsCheck views_check{several.people, t.quality, 3, {}, {1e-2, 1e-3}};
+    for (std::size_t size : {1, 10, 100}) views_check.list_sizes.push_back(size);
+    views_check.list_sizes.push_back(several.people.size());  // all of the listed half (capped to its size)
+    r.json["views_per_track"] = {
+        {"how", "people with 4+ photos in two halves (alternating in name order): the first half enrolled from their first photo, "
+                "their photos 2-4 a track of 3 views; the second half strangers, their photos 1-3 a track; lists are consecutive runs of "
+                "the first half; each stranger's track searches every list. per_search: the threshold of the target for one search; "
+                "per_track: as deployed, of target / 3 (three searches per track), or fewer views where the calibration cannot show that share "
+                "(views_searched)"},
+        {"rows", check_views_per_track(profile, *calibration, vectors, views_check)}};
     nlohmann::json file = calibration->to_json();
     file["profile"] = profile.name;
     file["alignment"] = profile.alignment.key();

@@ -63,7 +63,9 @@ Result<PhotoTemplates> PhotoTemplateExtractor::extract(const std::filesystem::pa
     landmarks = centred_landmarks(image->size());
   } else {
     out.choice = faces->size() == 1 ? FaceChoice::kSingleFace : FaceChoice::kCentreOfSeveral;
-    landmarks = (*faces)[static_cast<std::size_t>(centre_face(*faces, image->size()))].landmarks;
+    const DetectedFace& face = (*faces)[static_cast<std::size_t>(centre_face(*faces, image->size()))];
+    landmarks = face.landmarks;
+    out.quality = assess_face(frame, face);
   }
   for (auto& embedder : embedders_) {
     auto vector = embed_face(*embedder, frame, landmarks);
@@ -71,6 +73,21 @@ Result<PhotoTemplates> PhotoTemplateExtractor::extract(const std::filesystem::pa
     out.templates.push_back(std::move(*vector));
   }
   return out;
+}
+
+std::vector<float> quality_to_vector(const FaceQuality& q) {
+  return {q.score, q.size_px, q.pose.yaw_deg, q.pose.pitch_deg, q.pose.roll_deg, q.sharpness, q.confidence};
+}
+
+std::optional<FaceQuality> quality_from_vector(const std::vector<float>& v) {
+  if (v.size() != 7) return std::nullopt;
+  FaceQuality q;
+  q.score = v[0];
+  q.size_px = v[1];
+  q.pose = {v[2], v[3], v[4]};
+  q.sharpness = v[5];
+  q.confidence = v[6];
+  return q;
 }
 
 }  // namespace glassbox::eval

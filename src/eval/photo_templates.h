@@ -8,10 +8,12 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
+#include "quality/face_quality.h"
 
 namespace glassbox::eval {
 
@@ -32,7 +34,12 @@ int centre_face(const std::vector<DetectedFace>& faces, cv::Size image_size);
 struct PhotoTemplates {
   FaceChoice choice = FaceChoice::kSingleFace;
   std::vector<std::vector<float>> templates;  // one per profile, in the extractor's order
+  std::optional<FaceQuality> quality;         // of the face used; none for a centred crop
 };
+
+// A face's quality as the template cache keeps it (seven numbers), and back.
+std::vector<float> quality_to_vector(const FaceQuality& quality);
+std::optional<FaceQuality> quality_from_vector(const std::vector<float>& v);
 
 class PhotoTemplateExtractor {
  public:

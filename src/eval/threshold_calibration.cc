@@ -10,11 +10,10 @@ namespace {
 
 double round6(double v) { return std::round(v * 1e6) / 1e6; }
 
-// "Higher is closer" for either metric.
+}  // namespace
+
 double closeness(Metric metric, double score) { return metric == Metric::kEuclidean ? -score : score; }
 
-// The Wilson score interval (95%) of a proportion: how far a rate measured from few events can be
-// from the true one.
 nlohmann::json wilson95(std::size_t events, std::size_t trials) {
   if (trials == 0) return nlohmann::json::array({0.0, 1.0});
   const double z = 1.959964, n = static_cast<double>(trials), p = static_cast<double>(events) / n;
@@ -22,8 +21,6 @@ nlohmann::json wilson95(std::size_t events, std::size_t trials) {
   const double half = z * std::sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n);
   return nlohmann::json::array({round6(std::max(0.0, centre - half)), round6(std::min(1.0, centre + half))});
 }
-
-}  // namespace
 
 double native_score(Metric metric, const Vector& a, const Vector& b) {
   double dot = 0.0, squared = 0.0;
@@ -160,7 +157,7 @@ nlohmann::json check_thresholds_by_list_size(const ModelProfile& profile, const 
     };
     nlohmann::json targets = nlohmann::json::array();
     for (double target : check.target_fpirs) {
-      const ThresholdInForce decided = decide_threshold(profile, &calibration, {target, std::nullopt}, size);
+      const ThresholdInForce decided = decide_threshold(profile, &calibration, {target, std::nullopt, 1, false}, size);
       nlohmann::json row = measure(decided.threshold);
       row["target_fpir"] = target;
       row["at_calibration_limit"] = decided.at_calibration_limit;
@@ -243,7 +240,7 @@ nlohmann::json check_entries_of_several_photos(const ModelProfile& profile, cons
         const double t = allowed < sorted.size() ? std::nextafter(sorted[allowed], 1e300) : -1e300;
         at_measured[fpir == 1e-2 ? "1e-2" : "1e-3"] = round6(fnir_at(t));
       }
-      const ThresholdInForce deployed = decide_threshold(profile, &calibration, {1e-3, std::nullopt}, list_templates);
+      const ThresholdInForce deployed = decide_threshold(profile, &calibration, {1e-3, std::nullopt, 1, false}, list_templates);
       const double t = closeness(metric, deployed.threshold);
       std::size_t false_matches = 0;
       for (double c : non_mated_best) false_matches += c >= t;

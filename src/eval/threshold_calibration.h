@@ -22,6 +22,11 @@ using Vector = std::vector<float>;
 
 // The profile's score of two templates, in its own units (a distance, or a cosine).
 double native_score(Metric metric, const Vector& a, const Vector& b);
+// A score as "higher is closer", for either metric.
+double closeness(Metric metric, double score);
+// The Wilson score interval (95%) of a proportion, [low, high]: how far a rate measured from few
+// events can be from the true one.
+nlohmann::json wilson95(std::size_t events, std::size_t trials);
 
 // Every pair of the given photos (one per person, all different people) is an impostor
 // comparison. The table holds about 20 points per decade of rate, from ten comparisons in all of

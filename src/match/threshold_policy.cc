@@ -173,6 +173,7 @@ ThresholdInForce decide_threshold(const ModelProfile& profile, const FalseMatchC
                                   std::size_t templates) {
   ThresholdInForce d;
   d.templates = templates;
+  d.searches_per_track = std::max<std::size_t>(policy.searches_per_track, 1);
   const std::string list = "a list of " + std::to_string(templates) + (templates == 1 ? " template" : " templates");
   auto predicted = [&](double threshold) {
     const auto fpir = score_meaning(calibration, threshold, templates);
@@ -196,15 +197,25 @@ ThresholdInForce decide_threshold(const ModelProfile& profile, const FalseMatchC
   }
   d.basis = "target_fpir";
   d.target_fpir = *policy.target_fpir;
-  const double rate = false_match_rate_for(*policy.target_fpir, calibration->effective_comparisons(templates));
+  // The most views (up to those asked) whose share of the target the calibration can show: a
+  // share below its lowest measured rate cannot be shown to hold, and more views there would
+  // only multiply a stranger's chances at the same threshold.
+  auto rate_for = [&](std::size_t views) {
+    return false_match_rate_for(*policy.target_fpir / static_cast<double>(views), calibration->effective_comparisons(templates));
+  };
+  while (policy.may_use_fewer_views && d.searches_per_track > 1 && !calibration->score_at(rate_for(d.searches_per_track))) --d.searches_per_track;
+  const double per_search = *policy.target_fpir / static_cast<double>(d.searches_per_track);
+  const double rate = rate_for(d.searches_per_track);
   const auto score = calibration->score_at(rate);
   d.at_calibration_limit = !score;
   d.threshold = score ? *score : calibration->points().front().score;
   // Four decimals, rounded the strict way (a threshold that reads well and never lets more through).
   d.threshold = profile.metric == Metric::kEuclidean ? std::floor(d.threshold * 1e4) / 1e4 : std::ceil(d.threshold * 1e4) / 1e4;
   d.estimated_fpir = score_meaning(calibration, d.threshold, templates);
-  d.why = score_words(profile, d.threshold) + ": the score at which " + rate_words(*policy.target_fpir) +
-          " searches for someone not on " + list + " would match someone (target FPIR, " + calibration->source() + ")";
+  d.why = score_words(profile, d.threshold) + ": the score at which " + rate_words(per_search) +
+          " searches for someone not on " + list + " would match someone (target FPIR " + rate_words(*policy.target_fpir) +
+          (d.searches_per_track > 1 ? " per track, shared by its up to " + std::to_string(d.searches_per_track) + " views" : std::string()) +
+          "; " + calibration->source() + ")";
   if (d.at_calibration_limit)
     d.why += "; the target needs a false match rate of " + rate_words(rate) + " per comparison, below the lowest the calibration measured (" +
              rate_words(calibration->lowest_rate()) + "), so the strictest measured score is used: the target is not shown to be met, " +
@@ -216,6 +227,7 @@ nlohmann::json ThresholdInForce::to_json() const {
   nlohmann::json j = {{"threshold", threshold}, {"templates", templates}, {"basis", basis}, {"why", why},
                       {"at_calibration_limit", at_calibration_limit}};
   j["target_fpir"] = target_fpir ? nlohmann::json(*target_fpir) : nlohmann::json();
+  j["searches_per_track"] = searches_per_track;
   j["estimated_fpir"] = estimated_fpir ? nlohmann::json(*estimated_fpir) : nlohmann::json();
   return j;
 }

@@ -77,16 +77,28 @@ double false_match_rate_for(double target_fpir, double comparisons);
 // The default target: one search in a thousand for someone not on the list matches someone.
 inline constexpr double kDefaultTargetFpir = 1e-3;
 struct ThresholdPolicy {
-  std::optional<double> target_fpir;      // per search: per track on cameras, per face in a recording
+  std::optional<double> target_fpir;      // per track: for someone not on the list, the chance that any view of their track matches
   std::optional<double> fixed_threshold;  // in the profile's metric
+  // A track is searched on up to this many views (TrackerOptions::max_embeddings_per_track), any
+  // of which may alert: each search gets target_fpir / searches_per_track, so that the track's
+  // chance stays within the target (docs/calibration.md, "Several views per track").
+  std::size_t searches_per_track = 1;
+  // Whoever applies this threshold can also bound the views per track to what it returns
+  // (serve, watch): then, where the calibration cannot show a share as small as
+  // target / searches_per_track, fewer views share the target instead. A case search cannot
+  // (its tracks' bound is fixed): its threshold is then the strictest measured score.
+  bool may_use_fewer_views = false;
 };
 
 // The threshold in force for one list, and why.
 struct ThresholdInForce {
   double threshold = 0.0;
   std::size_t templates = 0;               // the list's size it was set for (templates searched)
-  std::optional<double> target_fpir;       // what was asked; none for a fixed threshold
-  std::optional<double> estimated_fpir;    // what the calibration predicts at the threshold for this list
+  std::optional<double> target_fpir;       // what was asked, per track; none for a fixed threshold
+  // Views of a track searched, which share the target: those asked, fewer where the calibration
+  // cannot show the smaller share (down to 1 at its limit). Trackers take it as their bound.
+  std::size_t searches_per_track = 1;
+  std::optional<double> estimated_fpir;    // what the calibration predicts at the threshold for this list, per search
   bool at_calibration_limit = false;       // the target needs a rate below what was measured: the strictest measured score is used
   std::string basis;                       // "target_fpir", "fixed", or "profile_default" (no calibration)
   std::string why;                         // one sentence for people
