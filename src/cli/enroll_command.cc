@@ -14,6 +14,7 @@
 #include "pipeline/watchlist_loader.h"
 #include "auth/user_store.h"
 #include "store/sql_watchlist_store.h"
+#include "track/tracker.h"
 
 namespace glassbox::cli {
 namespace {
@@ -58,7 +59,9 @@ int run_enroll(const EnrollArgs& args) {
     return kExitFailure;
   }
   std::vector<std::filesystem::path> photos(args.photos.begin(), args.photos.end());
-  auto id = enroll_entry(**store, args.fields, photos, **detector, **embedder, PhotoOptions{args.min_face}, now);
+  PhotoOptions options;
+  options.floor.min_size_px = static_cast<float>(args.min_face);
+  auto id = enroll_entry(**store, args.fields, photos, **detector, **embedder, options, now);
   if (!id) {
     std::cerr << "glassbox enroll: " << id.error().message << "\n";
     return kExitFailure;
@@ -135,7 +138,7 @@ int run_entries(const EntriesArgs& args) {
     std::cerr << "glassbox entries: the threshold in force cannot be shown: " << active.error().message << "\n";
     return kExitOk;
   }
-  const ThresholdInForce threshold = decide_threshold(*profile, *calibration ? &**calibration : nullptr, {args.target_fpir, args.threshold},
+  const ThresholdInForce threshold = decide_threshold(*profile, *calibration ? &**calibration : nullptr, {args.target_fpir, args.threshold, static_cast<std::size_t>(TrackerOptions{}.max_embeddings_per_track), true},
                                                       active->matrix.rows());
   std::cerr << "glassbox entries: " << active->matrix.entries() << " active entries with " << active->matrix.rows() << " " << profile->name
             << " templates; threshold in force: " << threshold.why << "\n";

@@ -156,9 +156,9 @@ Result<EntryTemplate> template_from_image(const std::string& name, const cv::Mat
                  " faces found; an enrolment photo must show exactly one face (crop it to the subject)"};
   }
   const DetectedFace& face = faces->front();
-  if (face.size() < static_cast<float>(options.min_face_px)) {
-    return Error{name + ": the face is " + std::to_string(static_cast<int>(face.size())) + " px, smaller than the " +
-                 std::to_string(options.min_face_px) + " px needed for a reliable template"};
+  const std::vector<std::string> shortfalls = quality_shortfalls(assess_face(frame, face), options.floor);
+  if (!shortfalls.empty()) {
+    return Error{name + ": " + join_problems(shortfalls) + "; enrol from a sharper, larger or more frontal photo of the subject"};
   }
   auto vector = embed_face(embedder, frame, face.landmarks);
   if (!vector) return vector.error().within(name);

@@ -1,6 +1,6 @@
 // Enrolment rules: what a watchlist entry must carry before it is stored (subject, legal basis,
 // photo source, a future expiry date, a submitter), and how a photo becomes a template — only
-// when it shows exactly one face; its template, and a re-encoded copy for people to compare alerts
+// when it shows exactly one face, good enough to recognise; its template, and a re-encoded copy for people to compare alerts
 // with, are what is kept of the photo (both sealed by the store).
 // Thread-safety: functions are reentrant; the detector and embedder passed in are used by the
 // calling thread only.
@@ -14,6 +14,7 @@
 
 #include "detect/face_detector.h"
 #include "embed/embedder.h"
+#include "quality/face_quality.h"
 #include "store/watchlist_store.h"
 
 namespace glassbox {
@@ -48,11 +49,13 @@ std::string field_name(const char* option, FieldNames names);
 Status validate_user_name(const std::string& field, const std::string& name);
 
 struct PhotoOptions {
-  int min_face_px = 40;  // a smaller face makes a template too poor to enrol
+  // The least a face must have (size, pose, sharpness, detector confidence): below it a template
+  // finds its subject less often and strangers more often (docs/ACCURACY.md, "Face quality").
+  QualityFloor floor;
 };
 
 // The template of the single face in `photo`; an error naming the photo when it is not an
-// image, shows no face, several faces, or a face too small.
+// image, shows no face, several faces, or a face below the quality floor (every reason given).
 Result<EntryTemplate> template_from_photo(const std::filesystem::path& photo, FaceDetector& detector,
                                           Embedder& embedder, const PhotoOptions& options);
 
@@ -65,7 +68,7 @@ struct PhotoUpload {
 // on its longer side; empty if it cannot be encoded.
 std::vector<unsigned char> reference_jpeg(const cv::Mat& image);
 // The template of the one face in `image` (already decoded); refused for no face, several
-// faces, or a face too small.
+// faces, or a face below the quality floor.
 Result<EntryTemplate> template_from_image(const std::string& name, const cv::Mat& image, const std::string& sha256, FaceDetector& detector,
                                           Embedder& embedder, const PhotoOptions& options);
 // A photo sent to the service: checked as decode_uploaded_photo does (JPEG or PNG, bytes,
