@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "enroll/enrollment.h"
 #include "support/test_support.h"
@@ -145,6 +147,29 @@ TEST_F(CliTest, PhotosWithoutExactlyOneFaceAreRefusedNamingThePhoto) {
   EXPECT_NE(not_image.err.find("notes.jpg: not a readable image"), std::string::npos) << not_image.err;
   auto entries = run_glassbox({"entries", "--db", db()});
   EXPECT_TRUE(entries.out.empty()) << "nothing stored: " << entries.out;
+}
+
+TEST_F(CliTest, PhotosBelowTheQualityFloorAreRefusedWithEveryReason) {
+  // A face turned well aside (about 47° by the landmarks), and a sharp photo blurred as a face a
+  // tenth of its size would be.
+  const auto turned = data("faces/faceapi_bbt/examples/images/stuart/stuart5.png");
+  auto r = run_glassbox(enroll_args("Person A", "alice", {turned}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("stuart5.png: the face is turned"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("to the side, need at most 35°"), std::string::npos) << r.err;
+  cv::Mat sharp = cv::imread(data(kKnn / "train/obama/obama.jpg").string());
+  ASSERT_FALSE(sharp.empty());
+  cv::Mat blurred;
+  cv::GaussianBlur(sharp, blurred, cv::Size(), 6.0);
+  const fs::path soft = dir_ / "soft.jpg";
+  ASSERT_TRUE(cv::imwrite(soft.string(), blurred));
+  auto b = run_glassbox(enroll_args("Person A", "alice", {soft}));
+  EXPECT_EQ(b.exit_code, 1);
+  EXPECT_NE(b.err.find("soft.jpg: the face is blurred (sharpness 0.0"), std::string::npos) << b.err;
+  EXPECT_NE(b.err.find("need at least 0.060)"), std::string::npos) << b.err;
+  EXPECT_TRUE(run_glassbox({"entries", "--db", db()}).out.empty()) << "nothing stored";
+  // The same photo unblurred is accepted.
+  EXPECT_EQ(run_glassbox(enroll_args("Person A", "alice", {data(kKnn / "train/obama/obama.jpg")})).exit_code, 0);
 }
 
 TEST_F(CliTest, RateMinFaceAndThresholdOptionsDoWhatTheySay) {

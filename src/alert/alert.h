@@ -15,6 +15,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "quality/face_quality.h"
+
 namespace glassbox {
 
 struct Alert {
@@ -35,6 +37,7 @@ struct Alert {
   std::int64_t frame_index = 0;
   std::uint64_t track_id = 0;
   cv::Rect box;             // in the frame's full-resolution pixels
+  std::optional<FaceQuality> quality;  // of the view that matched: how much a reviewer can trust it
   cv::Mat face;             // evidence: the matched face with a margin, cut from the frame (BGR)
   // Live cameras: when the frame was decoded (unset elsewhere); now - captured_at at publish
   // is the frame-to-alert latency.

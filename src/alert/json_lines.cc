@@ -30,6 +30,7 @@ nlohmann::json alert_to_json(const Alert& alert) {
   j["frame"] = alert.frame_index;
   j["track"] = alert.track_id;
   j["box"] = {{"x", alert.box.x}, {"y", alert.box.y}, {"w", alert.box.width}, {"h", alert.box.height}};
+  if (alert.quality) j["quality"] = face_quality_json(*alert.quality);
   return j;
 }
 

@@ -29,6 +29,7 @@
 #include "store/postgres_listener.h"
 #include "store/search_store.h"
 #include "store/transparency.h"
+#include "track/tracker.h"
 
 namespace glassbox {
 namespace {
@@ -56,6 +57,7 @@ json alert_record_json(const AlertRecord& r) {
   if (r.dismiss_reason) j["dismiss_reason"] = *r.dismiss_reason;
   if (r.estimated_fpir) j["estimated_fpir"] = *r.estimated_fpir;
   if (r.list_templates) j["list_templates"] = *r.list_templates;
+  if (r.quality) j["quality"] = face_quality_json(*r.quality);
   return j;
 }
 
@@ -142,7 +144,8 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   auto calibration = load_false_match_calibration(service->profile_);
   if (!calibration) return calibration.error();
   if (*calibration) service->calibration_ = std::make_shared<const FalseMatchCalibration>(std::move(**calibration));
-  service->threshold_policy_ = {service->config_.target_fpir, service->config_.threshold};
+  service->threshold_policy_ = {service->config_.target_fpir, service->config_.threshold,
+                                static_cast<std::size_t>(TrackerOptions{}.max_embeddings_per_track), true};
   // The first connection brings PostgreSQL's schema up to date (SQLite's is at every open).
   auto first = glassbox::connect(service->database_, ConnectMode::kMigrate);
   if (!first) return first.error();
@@ -459,7 +462,8 @@ Status LiveService::reload_watchlist() {
       std::cerr << "glassbox serve: threshold in force: " << decided.why << "\n";
     threshold_in_force_ = decided;
   }
-  analyzer_->set_watchlist(std::make_shared<WatchlistMatrix>(std::move(loaded->matrix)), decided.threshold);
+  analyzer_->set_watchlist(std::make_shared<WatchlistMatrix>(std::move(loaded->matrix)), decided.threshold,
+                           static_cast<int>(decided.searches_per_track));
   ++watchlist_reloads_;
   return ok_status();
 }

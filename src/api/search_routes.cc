@@ -267,7 +267,10 @@ void LiveService::register_search_routes() {
     const std::vector<PhotoUpload> photos = uploaded_photos(req, "probe");
     // A case search is a list of its probe photos: its threshold follows the same rule as the
     // watchlist's, for a list of that many templates.
-    request.threshold = decide_threshold(profile_, calibration_.get(), threshold_policy_, std::max<std::size_t>(photos.size(), 1)).threshold;
+    // A search's tracks always have up to the default views: they share the target as they are.
+    ThresholdPolicy policy = threshold_policy_;
+    policy.may_use_fewer_views = false;
+    request.threshold = decide_threshold(profile_, calibration_.get(), policy, std::max<std::size_t>(photos.size(), 1)).threshold;
     if (auto s = validate_search_request(request, photos.size(), now, FieldNames::kJson); !s) problems.push_back(s.error().message);
     if (!problems.empty()) return reply_error(res, 400, join_problems(problems));
     auto probes = photo_templates(photos);  // on the photo pool: two requests at a time

@@ -23,6 +23,7 @@
 #include "match/threshold_policy.h"
 #include "pipeline/watch_runner.h"
 #include "pipeline/watchlist_loader.h"
+#include "track/tracker.h"
 #include "store/sql_watchlist_store.h"
 
 namespace glassbox::cli {
@@ -128,11 +129,12 @@ int run_demo(const DemoArgs& args) {
   say("  entry " + std::to_string(*id_b) + ": Person B, from a still 1 s into " + short_name(clip_b.string(), data));
   say("  each carries a legal basis, the photos' source, the submitter (officer.alice) and an expiry (" + expires + ").");
   say("  Only the template of the one face in each photo is stored, never the photo. Both entries are PENDING.");
-  auto no_face = enrol("Person C", data / "negatives/images/debian_opencv_doc/fruits.jpg");
-  auto two_faces = enrol("Person C", data / "faces/face_recognition/two_people.jpg");
   say("  Refused, as they should be:");
-  say("    " + short_name(no_face ? std::string("(accepted!)") : no_face.error().message.substr(no_face.error().message.find("- ") + 2), data));
-  say("    " + short_name(two_faces ? std::string("(accepted!)") : two_faces.error().message.substr(two_faces.error().message.find("- ") + 2), data));
+  for (const fs::path& refused : {data / "negatives/images/debian_opencv_doc/fruits.jpg", data / "faces/face_recognition/two_people.jpg",
+                                  data / "faces/faceapi_bbt/examples/images/stuart/stuart5.png"}) {
+    auto r = enrol("Person C", refused);
+    say("    " + short_name(r ? std::string("(accepted!)") : r.error().message.substr(r.error().message.find("- ") + 2), data));
+  }
 
   WatchOptions options;
   options.analysis.calibration = calibrated;
@@ -141,7 +143,11 @@ int run_demo(const DemoArgs& args) {
     auto loaded = load_watchlist(**store, *profile, now_utc());
     if (!loaded) return loaded.error();
     // The threshold for this list, as watch and serve set it.
-    options.analysis.threshold = decide_threshold(*profile, calibrated.get(), {kDefaultTargetFpir, std::nullopt}, loaded->matrix.rows()).threshold;
+    const ThresholdInForce in_force = decide_threshold(
+        *profile, calibrated.get(), {kDefaultTargetFpir, std::nullopt, static_cast<std::size_t>(TrackerOptions{}.max_embeddings_per_track), true},
+        loaded->matrix.rows());
+    options.analysis.threshold = in_force.threshold;
+    options.analysis.tracker.max_embeddings_per_track = static_cast<int>(in_force.searches_per_track);
     options.analysis.list_templates = loaded->matrix.rows();
     WatchHooks hooks;
     hooks.cancel = &interrupted();

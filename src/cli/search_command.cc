@@ -17,6 +17,7 @@
 #include "embed/onnx_embedder.h"
 #include "match/threshold_policy.h"
 #include "search/search_job.h"
+#include "track/tracker.h"
 #include "store/sqlite_database.h"
 
 namespace glassbox::cli {
@@ -99,7 +100,7 @@ int run_search_command(const SearchArgs& args) {
   // accepted and their number, unless fixed.
   auto calibration = load_false_match_calibration(*profile);
   if (!calibration) return refuse(calibration.error().message);
-  const ThresholdInForce threshold = decide_threshold(*profile, *calibration ? &**calibration : nullptr, {args.target_fpir, args.threshold},
+  const ThresholdInForce threshold = decide_threshold(*profile, *calibration ? &**calibration : nullptr, {args.target_fpir, args.threshold, static_cast<std::size_t>(TrackerOptions{}.max_embeddings_per_track), false},
                                                       std::max<std::size_t>(args.probes.size(), 1));
   std::cerr << "glassbox search: threshold in force: " << threshold.why << "\n";
   request.threshold = threshold.threshold;

@@ -12,6 +12,7 @@
 #include "match/threshold_policy.h"
 #include "pipeline/watch_runner.h"
 #include "pipeline/watchlist_loader.h"
+#include "track/tracker.h"
 #include "store/sql_watchlist_store.h"
 
 namespace glassbox::cli {
@@ -25,6 +26,7 @@ struct WatchArgs {
   int min_face = 32;
   std::optional<double> threshold;
   double target_fpir = kDefaultTargetFpir;
+  int views_per_track = TrackerOptions{}.max_embeddings_per_track;
   int jobs = 0;
   int detect_size = 640;
   double open_timeout = 10.0;
@@ -71,6 +73,7 @@ int run_watch_command(const WatchArgs& args) {
   WatchOptions options;
   options.analysis.rate_fps = args.rate;
   options.analysis.min_face_px = args.min_face;
+  options.analysis.tracker.max_embeddings_per_track = args.views_per_track;
   // The threshold follows the false-alert rate accepted and this list's size, unless fixed.
   auto calibration = load_false_match_calibration(*profile);
   if (!calibration) {
@@ -79,9 +82,11 @@ int run_watch_command(const WatchArgs& args) {
   }
   if (*calibration) options.analysis.calibration = std::make_shared<const FalseMatchCalibration>(std::move(**calibration));
   const ThresholdInForce threshold =
-      decide_threshold(*profile, options.analysis.calibration.get(), {args.target_fpir, args.threshold}, watchlist->matrix.rows());
+      decide_threshold(*profile, options.analysis.calibration.get(), {args.target_fpir, args.threshold, static_cast<std::size_t>(options.analysis.tracker.max_embeddings_per_track), true},
+                       watchlist->matrix.rows());
   std::cerr << "glassbox watch: threshold in force: " << threshold.why << "\n";
   options.analysis.threshold = threshold.threshold;
+  options.analysis.tracker.max_embeddings_per_track = static_cast<int>(threshold.searches_per_track);
   options.analysis.list_templates = watchlist->matrix.rows();
   options.detector.max_side = args.detect_size;
   options.source.open_timeout_s = args.open_timeout;
@@ -148,10 +153,14 @@ void add_watch_command(CLI::App& app, int& exit_status) {
   watch->add_option("--rate", args->rate, "Frames analysed per second of video (0 = every frame)")->capture_default_str()->check(CLI::Range(0.0, 1000.0));
   watch->add_option("--min-face", args->min_face, "Ignore faces smaller than this, pixels")->capture_default_str()->check(CLI::Range(8, 4096));
   watch->add_option("--target-fpir", args->target_fpir,
-                    "False-alert rate accepted per search: the threshold follows from it and the list's size (docs/calibration.md)")
+                    "False-alert rate accepted per track: the threshold follows from it, the list's size and --views-per-track (docs/calibration.md)")
       ->capture_default_str()
       ->check(CLI::Range(1e-9, 0.5));
   watch->add_option("--threshold", args->threshold, "A fixed decision threshold in the profile's metric, instead of --target-fpir");
+  watch->add_option("--views-per-track", args->views_per_track,
+                    "Views of one track matched at most (each on its own; they share --target-fpir)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 20));
   watch->add_option("--profile", args->profile, "Recognizer profile (profiles/NAME.json)")->capture_default_str();
   watch->add_option("--jobs", args->jobs, "Sources analysed at once (0 = all)")->capture_default_str()->check(CLI::Range(0, 1024));
   watch->add_option("--detect-size", args->detect_size, "Longer side of the image the detector sees, pixels")->capture_default_str()->check(CLI::Range(64, 4096));

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "embed/embed_face.h"
+#include "quality/face_quality.h"
 
 namespace glassbox {
 
@@ -28,8 +29,17 @@ Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const Fram
   counts.faces_detected = static_cast<int>(faces.size());
 
   const ModelProfile& profile = embedder_.profile();
+  // Each face's quality ranks the views of its track; it is kept only for a face that matches.
+  std::vector<FaceQuality> qualities;
+  std::vector<float> scores;
+  qualities.reserve(faces.size());
+  for (const DetectedFace& face : faces) {
+    qualities.push_back(assess_face(frame, face));
+    scores.push_back(qualities.back().score);
+  }
   std::vector<TrackAssignment> to_embed;
-  for (const TrackAssignment& a : tracker.update(faces, header.timestamp_s)) {
+  tracker.set_max_embeddings_per_track(options.tracker.max_embeddings_per_track);
+  for (const TrackAssignment& a : tracker.update(faces, scores, header.timestamp_s)) {
     if (a.matched) {
       ++counts.matched_sightings;
       sink_.still_in_view(source, a.matched_entry);
@@ -79,6 +89,7 @@ Result<FrameCounts> FrameAnalyzer::analyze(const std::string& source, const Fram
     alert.captured_at = header.captured_at;
     alert.track_id = a.track_id;
     alert.box = cv::Rect(face.box);
+    alert.quality = qualities[a.detection];
     // Evidence: the face with a fifth of its size as margin, clipped to the frame, copied out.
     const int margin = std::max(alert.box.width, alert.box.height) / 5;
     const cv::Rect crop = (alert.box + cv::Size(2 * margin, 2 * margin) - cv::Point(margin, margin)) & cv::Rect(0, 0, frame.width(), frame.height());

@@ -1,8 +1,9 @@
 // FrameAnalyzer: one decoded frame through the recognition path — detect, drop faces below the
-// minimum size, track, embed new tracks and clearly better views (the frame's views as one
-// batch), match, and publish one alert per matched track. Shared by `watch` (SourceAnalyzer) and the live service, so both behave
-// the same. The chip and the template of a face exist only inside analyze(): nothing about a
-// face that matches no entry outlives the call.
+// minimum size, measure each face's quality, track, embed the views the tracker chooses (the
+// frame's views as one batch), match, and publish one alert per matched track with the quality
+// of the view that matched. Shared by `watch` (SourceAnalyzer) and the live service, so both
+// behave the same. The chip, the template and the quality of a face exist only inside
+// analyze(): nothing about a face that matches no entry outlives the call.
 // Thread-safety: one analyzer per thread (it drives that thread's detector and embedder); the
 // tracker passed in belongs to the frame's source and must not be used by two threads at once.
 #pragma once
@@ -30,7 +31,7 @@ struct AnalysisOptions {
   std::shared_ptr<const FalseMatchCalibration> calibration;
   std::size_t list_templates = 0;
   int max_consecutive_frame_errors = 50;  // a video that fails this many frames in a row is abandoned
-  TrackerOptions tracker;
+  TrackerOptions tracker;  // max_embeddings_per_track: the views that share the target (the list's ThresholdInForce)
 };
 
 struct FrameCounts {

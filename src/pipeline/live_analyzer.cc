@@ -42,10 +42,12 @@ bool LiveAnalyzer::remove_camera(CameraHandle handle) {
   return true;
 }
 
-void LiveAnalyzer::set_watchlist(std::shared_ptr<const WatchlistMatrix> watchlist, std::optional<double> threshold) {
+void LiveAnalyzer::set_watchlist(std::shared_ptr<const WatchlistMatrix> watchlist, std::optional<double> threshold,
+                                 std::optional<int> views_per_track) {
   std::lock_guard lock(mutex_);
   watchlist_ = std::move(watchlist);
   threshold_ = threshold;
+  views_per_track_ = views_per_track;
   ++watchlist_generation_;
 }
 
@@ -94,6 +96,7 @@ void LiveAnalyzer::work(std::size_t worker_index) {
     Camera* camera = nullptr;
     std::shared_ptr<const WatchlistMatrix> watchlist;
     std::optional<double> threshold;
+    std::optional<int> views_per_track;
     std::uint64_t generation = 0;
     {
       std::unique_lock lock(mutex_);
@@ -107,6 +110,7 @@ void LiveAnalyzer::work(std::size_t worker_index) {
       if (camera == nullptr) continue;
       watchlist = watchlist_;
       threshold = threshold_;
+      views_per_track = views_per_track_;
       generation = watchlist_generation_;
     }
     // The camera is ours until busy is cleared: its tracker needs no lock.
@@ -119,9 +123,11 @@ void LiveAnalyzer::work(std::size_t worker_index) {
     double latency = 0.0;
     if (frame && watchlist) {
       latencies_.queued.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->header.captured_at).count());
-      // The threshold and the list's size travel with the list they were set for.
+      // The threshold, the views per track that share its target, and the list's size travel
+      // with the list they were set for.
       AnalysisOptions options = camera->options;
       if (threshold) options.threshold = *threshold;
+      if (views_per_track) options.tracker.max_embeddings_per_track = *views_per_track;
       options.list_templates = watchlist->rows();
       counts = analyzer.analyze(camera->name, frame->header, frame->image, camera->tracker, *watchlist, options);
       latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - frame->header.captured_at).count();

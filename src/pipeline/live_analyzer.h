@@ -59,7 +59,8 @@ class LiveAnalyzer {
   std::optional<LiveCameraStats> camera_stats(CameraHandle camera) const;
   // The list and the threshold in force for it (a camera's own AnalysisOptions::threshold until
   // one is given); every camera's analysis switches to both at once.
-  void set_watchlist(std::shared_ptr<const WatchlistMatrix> watchlist, std::optional<double> threshold = std::nullopt);
+  void set_watchlist(std::shared_ptr<const WatchlistMatrix> watchlist, std::optional<double> threshold = std::nullopt,
+                     std::optional<int> views_per_track = std::nullopt);
   // Called from the worker after each analysed frame with its camera and capture-to-analysed
   // latency (glassbox bench takes exact percentiles from it). Set before start().
   using FrameObserver = std::function<void(const std::string& camera, double latency_s)>;
@@ -100,6 +101,7 @@ class LiveAnalyzer {
   std::condition_variable released_;  // a camera stopped being busy
   std::shared_ptr<const WatchlistMatrix> watchlist_;  // guarded by mutex_
   std::optional<double> threshold_;                   // guarded by mutex_: the one set with watchlist_
+  std::optional<int> views_per_track_;                // guarded by mutex_: the one set with watchlist_
   std::uint64_t watchlist_generation_ = 0;            // guarded by mutex_: bumped by set_watchlist()
   std::size_t next_camera_ = 0;                       // guarded by mutex_: round robin
   CameraHandle next_handle_ = 1;                      // guarded by mutex_

@@ -11,7 +11,8 @@ namespace {
 constexpr const char* kAlertColumns =
     "SELECT a.id, a.entry_id, e.subject, a.camera, a.profile, a.score, a.threshold, a.stream_time_s, a.frame_index, a.track, "
     "a.box_x, a.box_y, a.box_w, a.box_h, a.raised_at, a.status, a.decided_by, a.decided_at, a.dismiss_reason, "
-    "EXISTS (SELECT 1 FROM alert_evidence v WHERE v.alert_id = a.id), a.feed_position, a.captured_at_ms, a.estimated_fpir, a.list_templates "
+    "EXISTS (SELECT 1 FROM alert_evidence v WHERE v.alert_id = a.id), a.feed_position, a.captured_at_ms, a.estimated_fpir, a.list_templates, "
+    "a.face_quality, a.face_yaw_deg, a.face_pitch_deg, a.face_sharpness, a.face_confidence "
     "FROM alerts a JOIN watchlist_entries e ON e.id = a.entry_id ";
 
 AlertStatus parse_alert_status(const std::string& s) {
@@ -43,6 +44,16 @@ AlertRecord read_alert(const Statement& s) {
   if (!s.is_null(21)) r.captured_at_ms = s.int64(21);
   if (!s.is_null(22)) r.estimated_fpir = s.real(22);
   if (!s.is_null(23)) r.list_templates = s.int64(23);
+  if (!s.is_null(24)) {
+    FaceQuality q;
+    q.score = static_cast<float>(s.real(24));
+    q.size_px = static_cast<float>(std::min(r.box.width, r.box.height));
+    q.pose.yaw_deg = static_cast<float>(s.real(25));
+    q.pose.pitch_deg = static_cast<float>(s.real(26));
+    q.sharpness = static_cast<float>(s.real(27));
+    q.confidence = static_cast<float>(s.real(28));
+    r.quality = q;
+  }
   return r;
 }
 
@@ -123,9 +134,10 @@ Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<un
     // this statement, so a node that woke up after its lease passed cannot write.
     auto insert = db_->prepare(
         std::string("INSERT INTO alerts (entry_id, camera, profile, score, threshold, stream_time_s, frame_index, track, "
-                    "box_x, box_y, box_w, box_h, raised_at, feed_position, captured_at_ms, estimated_fpir, list_templates) "
-                    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17 ") +
-        (fence ? "WHERE " + CameraLeases::fence_sql(18) : std::string()) + " RETURNING id");
+                    "box_x, box_y, box_w, box_h, raised_at, feed_position, captured_at_ms, estimated_fpir, list_templates, "
+                    "face_quality, face_yaw_deg, face_pitch_deg, face_sharpness, face_confidence) "
+                    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22 ") +
+        (fence ? "WHERE " + CameraLeases::fence_sql(23) : std::string()) + " RETURNING id");
     insert->bind(1, alert.entry_id);
     insert->bind(2, alert.source);
     insert->bind(3, alert.profile);
@@ -152,10 +164,19 @@ Result<std::int64_t> AlertStore::record(const Alert& alert, const std::vector<un
       insert->bind_null(16);
       insert->bind_null(17);
     }
+    if (alert.quality) {
+      insert->bind_real(18, std::clamp(static_cast<double>(alert.quality->score), 0.0, 1.0));
+      insert->bind_real(19, alert.quality->pose.yaw_deg);
+      insert->bind_real(20, alert.quality->pose.pitch_deg);
+      insert->bind_real(21, std::max(0.0, static_cast<double>(alert.quality->sharpness)));
+      insert->bind_real(22, alert.quality->confidence);
+    } else {
+      for (int column = 18; column <= 22; ++column) insert->bind_null(column);
+    }
     if (fence) {
-      insert->bind(18, alert.source);
-      insert->bind(19, fence->node);
-      insert->bind(20, fence->epoch);
+      insert->bind(23, alert.source);
+      insert->bind(24, fence->node);
+      insert->bind(25, fence->epoch);
     }
     auto step = insert->step();
     if (!step) return step.error().within("cannot store the alert");

@@ -16,8 +16,9 @@
 #include <vector>
 
 #include "alert/alert.h"
-#include "core/dates.h"
 #include "cluster/camera_leases.h"
+#include "core/dates.h"
+#include "quality/face_quality.h"
 #include "store/sqlite_database.h"
 
 namespace glassbox {
@@ -49,6 +50,8 @@ struct AlertRecord {
   // list_templates templates; unset for a profile without calibration.
   std::optional<double> estimated_fpir;
   std::optional<std::int64_t> list_templates;
+  // The quality of the view that matched (size_px from the box); unset for older alerts.
+  std::optional<FaceQuality> quality;
 };
 
 // How the live service writes an alert.

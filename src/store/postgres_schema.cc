@@ -411,6 +411,14 @@ CREATE TABLE search_part_hits (
 ALTER TABLE alerts ADD COLUMN estimated_fpir DOUBLE PRECISION CHECK (estimated_fpir IS NULL OR (estimated_fpir >= 0 AND estimated_fpir <= 1));
 ALTER TABLE alerts ADD COLUMN list_templates BIGINT CHECK (list_templates IS NULL OR list_templates >= 0);
 )sql",
+    // 12: the quality of the view that matched (SQLite's version 17).
+    R"sql(
+ALTER TABLE alerts ADD COLUMN face_quality DOUBLE PRECISION CHECK (face_quality IS NULL OR (face_quality >= 0 AND face_quality <= 1));
+ALTER TABLE alerts ADD COLUMN face_yaw_deg DOUBLE PRECISION;
+ALTER TABLE alerts ADD COLUMN face_pitch_deg DOUBLE PRECISION;
+ALTER TABLE alerts ADD COLUMN face_sharpness DOUBLE PRECISION CHECK (face_sharpness IS NULL OR face_sharpness >= 0);
+ALTER TABLE alerts ADD COLUMN face_confidence DOUBLE PRECISION;
+)sql",
 };
 
 Result<int> current_version(PostgresDatabase& db) {

@@ -13,7 +13,7 @@
 
 namespace glassbox {
 
-inline constexpr int kPostgresSchemaVersion = 11;
+inline constexpr int kPostgresSchemaVersion = 12;
 
 // Brings the database up to kPostgresSchemaVersion; refuses one that is newer (written by a
 // later Glassbox) rather than touching it.

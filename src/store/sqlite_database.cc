@@ -14,7 +14,7 @@ namespace {
 
 // Migration N (1-based) moves the schema from version N-1 to N. Append only; never edit one
 // that has shipped.
-constexpr std::array<const char*, 16> kMigrations = {
+constexpr std::array<const char*, 17> kMigrations = {
     R"sql(
 CREATE TABLE watchlist_entries (
   id            INTEGER PRIMARY KEY,
@@ -451,6 +451,15 @@ CREATE TABLE search_part_hits (
     R"sql(
 ALTER TABLE alerts ADD COLUMN estimated_fpir REAL CHECK (estimated_fpir IS NULL OR (estimated_fpir >= 0 AND estimated_fpir <= 1));
 ALTER TABLE alerts ADD COLUMN list_templates INTEGER CHECK (list_templates IS NULL OR list_templates >= 0);
+)sql",
+    // 17: the quality of the view that matched (quality/face_quality.h; PostgreSQL's version 12).
+    // Null for older alerts.
+    R"sql(
+ALTER TABLE alerts ADD COLUMN face_quality REAL CHECK (face_quality IS NULL OR (face_quality >= 0 AND face_quality <= 1));
+ALTER TABLE alerts ADD COLUMN face_yaw_deg REAL;
+ALTER TABLE alerts ADD COLUMN face_pitch_deg REAL;
+ALTER TABLE alerts ADD COLUMN face_sharpness REAL CHECK (face_sharpness IS NULL OR face_sharpness >= 0);
+ALTER TABLE alerts ADD COLUMN face_confidence REAL;
 )sql",
 };
 

@@ -23,7 +23,7 @@ enum class OpenMode { kReadWriteCreate, kReadOnly };
 
 class SqliteDatabase final : public Database {
  public:
-  static constexpr int kSchemaVersion = 16;
+  static constexpr int kSchemaVersion = 17;
 
   static Result<std::unique_ptr<SqliteDatabase>> open(const std::string& path, OpenMode mode);
   ~SqliteDatabase() override;

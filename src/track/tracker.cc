@@ -25,19 +25,13 @@ bool is_recognisable(const DetectedFace& face, const RecognitionGate& gate) {
   return yaw_proxy(face) <= gate.max_yaw && eye_distance(face) / face.box.width >= gate.min_eye_to_width;
 }
 
-float face_quality(const DetectedFace& face) {
-  // Nose far to one side of the eyes' midpoint means a turned head.
-  const float frontal = std::clamp(1.0f - 2.0f * yaw_proxy(face), 0.1f, 1.0f);
-  return face.size() * std::max(face.confidence, 0.0f) * frontal;
-}
-
 float box_iou(const cv::Rect2f& a, const cv::Rect2f& b) {
   const float overlap = (a & b).area();
   const float united = a.area() + b.area() - overlap;
   return united > 0.0f ? overlap / united : 0.0f;
 }
 
-std::vector<TrackAssignment> Tracker::update(const std::vector<DetectedFace>& faces, double timestamp_s) {
+std::vector<TrackAssignment> Tracker::update(const std::vector<DetectedFace>& faces, const std::vector<float>& quality, double timestamp_s) {
   if (timestamp_s < last_timestamp_s_) tracks_.clear();
   last_timestamp_s_ = timestamp_s;
   // End tracks that have not been seen for too long.
@@ -64,7 +58,7 @@ std::vector<TrackAssignment> Tracker::update(const std::vector<DetectedFace>& fa
   for (std::size_t f = 0; f < faces.size(); ++f) {
     TrackAssignment& a = assignments[f];
     a.detection = f;
-    const float quality = face_quality(faces[f]);
+    const float view_quality = f < quality.size() ? quality[f] : 0.0f;
     const bool recognisable = is_recognisable(faces[f], options_.gate);
     if (track_of_face[f] < 0) {
       Track track;
@@ -72,7 +66,8 @@ std::vector<TrackAssignment> Tracker::update(const std::vector<DetectedFace>& fa
       track.box = faces[f].box;
       track.last_seen_s = timestamp_s;
       if (recognisable) {
-        track.best_embedded_quality = quality;
+        track.best_embedded_quality = view_quality;
+        track.last_embedded_s = timestamp_s;
         track.embeddings = 1;
       }
       tracks_.push_back(track);
@@ -87,10 +82,15 @@ std::vector<TrackAssignment> Tracker::update(const std::vector<DetectedFace>& fa
     a.track_id = track.id;
     a.matched = track.matched;
     a.matched_entry = track.matched_entry;
-    if (recognisable && !track.matched && track.embeddings < options_.max_embeddings_per_track &&
-        quality >= track.best_embedded_quality * options_.better_view_gain) {
+    if (!recognisable || track.matched || track.embeddings >= options_.max_embeddings_per_track) continue;
+    const bool first = track.embeddings == 0;
+    const bool better = view_quality >= track.best_embedded_quality * options_.better_view_gain;
+    const bool fresh = options_.fresh_view_after_s > 0.0 && timestamp_s - track.last_embedded_s >= options_.fresh_view_after_s &&
+                       view_quality >= track.best_embedded_quality * options_.fresh_view_quality;
+    if (first || better || fresh) {
       a.embed = true;
-      track.best_embedded_quality = quality;
+      track.best_embedded_quality = std::max(track.best_embedded_quality, view_quality);
+      track.last_embedded_s = timestamp_s;
       ++track.embeddings;
     }
   }

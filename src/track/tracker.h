@@ -1,10 +1,13 @@
 // Tracker: associates the faces of consecutive analysed frames of one source (greedy, by box
-// overlap) so that a person is embedded once per track — and again only when a clearly better
-// view arrives — and alerted once per track, not once per frame. A track holds geometry and
-// bookkeeping only: never a template or pixels.
+// overlap) so that a person is alerted once per track, not once per frame, and chooses which of
+// a track's views are embedded and matched: its first recognisable view, then — while it is
+// unmatched — a clearly better view (by face quality), or a fresh view about as good as the best
+// so far once some time has passed, up to a bound. Each view is matched on its own (best-of): a
+// track holds geometry and bookkeeping only, never a template or pixels.
 // Thread-safety: one instance per source, used by that source's thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -25,12 +28,13 @@ struct TrackerOptions {
   RecognitionGate gate;
   float min_iou = 0.2f;                 // overlap needed to continue a track
   double max_gap_s = 2.0;               // a track unseen for longer than this ends
-  float better_view_gain = 1.3f;        // re-embed when quality exceeds the best embedded so far by this factor
-  int max_embeddings_per_track = 6;     // bound on work for one person who stays in view
+  float better_view_gain = 1.3f;        // embed again when quality exceeds the best embedded so far by this factor
+  // Several views: once this long has passed since a track's last embedding, a view of at least
+  // fresh_view_quality times the best embedded quality is embedded too (0 turns this off).
+  double fresh_view_after_s = 1.0;
+  float fresh_view_quality = 0.8f;
+  int max_embeddings_per_track = 3;     // bound on work, and on a stranger's chances, per track (they share the target FPIR)
 };
-
-// Higher is a better view for recognition: larger, more confident, more frontal.
-float face_quality(const DetectedFace& face);
 
 // True when the view passes the gate: a face seen from the front closely enough to recognise.
 bool is_recognisable(const DetectedFace& face, const RecognitionGate& gate);
@@ -52,15 +56,19 @@ class Tracker {
   explicit Tracker(TrackerOptions options = {}) : options_(options) {}
 
   // Associates this frame's faces with live tracks, opens new tracks for the rest, ends tracks
-  // unseen for longer than max_gap_s. One assignment per face, in the faces' order. Time going
-  // backwards (a looped file, a reconnected stream) starts afresh: no track spans it.
-  std::vector<TrackAssignment> update(const std::vector<DetectedFace>& faces, double timestamp_s);
+  // unseen for longer than max_gap_s. `quality` holds each face's quality score
+  // (quality/face_quality.h), in the faces' order. One assignment per face, in the faces' order.
+  // Time going backwards (a looped file, a reconnected stream) starts afresh: no track spans it.
+  std::vector<TrackAssignment> update(const std::vector<DetectedFace>& faces, const std::vector<float>& quality, double timestamp_s);
 
   // The track's person has been identified as `entry_id`: it needs no further embeddings.
   void mark_matched(std::uint64_t track_id, std::int64_t entry_id);
   // The watchlist changed: every unmatched track is embedded again at its next recognisable
   // view, so a person already in view is checked against the new list.
   void recheck_unmatched();
+  // The bound on views embedded per track from now on (the list in force may allow fewer or more
+  // than the options said: ThresholdInForce::searches_per_track).
+  void set_max_embeddings_per_track(int views) { options_.max_embeddings_per_track = std::max(views, 1); }
   // Ends every track (between unrelated photos).
   void reset() { tracks_.clear(); }
 
@@ -73,6 +81,7 @@ class Tracker {
     cv::Rect2f box;
     double last_seen_s = 0.0;
     float best_embedded_quality = 0.0f;
+    double last_embedded_s = 0.0;
     int embeddings = 0;
     bool matched = false;
     std::int64_t matched_entry = 0;  // an entry's id, never a template

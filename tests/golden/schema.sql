@@ -1,4 +1,4 @@
--- user_version 16
+-- user_version 17
 CREATE TRIGGER alerts_decision_final
 BEFORE UPDATE ON alerts
 WHEN OLD.status <> 'open'
@@ -83,7 +83,7 @@ CREATE TABLE "alerts" (
   status          TEXT    NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'confirmed', 'dismissed')),
   decided_by      TEXT,
   decided_at      INTEGER,
-  dismiss_reason  TEXT, feed_position INTEGER, captured_at_ms INTEGER, estimated_fpir REAL CHECK (estimated_fpir IS NULL OR (estimated_fpir >= 0 AND estimated_fpir <= 1)), list_templates INTEGER CHECK (list_templates IS NULL OR list_templates >= 0),
+  dismiss_reason  TEXT, feed_position INTEGER, captured_at_ms INTEGER, estimated_fpir REAL CHECK (estimated_fpir IS NULL OR (estimated_fpir >= 0 AND estimated_fpir <= 1)), list_templates INTEGER CHECK (list_templates IS NULL OR list_templates >= 0), face_quality REAL CHECK (face_quality IS NULL OR (face_quality >= 0 AND face_quality <= 1)), face_yaw_deg REAL, face_pitch_deg REAL, face_sharpness REAL CHECK (face_sharpness IS NULL OR face_sharpness >= 0), face_confidence REAL,
   CHECK (status = 'open' OR (decided_by IS NOT NULL AND decided_at IS NOT NULL)),
   CHECK (status <> 'dismissed' OR length(trim(coalesce(dismiss_reason, ''))) > 0)
 );

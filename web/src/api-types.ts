@@ -3676,6 +3676,27 @@ export interface components {
             estimated_fpir?: number;
             /** @description Templates in the active list the alert was raised against */
             list_templates?: number;
+            quality?: components["schemas"]["FaceQuality"];
+        };
+        /** @description The quality of the view that matched (docs/watch-output.md, "Face quality"): absent for alerts raised before schema 17 */
+        FaceQuality: {
+            /** @description The product of the parts' factors: 1 where none of them limits recognition */
+            score: number;
+            /**
+             * @description low below 0.4, medium below 0.7, high from 0.7
+             * @enum {string}
+             */
+            band: "low" | "medium" | "high";
+            /** @description The shorter side of the face's box, in the frame's pixels */
+            size_px: number;
+            /** @description Head turned to the side, estimated from the five landmarks (positive: towards the image's right) */
+            yaw_deg: number;
+            /** @description Head tilted up (positive) or down, estimated from the five landmarks */
+            pitch_deg: number;
+            /** @description The Laplacian's share of the face's detail at 64x64; below 0.06 reads as blurred */
+            sharpness: number;
+            /** @description The detector's confidence */
+            confidence: number;
         };
         CameraSettings: {
             name?: string;
@@ -3915,8 +3936,11 @@ export interface components {
                 why: string;
                 /** @description The target needs a false match rate below what the calibration measured: the strictest measured score is used and the target is not shown to be met */
                 at_calibration_limit: boolean;
+                /** @description The false-alert rate accepted per track */
                 target_fpir: number | null;
-                /** @description The FPIR the calibration predicts at the threshold for this list */
+                /** @description Views of one track searched, which share target_fpir: each search is held to target_fpir / searches_per_track (fewer views where the calibration cannot show a smaller share) */
+                searches_per_track: number;
+                /** @description The FPIR per search the calibration predicts at the threshold for this list */
                 estimated_fpir: number | null;
             };
         };

@@ -42,3 +42,28 @@ export function scoreMeaning(profile: ServiceProfile | null, alert: ScoredAlert,
   const templates = alert.list_templates === 1 ? "template" : "templates";
   return `${closer}; ${beyond ? "fewer than" : "about"} 1 in ${oneIn} people not on the list (${size} ${templates}) would score this close to someone on it`;
 }
+
+// The quality of the view that matched (docs/watch-output.md, "Face quality"), in words a
+// reviewer weighs the match by: its band and score, then size, pose and sharpness.
+export interface FaceQuality {
+  score: number;
+  band: "low" | "medium" | "high";
+  size_px: number;
+  yaw_deg: number;
+  pitch_deg: number;
+  sharpness: number;
+  confidence: number;
+}
+
+export function qualityWords(quality: FaceQuality | undefined, language: Language): string {
+  if (!quality) return language === "ru" ? "не записано" : "not recorded";
+  const score = quality.score.toFixed(2);
+  const yaw = Math.round(Math.abs(quality.yaw_deg));
+  const pitch = Math.round(Math.abs(quality.pitch_deg));
+  const blurred = quality.sharpness < 0.06;
+  if (language === "ru") {
+    const band = { low: "низкое", medium: "среднее", high: "высокое" }[quality.band];
+    return `${band} (${score}): ${Math.round(quality.size_px)} пикс., поворот ${yaw}°, наклон ${pitch}°${blurred ? ", размыто" : ""}`;
+  }
+  return `${quality.band} (${score}): ${Math.round(quality.size_px)} px, turned ${yaw}°, tilted ${pitch}°${blurred ? ", blurred" : ""}`;
+}

@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { type Alert, type Camera, type Entry, get, post } from "../api";
 import { useSession } from "../context";
 import { type AlertFilter, feedKey, filterAlerts, mergeAlerts } from "../logic";
-import { scoreMeaning, type ServiceProfile } from "../score";
+import { qualityWords, scoreMeaning, type ServiceProfile } from "../score";
 import { ErrorLine, errorText, Time } from "../widgets";
 
 function beep() {
@@ -256,6 +256,8 @@ function AlertDetail({ alert, profile, dismissing, onConfirm, onDismiss, onStart
             meaning: scoreMeaning(profile, alert, language),
           })}
         </dd>
+        <dt>{t("alerts.quality")}</dt>
+        <dd>{qualityWords(alert.quality, language)}</dd>
       </dl>
       {alert.status !== "open" ? (
         <p class="decided">

@@ -100,6 +100,8 @@ test("an operator enrols an entry, cannot approve it; a supervisor does; its ale
   await expect(detail).toContainText("Court order 2026/77 (test)");
   // The meaning of this alert's own score, for the list it was raised against.
   await expect(detail).toContainText(/(about|fewer than) 1 in [\d,]+ people not on the list \(\d+ templates?\) would score this close/);
+  // And the quality of the view that matched, which the reviewer weighs it by.
+  await expect(detail).toContainText(/Face quality\s*(low|medium|high) \(\d\.\d\d\): \d+ px, turned \d+°, tilted \d+°/);
   for (const img of await detail.getByRole("img").all()) expect(await img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBeGreaterThan(0);
   await screenshot(operator, "alert-review");
 

@@ -18,7 +18,7 @@ import {
   uploadChunkBytes,
   utcTitle,
 } from "../../src/logic";
-import { scoreMeaning, type ServiceProfile } from "../../src/score";
+import { qualityWords, scoreMeaning, type ServiceProfile } from "../../src/score";
 
 const alert = (id: number, status: Alert["status"] = "open", extra: Partial<Alert> = {}): Alert => ({
   id,
@@ -129,6 +129,16 @@ describe("what a score means", () => {
   it("claims no rate for an alert that carries none", () => {
     expect(scoreMeaning(profile, {}, "en")).toBe("a distance: lower is closer");
     expect(scoreMeaning({ ...profile, metric: "cosine" }, { list_templates: 3 }, "en")).toBe("a similarity: higher is closer");
+  });
+});
+
+describe("the quality of the view that matched", () => {
+  it("names the band, the score, the size, the pose, and blur only where there is some", () => {
+    const q = { score: 0.912, band: "high" as const, size_px: 402, yaw_deg: -6.2, pitch_deg: 3.5, sharpness: 0.318, confidence: 0.998 };
+    expect(qualityWords(q, "en")).toBe("high (0.91): 402 px, turned 6°, tilted 4°");
+    expect(qualityWords({ ...q, band: "low", score: 0.21, sharpness: 0.04 }, "en")).toBe("low (0.21): 402 px, turned 6°, tilted 4°, blurred");
+    expect(qualityWords(q, "ru")).toContain("высокое (0.91)");
+    expect(qualityWords(undefined, "en")).toBe("not recorded");
   });
 });
 
