@@ -13,6 +13,7 @@
 #include "align/similarity.h"
 #include "core/frame.h"
 #include "detect/yunet_detector.h"
+#include "quality/face_quality.h"
 #include "embed/onnx_embedder.h"
 #include "match/packed_scan.h"
 #include "match/watchlist_matrix.h"
@@ -149,6 +150,19 @@ void BM_AlignFaceDlibChip68FromYuv(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize((*aligner)->align(yuv().frame, face));
 }
 BENCHMARK(BM_AlignFaceDlibChip68FromYuv)->Unit(benchmark::kMicrosecond);
+
+// Face quality, measured on every face the detector keeps: pose from the landmarks, and the
+// sharpness of a 64x64 grey patch cut (and converted from YUV) from a face of the given size.
+void BM_AssessFaceQualityFromYuv(benchmark::State& state) {
+  const float size = static_cast<float>(state.range(0));
+  DetectedFace face;
+  face.box = cv::Rect2f(900.0f, 400.0f, size, size);
+  face.landmarks = {cv::Point2f{900 + 0.3f * size, 400 + 0.4f * size}, {900 + 0.7f * size, 400 + 0.4f * size}, {900 + 0.5f * size, 400 + 0.6f * size},
+                    {900 + 0.35f * size, 400 + 0.8f * size}, {900 + 0.65f * size, 400 + 0.8f * size}};
+  face.confidence = 0.95f;
+  for (auto _ : state) benchmark::DoNotOptimize(assess_face(yuv().frame, face));
+}
+BENCHMARK(BM_AssessFaceQualityFromYuv)->Arg(64)->Arg(300)->Unit(benchmark::kMicrosecond);
 
 void BM_YuNetOn1080p(benchmark::State& state) {
   cv::setNumThreads(1);

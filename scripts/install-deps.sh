@@ -25,6 +25,8 @@ packages=(
   libmosquitto-dev mosquitto mosquitto-clients
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # jq: the benchmark scripts summarise glassbox's JSON with it
+  jq
   # the ffmpeg program: tests transcode clips and play cameras (HTTP, RTSP); an RTSP server for them
   ffmpeg rtsp-server-perl
   # openssl: tests make certificates (HTTPS webhooks, serve's own TLS); nginx: the reverse proxy
