@@ -4,6 +4,7 @@
 // (the profile's calibration.strictest_score) gets a bound: "fewer than". An alert without them
 // (a profile without calibration, or raised before they were recorded) gets no rate, only which
 // way the score runs.
+import type { components } from "./api-types";
 import type { Language } from "./i18n";
 
 export interface ServiceProfile {
@@ -45,15 +46,7 @@ export function scoreMeaning(profile: ServiceProfile | null, alert: ScoredAlert,
 
 // The quality of the view that matched (docs/watch-output.md, "Face quality"), in words a
 // reviewer weighs the match by: its band and score, then size, pose and sharpness.
-export interface FaceQuality {
-  score: number;
-  band: "low" | "medium" | "high";
-  size_px: number;
-  yaw_deg: number;
-  pitch_deg: number;
-  sharpness: number;
-  confidence: number;
-}
+export type FaceQuality = components["schemas"]["FaceQuality"];
 
 export function qualityWords(quality: FaceQuality | undefined, language: Language): string {
   if (!quality) return language === "ru" ? "не записано" : "not recorded";
