@@ -175,7 +175,7 @@ void add_enroll_commands(CLI::App& app, int& exit_status) {
   CLI::App* entries = app.add_subcommand("entries", "List watchlist entries as JSON lines (no templates); the threshold in force on stderr");
   entries->add_option("--db", list->db, "Watchlist database")->required();
   entries->add_option("--profile", list->profile, "Recognizer profile whose threshold to show")->capture_default_str();
-  entries->add_option("--target-fpir", list->target_fpir, "False-alert rate accepted per search (docs/calibration.md)")
+  entries->add_option("--target-fpir", list->target_fpir, "False-alert rate accepted per track (docs/calibration.md)")
       ->capture_default_str()
       ->check(CLI::Range(1e-9, 0.5));
   entries->add_option("--threshold", list->threshold, "A fixed threshold, instead of --target-fpir");

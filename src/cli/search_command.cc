@@ -199,7 +199,7 @@ void add_search_command(CLI::App& app, int& exit_status) {
   search->add_option("--expires", args->expires, "When the results expire, YYYY-MM-DD (default: in 30 days)");
   search->add_option("--profile", args->profile, "Recognizer profile")->capture_default_str();
   search->add_option("--target-fpir", args->target_fpir,
-                     "False-match rate accepted per face searched: the threshold follows from it and the number of probe photos")
+                     "False-match rate accepted per track in the footage (its up to 3 views share it): the threshold follows from it and the number of probe photos")
       ->capture_default_str()
       ->check(CLI::Range(1e-9, 0.5));
   search->add_option("--threshold", args->threshold, "A fixed decision threshold in the profile's metric, instead of --target-fpir");

@@ -1,7 +1,7 @@
 // Enrolment rules: what a watchlist entry must carry before it is stored (subject, legal basis,
 // photo source, a future expiry date, a submitter), and how a photo becomes a template — only
-// when it shows exactly one face, good enough to recognise; its template, and a re-encoded copy for people to compare alerts
-// with, are what is kept of the photo (both sealed by the store).
+// when it shows exactly one face, above the quality floor; its template, and a re-encoded copy
+// for people to compare alerts with, are what is kept of the photo (both sealed by the store).
 // Thread-safety: functions are reentrant; the detector and embedder passed in are used by the
 // calling thread only.
 #pragma once
@@ -50,7 +50,7 @@ Status validate_user_name(const std::string& field, const std::string& name);
 
 struct PhotoOptions {
   // The least a face must have (size, pose, sharpness, detector confidence): below it a template
-  // finds its subject less often and strangers more often (docs/ACCURACY.md, "Face quality").
+  // finds its subject less often (docs/ACCURACY.md, "Face quality").
   QualityFloor floor;
 };
 
