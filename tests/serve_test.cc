@@ -164,8 +164,16 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
     EXPECT_EQ(a["list_templates"], in_force["templates"]);
     ASSERT_TRUE(a.contains("estimated_fpir")) << a;
     EXPECT_GT(a["estimated_fpir"].get<double>(), 0.0);
-    EXPECT_LE(a["estimated_fpir"].get<double>(), 0.001) << "a score past the threshold means no more than the target";
+    // A track's views share the target: each search, and so each alert's score, means no more
+    // than its share.
+    EXPECT_LE(a["estimated_fpir"].get<double>(), 1.001 * 0.001 / in_force["searches_per_track"].get<double>()) << a;
+    // And the quality of the view that matched comes with it.
+    ASSERT_TRUE(a.contains("quality")) << a;
+    EXPECT_GE(a["quality"]["score"].get<double>(), 0.0);
+    EXPECT_LE(a["quality"]["score"].get<double>(), 1.0);
+    EXPECT_EQ(a["quality"]["size_px"].get<double>(), std::min(a["box"]["w"].get<double>(), a["box"]["h"].get<double>()));
   }
+  EXPECT_EQ(in_force["searches_per_track"], 3) << "a list of one can share the target among three views";
   live_client.join();
   ASSERT_FALSE(first_event.empty()) << "no alert pushed to the live client";
   const json pushed = json::parse(first_event);
@@ -173,6 +181,7 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   EXPECT_EQ(pushed["camera"], "lobby");
   EXPECT_EQ(pushed["entry_id"], entry_);
   EXPECT_GT(pushed["id"].get<std::int64_t>(), 0);
+  EXPECT_TRUE(pushed.contains("quality")) << pushed;
   const std::string id = std::to_string(alerts[0]["id"].get<std::int64_t>());
   auto evidence = http.Get("/api/alerts/" + id + "/evidence");
   ASSERT_TRUE(evidence);
@@ -706,6 +715,14 @@ TEST_F(ServeTest, CamerasAndEntriesAreManagedThroughTheApi) {
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 400);
   EXPECT_NE(refused->body.find("wall.png: no face found"), std::string::npos) << refused->body;
+  // A face turned well aside is refused with the reason, in words the person enrolling can act on.
+  std::ifstream turned_in(test::data("faces/faceapi_bbt/examples/images/stuart/stuart5.png"), std::ios::binary);
+  const std::string turned((std::istreambuf_iterator<char>(turned_in)), std::istreambuf_iterator<char>());
+  auto poor = alice->Post("/api/entries", form("alice", {{"turned.png", turned}}));
+  ASSERT_TRUE(poor);
+  EXPECT_EQ(poor->status, 400);
+  EXPECT_NE(poor->body.find("turned.png: the face is turned"), std::string::npos) << poor->body;
+  EXPECT_NE(poor->body.find("need at most 35°"), std::string::npos) << poor->body;
   auto no_fields = alice->Post("/api/entries", httplib::MultipartFormDataItems{{"photo", ed_bytes, "ed.png", "image/png"}});
   ASSERT_TRUE(no_fields);
   EXPECT_EQ(no_fields->status, 400);
