@@ -55,9 +55,10 @@ class ServeTest : public ::testing::Test {
   }
   // `glassbox serve` on a free loopback port with this data folder and `extra` arguments,
   // started and answering; nullptr (the process killed) when it does not come up in 30 s.
-  std::unique_ptr<test::BackgroundProcess> start_serve(int& port, const std::vector<std::string>& extra) {
+  std::unique_ptr<test::BackgroundProcess> start_serve(int& port, const std::vector<std::string>& extra, std::filesystem::path data_dir = {}) {
     port = test::free_port();
-    std::vector<std::string> args = {GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen", "127.0.0.1:" + std::to_string(port)};
+    if (data_dir.empty()) data_dir = dir_.path();
+    std::vector<std::string> args = {GLASSBOX_BINARY, "serve", "--data-dir", data_dir.string(), "--listen", "127.0.0.1:" + std::to_string(port)};
     args.insert(args.end(), extra.begin(), extra.end());
     auto serve = std::make_unique<test::BackgroundProcess>(args);
     if (!test::wait_for_port(port, 30)) return nullptr;
@@ -282,6 +283,71 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
 // (the latest 1,000), from the database before that, and, further back than another 1,000, after
 // a `gap` event that says where it resumes. Alerts stored by another process (another node; here
 // a second connection to the same file) reach the stream too.
+TEST_F(ServeTest, AnOnlineBackupTakenWhileACameraRunsRestoresWithItsAuditLogAndAlerts) {
+  namespace fs = std::filesystem;
+  const std::string config = write_config(R"({"workers": 1, "watchlist_reload_s": 1, "cameras": [
+    {"name": "lobby", "url": ")" + test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}]})");
+  int port = 0;
+  auto serve = start_serve(port, {"--config", config});
+  ASSERT_TRUE(serve) << "serve did not start";
+  json before;
+  for (int i = 0; i < 600 && before.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    before = json::parse(client(port, "olga")->Get("/api/alerts")->body);
+  }
+  ASSERT_FALSE(before.empty()) << "no alert within 60 s";
+  // A checkpoint an auditor keeps from before the backup: the restored log must extend it.
+  const fs::path kept = dir_ / "kept-checkpoint.json";
+  auto checkpoint = test::run_glassbox({"audit", "checkpoint", "--data-dir", dir_.path().string(), "--out", kept.string()});
+  ASSERT_EQ(checkpoint.exit_code, 0) << checkpoint.err;
+
+  // The backup, while the camera goes on raising alerts and the service writes.
+  const fs::path backup = dir_ / "backup" / "glassbox-backup.db";
+  fs::create_directories(backup.parent_path());
+  auto taken = test::run_glassbox({"backup", "--data-dir", dir_.path().string(), "--out", backup.string()});
+  ASSERT_EQ(taken.exit_code, 0) << taken.err;
+  EXPECT_NE(taken.out.find("written to " + backup.string()), std::string::npos) << taken.out;
+  EXPECT_NE(taken.err.find("glassbox.db.template-key"), std::string::npos) << "the keys to keep apart are named: " << taken.err;
+  EXPECT_EQ(fs::status(backup).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_FALSE(fs::exists(backup.string() + "-wal")) << "one self-contained file";
+  auto again = test::run_glassbox({"backup", "--data-dir", dir_.path().string(), "--out", backup.string()});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+  EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
+
+  // Restore as docs/reliability.md says: the backup as the new folder's glassbox.db, and the
+  // key files kept apart beside it.
+  test::TempDir restored;
+  fs::copy_file(backup, restored / "glassbox.db");
+  for (const char* key : {".template-key", ".audit-key", ".audit-pub"})
+    fs::copy_file(db() + key, (restored / "glassbox.db").string() + key);
+  const fs::path exported = restored / "audit-export.json";
+  auto exp = test::run_glassbox({"audit", "export", "--data-dir", restored.path().string(), "--out", exported.string()});
+  ASSERT_EQ(exp.exit_code, 0) << exp.err;
+  auto verified = test::run_glassbox({"audit", "verify", "--public-key", (restored / "glassbox.db.audit-pub").string(), "--checkpoint",
+                                      kept.string(), exported.string()});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+
+  // The restored service starts and shows every alert raised before the backup, with its evidence.
+  int restored_port = 0;
+  auto again_serve = start_serve(restored_port, {}, restored.path());
+  ASSERT_TRUE(again_serve) << "the restored service did not start";
+  auto olga = client(restored_port, "olga");
+  const json after = json::parse(olga->Get("/api/alerts")->body);
+  std::map<std::int64_t, json> by_id;
+  for (const auto& a : after) by_id[a["id"].get<std::int64_t>()] = a;
+  for (const auto& a : before) {
+    const auto id = a["id"].get<std::int64_t>();
+    ASSERT_TRUE(by_id.count(id)) << "alert " << id << " is missing from the restored database";
+    EXPECT_EQ(by_id[id]["score"], a["score"]);
+    EXPECT_EQ(by_id[id]["subject"], a["subject"]);
+    auto evidence = olga->Get("/api/alerts/" + std::to_string(id) + "/evidence");
+    ASSERT_TRUE(evidence);
+    EXPECT_EQ(evidence->status, 200) << "alert " << id << "'s evidence";
+  }
+  EXPECT_EQ(again_serve->stop(SIGTERM, 20), 0);
+}
+
 TEST_F(ServeTest, ALiveClientResumesFromItsLastEventIdWithoutGapsOrRepeats) {
   constexpr int kStored = 2050;
   {

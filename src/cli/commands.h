@@ -49,5 +49,6 @@ void add_cluster_command(CLI::App& app, int& exit_status);
 void add_user_command(CLI::App& app, int& exit_status);
 void add_search_command(CLI::App& app, int& exit_status);
 void add_bench_command(CLI::App& app, int& exit_status);
+void add_backup_command(CLI::App& app, int& exit_status);
 
 }  // namespace glassbox::cli

@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   glassbox::cli::add_user_command(app, exit_status);
   glassbox::cli::add_search_command(app, exit_status);
   glassbox::cli::add_bench_command(app, exit_status);
+  glassbox::cli::add_backup_command(app, exit_status);
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
