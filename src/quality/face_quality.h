@@ -48,7 +48,7 @@ FaceQuality assess_face(const Frame& frame, const DetectedFace& face);
 // threshold of a 1,680-person list (docs/ACCURACY.md, "Face quality"): an entry whose photo is
 // below the floor finds its subject less often (FNIR 0.70 against 0.49 for dlib_resnet), so a
 // list would seem to cover someone it mostly misses. Each floor sits where the measured FNIR
-// turns: yaw beyond 35° (15-35° miss as often as frontal faces), pitch beyond 25° (30° here:
+// turns: yaw beyond 35° (15-35° miss barely more than 0-15°), pitch beyond 25° (30° here:
 // the pitch estimate leans by up to 20° on some sets of frontal photos), sharpness below 0.06.
 // Size: LFW holds too few small faces to measure; 40 px is the floor enrolment always had.
 // Confidence: the detector's own default threshold; below 0.9 the default recognizer missed no
