@@ -12,6 +12,8 @@
 #include <cstring>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "api/service_config.h"
 #include "audit/export_verifier.h"
 #include "match/threshold_policy.h"
@@ -39,6 +41,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (refused && verifier.finish()) std::abort();  // a refused export never verifies
   (void)glassbox::audit::verify_inclusion_document(text, key);
+  // A kept checkpoint, as read_checkpoint_file() reads one: JSON, then its fields.
+  const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_discarded()) {
+    auto kept = glassbox::audit::Checkpoint::from_json(json.contains("checkpoint") ? json["checkpoint"] : json);
+    if (kept) (void)verifier.finish(*kept);
+  }
   (void)glassbox::parse_service_config(text, "fuzz");
   (void)glassbox::FalseMatchCalibration::parse(text, "fuzz");
   return 0;
