@@ -2,9 +2,10 @@
 // embedded — its size, its pose (estimated from the five landmarks), how sharp it is, and how
 // sure the detector was. One score in [0, 1] ranks views (a track embeds its better views);
 // the measured parts are what enrolment's floors check and what an alert reports, so a refusal
-// can say why ("the face is turned 40° to the side, need at most 35°") and a reviewer can see what the evidence was.
-// The quality of a face is computed from the frame and thrown away with it; it is kept only for
-// faces that matched (in the alert) or were enrolled (in the refusal message).
+// can say why ("the face is turned 40° to the side, need at most 35°") and a reviewer can see
+// what the evidence was. The quality of a face is computed from the frame and thrown away with
+// it: it is kept only for a face that matched (in its alert), and a refused photo's shortfalls
+// go into the refusal's message.
 // Thread-safety: functions are reentrant.
 #pragma once
 
