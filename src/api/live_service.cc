@@ -145,7 +145,7 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const std::string& data
   if (!calibration) return calibration.error();
   if (*calibration) service->calibration_ = std::make_shared<const FalseMatchCalibration>(std::move(**calibration));
   service->threshold_policy_ = {service->config_.target_fpir, service->config_.threshold,
-                                static_cast<std::size_t>(TrackerOptions{}.max_embeddings_per_track), true};
+                                kDefaultViewsPerTrack, true};
   // The first connection brings PostgreSQL's schema up to date (SQLite's is at every open).
   auto first = glassbox::connect(service->database_, ConnectMode::kMigrate);
   if (!first) return first.error();

@@ -144,7 +144,7 @@ int run_demo(const DemoArgs& args) {
     if (!loaded) return loaded.error();
     // The threshold for this list, as watch and serve set it.
     const ThresholdInForce in_force = decide_threshold(
-        *profile, calibrated.get(), {kDefaultTargetFpir, std::nullopt, static_cast<std::size_t>(TrackerOptions{}.max_embeddings_per_track), true},
+        *profile, calibrated.get(), {kDefaultTargetFpir, std::nullopt, kDefaultViewsPerTrack, true},
         loaded->matrix.rows());
     options.analysis.threshold = in_force.threshold;
     options.analysis.tracker.max_embeddings_per_track = static_cast<int>(in_force.searches_per_track);

@@ -138,7 +138,7 @@ int run_entries(const EntriesArgs& args) {
     std::cerr << "glassbox entries: the threshold in force cannot be shown: " << active.error().message << "\n";
     return kExitOk;
   }
-  const ThresholdInForce threshold = decide_threshold(*profile, *calibration ? &**calibration : nullptr, {args.target_fpir, args.threshold, static_cast<std::size_t>(TrackerOptions{}.max_embeddings_per_track), true},
+  const ThresholdInForce threshold = decide_threshold(*profile, *calibration ? &**calibration : nullptr, {args.target_fpir, args.threshold, kDefaultViewsPerTrack, true},
                                                       active->matrix.rows());
   std::cerr << "glassbox entries: " << active->matrix.entries() << " active entries with " << active->matrix.rows() << " " << profile->name
             << " templates; threshold in force: " << threshold.why << "\n";

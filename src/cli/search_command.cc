@@ -100,7 +100,7 @@ int run_search_command(const SearchArgs& args) {
   // accepted and their number, unless fixed.
   auto calibration = load_false_match_calibration(*profile);
   if (!calibration) return refuse(calibration.error().message);
-  const ThresholdInForce threshold = decide_threshold(*profile, *calibration ? &**calibration : nullptr, {args.target_fpir, args.threshold, static_cast<std::size_t>(TrackerOptions{}.max_embeddings_per_track), false},
+  const ThresholdInForce threshold = decide_threshold(*profile, *calibration ? &**calibration : nullptr, {args.target_fpir, args.threshold, kDefaultViewsPerTrack, false},
                                                       std::max<std::size_t>(args.probes.size(), 1));
   std::cerr << "glassbox search: threshold in force: " << threshold.why << "\n";
   request.threshold = threshold.threshold;

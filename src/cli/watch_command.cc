@@ -26,7 +26,7 @@ struct WatchArgs {
   int min_face = 32;
   std::optional<double> threshold;
   double target_fpir = kDefaultTargetFpir;
-  int views_per_track = TrackerOptions{}.max_embeddings_per_track;
+  int views_per_track = static_cast<int>(kDefaultViewsPerTrack);
   int jobs = 0;
   int detect_size = 640;
   double open_timeout = 10.0;

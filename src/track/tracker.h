@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -24,6 +25,9 @@ struct RecognitionGate {
   float min_eye_to_width = 0.25f;  // eye distance / box width; small when the head is turned
 };
 
+// Views of one track searched at most, by default: they share the target FPIR (ThresholdPolicy).
+inline constexpr std::size_t kDefaultViewsPerTrack = 3;
+
 struct TrackerOptions {
   RecognitionGate gate;
   float min_iou = 0.2f;                 // overlap needed to continue a track
@@ -33,7 +37,7 @@ struct TrackerOptions {
   // fresh_view_quality times the best embedded quality is embedded too (0 turns this off).
   double fresh_view_after_s = 1.0;
   float fresh_view_quality = 0.8f;
-  int max_embeddings_per_track = 3;     // bound on work, and on a stranger's chances, per track (they share the target FPIR)
+  int max_embeddings_per_track = static_cast<int>(kDefaultViewsPerTrack);  // bound on work, and on a stranger's chances, per track
 };
 
 // True when the view passes the gate: a face seen from the front closely enough to recognise.
