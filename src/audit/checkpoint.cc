@@ -127,9 +127,10 @@ Result<KeyPair> load_or_create_keys(const std::string& database, bool create_if_
     auto created = create_owner_only_once(secret_file, hex(pair.secret_key) + "\n");
     if (!created) return created.error().within("cannot write the audit signing key");
     if (*created) {
-      std::ofstream pub(public_file, std::ios::trunc);
-      pub << hex(pair.public_key) << "\n";
-      if (!pub) return Error{public_file.string() + ": cannot write the audit public key"};
+      // Whole or absent, and on the disk before anything it verifies is (a half-written public
+      // key would stop the service at its next start).
+      auto published = create_owner_only_once(public_file, hex(pair.public_key) + "\n");
+      if (!published) return published.error().within("cannot write the audit public key");
       return pair;
     }
     return load_or_create_keys(database, false);

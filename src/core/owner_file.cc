@@ -9,6 +9,16 @@
 
 namespace glassbox {
 
+Status sync_to_disk(const std::filesystem::path& path, bool directory) {
+  const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return Error{path.string() + ": cannot open to sync: " + std::strerror(errno)};
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_errno = errno;
+  ::close(fd);
+  if (!synced) return Error{path.string() + ": cannot sync to disk: " + std::strerror(sync_errno)};
+  return ok_status();
+}
+
 Status write_owner_only(const std::filesystem::path& path, const std::string& content) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Error{path.string() + ": cannot create: " + std::strerror(errno)};
@@ -43,7 +53,11 @@ Result<bool> create_owner_only_once(const std::filesystem::path& path, const std
   const int linked = ::link(temporary.c_str(), path.c_str());
   const int link_errno = errno;
   ::unlink(temporary.c_str());
-  if (linked == 0) return true;
+  if (linked == 0) {
+    const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    if (auto synced = sync_to_disk(folder, true); !synced) return synced.error();
+    return true;
+  }
   if (link_errno == EEXIST) return false;
   return Error{path.string() + ": cannot put in place: " + std::strerror(link_errno)};
 }

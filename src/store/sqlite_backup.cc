@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/owner_file.h"
 #include "store/sqlite_statement.h"
 
 namespace glassbox {
@@ -23,15 +24,6 @@ struct Connection {
 std::int64_t count_rows(sqlite3* db, const char* sql) {
   SqliteStatement s(db, sql);
   return s.prepared() && s.step() == SQLITE_ROW ? s.int64(0) : -1;
-}
-
-Status sync_path(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return Error{path + ": cannot open to sync"};
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) return Error{path + ": cannot sync to disk"};
-  return ok_status();
 }
 
 }  // namespace
@@ -88,11 +80,11 @@ Result<BackupSummary> backup_sqlite_database(const std::string& source, const st
     summary.alerts = count_rows(to.db, "SELECT count(*) FROM alerts");
     summary.audit_records = count_rows(to.db, "SELECT count(*) FROM audit_records");
   }
-  if (auto s = sync_path(partial, O_RDONLY); !s) return fail(s.error().message);
+  if (auto s = sync_to_disk(partial); !s) return fail(s.error().message);
   fs::rename(partial, destination, ec);
   if (ec) return fail(destination + ": cannot put the backup in place (" + ec.message() + ")");
   const fs::path folder = fs::absolute(destination).parent_path();
-  if (auto s = sync_path(folder.string(), O_RDONLY | O_DIRECTORY); !s) return s.error();
+  if (auto s = sync_to_disk(folder, true); !s) return s.error();
   summary.bytes = static_cast<std::int64_t>(fs::file_size(destination, ec));
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return summary;

@@ -3,6 +3,9 @@
 #include <sys/stat.h>
 
 #include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 
@@ -522,6 +525,10 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
     // WAL: readers (the API, `watch`) never wait for the writer, and a commit is one append.
     // The mode is stored in the file, so every later connection uses it too.
     if (auto s = store->exec("PRAGMA journal_mode = WAL"); !s) return s.error();
+    // FULL: a commit's WAL frames are synced before it is acknowledged, so a power loss never
+    // takes an acknowledged action (NORMAL would: tests/fault_test.cc shows it). Per connection;
+    // set here rather than trusting the library's compiled-in default.
+    if (auto s = store->exec("PRAGMA synchronous = FULL"); !s) return s.error();
     // Deleted content (purged evidence, replaced templates) is overwritten, not left in free pages.
     if (auto s = store->exec("PRAGMA secure_delete = ON"); !s) return s.error();
     if (auto s = store->migrate(); !s) return s.error();
@@ -541,8 +548,32 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
 
 SqliteDatabase::~SqliteDatabase() { sqlite3_close(db_); }
 
+namespace {
+
+void stop_the_process(const std::string& message) {
+  std::fprintf(stderr, "glassbox: stopping: %s\n", message.c_str());
+  std::fflush(stderr);
+  std::_Exit(kStorageFaultExit);
+}
+
+std::atomic<FailedSyncHandler> g_failed_sync_handler{stop_the_process};
+
+// The error as it is returned; after a failed sync, the handler has seen it first.
+Error checked(sqlite3* db, std::string message) {
+  if (sqlite3_extended_errcode(db) == SQLITE_IOERR_FSYNC) {
+    message += " — a sync to disk failed, so whether the last commit is on the disk is unknown; "
+               "the service stops and recovers the database from the disk when it starts again";
+    g_failed_sync_handler.load()(message);
+  }
+  return Error{std::move(message)};
+}
+
+}  // namespace
+
+void set_failed_sync_handler(FailedSyncHandler handler) { g_failed_sync_handler = handler ? handler : stop_the_process; }
+
 Error SqliteDatabase::error(const std::string& what) const {
-  return Error{path_ + ": " + what + " (" + sqlite3_errmsg(db_) + ")"};
+  return checked(db_, path_ + ": " + what + " (" + sqlite3_errmsg(db_) + ")");
 }
 
 Status SqliteDatabase::exec(const char* sql) {
@@ -550,7 +581,7 @@ Status SqliteDatabase::exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
     std::string text = message ? message : "unknown error";
     sqlite3_free(message);
-    return Error{path_ + ": " + text};
+    return checked(db_, path_ + ": " + text);
   }
   return ok_status();
 }

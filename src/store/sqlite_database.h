@@ -21,6 +21,20 @@ namespace glassbox {
 
 enum class OpenMode { kReadWriteCreate, kReadOnly };
 
+// A failed sync (fsync) of the database or its WAL leaves the commit under way neither surely on
+// the disk nor surely not: its frames are written, so a restart's recovery may find them in the
+// page cache, or the kernel may have dropped them. Such an action must not be answered "refused"
+// (the fault sweep in tests/fault_test.cc shows it reappear after a kill), and the process must
+// not go on over a disk that lost writes. So the process stops, as PostgreSQL does on a failed
+// fsync (data_sync_retry = off), and recovery at the next start decides from what the disk holds:
+// the request gets no answer, which is the truth — its outcome was unknown.
+// The default handler writes the error to standard error and exits with kStorageFaultExit
+// (74, EX_IOERR) at once, running no destructors (a clean close would checkpoint over the fault).
+// Tests install their own; when it returns, the error is returned as any other.
+inline constexpr int kStorageFaultExit = 74;
+using FailedSyncHandler = void (*)(const std::string& message);
+void set_failed_sync_handler(FailedSyncHandler handler);
+
 class SqliteDatabase final : public Database {
  public:
   static constexpr int kSchemaVersion = 17;
@@ -44,7 +58,8 @@ class SqliteDatabase final : public Database {
   const std::string& key_base() const override { return path_; }
   std::unique_ptr<Statement> prepare(std::string_view sql) override;
   Status execute(std::string_view sql) override { return exec(std::string(sql).c_str()); }
-  // An error naming the file, what was being done and SQLite's reason.
+  // An error naming the file, what was being done and SQLite's reason. After a failed sync it
+  // calls the failed-sync handler first (above).
   Error error(const std::string& what) const;
 
  private:
