@@ -4,8 +4,11 @@
 // answers; SIGTERM stops it cleanly with every alert in the database.
 #include <httplib.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -346,6 +349,142 @@ TEST_F(ServeTest, AnOnlineBackupTakenWhileACameraRunsRestoresWithItsAuditLogAndA
     EXPECT_EQ(evidence->status, 200) << "alert " << id << "'s evidence";
   }
   EXPECT_EQ(again_serve->stop(SIGTERM, 20), 0);
+}
+
+// A disk that refuses every write (the file-size limit of the running process set to one byte,
+// as `prlimit` would): people's actions are refused whole with 507 and counted, reads with an
+// existing session go on, alerts raised meanwhile wait in memory, and when the disk takes writes
+// again the same process stores them, takes the same actions, and its audit log verifies.
+TEST_F(ServeTest, ADiskThatRefusesWritesRefusesActionsWith507KeepsReadsAndStoresWaitingAlertsOnceItRecovers) {
+  // A pending entry, to be approved while the disk refuses.
+  auto pending = test::run_glassbox({"enroll", "--db", db(), "--subject", "Person P", "--legal-basis", "Order 8", "--source", "clip",
+                                     "--expires", "2099-01-01", "--submitted-by", "alice", (dir_ / "still.png").string()});
+  ASSERT_EQ(pending.exit_code, 0) << pending.err;
+  const std::string pending_id = std::to_string(std::stoll(pending.out));
+  const std::string config = write_config(R"({"workers": 1, "watchlist_reload_s": 1, "cameras": [
+    {"name": "lobby", "url": ")" + test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true}]})");
+  int port = 0;
+  auto serve = start_serve(port, {"--config", config});
+  ASSERT_TRUE(serve) << "serve did not start";
+  auto olga = client(port, "olga");
+  auto metric = [&](const std::string& name) {
+    const std::string text = client(port, "olga")->Get("/metrics")->body;
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+  };
+  json alerts;
+  for (int i = 0; i < 600 && alerts.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    alerts = json::parse(olga->Get("/api/alerts")->body);
+  }
+  ASSERT_FALSE(alerts.empty()) << "no alert within 60 s";
+  const std::string first = std::to_string(alerts[0]["id"].get<std::int64_t>());
+
+  // The disk refuses: every write past the first byte of any file fails (EFBIG).
+  const UnixSeconds refused_from = now_utc();
+  rlimit one_byte{1, RLIM_INFINITY};
+  ASSERT_EQ(::prlimit(serve->pid(), RLIMIT_FSIZE, &one_byte, nullptr), 0) << std::strerror(errno);
+  auto decided = olga->Post("/api/alerts/" + first + "/confirm", "", "application/json");
+  ASSERT_TRUE(decided);
+  EXPECT_EQ(decided->status, 507) << decided->body;
+  EXPECT_NE(decided->body.find("nothing was changed"), std::string::npos) << decided->body;
+  auto approved = client(port, "bob")->Post("/api/entries/" + pending_id + "/approve", "", "application/json");
+  ASSERT_TRUE(approved);
+  EXPECT_EQ(approved->status, 507) << approved->body;
+  // Reads with the sessions people have go on, and show the refused actions changed nothing;
+  // a read that must be audited (an entry's details) is refused, since its record cannot be kept.
+  auto listed = olga->Get("/api/alerts/" + first);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->status, 200);
+  EXPECT_EQ(json::parse(listed->body)["status"], "open");
+  auto entry = client(port, "bob")->Get("/api/entries/" + pending_id);
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->status, 507) << entry->body;
+  EXPECT_NE(entry->body.find("could not be recorded in the audit log"), std::string::npos) << entry->body;
+  EXPECT_GE(metric("glassbox_storage_refusals_total"), 3);
+  // The camera goes on; the alerts it raises now wait.
+  double waiting = 0;
+  for (int i = 0; i < 900 && waiting < 1; ++i) {
+    std::this_thread::sleep_for(100ms);
+    waiting = metric("glassbox_alerts_waiting");
+  }
+  ASSERT_GE(waiting, 1) << "no alert was raised while the disk refused writes (90 s)";
+  EXPECT_GE(metric("glassbox_alert_store_failures_total"), 1);
+  EXPECT_EQ(::kill(serve->pid(), 0), 0) << "the service is running";
+
+  // The disk takes writes again: the same process stores what waited and takes the same actions.
+  const UnixSeconds recovered_at = now_utc();
+  rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+  ASSERT_EQ(::prlimit(serve->pid(), RLIMIT_FSIZE, &unlimited, nullptr), 0) << std::strerror(errno);
+  for (int i = 0; i < 300 && metric("glassbox_alerts_waiting") > 0; ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(metric("glassbox_alerts_waiting"), 0);
+  EXPECT_GE(metric("glassbox_alerts_stored_late_total"), 1);
+  EXPECT_EQ(metric("glassbox_alerts_dropped_total"), 0);
+  const json after = json::parse(olga->Get("/api/alerts?limit=1000")->body);
+  int raised_while_refused = 0;
+  for (const auto& a : after) {
+    const auto raised = a["raised_at"].get<std::string>();
+    const auto at = parse_time_utc(raised);
+    ASSERT_TRUE(at) << raised;
+    if (*at >= refused_from && *at <= recovered_at) {
+      ++raised_while_refused;
+      EXPECT_EQ(olga->Get("/api/alerts/" + std::to_string(a["id"].get<std::int64_t>()) + "/evidence")->status, 200) << "its evidence is kept";
+    }
+  }
+  EXPECT_GE(raised_while_refused, 1) << "an alert raised while the disk refused is stored, with the time it was raised";
+  decided = olga->Post("/api/alerts/" + first + "/confirm", "", "application/json");
+  ASSERT_TRUE(decided);
+  EXPECT_EQ(decided->status, 200) << decided->body;
+  auto still_pending = client(port, "bob")->Get("/api/entries/" + pending_id);
+  ASSERT_TRUE(still_pending);
+  ASSERT_EQ(still_pending->status, 200) << still_pending->body;
+  EXPECT_EQ(json::parse(still_pending->body)["status"], "pending") << "the refused approval changed nothing";
+  approved = client(port, "bob")->Post("/api/entries/" + pending_id + "/approve", "", "application/json");
+  ASSERT_TRUE(approved);
+  EXPECT_EQ(approved->status, 200) << approved->body;
+  EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
+
+  const auto exported = dir_ / "audit-export.json";
+  auto exp = test::run_glassbox({"audit", "export", "--data-dir", dir_.path().string(), "--out", exported.string()});
+  ASSERT_EQ(exp.exit_code, 0) << exp.err;
+  auto verified = test::run_glassbox({"audit", "verify", "--public-key", db() + ".audit-pub", exported.string()});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+}
+
+// Below the free-space floor (min_free_disk_mb, here above any disk's size) uploads are refused
+// with 507 and a recorded camera starts no segment, before SQLite would meet a full disk; the
+// gauges say so, and the camera is still analysed.
+TEST_F(ServeTest, BelowTheFreeSpaceFloorUploadsAndRecordingPauseAndTheGaugesSaySo) {
+  const std::string config = write_config(R"({"workers": 1, "min_free_disk_mb": 1073741824, "cameras": [
+    {"name": "lobby", "url": ")" + test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() + R"(", "loop": true, "record": true}]})");
+  int port = 0;
+  auto serve = start_serve(port, {"--config", config});
+  ASSERT_TRUE(serve) << "serve did not start";
+  auto olga = client(port, "olga");
+  auto upload = olga->Post("/api/uploads", json{{"name", "clip.mp4"}}.dump(), "application/json");
+  ASSERT_TRUE(upload);
+  EXPECT_EQ(upload->status, 507) << upload->body;
+  std::string metrics;
+  for (int i = 0; i < 300; ++i) {
+    metrics = olga->Get("/metrics")->body;
+    if (metrics.find("glassbox_recorder_segments_skipped_low_disk_total{camera=\"lobby\"} 0") == std::string::npos &&
+        metrics.find("glassbox_recorder_segments_skipped_low_disk_total{camera=\"lobby\"}") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(metrics.find("glassbox_disk_below_floor 1"), std::string::npos);
+  EXPECT_NE(metrics.find("\nglassbox_disk_free_bytes "), std::string::npos);
+  EXPECT_EQ(metrics.find("glassbox_recorder_segments_skipped_low_disk_total{camera=\"lobby\"} 0"), std::string::npos) << "a segment was skipped";
+  EXPECT_NE(metrics.find("glassbox_recorder_segments_total{camera=\"lobby\"} 0"), std::string::npos) << "no segment was written";
+  json cameras;
+  for (int i = 0; i < 300; ++i) {
+    cameras = json::parse(olga->Get("/api/cameras")->body);
+    if (cameras.size() == 1 && cameras[0]["frames_analysed"].get<int>() > 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(cameras.size(), 1u);
+  EXPECT_GT(cameras[0]["frames_analysed"].get<int>(), 0) << "analysis goes on";
+  EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
 }
 
 TEST_F(ServeTest, ALiveClientResumesFromItsLastEventIdWithoutGapsOrRepeats) {

@@ -118,7 +118,18 @@ void LiveService::decorate(const Request&, Response& res) const {
 
 void LiveService::reply_internal(Response& res, const std::string& what, const Error& error) {
   const auto incident = security_log_.internal_error(what + ": " + error.message);
+  if (is_storage_fault(error.message)) {
+    // Nothing was changed, and the same request may succeed once the disk takes writes again.
+    ++storage_refusals_;
+    return reply_error(res, 507, what + " was refused: the database cannot be written just now (disk full or failing); nothing was changed, "
+                                 "try again later (incident " + std::to_string(incident) + ")");
+  }
   reply_error(res, 500, what + " failed (incident " + std::to_string(incident) + "; the service's log has the detail)");
+}
+
+void LiveService::reply_refusal(Response& res, const Error& error) {
+  if (is_storage_fault(error.message)) return reply_internal(res, "the change", error);
+  reply_error(res, refusal_status(error.message), error.message);
 }
 
 bool LiveService::audit_read(const Principal& who, const std::string& action, const std::string& object, const nlohmann::json& details,
@@ -127,7 +138,9 @@ bool LiveService::audit_read(const Principal& who, const std::string& action, co
   const auto recorded = audit_db_->transaction([&] { return audit::append(*audit_db_, {who.name, action, object, details}, now_utc()); });
   if (recorded) return true;
   const auto incident = security_log_.internal_error("audit record " + action + " " + object + ": " + recorded.error().message);
-  reply_error(res, 503, "this read could not be recorded in the audit log, so it is refused (incident " + std::to_string(incident) + ")");
+  const bool disk = is_storage_fault(recorded.error().message);
+  if (disk) ++storage_refusals_;
+  reply_error(res, disk ? 507 : 503, "this read could not be recorded in the audit log, so it is refused (incident " + std::to_string(incident) + ")");
   return false;
 }
 

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -654,6 +655,7 @@ void LiveService::maintenance_loop() {
         return;
     }
     (void)reload_watchlist();  // on failure the previous list stays in force
+    sink_->store_waiting();     // alerts a failing disk refused, once it takes writes again
     flush_analysis_counts();
     // Credentials ended by another process (the command line) end their live streams too.
     broadcaster_.end_invalid([this](const std::string& key) {
@@ -741,6 +743,11 @@ void LiveService::stop() {
     cameras_started_ = false;
   }
   analyzer_->stop();  // frames in analysis finish; their alerts are stored
+  // Alerts waiting for a disk that failed them get one more try; those still refused are
+  // reported, since memory is all that holds them.
+  sink_->store_waiting();
+  if (const auto left = sink_->waiting(); left > 0)
+    std::fprintf(stderr, "glassbox: %zu alerts could not be stored before the service stopped (%s)\n", left, sink_->last_error().c_str());
   flush_analysis_counts();
   {
     std::lock_guard lock(maintenance_mutex_);
@@ -861,8 +868,16 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_watchlist_notifications_total " << watchlist_notifications_.load() << "\n";
   family("glassbox_watchlist_listen_failures_total", "counter", "Times listening for watchlist changes failed or its connection was lost");
   m << "glassbox_watchlist_listen_failures_total " << watchlist_listen_failures_.load() << "\n";
-  family("glassbox_alert_store_failures_total", "counter", "Alerts that could not be stored");
+  family("glassbox_alert_store_failures_total", "counter", "Failed writes of an alert (each waits and is written again)");
   m << "glassbox_alert_store_failures_total " << sink_->failures() << "\n";
+  family("glassbox_storage_refusals_total", "counter", "Requests refused with 507 because the database could not be written (disk full or failing)");
+  m << "glassbox_storage_refusals_total " << storage_refusals_.load() << "\n";
+  family("glassbox_alerts_waiting", "gauge", "Alerts raised but not yet stored: their writes failed, they wait in memory to be written again");
+  m << "glassbox_alerts_waiting " << sink_->waiting() << "\n";
+  family("glassbox_alerts_stored_late_total", "counter", "Alerts stored after waiting for the database");
+  m << "glassbox_alerts_stored_late_total " << sink_->stored_late() << "\n";
+  family("glassbox_alerts_dropped_total", "counter", "Alerts dropped because more than 256 waited for the database");
+  m << "glassbox_alerts_dropped_total " << sink_->dropped() << "\n";
   family("glassbox_live_clients", "gauge", "Clients connected to /api/events");
   m << "glassbox_live_clients " << broadcaster_.clients() << "\n";
   family("glassbox_live_streams_behind_total", "counter", "Live streams ended because their client read too slowly (it resumes with Last-Event-ID)");
@@ -925,9 +940,10 @@ std::string LiveService::metrics_text() const {
       {"glassbox_recorder_segments_total", [](const RecorderCounters& r) { return double(r.segments.load()); }},
       {"glassbox_recorder_bytes_total", [](const RecorderCounters& r) { return double(r.bytes.load()); }},
       {"glassbox_recorder_reconnects_total", [](const RecorderCounters& r) { return double(r.reconnects.load()); }},
-      {"glassbox_recorder_errors_total", [](const RecorderCounters& r) { return double(r.errors.load()); }}};
+      {"glassbox_recorder_errors_total", [](const RecorderCounters& r) { return double(r.errors.load()); }},
+      {"glassbox_recorder_segments_skipped_low_disk_total", [](const RecorderCounters& r) { return double(r.skipped_low_disk.load()); }}};
   for (const auto& [name, value] : recorder_rows) {
-    family(name, "counter", "Recorded cameras: segments closed, bytes written, reconnects, failed opens, reads and writes");
+    family(name, "counter", "Recorded cameras: segments closed, bytes written, reconnects, failed opens, reads and writes, segments not started below the free-space floor");
     for (const auto& c : cameras)
       if (c->recorder) m << name << "{camera=\"" << c->config.name << "\"} " << value(c->recorder->counters()) << "\n";
   }
@@ -1167,6 +1183,7 @@ void LiveService::register_routes() {
       auto s = confirm ? alert_store_->confirm(id, who.name, now_utc()) : alert_store_->dismiss(id, who.name, reason->value_or(""), now_utc());
       if (!s) {
         const std::string& m = s.error().message;
+        if (is_storage_fault(m)) return reply_internal(res, "deciding an alert", s.error());
         if (m.find("does not exist") != std::string::npos) return reply_error(res, 404, m);
         if (m.find("needs a reason") != std::string::npos || m.find("reason") != std::string::npos) return reply_error(res, 400, m);
         if (m.find("was already") != std::string::npos) return reply_error(res, 409, m);
@@ -1262,7 +1279,7 @@ void LiveService::register_camera_routes() {
     if (auto s = check_api_camera_url(config->url); !s) return reply_error(res, 400, s.error().message);
     std::lock_guard changes(camera_changes_mutex_);
     if (find_camera(config->name)) return reply_error(res, 409, "camera '" + config->name + "' exists already");
-    if (auto s = camera_store_->insert(*config, who.name, now_utc()); !s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+    if (auto s = camera_store_->insert(*config, who.name, now_utc()); !s) return reply_refusal(res, s.error());
     if (cluster()) return reply_json(res, 201, unassigned_json(*config));  // a node takes it at its next renewal
     auto camera = make_camera(*config, false);
     {
@@ -1297,7 +1314,7 @@ void LiveService::register_camera_routes() {
               if (config->url != stored->url)
                 if (auto s = check_api_camera_url(config->url); !s) return reply_error(res, 400, s.error().message);
               if (auto s = camera_store_->update(*config, who.name, now_utc()); !s)
-                return reply_error(res, refusal_status(s.error().message), s.error().message);
+                return reply_refusal(res, s.error());
               return reply_json(res, 200, unassigned_json(*config));
             }
             auto old = api_camera(req.path_params[0], res);
@@ -1307,7 +1324,7 @@ void LiveService::register_camera_routes() {
             if (config->url != old->config.url)
               if (auto s = check_api_camera_url(config->url); !s) return reply_error(res, 400, s.error().message);
             if (auto s = camera_store_->update(*config, who.name, now_utc()); !s)
-              return reply_error(res, refusal_status(s.error().message), s.error().message);
+              return reply_refusal(res, s.error());
             // A changed camera starts afresh: new source, new tracks, counters from zero.
             retire_camera(*old);
             auto camera = make_camera(*config, false);
@@ -1324,14 +1341,14 @@ void LiveService::register_camera_routes() {
       // Its lease goes with it; the node that ran it stops it at its next renewal.
       if (!stored_api_camera(req.path_params[0], res)) return;
       if (auto s = camera_store_->remove(req.path_params[0], who.name, now_utc()); !s)
-        return reply_error(res, refusal_status(s.error().message), s.error().message);
+        return reply_refusal(res, s.error());
       res.status = 204;
       return;
     }
     auto camera = api_camera(req.path_params[0], res);
     if (!camera) return;
     if (auto s = camera_store_->remove(camera->config.name, who.name, now_utc()); !s)
-      return reply_error(res, refusal_status(s.error().message), s.error().message);
+      return reply_refusal(res, s.error());
     {
       std::lock_guard lock(cameras_mutex_);
       cameras_.erase(camera->config.name);
@@ -1439,7 +1456,7 @@ void LiveService::register_entry_routes() {
       const UnixSeconds now = now_utc();
       std::lock_guard lock(entries_mutex_);
       auto s = approve ? entry_store_->approve_entry(id, who.name, now) : entry_store_->revoke_entry(id, who.name, reason->value_or(""), now);
-      if (!s) return reply_error(res, refusal_status(s.error().message), s.error().message);
+      if (!s) return reply_refusal(res, s.error());
       if (auto reloaded = reload_watchlist(); !reloaded)
         return reply_internal(res, "stored, but reloading the running watchlist (retried every few seconds)", reloaded.error());
       auto entry = entry_store_->get_entry(id);

@@ -91,8 +91,12 @@ class LiveService {
   std::string session_cookie() const;
   // Headers on every response: no caching, no sniffing, no framing, CSP, HSTS under TLS.
   void decorate(const http::Request& req, http::Response& res) const;
-  // A 500 whose detail goes to the log (with an incident number), not to the client.
+  // A 500 whose detail goes to the log (with an incident number), not to the client; a 507 when
+  // the storage failed (store/database.h, is_storage_fault), counted.
   void reply_internal(http::Response& res, const std::string& what, const Error& error);
+  // A refused change: 507 (reply_internal) when the storage failed, else refusal_status's code
+  // with the store's message.
+  void reply_refusal(http::Response& res, const Error& error);
   // Writes `action` on `object` by `who` to the audit log (reads of biometric data); false, and
   // the response filled with a refusal, when the record cannot be written.
   bool audit_read(const Principal& who, const std::string& action, const std::string& object, const nlohmann::json& details,
@@ -233,6 +237,7 @@ class LiveService {
   std::atomic<std::size_t> watchlist_entries_{0};
   std::atomic<std::uint64_t> watchlist_reloads_{0};
   std::atomic<std::uint64_t> evidence_purged_{0};
+  std::atomic<std::uint64_t> storage_refusals_{0};  // requests answered 507: the database could not be written
   std::atomic<std::uint64_t> alerts_purged_{0};
   std::atomic<std::uint64_t> audit_checkpoints_{0};
   std::atomic<std::uint64_t> purge_failures_{0};

@@ -330,7 +330,7 @@ void LiveService::register_search_routes() {
             {
               std::lock_guard lock(service_db_mutex_);
               if (auto s = approve_search(*service_db_, *id, who.name, now_utc()); !s)
-                return reply_error(res, refusal_status(s.error().message), s.error().message);
+                return reply_refusal(res, s.error());
               auto stored = load_search(*service_db_, *id);
               if (!stored || !stored->has_value()) return reply_internal(res, "reading a search back", stored ? Error{"gone"} : stored.error());
               reply_json(res, 200, shown(search_to_json(**stored)));
@@ -362,7 +362,7 @@ void LiveService::register_search_routes() {
                 auto stored = load_search(*service_db_, *id);
                 if (stored && stored->has_value() && (**stored).status == "running") {
                   if (auto s = request_search_cancel(*service_db_, *id, who.name, now_utc()); !s)
-                    return reply_error(res, refusal_status(s.error().message), s.error().message);
+                    return reply_refusal(res, s.error());
                   return reply_json(res, 202, {{"id", *id}, {"status", "cancelling"}, {"runner", (**stored).runner.value_or("")}});
                 }
               }
@@ -381,7 +381,7 @@ void LiveService::register_search_routes() {
             }
             std::lock_guard lock(service_db_mutex_);
             if (auto s = cancel_search(*service_db_, *id, who.name, now_utc()); !s)
-              return reply_error(res, refusal_status(s.error().message), s.error().message);
+              return reply_refusal(res, s.error());
             auto stored = load_search(*service_db_, *id);
             if (!stored || !stored->has_value()) return reply_internal(res, "reading a search back", stored ? Error{"gone"} : stored.error());
             reply_json(res, 200, shown(search_to_json(**stored)));
@@ -492,7 +492,7 @@ void LiveService::register_upload_routes() {
       if (m.find("disk full") != std::string::npos) return reply_error(res, 507, m);
       if (m.find("does not exist") != std::string::npos || m.find("other than") != std::string::npos || m.find("offset") != std::string::npos ||
           m.find("finished") != std::string::npos)
-        return reply_error(res, refusal_status(m), m);
+        return reply_refusal(res, Error{m});
       return reply_internal(res, "appending to an upload", upload.error());
     }
     reply_json(res, 200, upload->to_json());

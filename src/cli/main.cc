@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  // A file-size limit (RLIMIT_FSIZE, a quota) makes a write fail with EFBIG, which the store
+  // reports and counts like a full disk, instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -56,6 +56,16 @@ class Statement {
   virtual std::vector<unsigned char> bytes(int column) const = 0;
 };
 
+// Whether an error is the storage failing rather than the request: a full disk, a write or sync
+// the disk refused, a file over its size limit — SQLite's "database or disk is full" and "disk
+// I/O error", PostgreSQL's disk_full ("could not extend file", "No space left on device"). Such
+// an action is refused whole, and may succeed later unchanged (the API answers 507).
+inline bool is_storage_fault(std::string_view message) {
+  for (std::string_view sign : {"database or disk is full", "disk I/O error", "No space left on device", "could not extend file"})
+    if (message.find(sign) != std::string_view::npos) return true;
+  return false;
+}
+
 class Database {
  public:
   virtual ~Database() = default;
