@@ -27,6 +27,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # jq: the benchmark scripts summarise glassbox's JSON with it
   jq
+  # libfaketime: the clock-step test runs serve with its wall clock stepped (docs/reliability.md)
+  libfaketime
   # the ffmpeg program: tests transcode clips and play cameras (HTTP, RTSP); an RTSP server for them
   ffmpeg rtsp-server-perl
   # openssl: tests make certificates (HTTPS webhooks, serve's own TLS); nginx: the reverse proxy

@@ -487,6 +487,71 @@ TEST_F(ServeTest, BelowTheFreeSpaceFloorUploadsAndRecordingPauseAndTheGaugesSayS
   EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
 }
 
+// serve's wall clock stepped an hour back, then two hours forward, under it (libfaketime, which
+// leaves CLOCK_BOOTTIME alone): each step is counted in /metrics with its size, logged and
+// recorded in the audit log once; the service's own time does not follow it (its audit records
+// stay in order, an hour-old session goes on), and the log verifies.
+TEST_F(ServeTest, AWallClockSteppedUnderServeIsReportedAuditedAndNotFollowed) {
+  const std::string faketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+  ASSERT_TRUE(std::filesystem::exists(faketime)) << "libfaketime is installed by scripts/install-deps.sh";
+  const std::string offset_file = (dir_ / "faketime").string();
+  std::ofstream(offset_file) << "+0\n";
+  const std::string config = write_config(R"({"workers": 1, "watchlist_reload_s": 1})");
+  const int port = test::free_port();
+  const std::string log = (dir_ / "serve.err").string();
+  test::BackgroundProcess serve({"/usr/bin/env", "LD_PRELOAD=" + faketime, "FAKETIME_TIMESTAMP_FILE=" + offset_file, "FAKETIME_CACHE_DURATION=1",
+                                 "FAKETIME_DONT_FAKE_MONOTONIC=1", GLASSBOX_BINARY, "serve", "--data-dir", dir_.path().string(), "--listen",
+                                 "127.0.0.1:" + std::to_string(port), "--config", config},
+                                {}, log);
+  ASSERT_TRUE(test::wait_for_port(port, 30)) << "serve did not start";
+  auto metric = [&](const std::string& name) {
+    const std::string text = client(port, "olga")->Get("/metrics")->body;
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+  };
+  auto wait_for_steps = [&](double steps) {
+    for (int i = 0; i < 100 && metric("glassbox_clock_steps_total") < steps; ++i) std::this_thread::sleep_for(100ms);
+    return metric("glassbox_clock_steps_total");
+  };
+  EXPECT_EQ(wait_for_steps(0), 0);
+  auto audrey = client(port, "audrey");
+
+  std::ofstream(offset_file, std::ios::trunc) << "-1h\n";
+  EXPECT_EQ(wait_for_steps(1), 1);
+  EXPECT_NEAR(metric("glassbox_clock_wall_offset_seconds"), -3600, 5);
+  std::ofstream(offset_file, std::ios::trunc) << "+1h\n";
+  EXPECT_EQ(wait_for_steps(2), 2);
+  EXPECT_NEAR(metric("glassbox_clock_wall_offset_seconds"), 3600, 5);
+  // The service goes on: its sessions and tokens work, the time it acts on has not moved.
+  json records;
+  for (int i = 0; i < 50; ++i) {
+    auto r = audrey->Get("/api/audit/records?action=clock.step");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    records = json::parse(r->body)["records"];
+    if (records.size() >= 2) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(records.size(), 2u) << records.dump();
+  const UnixSeconds real_now = now_utc();
+  for (const auto& r : records) {
+    EXPECT_EQ(r["actor"], "system");
+    const auto at = parse_time_utc(r["time"].get<std::string>());
+    ASSERT_TRUE(at);
+    EXPECT_LE(std::llabs(*at - real_now), 60) << "recorded at the service's time, not the stepped wall clock: " << r.dump();
+  }
+  EXPECT_NEAR(records[0]["details"]["wall_minus_service_s"].get<double>(), 3600, 5);   // newest first
+  EXPECT_NEAR(records[1]["details"]["wall_minus_service_s"].get<double>(), -3600, 5);
+  EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
+  EXPECT_NE(test::read_file(log).find("the wall clock was stepped"), std::string::npos) << test::read_file(log);
+
+  const auto exported = dir_ / "audit-export.json";
+  auto exp = test::run_glassbox({"audit", "export", "--data-dir", dir_.path().string(), "--out", exported.string()});
+  ASSERT_EQ(exp.exit_code, 0) << exp.err;
+  auto verified = test::run_glassbox({"audit", "verify", "--public-key", db() + ".audit-pub", exported.string()});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+}
+
 TEST_F(ServeTest, ALiveClientResumesFromItsLastEventIdWithoutGapsOrRepeats) {
   constexpr int kStored = 2050;
   {

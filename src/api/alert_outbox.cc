@@ -10,9 +10,7 @@
 namespace glassbox {
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+std::int64_t now_ms() { return now_utc_ms(); }
 
 }  // namespace
 

@@ -19,6 +19,7 @@
 #include "audit/audit_log.h"
 #include "cluster/cluster_status.h"
 #include "core/json_text.h"
+#include "core/service_clock.h"
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
 #include "enroll/enrollment.h"
@@ -642,6 +643,22 @@ void LiveService::run_held_cameras(const std::set<std::string>& held) {
   }
 }
 
+void LiveService::note_clock_steps() {
+  const std::uint64_t steps = service_clock().steps();
+  if (steps == clock_steps_noted_) return;
+  const std::int64_t offset_ms = service_clock().wall_offset_ms();
+  std::fprintf(stderr,
+               "glassbox: the wall clock was stepped: it reads %+.1f s from the service's time, which does not follow it (entries, "
+               "sessions and retention keep their course); restart the service to adopt the wall clock\n",
+               static_cast<double>(offset_ms) / 1000.0);
+  std::lock_guard lock(service_db_mutex_);
+  const auto recorded = service_db_->transaction([&] {
+    return audit::append(*service_db_, {"system", "clock.step", "clock", {{"wall_minus_service_s", static_cast<double>(offset_ms) / 1000.0}}},
+                         now_utc());
+  });
+  if (recorded) clock_steps_noted_ = steps;  // else tried again at the next round
+}
+
 void LiveService::maintenance_loop() {
   auto next_purge = std::chrono::steady_clock::now();
   auto next_recording_purge = std::chrono::steady_clock::now();
@@ -656,6 +673,7 @@ void LiveService::maintenance_loop() {
     }
     (void)reload_watchlist();  // on failure the previous list stays in force
     sink_->store_waiting();     // alerts a failing disk refused, once it takes writes again
+    note_clock_steps();
     flush_analysis_counts();
     // Credentials ended by another process (the command line) end their live streams too.
     broadcaster_.end_invalid([this](const std::string& key) {
@@ -870,6 +888,10 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_watchlist_listen_failures_total " << watchlist_listen_failures_.load() << "\n";
   family("glassbox_alert_store_failures_total", "counter", "Failed writes of an alert (each waits and is written again)");
   m << "glassbox_alert_store_failures_total " << sink_->failures() << "\n";
+  family("glassbox_clock_steps_total", "counter", "Steps of the wall clock seen; the service's time does not follow them until it restarts");
+  m << "glassbox_clock_steps_total " << service_clock().steps() << "\n";
+  family("glassbox_clock_wall_offset_seconds", "gauge", "The wall clock minus the service's time (0 unless the wall clock was stepped)");
+  m << "glassbox_clock_wall_offset_seconds " << static_cast<double>(service_clock().wall_offset_ms()) / 1000.0 << "\n";
   family("glassbox_storage_refusals_total", "counter", "Requests refused with 507 because the database could not be written (disk full or failing)");
   m << "glassbox_storage_refusals_total " << storage_refusals_.load() << "\n";
   family("glassbox_alerts_waiting", "gauge", "Alerts raised but not yet stored: their writes failed, they wait in memory to be written again");

@@ -129,6 +129,8 @@ class LiveService {
   // Completes the index rows of segments a crash left open (or drops them with their file).
   Status recover_segments();
   void maintenance_loop();
+  // A step of the wall clock (core/service_clock.h) seen since the last round: logged and audited once.
+  void note_clock_steps();
   Status reload_watchlist();
 
   // A camera's queue, ingest and place in the analyzer; started when the service runs.
@@ -237,7 +239,8 @@ class LiveService {
   std::atomic<std::size_t> watchlist_entries_{0};
   std::atomic<std::uint64_t> watchlist_reloads_{0};
   std::atomic<std::uint64_t> evidence_purged_{0};
-  std::atomic<std::uint64_t> storage_refusals_{0};  // requests answered 507: the database could not be written
+  std::atomic<std::uint64_t> storage_refusals_{0};
+  std::uint64_t clock_steps_noted_ = 0;  // maintenance thread only: steps already logged and audited  // requests answered 507: the database could not be written
   std::atomic<std::uint64_t> alerts_purged_{0};
   std::atomic<std::uint64_t> audit_checkpoints_{0};
   std::atomic<std::uint64_t> purge_failures_{0};

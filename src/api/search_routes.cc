@@ -62,7 +62,7 @@ void LiveService::purge_recordings() {
   }
   for (const auto& camera : camera_snapshot())
     if (retention.count(camera->config.name)) retention[camera->config.name] = camera->config.record_retention_days;
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now_ms = now_utc_ms();
   for (const auto& [camera, days] : retention) {
     Result<std::vector<RecordedSegment>> expired = std::vector<RecordedSegment>{};
     {

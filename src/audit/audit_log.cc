@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/json_text.h"
+#include "core/service_clock.h"
 
 namespace glassbox::audit {
 namespace {
@@ -84,7 +85,7 @@ Status append(Database& db, const std::string& key_base, const AuditEvent& event
   // On PostgreSQL two nodes may read the same last record at once; the second insert of the
   // same seq then fails as a serialization failure, and its transaction runs again on the new
   // head (Database::transaction): the log cannot fork.
-  auto last = db.prepare("SELECT seq, frontier FROM audit_records ORDER BY seq DESC LIMIT 1");
+  auto last = db.prepare("SELECT seq, frontier, " + record_field(db, "time") + " FROM audit_records ORDER BY seq DESC LIMIT 1");
   merkle::Frontier frontier;
   std::uint64_t seq = 0;
   auto step = last->step();
@@ -94,6 +95,12 @@ Status append(Database& db, const std::string& key_base, const AuditEvent& event
     auto parsed = merkle::Frontier::parse(blob_text(*last, 1));
     if (!parsed || parsed->size() != seq) return Error{db.describe() + ": audit log: the stored tree state is damaged; refusing to append"};
     frontier = *parsed;
+    // Records are in time order whatever the wall clock of the process appending did (another
+    // process's clock may be behind this one's): never before the newest record.
+    if (auto newest = parse_time_utc(last->text(2)); newest) {
+      service_clock().raise_floor_ms(*newest * 1000);
+      now = std::max(now, *newest);
+    }
   }
   auto keys = load_or_create_keys(key_base, /*create_if_missing=*/seq == 0);
   if (!keys) return keys.error().within("audit log");
@@ -154,6 +161,17 @@ Result<std::vector<nlohmann::json>> query_records(Database& db, const RecordFilt
     out.push_back(nlohmann::json::parse(q->text(0), nullptr, /*allow_exceptions=*/false));
   }
   return out;
+}
+
+Status raise_clock_floor(Database& db) {
+  auto newest = db.prepare("SELECT " + record_field(db, "time") + " FROM audit_records ORDER BY seq DESC LIMIT 1");
+  auto step = newest->step();
+  if (!step) return step.error().within("audit log: cannot read the newest record's time");
+  if (*step == Step::kDone) return ok_status();
+  auto time = parse_time_utc(newest->text(0));
+  if (!time) return time.error().within("audit log: the newest record's time");
+  service_clock().raise_floor_ms(*time * 1000);
+  return ok_status();
 }
 
 Result<Checkpoint> make_checkpoint(Database& db, const std::string& key_base, UnixSeconds now) {

@@ -34,6 +34,11 @@ Status append(Database& db, const std::string& key_base, const AuditEvent& event
 // With the keys of the node that holds `db` (Database::key_base).
 inline Status append(Database& db, const AuditEvent& event, UnixSeconds now) { return append(db, db.key_base(), event, now); }
 
+// This process never acts at a time before the log's newest record (core/service_clock.h): read
+// when a process opens a deployment's database, so that a wall clock set back, or another
+// process's clock behind this one, cannot revive an expired entry or put records out of order.
+Status raise_clock_floor(Database& db);
+
 // Every record's canonical bytes, in order.
 Result<std::vector<std::string>> read_records(Database& db);
 

@@ -1,15 +1,15 @@
 #include "core/dates.h"
 
+#include "core/service_clock.h"
+
 #include <chrono>
 #include <cstdio>
 
 namespace glassbox {
 
-UnixSeconds now_utc() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+UnixSeconds now_utc() { return now_utc_ms() / 1000; }
+
+std::int64_t now_utc_ms() { return service_clock().now_ms(); }
 
 Result<UnixSeconds> parse_date_utc(const std::string& text) {
   const Error malformed{"'" + text + "' is not a date of the form YYYY-MM-DD"};

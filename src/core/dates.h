@@ -13,7 +13,10 @@ namespace glassbox {
 // Seconds since the Unix epoch, UTC.
 using UnixSeconds = std::int64_t;
 
+// Now, in the service's time: the wall clock, but never stepped back or forward while the
+// process runs (core/service_clock.h). Everything Glassbox decides or records by time uses it.
 UnixSeconds now_utc();
+std::int64_t now_utc_ms();
 
 // Parses a strict YYYY-MM-DD date (a real calendar date) into its 00:00:00 UTC instant.
 Result<UnixSeconds> parse_date_utc(const std::string& text);

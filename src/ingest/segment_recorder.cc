@@ -20,9 +20,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+std::int64_t unix_ms_now() { return now_utc_ms(); }
 
 // libavformat calls this while it blocks: a stop, or a read that takes longer than the
 // deadline, ends the call (a silent camera must not hang the recorder).

@@ -78,12 +78,11 @@ namespace {
 
 constexpr const char* kSuppressed = "suppressed: ";
 
-// When the frame was captured, on the wall clock in milliseconds (nullopt when not known).
+// When the frame was captured, in the service's time in milliseconds (nullopt when not known).
 std::optional<std::int64_t> captured_wall_ms(const Alert& alert) {
   if (alert.captured_at == std::chrono::steady_clock::time_point{}) return std::nullopt;
   const auto age = std::chrono::steady_clock::now() - alert.captured_at;
-  const auto wall = std::chrono::system_clock::now() - std::chrono::duration_cast<std::chrono::system_clock::duration>(age);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
+  return now_utc_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(age).count();
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "audit/audit_log.h"
 #include "store/postgres_database.h"
 #include "store/postgres_schema.h"
 #include "store/sqlite_database.h"
@@ -54,6 +55,7 @@ Result<std::unique_ptr<Database>> connect(const DatabaseLocation& location, Conn
   // Per statement, not per session: through a transaction pool a session setting would stay on
   // a server connection that other clients get next.
   if (mode == ConnectMode::kReadOnly) (*db)->set_read_only();
+  (void)audit::raise_clock_floor(**db);  // as SqliteDatabase::open does
   return std::unique_ptr<Database>(std::move(*db));
 }
 

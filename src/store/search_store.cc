@@ -1,5 +1,6 @@
 #include "store/search_store.h"
 
+#include "core/dates.h"
 #include "core/json_text.h"
 #include "ingest/camera_config.h"
 
@@ -148,9 +149,7 @@ Status approve_search(Database& db, std::int64_t id, const std::string& approver
   });
 }
 
-std::int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+std::int64_t unix_ms_now() { return now_utc_ms(); }
 
 namespace {
 

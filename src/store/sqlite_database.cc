@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "audit/audit_log.h"
 #include "store/sqlite_statement.h"
 #include "store/template_key.h"
 
@@ -543,6 +544,9 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
     if (v < kSchemaVersion)
       return Error{path + ": database schema version " + std::to_string(v) + " is older; run `glassbox enroll` or `approve` once to migrate it"};
   }
+  // This process acts at no time before the deployment's newest audit record (a damaged one is
+  // the verifier's to report, not the opener's).
+  (void)audit::raise_clock_floor(*store);
   return store;
 }
 
