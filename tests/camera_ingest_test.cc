@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ingest/camera_config.h"
 #include "ingest/camera_ingest.h"
 #include "support/fake_frame_source.h"
 
@@ -237,6 +238,19 @@ TEST(CameraIngest, NextFrameHandsOutAFrameOnlyWhenAskedAndSaysWhyNot) {
   auto off = disabled.next_frame(10ms);
   ASSERT_FALSE(off);
   EXPECT_NE(off.error().message.find("switched off"), std::string::npos);
+}
+
+// A camera's error as the API shows it: the URL's credentials and query hidden wherever the
+// library repeated it — and a URL with nothing to hide left as it is (the API once looped
+// forever on one, replacing it with itself; tests/camera_faults_test.cc found it).
+TEST(CameraUrl, ALibrarysMessageShowsTheUrlWithoutItsCredentialsWhereverItRepeatsIt) {
+  EXPECT_EQ(with_url_redacted("rtsp://ann:secret@cam/live?token=1: timeout; retrying rtsp://ann:secret@cam/live?token=1",
+                              "rtsp://ann:secret@cam/live?token=1"),
+            "rtsp://***@cam/live?***: timeout; retrying rtsp://***@cam/live?***");
+  EXPECT_EQ(with_url_redacted("http://127.0.0.1:8554/live.ts: Connection reset by peer (http://127.0.0.1:8554/live.ts)", "http://127.0.0.1:8554/live.ts"),
+            "http://127.0.0.1:8554/live.ts: Connection reset by peer (http://127.0.0.1:8554/live.ts)");
+  EXPECT_EQ(with_url_redacted("/videos/a.mp4: end of file", "/videos/a.mp4"), "/videos/a.mp4: end of file");
+  EXPECT_EQ(with_url_redacted("no URL here", ""), "no URL here");
 }
 
 }  // namespace

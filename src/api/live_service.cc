@@ -1228,10 +1228,7 @@ void LiveService::register_camera_routes() {
     j["managed_by"] = c.from_config_file ? "config" : "api";
     j["state"] = camera_state_name(s.state);
     // Libraries' messages repeat the URL they failed on: shown without its credentials.
-    std::string last_error = s.last_error;
-    for (std::size_t at = last_error.find(c.config.url); !c.config.url.empty() && at != std::string::npos; at = last_error.find(c.config.url))
-      last_error.replace(at, c.config.url.size(), redacted_url(c.config.url));
-    j["last_error"] = last_error;
+    j["last_error"] = with_url_redacted(s.last_error, c.config.url);
     j["frames_decoded"] = s.frames_decoded;
     j["frames_analysed"] = a.frames_analysed;
     j["frames_dropped"] = c.queue->dropped();

@@ -100,6 +100,15 @@ std::string redacted_url(const std::string& url) {
   return out + rest;
 }
 
+std::string with_url_redacted(std::string text, const std::string& url) {
+  if (url.empty()) return text;
+  const std::string redacted = redacted_url(url);
+  // On past each replacement: the redacted form may contain the URL itself (it is the URL when
+  // there is nothing to hide), and searching from the start again would never end.
+  for (std::size_t at = text.find(url); at != std::string::npos; at = text.find(url, at + redacted.size())) text.replace(at, url.size(), redacted);
+  return text;
+}
+
 json camera_to_json(const CameraConfig& c) {
   return {{"name", c.name},   {"url", redacted_url(c.url)},   {"rate", c.rate_fps}, {"min_face", c.min_face_px},
           {"enabled", c.enabled}, {"loop", c.loop}, {"stall_timeout_s", c.stall_timeout_s},

@@ -44,5 +44,8 @@ nlohmann::json camera_to_json(const CameraConfig& camera);
 bool valid_camera_name(const std::string& name);
 // The URL without its user:password@ and without its query string ("rtsp://***@cam/live?***").
 std::string redacted_url(const std::string& url);
+// `text` (a library's message, which repeats the URL it failed on) with every occurrence of `url`
+// replaced by redacted_url(url).
+std::string with_url_redacted(std::string text, const std::string& url);
 
 }  // namespace glassbox
