@@ -75,6 +75,12 @@ class ServeTest : public ::testing::Test {
     return c;
   }
   std::string db() const { return (dir_ / "glassbox.db").string(); }
+  // A metric without labels from /metrics (read as olga); -1 when it is not there.
+  double metric_value(int port, const std::string& name) {
+    const std::string text = client(port, "olga")->Get("/metrics")->body;
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+  }
   using Event = test::SseEvent;
   // Reads /api/events (as olga, resuming after `last_event_id` when given) until `count` events
   // came or `timeout_s` passed; `opened` is called once the stream answered.
@@ -367,11 +373,7 @@ TEST_F(ServeTest, ADiskThatRefusesWritesRefusesActionsWith507KeepsReadsAndStores
   auto serve = start_serve(port, {"--config", config});
   ASSERT_TRUE(serve) << "serve did not start";
   auto olga = client(port, "olga");
-  auto metric = [&](const std::string& name) {
-    const std::string text = client(port, "olga")->Get("/metrics")->body;
-    const auto at = text.find("\n" + name + " ");
-    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
-  };
+  auto metric = [&](const std::string& name) { return metric_value(port, name); };
   json alerts;
   for (int i = 0; i < 600 && alerts.empty(); ++i) {
     std::this_thread::sleep_for(100ms);
@@ -504,11 +506,7 @@ TEST_F(ServeTest, AWallClockSteppedUnderServeIsReportedAuditedAndNotFollowed) {
                                  "127.0.0.1:" + std::to_string(port), "--config", config},
                                 {}, log);
   ASSERT_TRUE(test::wait_for_port(port, 30)) << "serve did not start";
-  auto metric = [&](const std::string& name) {
-    const std::string text = client(port, "olga")->Get("/metrics")->body;
-    const auto at = text.find("\n" + name + " ");
-    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
-  };
+  auto metric = [&](const std::string& name) { return metric_value(port, name); };
   auto wait_for_steps = [&](double steps) {
     for (int i = 0; i < 100 && metric("glassbox_clock_steps_total") < steps; ++i) std::this_thread::sleep_for(100ms);
     return metric("glassbox_clock_steps_total");

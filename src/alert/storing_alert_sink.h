@@ -3,8 +3,8 @@
 // alerts are sightings (AlertWrite::realert_s), not again while the person stays in view: a
 // repeat is counted in suppressed(), and a matched person still in view extends the sighting
 // (at most every realert_s / 4).
-// An alert whose write fails (a full or failing disk, a database that cannot be reached) is not
-// lost: it waits in memory, in order, and is written again before the next alert and by
+// An alert whose write fails in a way that may pass (a full or failing disk, a busy database, a
+// lost connection) is not lost: it waits in memory, in order, and is written again before the next alert and by
 // store_waiting(), which the service calls every few seconds; its raised_at stays when it was
 // raised. At most kMaxWaiting wait; past that the oldest is dropped and counted. Failed writes are
 // counted and the last error kept (the service reports them); nothing throws into the frame path.
@@ -140,8 +140,9 @@ class StoringAlertSink final : public AlertSink {
     std::uint64_t seq = 0;
   };
 
-  // One attempt. True when the alert is settled: stored, or rightly not (a repeat of a sighting,
-  // or refused by its fence); false when the write failed (counted) and it should wait.
+  // One attempt. True when the alert is settled: stored, rightly not (a repeat of a sighting, or
+  // refused by its fence), or failed for good (counted); false when the write failed in a way
+  // that may pass (counted) and it should wait.
   bool write(const Waiting& w) {
     // The fence is read before the store's lock is taken: no lock is held inside another.
     const std::optional<WriteFence> fence = fence_ ? fence_(w.alert.source) : std::nullopt;
@@ -164,7 +165,10 @@ class StoringAlertSink final : public AlertSink {
       if (!id) {
         ++failures_;
         last_error_ = id.error().message;
-        return false;
+        // Only a failure that may pass waits (a disk full or failing, a database busy or its
+        // connection lost); one that will not (a constraint) would hold every later alert back.
+        const std::string& m = id.error().message;
+        return !(is_storage_fault(m) || m.find("database is locked") != std::string::npos || m.find("connection") != std::string::npos);
       }
       extended_[{w.alert.source, w.alert.entry_id}] = std::chrono::steady_clock::now();
     }

@@ -886,7 +886,7 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_watchlist_notifications_total " << watchlist_notifications_.load() << "\n";
   family("glassbox_watchlist_listen_failures_total", "counter", "Times listening for watchlist changes failed or its connection was lost");
   m << "glassbox_watchlist_listen_failures_total " << watchlist_listen_failures_.load() << "\n";
-  family("glassbox_alert_store_failures_total", "counter", "Failed writes of an alert (each waits and is written again)");
+  family("glassbox_alert_store_failures_total", "counter", "Failed writes of an alert (one the disk or the connection refused waits and is written again)");
   m << "glassbox_alert_store_failures_total " << sink_->failures() << "\n";
   family("glassbox_clock_steps_total", "counter", "Steps of the wall clock seen; the service's time does not follow them until it restarts");
   m << "glassbox_clock_steps_total " << service_clock().steps() << "\n";
