@@ -504,6 +504,16 @@ Status seal_plaintext_templates(SqliteDatabase& db) {
 }  // namespace
 
 Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& path, OpenMode mode) {
+  return open(path, mode, kSchemaVersion);
+}
+
+Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open_at_version(const std::string& path, int version) {
+  if (version < 1 || version > kSchemaVersion)
+    return Error{"schema version " + std::to_string(version) + " is not one of 1.." + std::to_string(kSchemaVersion)};
+  return open(path, OpenMode::kReadWriteCreate, version);
+}
+
+Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& path, OpenMode mode, int target_version) {
   if (path.empty()) return Error{"no database file given"};
   const int flags = mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   std::error_code exists_ec;
@@ -532,7 +542,7 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
     if (auto s = store->exec("PRAGMA synchronous = FULL"); !s) return s.error();
     // Deleted content (purged evidence, replaced templates) is overwritten, not left in free pages.
     if (auto s = store->exec("PRAGMA secure_delete = ON"); !s) return s.error();
-    if (auto s = store->migrate(); !s) return s.error();
+    if (auto s = store->migrate(target_version); !s) return s.error();
   } else {
     SqliteStatement version(db, "PRAGMA user_version");
     if (!version.prepared() || version.step() != SQLITE_ROW) return store->error("not a Glassbox database");
@@ -616,7 +626,7 @@ Status SqliteDatabase::transaction(const std::function<Status()>& body) {
   return ok_status();
 }
 
-Status SqliteDatabase::migrate() {
+Status SqliteDatabase::migrate(int target_version) {
   // Rebuilding a table (migration 10) drops the old one, which with foreign keys on would delete
   // the rows that refer to it (alert evidence). SQLite's procedure: keys off outside the
   // transaction, foreign_key_check before the commit, keys on again.
@@ -636,12 +646,12 @@ Status SqliteDatabase::migrate() {
     }
     current = version.int64(0);
   }
-  if (current > kSchemaVersion) {
+  if (current > target_version) {
     rollback();
     return Error{path_ + ": database schema version " + std::to_string(current) + " is newer than this binary (" +
-                 std::to_string(kSchemaVersion) + ")"};
+                 std::to_string(target_version) + ")"};
   }
-  for (auto v = current; v < kSchemaVersion; ++v) {
+  for (auto v = current; v < target_version; ++v) {
     Status s = exec(kMigrations[static_cast<std::size_t>(v)]);
     if (s && v + 1 == 5) s = seal_plaintext_templates(*this);
     if (s && v + 1 == 5) s = exec(kMigration5Finish);
@@ -650,7 +660,7 @@ Status SqliteDatabase::migrate() {
       return s.error().within("migration to schema version " + std::to_string(v + 1));
     }
   }
-  if (current < kSchemaVersion) {
+  if (current < target_version) {
     std::string broken_table;
     {
       SqliteStatement broken(db_, "PRAGMA foreign_key_check");
@@ -662,7 +672,7 @@ Status SqliteDatabase::migrate() {
       return Error{path_ + ": the migration left rows of " + broken_table + " that refer to nothing; nothing was changed"};
     }
   }
-  const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+  const std::string set_version = "PRAGMA user_version = " + std::to_string(target_version);
   if (auto s = exec(set_version.c_str()); !s) {
     rollback();
     return s;
@@ -671,7 +681,7 @@ Status SqliteDatabase::migrate() {
   // After templates were encrypted, copy the overwritten pages into the main file now, so no
   // plaintext template stays in it (best effort: a busy reader only delays this to SQLite's
   // next checkpoint).
-  if (current < 5 && current > 0) (void)exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (current < 5 && current > 0 && target_version >= 5) (void)exec("PRAGMA wal_checkpoint(TRUNCATE)");
   return ok_status();
 }
 

@@ -40,6 +40,10 @@ class SqliteDatabase final : public Database {
   static constexpr int kSchemaVersion = 17;
 
   static Result<std::unique_ptr<SqliteDatabase>> open(const std::string& path, OpenMode mode);
+  // A read-write handle on a file brought up to `version` (1..kSchemaVersion) and no further,
+  // with the same migrations: how the schema-history fixtures (tests/fixtures/schema/) are made
+  // as the binaries of each earlier version made them. A newer file is refused as by open().
+  static Result<std::unique_ptr<SqliteDatabase>> open_at_version(const std::string& path, int version);
   ~SqliteDatabase() override;
   SqliteDatabase(const SqliteDatabase&) = delete;
   SqliteDatabase& operator=(const SqliteDatabase&) = delete;
@@ -64,7 +68,8 @@ class SqliteDatabase final : public Database {
 
  private:
   SqliteDatabase(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-  Status migrate();
+  static Result<std::unique_ptr<SqliteDatabase>> open(const std::string& path, OpenMode mode, int target_version);
+  Status migrate(int target_version);
 
   sqlite3* db_;
   std::string path_;
