@@ -80,7 +80,10 @@ void SegmentRecorder::run() {
     }
     if (stop_) break;
     if (is_file && s.ok()) {
-      if (!options_.loop) break;  // a file played to its end
+      if (!options_.loop) {  // a file played to its end
+        finished_ = true;
+        break;
+      }
       continue;
     }
     if (counters_.segments.load() > segments_before) backoff.reset();  // it worked for a while
@@ -124,10 +127,15 @@ Status SegmentRecorder::record_once() {
   auto close_segment = [&]() -> Status {
     if (out == nullptr) return ok_status();
     const int trailer = av_write_trailer(out);
-    const std::int64_t bytes = out->pb != nullptr ? avio_size(out->pb) : 0;
     avio_closep(&out->pb);
     avformat_free_context(out);
     out = nullptr;
+    // The file's size once closed: avio_size() before the close misses what is still in AVIO's
+    // buffer (the trailer's last bytes), so the index under-counted every segment (found by
+    // fuzz/stream_fuzzer.cc).
+    std::error_code size_ec;
+    const auto file_bytes = std::filesystem::file_size(segment_path, size_ec);
+    const std::int64_t bytes = size_ec ? 0 : static_cast<std::int64_t>(file_bytes);
     const std::int64_t end_ms = segment_start_ms + static_cast<std::int64_t>(std::llround(segment_media_end_s * 1000.0));
     if (index_.closed) index_.closed(segment_id, end_ms, std::max<std::int64_t>(0, bytes));
     ++counters_.segments;
@@ -140,6 +148,11 @@ Status SegmentRecorder::record_once() {
     std::string stamp = format_utc_ms(segment_start_ms);  // 2026-12-01T10:04:05.120Z
     stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
     segment_path = options_.directory / (stamp + ".mp4");
+    // Two segments opened within one millisecond (a burst after a reconnect, a file read faster
+    // than real time) would share a name: the second would truncate the first, already indexed,
+    // and the index's refusal of the duplicate path would then delete it (found by
+    // fuzz/stream_fuzzer.cc). Each segment gets a file of its own.
+    for (int n = 2; std::filesystem::exists(segment_path, ec); ++n) segment_path = options_.directory / (stamp + "-" + std::to_string(n) + ".mp4");
     if (int rc = avformat_alloc_output_context2(&out, nullptr, "mp4", segment_path.c_str()); rc < 0 || out == nullptr)
       return Error{camera_ + ": cannot make an MP4 muxer: " + av_message(rc)};
     AVStream* st = avformat_new_stream(out, nullptr);

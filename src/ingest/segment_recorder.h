@@ -64,6 +64,8 @@ class SegmentRecorder {
   // Closes the segment being written (so it is complete and indexed) and ends the thread.
   void stop();
   const RecorderCounters& counters() const { return counters_; }
+  // A file (not looped) was played to its end and the thread has nothing more to do.
+  bool finished() const { return finished_; }
   const std::string& camera() const { return camera_; }
   // The last problem seen, for logs and /metrics.
   std::string last_error() const;
@@ -79,6 +81,7 @@ class SegmentRecorder {
   SegmentIndex index_;
   RecorderCounters counters_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> finished_{false};
   std::thread thread_;
   mutable std::mutex error_mutex_;
   std::string last_error_;
