@@ -371,8 +371,14 @@ TEST(CameraFaults, EveryNetworkFaultIsSurvivedTheHealthyCameraGoesOnAndNoCorrupt
   ASSERT_EQ(after_round.size(), 2u);
   EXPECT_LE(std::abs(after_round[1].descriptors - after_round[0].descriptors), 2)
       << after_round[0].descriptors << " descriptors after the first round, " << after_round[1].descriptors << " after the second";
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed memory in quarantine (up to 256 MiB) on purpose, so resident
+  // memory says nothing there; LeakSanitizer checks for leaks when serve exits instead.
+  std::printf("(the memory bound is not checked under AddressSanitizer)\n");
+#else
   EXPECT_LT(after_round[1].rss_kib - after_round[0].rss_kib, 16 * 1024)
       << after_round[0].rss_kib << " KiB after the first round, " << after_round[1].rss_kib << " KiB after the second";
+#endif
   std::printf("recovery, worst of two rounds:");
   for (const auto& [f, s] : worst_recovery_s) std::printf(" %s %.1f s;", fault_name(f), s);
   std::printf("\nstreet reconnects %d, proxy connections %d; descriptors %d -> %d; RSS %ld -> %ld KiB\n", street_now["reconnects"].get<int>(),
