@@ -563,27 +563,7 @@ TEST(PostgresSchema, IsWhatDocsDatabaseSchemaSays) {
   ASSERT_TRUE(server->create_database("schema", why)) << why;
   auto db = open_postgres(server->conninfo("schema"));
   ASSERT_TRUE(db) << db.error().message;
-  std::string out;
-  auto dump = [&](const std::string& title, const std::string& sql) {
-    out += "-- " + title + "\n";
-    auto s = (*db)->prepare(sql);
-    for (auto step = s->step(); step && *step == Step::kRow; step = s->step()) {
-      std::string line;
-      for (int c = 0; c < 4; ++c) {
-        if (s->is_null(c)) break;
-        line += (c ? " | " : "") + s->text(c);
-      }
-      out += line + "\n";
-    }
-  };
-  dump("columns", "SELECT table_name, column_name, data_type || CASE is_nullable WHEN 'NO' THEN ' NOT NULL' ELSE '' END, "
-                  "coalesce(column_default, '') FROM information_schema.columns WHERE table_schema = 'public' "
-                  "ORDER BY table_name, ordinal_position");
-  dump("constraints", "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                      "WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2");
-  dump("triggers", "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1, 2");
-  dump("functions", "SELECT proname, pg_get_functiondef(oid) FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1");
-  dump("version", "SELECT version::text FROM schema_version ORDER BY version");
+  const std::string out = test::postgres_catalogue(**db);
   test::expect_matches_golden(out, "postgres_schema.txt");
 }
 

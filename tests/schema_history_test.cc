@@ -12,7 +12,6 @@
 // there is never rewritten: it stands for a version that has shipped). A new schema version needs
 // a seed of its own in seed_rows_of() and its fixture generated — the test fails until then.
 // docs/reliability.md ("Upgrades and restores") has the promise this proves.
-#include <sodium.h>
 #include <sqlite3.h>
 
 #include <cmath>
@@ -35,6 +34,7 @@
 #include "store/sql_watchlist_store.h"
 #include "store/sqlite_database.h"
 #include "store/template_key.h"
+#include "support/history_rows.h"
 #include "support/test_support.h"
 
 namespace glassbox {
@@ -45,14 +45,10 @@ namespace fs = std::filesystem;
 constexpr int kVersions = SqliteDatabase::kSchemaVersion;
 const char* const kProfile = "dlib_resnet";
 const char* const kDbName = "glassbox.db";  // the fixture's keys are named after it
-// Every fixture is of the same history: version k's rows were written on day k after this.
-const UnixSeconds kHistoryStart = *parse_date_utc("2026-01-05") + 9 * 3600;
-const UnixSeconds kFarExpiry = *parse_date_utc("2099-01-01");
-// When the migrated files are checked: after every entry's submission, after Person C expired.
-const UnixSeconds kCheckedAt = *parse_date_utc("2026-12-01") + 12 * 3600;
-const char* const kCarolPassword = "carol's long passphrase 7";
-
-UnixSeconds day_of(int version) { return kHistoryStart + version * 86400; }
+using test::day_of;
+using test::kCarolPassword;
+using test::kCheckedAt;
+using test::kFarExpiry;
 
 fs::path fixture_dir() { return fs::path(GLASSBOX_SOURCE_DIR) / "tests" / "fixtures" / "schema"; }
 fs::path fixture_file(int version) {
@@ -61,65 +57,19 @@ fs::path fixture_file(int version) {
   return fixture_dir() / name;
 }
 
-// The template of entry `id` (and of search probes: id 100 + search).
-std::vector<float> vector_of(int id) { return {0.125f * static_cast<float>(id), -0.5f, 0.3f + static_cast<float>(id), 0.0625f}; }
-std::vector<unsigned char> bytes_of(const std::vector<float>& v) {
-  const auto* p = reinterpret_cast<const unsigned char*>(v.data());
-  return {p, p + v.size() * sizeof(float)};
-}
-std::vector<unsigned char> tiny_jpeg(unsigned char mark) { return {0xff, 0xd8, 0xff, 0xe0, mark, mark, 0xff, 0xd9}; }
+using test::bytes_of;
+using test::password_hash;
+using test::sha256_of;
+using test::tiny_jpeg;
+std::vector<float> vector_of(int id) { return test::history_vector(id); }
 
 // --- Writing rows as each version's code wrote them -------------------------------------------
 
-class Seeder {
- public:
-  explicit Seeder(SqliteDatabase& db) : db_(db) {}
-  Status sql(const std::string& text) { return db_.exec(text.c_str()); }
-  // An alert written at the feed's next position, then the feed's head moved on to it.
-  Status sql_then_bump_feed(const std::string& insert_alert) {
-    if (auto st = sql(insert_alert); !st) return st;
-    return sql("UPDATE alert_feed SET position = position + 1");
-  }
-  // One statement with blobs bound to its ?s, in order.
-  Status with_blobs(const std::string& text, const std::vector<std::vector<unsigned char>>& blobs) {
-    auto s = db_.prepare(text);
-    for (std::size_t i = 0; i < blobs.size(); ++i) s->bind_bytes(static_cast<int>(i + 1), blobs[i]);
-    auto step = s->step();
-    if (!step) return step.error();
-    return ok_status();
-  }
-  // Audit records of the actions a version's rows stand for, as the service of that version
-  // appended them (one transaction each).
-  Status audit(int version, const std::vector<audit::AuditEvent>& events) {
-    for (const auto& event : events) {
-      if (auto s = db_.transaction([&] { return audit::append(db_, event, day_of(version) + 3600); }); !s) return s;
-    }
-    return ok_status();
-  }
-  std::string t(int version, int seconds = 0) const { return std::to_string(day_of(version) + seconds); }
-  SqliteDatabase& db() { return db_; }
-
- private:
-  SqliteDatabase& db_;
-};
+using Seeder = test::HistorySeeder;
 
 std::string str(UnixSeconds s) { return std::to_string(s); }
 
-audit::AuditEvent event(const std::string& actor, const std::string& action, const std::string& object) { return {actor, action, object, {}}; }
-
-std::string password_hash(const std::string& password) {
-  char hash[crypto_pwhash_STRBYTES];
-  if (sodium_init() < 0 ||
-      crypto_pwhash_str(hash, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-    return "";
-  return hash;
-}
-
-std::vector<unsigned char> sha256_of(const std::string& text) {
-  std::vector<unsigned char> out(crypto_hash_sha256_BYTES);
-  crypto_hash_sha256(out.data(), reinterpret_cast<const unsigned char*>(text.data()), text.size());
-  return out;
-}
+using test::event;
 
 // The rows version `version` adds, in that version's layout (its migration has just run).
 Status seed_rows_of(int version, Seeder& s) {
@@ -174,7 +124,7 @@ Status seed_rows_of(int version, Seeder& s) {
       return st;
     }
     case 5: {  // templates sealed: an entry enrolled under the template key
-      auto key = TemplateKey::load(s.db().path(), /*create_if_missing=*/false);
+      auto key = TemplateKey::load(s.db().key_base(), /*create_if_missing=*/false);
       if (!key) return key.error();
       auto st = s.sql(
           "INSERT INTO watchlist_entries (id, subject, legal_basis, photo_source, submitted_by, submitted_at, expires_at, status, approved_by, approved_at) VALUES "
@@ -208,7 +158,7 @@ Status seed_rows_of(int version, Seeder& s) {
     case 8:  // an entry scoped to one camera
       return s.sql("UPDATE watchlist_entries SET scope = '[\"gate\"]' WHERE id = 5");
     case 9: {  // recordings, searches (done with a visit, pending), an upload; a recording camera
-      auto key = TemplateKey::load(s.db().path(), false);
+      auto key = TemplateKey::load(s.db().key_base(), false);
       if (!key) return key.error();
       auto st = s.sql("UPDATE cameras SET record = 1, record_retention_days = 14 WHERE name = 'gate'");
       const std::int64_t ms = static_cast<std::int64_t>(day_of(9)) * 1000;
@@ -247,7 +197,7 @@ Status seed_rows_of(int version, Seeder& s) {
       return st;
     }
     case 11: {  // a reference photo; an ended entry's biometrics deleted
-      auto key = TemplateKey::load(s.db().path(), false);
+      auto key = TemplateKey::load(s.db().key_base(), false);
       if (!key) return key.error();
       auto st = s.with_blobs("INSERT INTO entry_photos (id, entry_id, position, photo_name, photo_sha256, key_id, sealed) VALUES (1, 5, 1, 'p5.jpg', 'sha5', '" +
                                  key->id() + "', ?)",

@@ -431,17 +431,21 @@ Result<int> current_version(PostgresDatabase& db) {
 
 }  // namespace
 
-Status migrate_postgres(PostgresDatabase& db) {
+Status migrate_postgres(PostgresDatabase& db) { return migrate_postgres(db, kPostgresSchemaVersion); }
+
+Status migrate_postgres(PostgresDatabase& db, int target) {
   static_assert(std::size(kMigrations) == kPostgresSchemaVersion, "one migration per schema version");
+  if (target < 1 || target > kPostgresSchemaVersion)
+    return Error{"schema version " + std::to_string(target) + " is not one of 1.." + std::to_string(kPostgresSchemaVersion)};
   return db.transaction([&]() -> Status {
     // One node migrates; the others wait here, then find the work done.
     if (auto s = db.execute("SELECT pg_advisory_xact_lock(hashtext('glassbox schema'))"); !s) return s;
     auto version = current_version(db);
     if (!version) return version.error();
-    if (*version > kPostgresSchemaVersion)
+    if (*version > target)
       return Error{db.describe() + ": the database has schema version " + std::to_string(*version) + ", newer than this Glassbox knows (" +
-                   std::to_string(kPostgresSchemaVersion) + "); refusing to use it"};
-    for (int next = *version + 1; next <= kPostgresSchemaVersion; ++next) {
+                   std::to_string(target) + "); refusing to use it"};
+    for (int next = *version + 1; next <= target; ++next) {
       if (auto s = db.execute(kMigrations[next - 1]); !s) return s.error().within("schema migration " + std::to_string(next));
       auto mark = db.prepare("INSERT INTO schema_version (version) VALUES (?)");
       mark->bind(1, next);

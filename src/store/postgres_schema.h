@@ -18,6 +18,9 @@ inline constexpr int kPostgresSchemaVersion = 12;
 // Brings the database up to kPostgresSchemaVersion; refuses one that is newer (written by a
 // later Glassbox) rather than touching it.
 Status migrate_postgres(PostgresDatabase& db);
+// Up to `version` (1..kPostgresSchemaVersion) and no further: how the schema-history fixtures
+// (tests/fixtures/postgres-schema/) are made as each earlier version left its database.
+Status migrate_postgres(PostgresDatabase& db, int version);
 
 // Connects and migrates: the PostgreSQL counterpart of SqliteDatabase::open.
 Result<std::unique_ptr<PostgresDatabase>> open_postgres(const std::string& conninfo, std::string key_base = "");

@@ -86,4 +86,31 @@ std::int64_t BackendTest::count(Database& db, const std::string& sql) {
   return step && *step == Step::kRow ? s->int64(0) : -1;
 }
 
+
+std::string postgres_catalogue(Database& db) {
+  std::string out;
+  auto dump = [&](const std::string& title, const std::string& sql) {
+    out += "-- " + title + "\n";
+    auto s = db.prepare(sql);
+    for (auto step = s->step(); step && *step == Step::kRow; step = s->step()) {
+      std::string line;
+      for (int c = 0; c < 4; ++c) {
+        if (s->is_null(c)) break;
+        line += (c ? " | " : "") + s->text(c);
+      }
+      out += line + "\n";
+    }
+  };
+  dump("columns", "SELECT table_name, column_name, data_type || CASE is_nullable WHEN 'NO' THEN ' NOT NULL' ELSE '' END, "
+                  "coalesce(column_default, '') FROM information_schema.columns WHERE table_schema = 'public' "
+                  "ORDER BY table_name, ordinal_position");
+  dump("constraints", "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                      "WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2");
+  dump("indexes", "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2");
+  dump("triggers", "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1, 2");
+  dump("functions", "SELECT proname, pg_get_functiondef(oid) FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1");
+  dump("version", "SELECT version::text FROM schema_version ORDER BY version");
+  return out;
+}
+
 }  // namespace glassbox::test

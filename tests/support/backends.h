@@ -31,6 +31,10 @@ std::string backend_name(const ::testing::TestParamInfo<Backend>& info);
 // The server every PostgreSQL case of this binary uses; null (and why) when none could start.
 PostgresServer* shared_postgres(std::string& why);
 
+// A PostgreSQL database's schema as its catalogue describes it: every table's columns, every
+// constraint, index, trigger and function, and the schema version — one line each, in a fixed order.
+std::string postgres_catalogue(Database& db);
+
 class BackendTest : public ::testing::TestWithParam<Backend> {
  protected:
   // Makes this test's own database (PostgreSQL) and sets db_ to a connection to it.
