@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 namespace glassbox {
 
@@ -50,7 +51,11 @@ class LoginThrottle {
   };
   double level(Bucket& b, double capacity, double refill_s, double now_s) const;
   Bucket& bucket(const std::string& key, double capacity, double now_s);
-  void forget_full(double now_s);
+  // The client's bucket and the (name, client) one, made room for together: making room for
+  // the second must not forget the first while a reference to it is held.
+  std::pair<Bucket*, Bucket*> buckets(const std::string& client_key, const std::string& name_key, double now_s);
+  // Forgets full buckets, then the oldest, until `room` new ones fit within max_tracked.
+  void forget_full(double now_s, std::size_t room);
 
   const Limits limits_;
   mutable std::mutex mutex_;
