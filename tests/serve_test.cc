@@ -81,6 +81,14 @@ class ServeTest : public ::testing::Test {
     const auto at = text.find("\n" + name + " ");
     return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
   }
+  // The service's audit log, exported by the command line and verified offline with its key.
+  void expect_audit_log_verifies() {
+    const auto exported = dir_ / "audit-export.json";
+    auto exp = test::run_glassbox({"audit", "export", "--data-dir", dir_.path().string(), "--out", exported.string()});
+    ASSERT_EQ(exp.exit_code, 0) << exp.err;
+    auto verified = test::run_glassbox({"audit", "verify", "--public-key", db() + ".audit-pub", exported.string()});
+    EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  }
   using Event = test::SseEvent;
   // Reads /api/events (as olga, resuming after `last_event_id` when given) until `count` events
   // came or `timeout_s` passed; `opened` is called once the stream answered.
@@ -446,11 +454,7 @@ TEST_F(ServeTest, ADiskThatRefusesWritesRefusesActionsWith507KeepsReadsAndStores
   EXPECT_EQ(approved->status, 200) << approved->body;
   EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
 
-  const auto exported = dir_ / "audit-export.json";
-  auto exp = test::run_glassbox({"audit", "export", "--data-dir", dir_.path().string(), "--out", exported.string()});
-  ASSERT_EQ(exp.exit_code, 0) << exp.err;
-  auto verified = test::run_glassbox({"audit", "verify", "--public-key", db() + ".audit-pub", exported.string()});
-  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  expect_audit_log_verifies();
 }
 
 // Below the free-space floor (min_free_disk_mb, here above any disk's size) uploads are refused
@@ -543,11 +547,7 @@ TEST_F(ServeTest, AWallClockSteppedUnderServeIsReportedAuditedAndNotFollowed) {
   EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
   EXPECT_NE(test::read_file(log).find("the wall clock was stepped"), std::string::npos) << test::read_file(log);
 
-  const auto exported = dir_ / "audit-export.json";
-  auto exp = test::run_glassbox({"audit", "export", "--data-dir", dir_.path().string(), "--out", exported.string()});
-  ASSERT_EQ(exp.exit_code, 0) << exp.err;
-  auto verified = test::run_glassbox({"audit", "verify", "--public-key", db() + ".audit-pub", exported.string()});
-  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  expect_audit_log_verifies();
 }
 
 TEST_F(ServeTest, ALiveClientResumesFromItsLastEventIdWithoutGapsOrRepeats) {
