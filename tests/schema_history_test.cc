@@ -161,28 +161,7 @@ Status seed_rows_of(int version, Seeder& s) {
       auto key = TemplateKey::load(s.db().key_base(), false);
       if (!key) return key.error();
       auto st = s.sql("UPDATE cameras SET record = 1, record_retention_days = 14 WHERE name = 'gate'");
-      const std::int64_t ms = static_cast<std::int64_t>(day_of(9)) * 1000;
-      if (st)
-        st = s.sql("INSERT INTO recording_segments (id, camera, path, start_ms, end_ms, bytes) VALUES (1, 'gate', '/srv/glassbox/recordings/gate/" +
-                   std::to_string(ms) + ".ts', " + std::to_string(ms) + ", " + std::to_string(ms + 60000) + ", 7340032)");
-      if (st)
-        st = s.sql("INSERT INTO searches (id, case_id, legal_basis, requested_by, requested_at, approved_by, approved_at, cameras, files, window_from, window_to, "
-                   "mode, profile, threshold, expires_at, status, finished_at, expired, stats, errors) VALUES "
-                   "(1, '2026-114', 'Warrant 2026/114', 'carol', " + s.t(9) + ", 'alice', " + s.t(9, 60) + ", '[\"gate\"]', '[]', " + s.t(8) + ", " + s.t(9) +
-                   ", 'keyframes', 'dlib_resnet', 0.55, " + far + ", 'done', " + s.t(9, 600) + ", 0, '{\"frames\":1500,\"faces\":44}', '[]'),"
-                   "(2, '2026-115', 'Warrant 2026/115', 'carol', " + s.t(9, 700) + ", NULL, NULL, '[\"platform\"]', '[]', NULL, NULL, "
-                   "'rate:2', 'dlib_resnet', 0.55, " + far + ", 'pending', NULL, 0, '{}', '[]')");
-      for (int id = 1; st && id <= 2; ++id)
-        st = s.with_blobs("INSERT INTO search_probes (search_id, key_id, sealed, photo_name, photo_sha256) VALUES (" + std::to_string(id) + ", '" + key->id() +
-                              "', ?, 'probe.jpg', 'shaprobe')",
-                          {key->seal_probe(vector_of(100 + id), id, kProfile)});
-      if (st)
-        st = s.with_blobs("INSERT INTO search_visits (search_id, ordinal, source, camera, start_s, end_s, start_ms, end_ms, best_score, best_at_s, hits, crop) "
-                          "VALUES (1, 1, 'gate', 'gate', 10.0, 14.5, " + std::to_string(ms + 10000) + ", " + std::to_string(ms + 14500) + ", 0.42, 12.0, 9, ?)",
-                          {tiny_jpeg(9)});
-      if (st)
-        st = s.sql("INSERT INTO uploads (id, name, path, bytes, sha256, uploaded_by, created_at, finished_at, expires_at) VALUES "
-                   "(1, 'station.mp4', '/srv/glassbox/uploads/1.mp4', 1048576, 'ab', 'carol', " + s.t(9) + ", " + s.t(9, 30) + ", " + far + ")");
+      if (st) st = test::seed_searches(s, 9, *key, ".ts");
       if (st) st = s.audit(9, {event("carol", "search.request", "search/1"), event("alice", "search.approve", "search/1"),
                                event("carol", "search.request", "search/2"), event("carol", "upload.finish", "upload/1")});
       return st;

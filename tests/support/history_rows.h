@@ -13,6 +13,7 @@
 #include "audit/audit_log.h"
 #include "core/dates.h"
 #include "store/database.h"
+#include "store/template_key.h"
 
 namespace glassbox::test {
 
@@ -85,6 +86,36 @@ inline std::vector<unsigned char> sha256_of(const std::string& text) {
   std::vector<unsigned char> out(crypto_hash_sha256_BYTES);
   crypto_hash_sha256(out.data(), reinterpret_cast<const unsigned char*>(text.data()), text.size());
   return out;
+}
+
+// The rows of the version that brought searches (SQLite 9, PostgreSQL 6; the same columns on
+// both): a recorded segment, a done search of camera gate with its sealed probe and one visit, a
+// pending search, a finished upload. `segment_suffix` is the segment file's as that version named it.
+inline Status seed_searches(HistorySeeder& s, int version, const TemplateKey& key, const std::string& segment_suffix) {
+  const std::string far = std::to_string(kFarExpiry);
+  const std::int64_t ms = static_cast<std::int64_t>(day_of(version)) * 1000;
+  auto st = s.sql("INSERT INTO recording_segments (id, camera, path, start_ms, end_ms, bytes) VALUES (1, 'gate', '/srv/glassbox/recordings/gate/" +
+                  std::to_string(ms) + segment_suffix + "', " + std::to_string(ms) + ", " + std::to_string(ms + 60000) + ", 7340032)");
+  if (st)
+    st = s.sql("INSERT INTO searches (id, case_id, legal_basis, requested_by, requested_at, approved_by, approved_at, cameras, files, window_from, window_to, "
+               "mode, profile, threshold, expires_at, status, finished_at, expired, stats, errors) VALUES "
+               "(1, '2026-114', 'Warrant 2026/114', 'carol', " + s.t(version) + ", 'alice', " + s.t(version, 60) + ", '[\"gate\"]', '[]', " + s.t(version - 1) +
+               ", " + s.t(version) + ", 'keyframes', 'dlib_resnet', 0.55, " + far + ", 'done', " + s.t(version, 600) +
+               ", 0, '{\"frames\":1500,\"faces\":44}', '[]'),"
+               "(2, '2026-115', 'Warrant 2026/115', 'carol', " + s.t(version, 700) + ", NULL, NULL, '[\"platform\"]', '[]', NULL, NULL, "
+               "'rate:2', 'dlib_resnet', 0.55, " + far + ", 'pending', NULL, 0, '{}', '[]')");
+  for (int id = 1; st && id <= 2; ++id)
+    st = s.with_blobs("INSERT INTO search_probes (search_id, key_id, sealed, photo_name, photo_sha256) VALUES (" + std::to_string(id) + ", '" + key.id() +
+                          "', ?, 'probe.jpg', 'shaprobe')",
+                      {key.seal_probe(history_vector(100 + id), id, "dlib_resnet")});
+  if (st)
+    st = s.with_blobs("INSERT INTO search_visits (search_id, ordinal, source, camera, start_s, end_s, start_ms, end_ms, best_score, best_at_s, hits, crop) "
+                      "VALUES (1, 1, 'gate', 'gate', 10.0, 14.5, " + std::to_string(ms + 10000) + ", " + std::to_string(ms + 14500) + ", 0.42, 12.0, 9, ?)",
+                      {tiny_jpeg(9)});
+  if (st)
+    st = s.sql("INSERT INTO uploads (id, name, path, bytes, sha256, uploaded_by, created_at, finished_at, expires_at) VALUES "
+               "(1, 'station.mp4', '/srv/glassbox/uploads/1.mp4', 1048576, 'ab', 'carol', " + s.t(version) + ", " + s.t(version, 30) + ", " + far + ")");
+  return st;
 }
 
 }  // namespace glassbox::test
