@@ -167,9 +167,15 @@ Reply send_request(int port, const std::string& request) {
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<std::uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) fail("cannot connect to the service");
+  // libFuzzer's timer (SIGALRM) interrupts system calls: EINTR is tried again, never taken for
+  // the server's silence (it once was, and read as "no HTTP answer").
+  int connected;
+  do connected = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  while (connected != 0 && errno == EINTR);
+  if (connected != 0) fail("cannot connect to the service");
   for (std::size_t sent = 0; sent < request.size();) {
     const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the server may refuse a body early (413, 401) and close
     sent += static_cast<std::size_t>(n);
   }
@@ -177,6 +183,7 @@ Reply send_request(int port, const std::string& request) {
   char buffer[65536];
   for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) != 0;) {
     if (n < 0) {
+      if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) fail("no answer within 30 s to: " + request.substr(0, request.find('\r')));
       break;  // reset after an early refusal: what came is the answer
     }
