@@ -5,7 +5,8 @@
 #
 # Usage: scripts/fuzz-campaign.sh [--seconds N] [--parallel N] [target...]
 #   targets: input http audit recording stream api  (default: all)
-#   --parallel: targets fuzzed at once (default: the number of cores); each is one process.
+#   --parallel: targets fuzzed at once (default: all of them, sharing the cores, so that the
+#   campaign takes SECONDS; each is one process).
 #
 # Build: build-fuzz/ (clang, -DGLASSBOX_FUZZ=ON). Per target, under build-fuzz/campaign/TARGET/:
 # corpus/ (the seeds, then what the fuzzer found), artifacts/ (crash, leak and timeout inputs),
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 seconds=3600
-parallel=$(nproc)
+parallel=""
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#targets[@]} -eq 0 ] && targets=(input http audit recording stream api)
+parallel=${parallel:-${#targets[@]}}
 
 data=${GLASSBOX_DATA:-$root/../shared/data}
 export GLASSBOX_MODELS=${GLASSBOX_MODELS:-$root/../shared/models}
@@ -58,10 +60,12 @@ if ! command -v clang++ >/dev/null; then
   scripts/install-deps.sh
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends clang
 fi
-build=build-fuzz
+build="build-fuzz"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DGLASSBOX_FUZZ=ON -DGLASSBOX_BUILD_TESTS=OFF -DGLASSBOX_CONSOLE=OFF >/dev/null
-cmake --build "$build" --parallel "$(nproc)" --target $(printf '%s_fuzzer ' "${targets[@]}")
+fuzzers=()
+for target in "${targets[@]}"; do fuzzers+=("${target}_fuzzer"); done
+cmake --build "$build" --parallel "$(nproc)" --target "${fuzzers[@]}"
 
 campaign=$build/campaign
 mkdir -p "$campaign"
@@ -75,7 +79,9 @@ run_one() {
   echo "== $target: $seconds s (log: $dir/log)"
   # -fork would survive a crash and go on; one process and halt_on_error instead: the first
   # finding stops the target, and is there in artifacts/ to fix.
-  "$build/fuzz/${target}_fuzzer" "$dir/corpus" $(seeds_of "$target") \
+  local seeds
+  read -r -a seeds <<<"$(seeds_of "$target")"
+  "$build/fuzz/${target}_fuzzer" "$dir/corpus" "${seeds[@]}" \
     -max_total_time="$seconds" -max_len="$(max_len_of "$target")" -timeout=60 -rss_limit_mb=4096 \
     -print_final_stats=1 -artifact_prefix="$dir/artifacts/" >"$dir/log" 2>&1 || true
 }
@@ -95,15 +101,17 @@ wait || true
   printf '%-10s %12s %10s %10s %8s %s\n' target executions coverage features corpus findings
   for target in "${targets[@]}"; do
     log=$campaign/$target/log
-    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1)
-    last=$(grep -E '^#[0-9]+' "$log" | tail -1)
-    cov=$(echo "$last" | grep -o 'cov: [0-9]*' | awk '{print $2}')
-    ft=$(echo "$last" | grep -o 'ft: [0-9]*' | awk '{print $2}')
+    # A target stopped by a finding has no final stats: its last progress line says how far.
+    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1 || true)
+    last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
+    [ -z "$execs" ] && execs=$(echo "$last" | sed -n 's/^#\([0-9]*\).*/\1/p')
+    cov=$(echo "$last" | grep -o 'cov: [0-9]*' | awk '{print $2}' || true)
+    ft=$(echo "$last" | grep -o 'ft: [0-9]*' | awk '{print $2}' || true)
     corpus=$(find "$campaign/$target/corpus" -type f | wc -l)
     findings=$(find "$campaign/$target/artifacts" -type f | wc -l)
     printf '%-10s %12s %10s %10s %8s %s\n' "$target" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$corpus" "$findings"
   done
-  echo "($seconds s per target, $parallel at a time, on $(nproc) cores; reproduce: scripts/fuzz-campaign.sh --seconds $seconds ${targets[*]})"
+  echo "($seconds s per target, $parallel at a time, on $(nproc) cores; reproduce: scripts/fuzz-campaign.sh --seconds $seconds --parallel $parallel ${targets[*]})"
 } | tee "$campaign/summary.txt"
 # A finding fails the campaign, so that it cannot pass unnoticed.
 ! find "$campaign" -path '*/artifacts/*' -type f | grep -q .
