@@ -14,7 +14,6 @@
 // docs/reliability.md ("Upgrades and restores") has the promise this proves.
 #include <sqlite3.h>
 
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -23,7 +22,6 @@
 #include <set>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "audit/audit_log.h"
 #include "audit/checkpoint.h"
