@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "core/dates.h"
+#include "ingest/segment_recorder.h"
 #include "store/alert_store.h"
 #include "store/sql_watchlist_store.h"
 #include "store/sqlite_database.h"
@@ -454,6 +455,84 @@ TEST_F(ServeTest, ADiskThatRefusesWritesRefusesActionsWith507KeepsReadsAndStores
   EXPECT_EQ(approved->status, 200) << approved->body;
   EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
 
+  expect_audit_log_verifies();
+}
+
+// A recorded camera meets a disk that refuses writes (the file-size limit, as above) in the middle
+// of a segment. The segment the failed write cut is indexed only as far as its file reads back (a
+// fragmented MP4 keeps its whole fragments), its index update waits while the database refuses
+// too, and no file is left behind without a row. When the disk takes writes again, the same
+// process writes what waited and records on; when it stops, every row is complete and promises
+// no footage its file does not hold.
+TEST_F(ServeTest, ARecordingCutByADiskThatRefusesWritesIsIndexedAsFarAsItsFileReadsAndGoesOn) {
+  namespace fs = std::filesystem;
+  // A keyframe a second (the shared clip has one in 8 s), so a segment holds several fragments;
+  // no B-frames, so a segment's media ends where its last frame does.
+  const std::string clip = (dir_ / "camera.mp4").string();
+  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -i " + test::data("video/talking_heads/WDA_KatieHill_000_h264.mp4").string() +
+                         " -c:v libx264 -preset veryfast -g 25 -bf 0 -an " + clip).c_str()),
+            0);
+  const std::string config = write_config(R"({"workers": 1, "watchlist_reload_s": 1, "record_segment_s": 3, "cameras": [
+    {"name": "lobby", "url": ")" + clip + R"(", "loop": true, "rate": 1, "record": true}]})");
+  int port = 0;
+  auto serve = start_serve(port, {"--config", config});
+  ASSERT_TRUE(serve) << "serve did not start";
+  auto metric = [&](const std::string& name) { return metric_value(port, name); };
+  auto recorder = [&](const std::string& name) { return metric_value(port, name + "{camera=\"lobby\"}"); };
+  auto wait_until = [&](const std::function<bool()>& done, int seconds) {
+    for (int i = 0; i < seconds * 10 && !done(); ++i) std::this_thread::sleep_for(100ms);
+    return done();
+  };
+  ASSERT_TRUE(wait_until([&] { return recorder("glassbox_recorder_segments_total") >= 2; }, 60)) << "no two segments within 60 s";
+  // Into the next segment, past its first fragment.
+  const double segments = recorder("glassbox_recorder_segments_total");
+  ASSERT_TRUE(wait_until([&] { return recorder("glassbox_recorder_segments_total") > segments; }, 30));
+  std::this_thread::sleep_for(1800ms);
+
+  const double errors = recorder("glassbox_recorder_errors_total");
+  rlimit one_byte{1, RLIM_INFINITY};
+  ASSERT_EQ(::prlimit(serve->pid(), RLIMIT_FSIZE, &one_byte, nullptr), 0) << std::strerror(errno);
+  EXPECT_TRUE(wait_until([&] { return recorder("glassbox_recorder_errors_total") > errors; }, 30)) << "the failed write is counted";
+  EXPECT_TRUE(wait_until([&] { return metric("glassbox_recording_index_waiting") >= 1; }, 10)) << "the cut segment's update waits";
+  std::this_thread::sleep_for(3s);  // the recorder's retries meet the refusing disk too
+  EXPECT_EQ(::kill(serve->pid(), 0), 0) << "the service is running";
+
+  const std::int64_t recovered_ms = now_utc_ms();
+  rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+  ASSERT_EQ(::prlimit(serve->pid(), RLIMIT_FSIZE, &unlimited, nullptr), 0) << std::strerror(errno);
+  const double segments_at_recovery = recorder("glassbox_recorder_segments_total");
+  EXPECT_TRUE(wait_until([&] { return metric("glassbox_recording_index_waiting") == 0; }, 30)) << "what waited is written";
+  EXPECT_TRUE(wait_until([&] { return recorder("glassbox_recorder_segments_total") >= segments_at_recovery + 2; }, 90))
+      << "recording goes on without a restart";
+  EXPECT_EQ(serve->stop(SIGTERM, 20), 0);
+
+  // Every row complete, its file there, and no longer in the index than in the file; no file
+  // without a row.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db().c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* rows = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT path, start_ms, end_ms FROM recording_segments WHERE camera = 'lobby' ORDER BY start_ms", -1, &rows,
+                               nullptr),
+            SQLITE_OK);
+  std::set<std::string> indexed;
+  int after_recovery = 0;
+  while (sqlite3_step(rows) == SQLITE_ROW) {
+    const std::string path = reinterpret_cast<const char*>(sqlite3_column_text(rows, 0));
+    indexed.insert(fs::path(path).filename().string());
+    const std::int64_t start_ms = sqlite3_column_int64(rows, 1);
+    ASSERT_NE(sqlite3_column_type(rows, 2), SQLITE_NULL) << path << " was left incomplete";
+    const std::int64_t indexed_ms = sqlite3_column_int64(rows, 2) - start_ms;
+    const auto readable = media_duration(path);
+    ASSERT_TRUE(readable) << readable.error().message;
+    EXPECT_GT(*readable, 0.0) << path;
+    EXPECT_LE(indexed_ms, std::llround(*readable * 1000.0) + 1) << path << ": the index promises footage the file does not hold";
+    if (start_ms > recovered_ms) ++after_recovery;
+  }
+  sqlite3_finalize(rows);
+  sqlite3_close(raw);
+  EXPECT_GE(after_recovery, 2) << "segments recorded after the disk took writes again";
+  for (const auto& file : fs::directory_iterator(dir_ / "recordings" / "lobby"))
+    EXPECT_TRUE(indexed.count(file.path().filename().string())) << file.path() << " has no row";
   expect_audit_log_verifies();
 }
 

@@ -342,6 +342,7 @@ std::shared_ptr<LiveService::Camera> LiveService::make_camera(const CameraConfig
       // writes no segment for it (the recorder then deletes the file it began).
       const std::optional<WriteFence> fence = fence_for(name);
       std::lock_guard lock(segment_db_mutex_);
+      settle_segment_updates(std::nullopt);  // the disk may take writes again
       auto id = add_segment(*segment_db_, name, path, start_ms, fence);
       if (!id && CameraLeases::is_fenced(id.error())) {
         ++fenced_segments_;
@@ -352,11 +353,29 @@ std::shared_ptr<LiveService::Camera> LiveService::make_camera(const CameraConfig
     };
     index.closed = [this](std::int64_t id, std::int64_t end_ms, std::int64_t bytes) {
       std::lock_guard lock(segment_db_mutex_);
-      if (!complete_segment(*segment_db_, id, end_ms, bytes)) ++segment_index_errors_;
+      settle_segment_updates(SegmentIndexUpdate{id, false, end_ms, bytes});
+    };
+    index.discarded = [this](std::int64_t id) {
+      std::lock_guard lock(segment_db_mutex_);
+      settle_segment_updates(SegmentIndexUpdate{id, true, 0, 0});
     };
     camera->recorder = std::make_unique<SegmentRecorder>(c.name, c.url, recording, std::move(index));
   }
   return camera;
+}
+
+void LiveService::settle_segment_updates(std::optional<SegmentIndexUpdate> update) {
+  if (update) segment_updates_waiting_.push_back(*update);
+  while (!segment_updates_waiting_.empty()) {
+    const SegmentIndexUpdate& next = segment_updates_waiting_.front();
+    const Status written = next.discard ? drop_segment(*segment_db_, next.id) : complete_segment(*segment_db_, next.id, next.end_ms, next.bytes);
+    if (!written) {
+      ++segment_index_errors_;
+      break;
+    }
+    segment_updates_waiting_.pop_front();
+  }
+  segment_updates_waiting_count_ = segment_updates_waiting_.size();
 }
 
 Status LiveService::load_photo_models() {
@@ -673,6 +692,10 @@ void LiveService::maintenance_loop() {
     }
     (void)reload_watchlist();  // on failure the previous list stays in force
     sink_->store_waiting();     // alerts a failing disk refused, once it takes writes again
+    if (segment_updates_waiting_count_ > 0) {  // and the segment index's updates
+      std::lock_guard lock(segment_db_mutex_);
+      settle_segment_updates(std::nullopt);
+    }
     note_clock_steps();
     flush_analysis_counts();
     // Credentials ended by another process (the command line) end their live streams too.
@@ -973,6 +996,8 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_recording_segments_purged_total " << segments_purged_.load() << "\n";
   family("glassbox_recording_index_errors_total", "counter", "Segments that could not be written to or completed in the index");
   m << "glassbox_recording_index_errors_total " << segment_index_errors_.load() << "\n";
+  family("glassbox_recording_index_waiting", "gauge", "Closed or discarded segments whose index update waits for the database to take writes");
+  m << "glassbox_recording_index_waiting " << segment_updates_waiting_count_.load() << "\n";
   family("glassbox_searches_finished_total", "counter", "Runs of approved searches that ended (done, cancelled, failed, or not able to start)");
   m << "glassbox_searches_finished_total " << searches_finished_.load() << "\n";
   family("glassbox_search_parts_total", "counter", "Recordings of a cluster's searches (parts) that this node searched and stored");

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -233,19 +234,34 @@ class LiveService {
   // The recorders' segment index on a connection of its own: nothing else holds its lock for long.
   std::mutex segment_db_mutex_;
   std::unique_ptr<Database> segment_db_;  // guarded by segment_db_mutex_
+  // A closed segment's completion, or a discarded one's removal, that the index refused (a full
+  // disk, an I/O error). They wait, in order, and are written when the next segment opens or
+  // closes and at each maintenance pass; one still waiting when the process ends is settled
+  // from its file at the next start (recover_segments).
+  struct SegmentIndexUpdate {
+    std::int64_t id = 0;
+    bool discard = false;
+    std::int64_t end_ms = 0;
+    std::int64_t bytes = 0;
+  };
+  std::deque<SegmentIndexUpdate> segment_updates_waiting_;  // guarded by segment_db_mutex_
+  std::atomic<std::size_t> segment_updates_waiting_count_{0};  // its size, for /metrics
+  // Queues `update` (if any) behind those waiting and writes them in order until one fails;
+  // the caller holds segment_db_mutex_.
+  void settle_segment_updates(std::optional<SegmentIndexUpdate> update);
   // Audit records of reads (evidence, entries, search results) on a connection of their own.
   std::mutex audit_db_mutex_;
   std::unique_ptr<Database> audit_db_;  // guarded by audit_db_mutex_
   std::atomic<std::size_t> watchlist_entries_{0};
   std::atomic<std::uint64_t> watchlist_reloads_{0};
   std::atomic<std::uint64_t> evidence_purged_{0};
-  std::atomic<std::uint64_t> storage_refusals_{0};
-  std::uint64_t clock_steps_noted_ = 0;  // maintenance thread only: steps already logged and audited  // requests answered 507: the database could not be written
+  std::atomic<std::uint64_t> storage_refusals_{0};  // requests answered 507: the database could not be written
+  std::uint64_t clock_steps_noted_ = 0;  // maintenance thread only: steps already logged and audited
   std::atomic<std::uint64_t> alerts_purged_{0};
   std::atomic<std::uint64_t> audit_checkpoints_{0};
-  std::atomic<std::uint64_t> purge_failures_{0};
+  std::atomic<std::uint64_t> purge_failures_{0};  // files that could not be deleted (retried)
   std::atomic<std::uint64_t> ended_entries_cleared_{0};  // ended entries whose templates and photos were deleted
-  std::atomic<std::uint64_t> biometrics_purge_failures_{0};  // passes that could not delete them (retried next pass)  // files that could not be deleted (retried)
+  std::atomic<std::uint64_t> biometrics_purge_failures_{0};  // passes that could not delete them (retried next pass)
 
   SecurityLog security_log_;
   std::filesystem::path recordings_dir_;

@@ -11,6 +11,7 @@ extern "C" {
 }
 
 #include "core/dates.h"
+#include "core/owner_file.h"
 #include "ingest/frame_source.h"
 #include "ingest/libav_error.h"
 #include "ingest/libav_input.h"
@@ -124,10 +125,14 @@ Status SegmentRecorder::record_once() {
   double segment_media_end_s = 0.0;
   std::filesystem::path segment_path;
 
+  // Set when a write of the open segment failed: what the muxer was given did not all reach
+  // the disk, so the segment is indexed as far as its file can be read back.
+  bool write_failed = false;
+
   auto close_segment = [&]() -> Status {
     if (out == nullptr) return ok_status();
     const int trailer = av_write_trailer(out);
-    avio_closep(&out->pb);
+    const int closed = avio_closep(&out->pb);
     avformat_free_context(out);
     out = nullptr;
     // The file's size once closed: avio_size() before the close misses what is still in AVIO's
@@ -136,11 +141,32 @@ Status SegmentRecorder::record_once() {
     std::error_code size_ec;
     const auto file_bytes = std::filesystem::file_size(segment_path, size_ec);
     const std::int64_t bytes = size_ec ? 0 : static_cast<std::int64_t>(file_bytes);
-    const std::int64_t end_ms = segment_start_ms + static_cast<std::int64_t>(std::llround(segment_media_end_s * 1000.0));
+    std::int64_t media_ms = std::llround(segment_media_end_s * 1000.0);
+    // On the disk, file and folder entry, before its row says it is complete: a power loss
+    // then takes at most the segment being written, which the next start settles from its file.
+    Status synced = sync_to_disk(segment_path);
+    if (synced) synced = sync_to_disk(options_.directory, /*directory=*/true);
+    const bool cut = write_failed || trailer < 0 || closed < 0 || !synced;
+    if (cut) {
+      // A full disk or an I/O error cut the segment: the index must not promise footage that
+      // is not in the file. A fragmented MP4 reads back up to its last whole fragment.
+      const Result<double> readable = media_duration(segment_path.string());
+      const double readable_s = readable ? *readable : 0.0;
+      if (readable_s <= 0.0) {
+        std::error_code rm_ec;
+        std::filesystem::remove(segment_path, rm_ec);
+        if (index_.discarded) index_.discarded(segment_id);
+        return Error{camera_ + ": segment " + segment_path.string() + " was cut by a failed write before any frame reached the disk"};
+      }
+      media_ms = std::min(media_ms, static_cast<std::int64_t>(std::llround(readable_s * 1000.0)));
+    }
+    const std::int64_t end_ms = segment_start_ms + media_ms;
     if (index_.closed) index_.closed(segment_id, end_ms, std::max<std::int64_t>(0, bytes));
     ++counters_.segments;
     counters_.bytes += static_cast<std::uint64_t>(std::max<std::int64_t>(0, bytes));
     if (trailer < 0) return Error{camera_ + ": finishing segment " + segment_path.string() + ": " + av_message(trailer)};
+    if (closed < 0) return Error{camera_ + ": closing segment " + segment_path.string() + ": " + av_message(closed)};
+    if (!synced) return synced.error().within(camera_ + ": segment " + segment_path.string());
     return ok_status();
   };
   auto open_segment = [&](std::int64_t first_dts) -> Status {
@@ -166,6 +192,7 @@ Status SegmentRecorder::record_once() {
     if (int rc = avio_open(&out->pb, segment_path.c_str(), AVIO_FLAG_WRITE); rc < 0) {
       avformat_free_context(out);
       out = nullptr;
+      std::filesystem::remove(segment_path, ec);
       return Error{camera_ + ": cannot write " + segment_path.string() + ": " + av_message(rc)};
     }
     AVDictionary* muxer_options = nullptr;
@@ -177,6 +204,7 @@ Status SegmentRecorder::record_once() {
       avio_closep(&out->pb);
       avformat_free_context(out);
       out = nullptr;
+      std::filesystem::remove(segment_path, ec);  // nothing indexed, nothing kept
       return Error{camera_ + ": cannot start " + segment_path.string() + ": " + av_message(header)};
     }
     auto id = index_.opened ? index_.opened(segment_path.string(), segment_start_ms) : Result<std::int64_t>(std::int64_t{0});
@@ -191,6 +219,7 @@ Status SegmentRecorder::record_once() {
     segment_id = *id;
     segment_first_dts = first_dts;
     segment_media_end_s = 0.0;
+    write_failed = false;
     return ok_status();
   };
 
@@ -255,6 +284,7 @@ Status SegmentRecorder::record_once() {
     packet->stream_index = 0;
     packet->pos = -1;
     if (int w = av_interleaved_write_frame(out, packet); w < 0) {
+      write_failed = true;
       result = Error{camera_ + ": writing " + segment_path.string() + " failed: " + av_message(w)};
       break;
     }
@@ -280,7 +310,9 @@ Result<double> media_duration(const std::string& path) {
   std::optional<std::int64_t> first;
   std::int64_t end = 0;
   while (av_read_frame(input.in, packet) >= 0) {
-    if (packet->stream_index == stream_index && packet->pts != AV_NOPTS_VALUE) {
+    // A packet cut short by the end of the file (a crash, a failed write) is not footage.
+    const bool whole = (packet->flags & AV_PKT_FLAG_CORRUPT) == 0;
+    if (packet->stream_index == stream_index && packet->pts != AV_NOPTS_VALUE && whole) {
       if (!first || packet->pts < *first) first = packet->pts;
       end = std::max(end, packet->pts + std::max<std::int64_t>(packet->duration, 0));
     }

@@ -40,8 +40,12 @@ struct SegmentIndex {
   // A segment was opened at `path`, its first packet arriving at `start_ms` (Unix ms). Returns
   // the index row's id; an error keeps the segment from being written.
   std::function<Result<std::int64_t>(const std::string& path, std::int64_t start_ms)> opened;
-  // The segment is complete: its media ends at `end_ms`; `bytes` were written.
+  // The segment is complete: its media ends at `end_ms`; `bytes` were written. After a write
+  // that failed (a full disk, an I/O error), `end_ms` is where what reached the disk ends.
   std::function<void(std::int64_t id, std::int64_t end_ms, std::int64_t bytes)> closed;
+  // A write failed before any frame of the segment reached the disk: its file is deleted and
+  // its row is to go.
+  std::function<void(std::int64_t id)> discarded;
 };
 
 struct RecorderCounters {
@@ -88,7 +92,8 @@ class SegmentRecorder {
 };
 
 // The media duration of a recorded file, read from its packets (works on a segment cut short by
-// a crash); 0 when it holds no video packet. Opened as an untrusted file (libav_input.h).
+// a crash or a failed write: a packet whose bytes did not all reach the file is not counted); 0
+// when it holds no whole video packet. Opened as an untrusted file (libav_input.h).
 Result<double> media_duration(const std::string& path);
 
 }  // namespace glassbox
