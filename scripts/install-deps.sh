@@ -31,6 +31,9 @@ packages=(
   libfaketime
   # the ffmpeg program: tests transcode clips and play cameras (HTTP, RTSP); an RTSP server for them
   ffmpeg rtsp-server-perl
+  # an RTSP camera whose media crosses its TCP connection (RTP interleaved), for the network fault
+  # test: GStreamer's RTSP server, driven from Python (tests/support/rtsp_tcp_camera.py)
+  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   # openssl: tests make certificates (HTTPS webhooks, serve's own TLS); nginx: the reverse proxy
   # of deploy/nginx, started in front of serve by the security suite
   openssl nginx-light

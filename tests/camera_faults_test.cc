@@ -1,12 +1,13 @@
-// Bad networks between cameras and `serve`: a camera streamed over HTTP (MPEG-TS, a real clip
-// re-encoded with a keyframe a second, sent at its own pace as a live camera would) reaches serve
-// through a fault proxy in this test that, in turn, adds latency, stalls, resets the connection,
-// cuts it short and flips bytes. Beside it, a healthy camera is read directly. Checked, over two
-// rounds of every fault:
-//   - the faulty camera recovers by itself after each fault, within its stall timeout plus its
+// Bad networks between cameras and `serve`: two cameras - one streamed over HTTP (MPEG-TS, a real
+// clip re-encoded with a keyframe a second, sent at its own pace as a live camera would), one an
+// RTSP server (GStreamer's, RTP interleaved on the RTSP connection) - reach serve each through a
+// fault proxy in this test that, in turn, adds latency, stalls, resets the connection, cuts it
+// short and flips bytes, to both at once. Beside them, a healthy camera is read directly.
+// Checked, over two rounds of every fault:
+//   - each faulty camera recovers by itself after each fault, within its stall timeout plus its
 //     backoff's bound;
 //   - the healthy camera goes on through every fault: frames keep coming, it never reconnects;
-//   - no corrupted frame raises an alert: the faulty camera shows a person who is not on the list;
+//   - no corrupted frame raises an alert: the faulty cameras show people who are not on the list;
 //     the healthy one shows one who is, and alerts;
 //   - the service's descriptors and memory are flat from the first round to the second.
 // docs/reliability.md has the table this belongs to.
@@ -275,9 +276,16 @@ TEST(CameraFaults, EveryNetworkFaultIsSurvivedTheHealthyCameraGoesOnAndNoCorrupt
     return "ffmpeg -loglevel error -y -stream_loop -1 -i " + clip + " -t " + std::to_string(kStreamSeconds) +
            " -an -vf scale=640:-2 -c:v libx264 -preset ultrafast -g 25 -f mpegts " + out;
   };
-  const auto street_ts = (dir / "street.ts").string(), lobby_ts = (dir / "lobby.ts").string();
+  // The third camera is an RTSP server, whose requests, answers and media (RTP interleaved) all
+  // cross one TCP connection: MP4 for GStreamer's demuxer.
+  auto encode_mp4 = [&](const std::string& clip, const std::string& out) {
+    return "ffmpeg -loglevel error -y -stream_loop -1 -i " + clip + " -t " + std::to_string(kStreamSeconds) +
+           " -an -vf scale=640:-2 -c:v libx264 -preset ultrafast -g 25 " + out;
+  };
+  const auto street_ts = (dir / "street.ts").string(), lobby_ts = (dir / "lobby.ts").string(), platform_mp4 = (dir / "platform.mp4").string();
   ASSERT_EQ(std::system(("(" + encode(test::data("video/talking_heads/WDA_EdMarkey0_000_h264.mp4").string(), street_ts) + ") & (" +
-                         encode(listed_clip, lobby_ts) + ") && wait $!")
+                         encode_mp4(test::data("video/talking_heads/RD_Radio2_000_h264.mp4").string(), platform_mp4) + ") & (" +
+                         encode(listed_clip, lobby_ts) + ") && wait")
                             .c_str()),
             0);
   const int camera_port = test::free_port(), proxy_port = test::free_port(), lobby_port = test::free_port();
@@ -286,13 +294,22 @@ TEST(CameraFaults, EveryNetworkFaultIsSurvivedTheHealthyCameraGoesOnAndNoCorrupt
   FaultProxy proxy(proxy_port, camera_port);
   ASSERT_TRUE(lobby_camera.listening());
   ASSERT_TRUE(camera.listening() && proxy.listening());
+  const int rtsp_port = test::free_port(), rtsp_proxy_port = test::free_port();
+  test::BackgroundProcess rtsp_camera({"/usr/bin/python3", std::string(GLASSBOX_SOURCE_DIR) + "/tests/support/rtsp_tcp_camera.py",
+                                       std::to_string(rtsp_port), platform_mp4},
+                                      (dir / "rtsp.out").string(), (dir / "rtsp.err").string());
+  ASSERT_TRUE(test::wait_for_port(rtsp_port, 30)) << "the RTSP camera did not start: " << test::read_file(dir / "rtsp.err");
+  FaultProxy rtsp_proxy(rtsp_proxy_port, rtsp_port);
+  ASSERT_TRUE(rtsp_proxy.listening());
 
   constexpr double kStallTimeoutS = 2.0;
   const auto config = (dir / "config.json").string();
   json lobby = {{"name", "lobby"}, {"url", "http://127.0.0.1:" + std::to_string(lobby_port) + "/live.ts"}, {"rate", 2}};
   json street = {{"name", "street"}, {"url", "http://127.0.0.1:" + std::to_string(proxy_port) + "/live.ts"}, {"rate", 2},
                  {"stall_timeout_s", kStallTimeoutS}};
-  std::ofstream(config) << json{{"workers", 1}, {"cameras", json::array({lobby, street})}}.dump();
+  json platform = {{"name", "platform"}, {"url", "rtsp://127.0.0.1:" + std::to_string(rtsp_proxy_port) + "/cam"}, {"rate", 2},
+                   {"stall_timeout_s", kStallTimeoutS}};
+  std::ofstream(config) << json{{"workers", 1}, {"cameras", json::array({lobby, street, platform})}}.dump();
   const int port = test::free_port();
   test::BackgroundProcess serve({GLASSBOX_BINARY, "serve", "--data-dir", dir.path().string(), "--listen", "127.0.0.1:" + std::to_string(port),
                                  "--config", config},
@@ -327,25 +344,55 @@ TEST(CameraFaults, EveryNetworkFaultIsSurvivedTheHealthyCameraGoesOnAndNoCorrupt
     return -1.0;
   };
   ASSERT_GE(delivers("street", 10, 60s), 0) << "the faulty camera never streamed: " << cameras()["street"].dump();
+  ASSERT_GE(delivers("platform", 10, 60s), 0) << "the RTSP camera never streamed: " << cameras()["platform"].dump() << test::read_file(dir / "serve.err");
   ASSERT_GE(delivers("lobby", 10, 60s), 0);
+  // Both faulty cameras at once: the seconds until each has delivered `frames` more, or -1 for
+  // one that did not within `limit`.
+  const std::vector<std::string> faulty = {"street", "platform"};
+  auto all_deliver = [&](std::int64_t frames, std::chrono::seconds limit) {
+    const auto start = Clock::now();
+    std::map<std::string, std::int64_t> from;
+    std::map<std::string, double> took;
+    for (const auto& name : faulty) {
+      from[name] = decoded(name);
+      took[name] = -1.0;
+    }
+    while (Clock::now() - start < limit) {
+      auto now = cameras();
+      bool all = true;
+      for (const auto& name : faulty) {
+        if (took[name] < 0 && now.count(name) && now[name]["frames_decoded"].get<std::int64_t>() >= from[name] + frames)
+          took[name] = std::chrono::duration<double>(Clock::now() - start).count();
+        all = all && took[name] >= 0;
+      }
+      if (all) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    return took;
+  };
 
   // The bound: a stall is noticed after the stall timeout; each reconnect waits at most the
   // backoff's maximum (30 s); the stream then needs a keyframe (one a second) and a few frames.
   const auto kBound = std::chrono::seconds(static_cast<int>(kStallTimeoutS) + 30 + 5);
   const std::vector<Fault> faults = {Fault::kLatency, Fault::kStall, Fault::kReset, Fault::kTruncate, Fault::kFlip};
   std::vector<ProcessUse> after_round;
-  std::map<Fault, double> worst_recovery_s;
+  std::map<std::string, std::map<Fault, double>> worst_recovery_s;
   for (int round = 0; round < 2; ++round) {
     for (Fault f : faults) {
       SCOPED_TRACE(std::string("round ") + std::to_string(round + 1) + ", " + fault_name(f));
       const auto lobby_before = cameras()["lobby"];
       proxy.set(f);
+      rtsp_proxy.set(f);
       std::this_thread::sleep_for(4s);
       proxy.set(Fault::kNone);
-      const double recovered = delivers("street", 5, kBound);
-      ASSERT_GE(recovered, 0) << "not streaming again within " << kBound.count() << " s: " << cameras()["street"].dump()
-                              << "; serve alive: " << (::kill(serve.pid(), 0) == 0) << "; the API's last error: " << last_api_error << "; its log: " << test::read_file(dir / "serve.err");
-      worst_recovery_s[f] = std::max(worst_recovery_s[f], recovered);
+      rtsp_proxy.set(Fault::kNone);
+      auto recovered = all_deliver(5, kBound);
+      for (const auto& name : faulty) {
+        ASSERT_GE(recovered[name], 0) << name << " is not streaming again within " << kBound.count() << " s: " << cameras()[name].dump()
+                                      << "; serve alive: " << (::kill(serve.pid(), 0) == 0) << "; the API's last error: " << last_api_error
+                                      << "; its log: " << test::read_file(dir / "serve.err");
+        worst_recovery_s[name][f] = std::max(worst_recovery_s[name][f], recovered[name]);
+      }
       const auto lobby_after = cameras()["lobby"];
       EXPECT_GT(lobby_after["frames_decoded"].get<std::int64_t>(), lobby_before["frames_decoded"].get<std::int64_t>() + 4)
           << "the healthy camera stopped during the fault";
@@ -355,10 +402,13 @@ TEST(CameraFaults, EveryNetworkFaultIsSurvivedTheHealthyCameraGoesOnAndNoCorrupt
     after_round.push_back(use_of(serve.pid()));
   }
   const auto street_now = cameras()["street"];
+  const auto platform_now = cameras()["platform"];
   EXPECT_GE(street_now["reconnects"].get<int>(), 4) << "stall, reset, truncation (and perhaps corruption) each made it reconnect";
+  EXPECT_GE(platform_now["reconnects"].get<int>(), 4) << "stall, reset, truncation (and perhaps corruption) each made it reconnect";
   EXPECT_GE(proxy.connections(), 5);
+  EXPECT_GE(rtsp_proxy.connections(), 5);
 
-  // Alerts: the listed person on the healthy camera; none at all from the corrupted one.
+  // Alerts: the listed person on the healthy camera; none at all from the corrupted ones.
   auto alerts = json::parse(http.Get("/api/alerts?limit=1000")->body);
   int lobby_alerts = 0;
   for (const auto& a : alerts) {
@@ -379,10 +429,14 @@ TEST(CameraFaults, EveryNetworkFaultIsSurvivedTheHealthyCameraGoesOnAndNoCorrupt
   EXPECT_LT(after_round[1].rss_kib - after_round[0].rss_kib, 16 * 1024)
       << after_round[0].rss_kib << " KiB after the first round, " << after_round[1].rss_kib << " KiB after the second";
 #endif
-  std::printf("recovery, worst of two rounds:");
-  for (const auto& [f, s] : worst_recovery_s) std::printf(" %s %.1f s;", fault_name(f), s);
-  std::printf("\nstreet reconnects %d, proxy connections %d; descriptors %d -> %d; RSS %ld -> %ld KiB\n", street_now["reconnects"].get<int>(),
-              proxy.connections(), after_round[0].descriptors, after_round[1].descriptors, after_round[0].rss_kib, after_round[1].rss_kib);
+  for (const auto& [name, by_fault] : worst_recovery_s) {
+    std::printf("%s recovery, worst of two rounds:", name.c_str());
+    for (const auto& [f, s] : by_fault) std::printf(" %s %.1f s;", fault_name(f), s);
+    std::printf("\n");
+  }
+  std::printf("street reconnects %d, proxy connections %d; platform (RTSP) reconnects %d, proxy connections %d; descriptors %d -> %d; RSS %ld -> %ld KiB\n",
+              street_now["reconnects"].get<int>(), proxy.connections(), platform_now["reconnects"].get<int>(), rtsp_proxy.connections(),
+              after_round[0].descriptors, after_round[1].descriptors, after_round[0].rss_kib, after_round[1].rss_kib);
   EXPECT_EQ(serve.stop(SIGTERM, 20), 0);
 }
 
