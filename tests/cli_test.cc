@@ -316,7 +316,15 @@ TEST_F(CliTest, AnRtspStreamFromARealServerIsWatched) {
   ASSERT_EQ(alerts.size(), 1u) << r.out << r.err;
   EXPECT_EQ(alerts[0]["entry_id"], std::stoll(id));
   EXPECT_EQ(alerts[0]["source"], url);
+#if defined(__SANITIZE_THREAD__)
+  // Under ThreadSanitizer our code runs several times slower, and RTP over UDP drops what the
+  // reader does not take in time: 25 to 50 of the 200 frames came through (2026-12-06). The
+  // transport's bound is checked in the ordinary build; here, that frames came and the alert.
+  EXPECT_GT(of_type(lines, "summary").at(0)["frames_decoded"].get<int>(), 0);
+  std::printf("(the bound on frames decoded is not checked under ThreadSanitizer)\n");
+#else
   EXPECT_GE(of_type(lines, "summary").at(0)["frames_decoded"].get<int>(), 100) << "most of the 200 frames came through";
+#endif
   EXPECT_EQ(r.exit_code, 0) << "the stream ended and the source with it\n" << r.out << r.err;
 }
 
