@@ -10,7 +10,9 @@
 # Output (DIR, default build/soak-YYYYmmddTHHMMSS): soak.csv (one row per sample), plots.txt
 # (each series over time, as text), soak.svg (the same, drawn), summary.txt, serve.log.
 # Exit status 0 when, after the first tenth (warm-up), memory and descriptors stayed flat, every
-# camera kept streaming, analysis and alerts kept coming, and serve never died; 1 otherwise.
+# camera kept streaming, analysis and alerts kept coming, and serve never died; 1 otherwise. How
+# "flat" is judged: judge() in soak_monitor.py; `scripts/soak_monitor.py --cameras N --judge
+# DIR/soak.csv` judges an earlier run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
