@@ -231,15 +231,23 @@ TEST_F(ServeTest, AlertsWithEvidenceAreReviewedThroughTheApiAndSurviveAShutdown)
   for (const auto& c : cameras) {
     EXPECT_EQ(c["state"], "streaming") << c["name"] << ": " << c["last_error"];
     EXPECT_GT(c["frames_analysed"].get<int>(), 0);
+    EXPECT_LE(c["frames_waiting"].get<int>(), 8) << c["name"] << ": more waiting than the queue holds (queue_frames 8)";
   }
   const std::string metrics = http.Get("/metrics")->body;
-  for (const char* family : {"glassbox_frames_decoded_total{camera=\"gate\"}", "glassbox_frames_dropped_total{camera=\"lobby\"}",
+  for (const char* family : {"glassbox_frames_decoded_total{camera=\"gate\"}", "glassbox_frames_dropped_total{camera=\"lobby\"}", "glassbox_frames_waiting{camera=\"lobby\"}",
                              "glassbox_alerts_total{camera=\"lobby\"}", "glassbox_camera_reconnects_total", "glassbox_watchlist_entries 1",
                              "# TYPE glassbox_stage_latency_seconds histogram", "glassbox_stage_latency_seconds_bucket{stage=\"detect\",le=\"+Inf\"}",
                              "glassbox_stage_latency_seconds_count{stage=\"total\"}", "glassbox_match_threshold{basis=\"target_fpir\",metric=\"euclidean\"}",
                              "glassbox_match_list_templates ", "glassbox_match_target_fpir 0.001", "glassbox_match_estimated_fpir ",
-                             "glassbox_match_threshold_at_calibration_limit 0"})
+                             "glassbox_match_threshold_at_calibration_limit 0", "glassbox_memory_resident_bytes ",
+                             "glassbox_memory_returned_bytes_total "})
     EXPECT_NE(metrics.find(family), std::string::npos) << family;
+  {
+    const std::string gauge = "\nglassbox_memory_resident_bytes ";
+    const auto at = metrics.find(gauge);
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_GT(std::stod(metrics.substr(at + gauge.size())), 50e6) << "a service with its models loaded resides in more than 50 MB";
+  }
 
   // Every operation in docs/openapi.json (served at /openapi.json) exists.
   const json api = json::parse(http.Get("/openapi.json")->body);

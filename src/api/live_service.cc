@@ -19,6 +19,7 @@
 #include "audit/audit_log.h"
 #include "cluster/cluster_status.h"
 #include "core/json_text.h"
+#include "core/process_memory.h"
 #include "core/service_clock.h"
 #include "detect/yunet_detector.h"
 #include "embed/onnx_embedder.h"
@@ -682,6 +683,7 @@ void LiveService::maintenance_loop() {
   auto next_purge = std::chrono::steady_clock::now();
   auto next_recording_purge = std::chrono::steady_clock::now();
   auto next_checkpoint = std::chrono::steady_clock::now();
+  auto next_memory_return = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   std::int64_t checkpointed_size = 0;
   while (true) {
     {
@@ -742,6 +744,11 @@ void LiveService::maintenance_loop() {
       (void)expire_searches(*service_db_, now_utc());  // retried next time on failure
       const UnixSeconds unfinished_before = now_utc() - static_cast<UnixSeconds>(config_.upload_unfinished_hours * 3600.0);
       if (auto purged = purge_uploads(*service_db_, now_utc(), unfinished_before); purged) purge_failures_ += static_cast<std::uint64_t>(purged->failed);
+    }
+    if (std::chrono::steady_clock::now() >= next_memory_return) {
+      // Frames freed after a burst stay in the allocator's arenas until given back (process_memory.h).
+      next_memory_return = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+      memory_returned_bytes_ += return_free_memory();
     }
   }
 }
@@ -837,6 +844,8 @@ std::string LiveService::metrics_text() const {
       {"glassbox_frames_queued_total", "Frames handed to analysis", [](auto&, auto&, auto& s) { return double(s.frames_queued); }},
       {"glassbox_frames_dropped_total", "Frames dropped because analysis fell behind (oldest first)",
        [](const Camera& c, auto&, auto&) { return double(c.queue->dropped()); }},
+      {"glassbox_frames_waiting", "Decoded frames waiting for analysis now (at most queue_frames; a full queue drops its oldest)",
+       [](const Camera& c, auto&, auto&) { return double(c.queue->size()); }, "gauge"},
       {"glassbox_frames_analysed_total", "Frames analysed", [](auto&, auto& a, auto&) { return double(a.frames_analysed); }},
       {"glassbox_faces_detected_total", "Faces at or above the minimum size", [](auto&, auto& a, auto&) { return double(a.faces_detected); }},
       {"glassbox_faces_embedded_total", "Face views embedded", [](auto&, auto& a, auto&) { return double(a.faces_embedded); }},
@@ -1039,6 +1048,11 @@ std::string LiveService::metrics_text() const {
   m << "glassbox_biometrics_purge_failures_total " << biometrics_purge_failures_.load() << "\n";
   family("glassbox_purge_failures_total", "counter", "Files past their retention that could not be deleted (kept indexed, retried)");
   m << "glassbox_purge_failures_total " << purge_failures_.load() << "\n";
+  family("glassbox_memory_resident_bytes", "gauge", "Resident memory of the process");
+  m << "glassbox_memory_resident_bytes " << resident_bytes() << "\n";
+  family("glassbox_memory_returned_bytes_total", "counter",
+         "Memory the allocator kept after use and the maintenance thread gave back to the system (once a minute)");
+  m << "glassbox_memory_returned_bytes_total " << memory_returned_bytes_.load() << "\n";
   return m.str();
 }
 
@@ -1260,6 +1274,7 @@ void LiveService::register_camera_routes() {
     j["frames_decoded"] = s.frames_decoded;
     j["frames_analysed"] = a.frames_analysed;
     j["frames_dropped"] = c.queue->dropped();
+    j["frames_waiting"] = c.queue->size();
     j["reconnects"] = s.reconnects;
     j["alerts"] = a.alerts;
     return j;

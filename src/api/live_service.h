@@ -262,6 +262,7 @@ class LiveService {
   std::atomic<std::uint64_t> purge_failures_{0};  // files that could not be deleted (retried)
   std::atomic<std::uint64_t> ended_entries_cleared_{0};  // ended entries whose templates and photos were deleted
   std::atomic<std::uint64_t> biometrics_purge_failures_{0};  // passes that could not delete them (retried next pass)
+  std::atomic<std::uint64_t> memory_returned_bytes_{0};  // given back to the system by the maintenance thread
 
   SecurityLog security_log_;
   std::filesystem::path recordings_dir_;
