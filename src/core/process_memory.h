@@ -2,7 +2,7 @@
 // the system. Why: decoded frames are megabytes each, freed on other threads than the ones that
 // made them; after a burst that filled the cameras' queues, glibc's per-thread arenas keep the
 // freed blocks, so resident memory stays high long after the frames are gone (the two-hour soak
-// saw 250 MiB held this way: docs/reliability.md, "The two-hour soak"). The service's
+// saw 254 MiB held this way: docs/reliability.md, "The two-hour soak"). The service's
 // maintenance thread returns it once a minute.
 // Thread-safety: functions; safe from any thread (malloc_trim locks each arena in turn).
 #pragma once
