@@ -3637,6 +3637,8 @@ export interface components {
             frames_decoded?: number;
             frames_analysed?: number;
             frames_dropped?: number;
+            /** @description Decoded frames waiting for analysis now: at most the service's queue_frames; when the queue is full its oldest frame is dropped (frames_dropped) */
+            frames_waiting?: number;
             reconnects?: number;
             alerts?: number;
             loop?: boolean;
