@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/process_memory.h"
 #include "support/test_support.h"
 
 namespace glassbox {
@@ -22,18 +23,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-long resident_kib(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  long value = -1;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      status >> value;
-      break;
-    }
-  }
-  return value;
-}
+long resident_kib(int pid) { return static_cast<long>(resident_bytes(pid) / 1024); }
 
 long open_fds(int pid) {
   long n = 0;

@@ -22,6 +22,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "core/process_memory.h"
 #include "ingest/camera_ingest.h"
 #include "ingest/video_source.h"
 #include "pipeline/live_analyzer.h"
@@ -75,19 +76,7 @@ int free_loopback_port() {
   return ntohs(address.sin_port);
 }
 
-double resident_mib_of(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      double kib = 0.0;
-      status >> kib;
-      return kib / 1024.0;
-    }
-    std::getline(status, key);
-  }
-  return 0.0;
-}
+double resident_mib_of(pid_t pid) { return static_cast<double>(resident_bytes(static_cast<int>(pid))) / (1024.0 * 1024.0); }
 
 // Starts `glassbox serve` with `cameras` of the clips, waits for it to answer and then
 // `settle_s`, and returns its resident memory (MiB); the service is stopped before returning.
@@ -144,7 +133,7 @@ Result<double> service_memory_per_camera(const std::vector<std::string>& clips, 
   return (*with - *none) / cameras;
 }
 
-double resident_mib() { return resident_mib_of(getpid()); }
+double resident_mib() { return static_cast<double>(resident_bytes()) / (1024.0 * 1024.0); }
 
 double percentile(std::vector<double>& values, double p) {
   if (values.empty()) return 0.0;

@@ -5,12 +5,13 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <string>
 
 namespace glassbox {
 
-std::uint64_t resident_bytes() {
+std::uint64_t resident_bytes(int pid) {
   // statm's second field: resident pages. One read, no parsing of the whole status file.
-  std::ifstream statm("/proc/self/statm");
+  std::ifstream statm(pid == 0 ? std::string("/proc/self/statm") : "/proc/" + std::to_string(pid) + "/statm");
   std::uint64_t size_pages = 0, resident_pages = 0;
   if (!(statm >> size_pages >> resident_pages)) return 0;
   return resident_pages * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
